@@ -1,0 +1,46 @@
+# hookstream — every developer and CI entry point.
+# The pinned Node 24 that scripts/setup.sh unpacks (when the machine's node is
+# older) comes first on PATH for every recipe.
+SHELL := /bin/bash
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+export PATH := $(ROOT)/.tools/node/bin:$(ROOT)/node_modules/.bin:/usr/sbin:$(PATH)
+export npm_config_nodedir := $(ROOT)/.tools/node
+TEST_FILES := 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts'
+
+.PHONY: help setup up down status test typecheck lint format bench bench-ingest clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+setup: ## install nats-server, clickhouse-server, Node 24 (if needed) and npm dependencies
+	@bash scripts/setup.sh
+
+up: setup ## start NATS JetStream, ClickHouse and every service locally (state in .run/)
+	@bash scripts/up.sh
+
+down: ## stop what `make up` started
+	@bash scripts/down.sh
+
+status: ## show what `make up` started and whether it is healthy
+	@bash scripts/status.sh
+
+typecheck: setup ## type-check every package, service, test and benchmark
+	tsc -p tsconfig.json
+
+lint: setup ## formatter and linter check (biome), then the type check
+	biome check .
+	tsc -p tsconfig.json
+
+format: setup ## rewrite files with the formatter
+	biome check --write .
+
+test: setup lint ## lint, type-check and run every test against real servers
+	node --test --test-concurrency=1 --test-timeout=180000 $(TEST_FILES)
+
+bench: bench-ingest ## every benchmark
+
+bench-ingest: setup ## ingest vs bare node:http vs raw JetStream publish (writes bench/ingest/results/)
+	node bench/ingest/run.ts
+
+clean: down ## remove local state and installed tools
+	rm -rf .run node_modules .tools

@@ -1,0 +1,84 @@
+import { type KV, Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from './logger.ts';
+
+/** Options for {@link openBucket}. */
+export interface BucketOptions {
+  readonly replicas: number;
+  /** Revisions kept per key. */
+  readonly history?: number;
+  /** Time to live of every entry, in ms (0: forever). */
+  readonly ttlMs?: number;
+}
+
+/** Opens a KV bucket, creating it when missing. Resolves to the bucket; throws on NATS errors. */
+export async function openBucket(nc: NatsConnection, name: string, options: BucketOptions): Promise<KV> {
+  const kvm = new Kvm(nc);
+  return kvm.create(name, {
+    replicas: options.replicas,
+    history: options.history ?? 5,
+    ...(options.ttlMs ? { ttl: options.ttlMs } : {}),
+  });
+}
+
+/** A live, read-only in-memory copy of a KV bucket of configuration records. */
+export interface ConfigCache<T> {
+  /** The current record for a key, or undefined. O(1), no I/O. */
+  get(key: string): T | undefined;
+  /** Every current record. */
+  values(): IterableIterator<T>;
+  /** True once the bucket's state at start-up has been loaded. */
+  isReady(): boolean;
+  /** Resolves once ready. */
+  ready(): Promise<void>;
+  /** Stops watching. */
+  stop(): void;
+}
+
+/**
+ * Watches a KV bucket and keeps decoded records in memory, applying puts and
+ * deletes live. `decode` throws on an invalid record; such a record is logged
+ * and the key is treated as absent (a bad write never crashes a service).
+ * Resolves once the watch is set up; call `ready()` to wait for the initial load.
+ */
+export async function watchConfig<T>(kv: KV, decode: (key: string, value: Uint8Array) => T, logger: Logger): Promise<ConfigCache<T>> {
+  const records = new Map<string, T>();
+  const status = await kv.status();
+  // The watcher first replays the last value of every key; the bucket's last
+  // sequence at start tells when that replay is complete.
+  const initialRevision = status.streamInfo.state.last_seq;
+  const initialMessages = status.streamInfo.state.messages;
+  let ready = initialMessages === 0;
+  let markReady: () => void = () => undefined;
+  const readyPromise = ready
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => {
+        markReady = resolve;
+      });
+  const iter = await kv.watch();
+  void (async () => {
+    for await (const entry of iter) {
+      if (entry.operation === 'PUT') {
+        try {
+          records.set(entry.key, decode(entry.key, entry.value));
+        } catch (err) {
+          records.delete(entry.key);
+          logger.error({ err, key: entry.key, bucket: status.bucket }, 'invalid config record ignored');
+        }
+      } else {
+        records.delete(entry.key);
+      }
+      if (!ready && entry.revision >= initialRevision) {
+        ready = true;
+        markReady();
+      }
+    }
+  })().catch((err: unknown) => logger.error({ err, bucket: status.bucket }, 'config watch failed'));
+  return {
+    get: (key) => records.get(key),
+    values: () => records.values(),
+    isReady: () => ready,
+    ready: () => readyPromise,
+    stop: () => iter.stop(),
+  };
+}

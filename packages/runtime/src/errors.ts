@@ -1,0 +1,26 @@
+/** Thrown at start-up when the environment does not compile into a valid config. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  /** One entry per bad variable: `NAME: what is wrong`. */
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.problems = problems;
+  }
+}
+
+/** Thrown when a stream or bucket cannot be created or brought to the wanted config. */
+export class TopologyError extends Error {
+  override name = 'TopologyError';
+}
+
+/** Thrown when a configuration record in a KV bucket is not valid. */
+export class ValidationError extends Error {
+  override name = 'ValidationError';
+  /** The field that is wrong, as a dotted path. */
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.field = field;
+  }
+}

@@ -1,0 +1,68 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A named check; `true` means fine. */
+export type Check = () => boolean;
+
+/** Options for {@link startHealthServer}. */
+export interface HealthOptions {
+  readonly host: string;
+  readonly port: number;
+  /** All must pass for 200 on /healthz (the process is alive and its workers run). */
+  readonly liveness: Readonly<Record<string, Check>>;
+  /** All must pass for 200 on /readyz (it can take traffic: NATS up, config loaded). */
+  readonly readiness: Readonly<Record<string, Check>>;
+}
+
+/** A running health server. */
+export interface HealthServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function evaluate(checks: Readonly<Record<string, Check>>): { ok: boolean; checks: Record<string, boolean> } {
+  const results: Record<string, boolean> = {};
+  let ok = true;
+  for (const [name, check] of Object.entries(checks)) {
+    let passed = false;
+    try {
+      passed = check();
+    } catch {
+      passed = false;
+    }
+    results[name] = passed;
+    ok &&= passed;
+  }
+  return { ok, checks: results };
+}
+
+/**
+ * Serves `GET /healthz` and `GET /readyz` with 200 or 503 and a JSON body
+ * naming each check. Resolves once listening (port 0 picks a free port).
+ */
+export async function startHealthServer(options: HealthOptions): Promise<HealthServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const checks = path === '/healthz' ? options.liveness : path === '/readyz' ? options.readiness : undefined;
+    if (checks === undefined) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+      return;
+    }
+    const result = evaluate(checks);
+    res
+      .writeHead(result.ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      .end(JSON.stringify({ status: result.ok ? 'ok' : 'fail', checks: result.checks }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,29 @@
+export { BASE_ENV, type BaseConfig, EnvReader, readBaseConfig } from './config.ts';
+export { type BucketOptions, type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
+export { Header, stageMsgId } from './envelope.ts';
+export { ConfigError, TopologyError, ValidationError } from './errors.ts';
+export { type Check, type HealthOptions, type HealthServer, startHealthServer } from './health.ts';
+export { type App, CleanupStack, runUntilSignalled } from './lifecycle.ts';
+export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
+export { type ConnectOptions, connectNats, type NatsHandle } from './nats.ts';
+export { ack, nak, type Outcome, term } from './outcome.ts';
+export { openPlatform, type Platform } from './platform.ts';
+export {
+  decodeSource,
+  parseSourceConfig,
+  type RateLimit,
+  SOURCE_ID,
+  type SourceConfig,
+  SourceStore,
+} from './sources.ts';
+export { ensureStreams, type ManagedStreamConfig, type StreamOptions, streamConfigs } from './streams.ts';
+export { sanitizeDotted, sanitizeToken, type Topology, topology } from './topology.ts';
+export {
+  defaultRetryDelayMs,
+  publishDeadLetter,
+  type SettleDeps,
+  settle,
+  startWorker,
+  type Worker,
+  type WorkerOptions,
+} from './worker.ts';

@@ -1,0 +1,78 @@
+import type { Logger } from './logger.ts';
+
+/**
+ * Cleanup actions pushed as resources are created and run last-in-first-out
+ * by {@link CleanupStack.unwind}: stop consumers, then drain NATS, then flush
+ * logs. A failing action is logged and the rest still run.
+ */
+export class CleanupStack {
+  readonly #actions: { name: string; run: () => Promise<void> | void }[] = [];
+  #unwinding: Promise<void> | undefined;
+
+  /** Registers `run` to be called on unwind, after everything pushed later. */
+  push(name: string, run: () => Promise<void> | void): void {
+    this.#actions.push({ name, run });
+  }
+
+  /** Runs every action once, newest first. Repeated calls share the first run. Never throws. */
+  unwind(logger?: Logger): Promise<void> {
+    this.#unwinding ??= (async () => {
+      while (this.#actions.length > 0) {
+        const action = this.#actions.pop();
+        if (!action) break;
+        try {
+          await action.run();
+        } catch (err) {
+          logger?.error({ err, action: action.name }, 'cleanup failed');
+        }
+      }
+    })();
+    return this.#unwinding;
+  }
+}
+
+/** A service as `main.ts` runs it. */
+export interface App {
+  /** Starts everything; resolves once the service is serving. */
+  run(): Promise<void>;
+  /** Stops everything gracefully; resolves when done. Never throws. */
+  close(): Promise<void>;
+}
+
+/**
+ * Runs an app until SIGINT or SIGTERM, then closes it and exits 0. A second
+ * signal exits 1 at once. A start-up failure is logged and exits 1. This is
+ * the only place that handles process signals.
+ */
+export async function runUntilSignalled(app: App, logger: Logger): Promise<void> {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    void app.close().then(
+      () => {
+        logger.info('stopped');
+        logger.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await app.run();
+  } catch (err) {
+    logger.fatal({ err }, 'start-up failed');
+    await app.close();
+    logger.flush();
+    process.exit(1);
+  }
+}

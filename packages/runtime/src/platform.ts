@@ -1,0 +1,32 @@
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { BaseConfig } from './config.ts';
+import type { Logger } from './logger.ts';
+import { connectNats, type NatsHandle } from './nats.ts';
+import { ensureStreams, streamConfigs } from './streams.ts';
+import { type Topology, topology } from './topology.ts';
+
+/** What every service gets from {@link openPlatform}. */
+export interface Platform {
+  readonly nats: NatsHandle;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly topology: Topology;
+}
+
+/**
+ * Connects to NATS and makes sure every stream exists with the wanted config.
+ * Resolves when both are done; throws ConnectionError or TopologyError.
+ * The caller drains `nats` on shutdown.
+ */
+export async function openPlatform(config: BaseConfig, logger: Logger): Promise<Platform> {
+  const nats = await connectNats(config, logger);
+  try {
+    const jsm = await jetstreamManager(nats.nc);
+    const t = topology(config.namespace);
+    await ensureStreams(jsm, streamConfigs(t, { replicas: config.streamReplicas, eventsMaxAgeHours: config.eventsMaxAgeHours }));
+    return { nats, js: jetstream(nats.nc), jsm, topology: t };
+  } catch (err) {
+    await nats.drain();
+    throw err;
+  }
+}

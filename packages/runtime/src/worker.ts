@@ -1,0 +1,229 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos, headers as newHeaders } from '@nats-io/transport-node';
+import { Header } from './envelope.ts';
+import type { Logger } from './logger.ts';
+import type { Outcome } from './outcome.ts';
+
+/** Options for {@link startWorker}. */
+export interface WorkerOptions {
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly logger: Logger;
+  /** Stage name: part of DLQ subjects and headers. */
+  readonly stage: string;
+  readonly stream: string;
+  /** Durable consumer name; replicas of a service share it. */
+  readonly durable: string;
+  readonly filterSubject: string;
+  /** The pure decision for one message. Throwing counts as a transient failure. */
+  readonly handle: (msg: JsMsg) => Promise<Outcome>;
+  /** Subject a dead letter of `msg` goes to, e.g. `hs.dlq.verify.{source}`. */
+  readonly deadLetterSubject: (msg: JsMsg) => string;
+  /** Deliveries after which a message is a poison message and is dead-lettered. */
+  readonly maxDeliver: number;
+  readonly ackWaitMs: number;
+  /** Messages handled at once. */
+  readonly concurrency: number;
+  /** Delay before redelivery after a thrown error, by delivery count (1-based). */
+  readonly retryDelayMs?: (deliveryCount: number) => number;
+  /** Called when the worker can no longer consume; the service reports unhealthy. */
+  readonly onFatal?: (err: Error) => void;
+}
+
+/** A running consumer loop. */
+export interface Worker {
+  /** Stops pulling, waits for in-flight messages to settle. Never throws. */
+  stop(): Promise<void>;
+  /** False once the consume loop has failed for good. */
+  healthy(): boolean;
+  /** Messages settled so far, by outcome kind. */
+  readonly counts: Readonly<Record<'ack' | 'nak' | 'term' | 'error', number>>;
+}
+
+/** Exponential 1 s, 2 s, 4 s … capped at 60 s. */
+export const defaultRetryDelayMs = (deliveryCount: number): number => Math.min(60_000, 1_000 * 2 ** Math.max(0, deliveryCount - 1));
+
+/**
+ * Creates (or updates) the durable pull consumer and starts handling
+ * messages, at most `concurrency` at once. Each handler outcome is settled by
+ * {@link settle}: ack, nak with a delay, or dead-letter then term. A message
+ * delivered more than `maxDeliver` times is dead-lettered without running the
+ * handler again (a crash loop on one message cannot stall the stage).
+ * Resolves once consuming has begun; throws when the consumer cannot be made.
+ */
+export async function startWorker(options: WorkerOptions): Promise<Worker> {
+  const { js, jsm, logger } = options;
+  const consumerConfig = {
+    durable_name: options.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: options.filterSubject,
+    ack_wait: nanos(options.ackWaitMs),
+    // Redelivery is bounded by the worker (it dead-letters), not by the
+    // server, which would leave an exhausted message stuck in a work queue.
+    max_deliver: -1,
+    max_ack_pending: Math.max(options.concurrency * 4, 64),
+  };
+  try {
+    await jsm.consumers.info(options.stream, options.durable);
+    await jsm.consumers.update(options.stream, options.durable, {
+      ack_wait: consumerConfig.ack_wait,
+      max_deliver: consumerConfig.max_deliver,
+      max_ack_pending: consumerConfig.max_ack_pending,
+    });
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
+    await jsm.consumers.add(options.stream, consumerConfig);
+  }
+  const consumer = await js.consumers.get(options.stream, options.durable);
+  const messages = await consumer.consume({ max_messages: Math.max(options.concurrency * 2, 16) });
+
+  const counts = { ack: 0, nak: 0, term: 0, error: 0 };
+  let healthy = true;
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  const waitForSlot = async (): Promise<void> => {
+    while (inFlight >= options.concurrency) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  };
+  const release = (): void => {
+    inFlight--;
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+
+  const processOne = async (msg: JsMsg): Promise<void> => {
+    let outcome: Outcome;
+    const deliveries = msg.info.deliveryCount;
+    if (deliveries > options.maxDeliver) {
+      outcome = { kind: 'term', reason: 'max_deliver_exceeded', detail: `delivered ${deliveries} times without completing` };
+    } else {
+      try {
+        outcome = await options.handle(msg);
+      } catch (err) {
+        counts.error++;
+        logger.error({ err, subject: msg.subject, seq: msg.seq, deliveries }, 'handler threw');
+        outcome =
+          deliveries >= options.maxDeliver
+            ? { kind: 'term', reason: 'handler_error', detail: (err as Error).message }
+            : { kind: 'nak', delayMs: (options.retryDelayMs ?? defaultRetryDelayMs)(deliveries) };
+      }
+    }
+    await settle(msg, outcome, { js, logger, stage: options.stage, deadLetterSubject: options.deadLetterSubject });
+    counts[outcome.kind]++;
+  };
+
+  const loop = (async () => {
+    for await (const msg of messages) {
+      await waitForSlot();
+      inFlight++;
+      processOne(msg)
+        .catch((err: unknown) => logger.error({ err, subject: msg.subject }, 'settling a message failed'))
+        .finally(release);
+    }
+  })().catch((err: unknown) => {
+    healthy = false;
+    logger.error({ err, stage: options.stage }, 'consume loop failed');
+    options.onFatal?.(err as Error);
+  });
+
+  return {
+    counts,
+    healthy: () => healthy,
+    stop: async () => {
+      messages.stop();
+      await loop;
+      while (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    },
+  };
+}
+
+/** What {@link settle} needs besides the message and outcome. */
+export interface SettleDeps {
+  readonly js: JetStreamClient;
+  readonly logger: Logger;
+  readonly stage: string;
+  readonly deadLetterSubject: (msg: JsMsg) => string;
+}
+
+/**
+ * Applies an outcome to a message: `ack` acks; `nak` naks with its delay;
+ * `term` first publishes the message to the DLQ with the reason (and waits
+ * for JetStream's ack), then terms it. If the dead-letter publish fails the
+ * message is nak'ed instead, so it is never dropped. Never throws.
+ */
+export async function settle(msg: JsMsg, outcome: Outcome, deps: SettleDeps): Promise<void> {
+  switch (outcome.kind) {
+    case 'ack':
+      msg.ack();
+      return;
+    case 'nak':
+      msg.nak(Math.max(0, Math.round(outcome.delayMs)));
+      return;
+    case 'term':
+      try {
+        await publishDeadLetter(deps.js, msg, deps.deadLetterSubject(msg), deps.stage, outcome.reason, outcome.detail);
+        // No reason on the term: nats-server 2.9 does not parse `+TERM reason`
+        // and would leave the message in a work queue. The DLQ copy has it.
+        msg.term();
+        deps.logger.warn({ subject: msg.subject, reason: outcome.reason, detail: outcome.detail }, 'dead-lettered');
+      } catch (err) {
+        deps.logger.error({ err, subject: msg.subject }, 'dead-letter publish failed; will retry');
+        msg.nak(5_000);
+      }
+      return;
+  }
+}
+
+/**
+ * Publishes a copy of `msg` (body and headers untouched) with the
+ * `hs-dlq-*` headers to `subject`, resolving on JetStream's ack. The
+ * `Nats-Msg-Id` is derived from the event id (or the stream sequence), so a
+ * repeated dead-lettering of the same message is stored once.
+ */
+export async function publishDeadLetter(
+  js: JetStreamClient,
+  msg: JsMsg,
+  subject: string,
+  stage: string,
+  reason: string,
+  detail: string | undefined,
+): Promise<void> {
+  const h = newHeaders();
+  if (msg.headers) {
+    for (const [key, values] of msg.headers) {
+      if (key.toLowerCase().startsWith('nats-')) continue;
+      for (const value of values) h.append(key, value);
+    }
+  }
+  h.set(Header.dlqStage, stage);
+  h.set(Header.dlqReason, reason);
+  if (detail !== undefined) h.set(Header.dlqDetail, oneLine(detail));
+  h.set(Header.dlqSubject, msg.subject);
+  h.set(Header.dlqAt, String(Date.now()));
+  h.set(Header.dlqDeliveries, String(msg.info.deliveryCount));
+  const eventId = msg.headers?.get(Header.eventId);
+  const msgID = eventId ? `${eventId}:dlq:${stage}` : `${msg.info.stream}:${msg.seq}:dlq:${stage}`;
+  await js.publish(subject, msg.data, { headers: h, msgID, timeout: 5_000 });
+}
+
+// NATS header values cannot hold line breaks; keep detail readable and bounded.
+function oneLine(value: string): string {
+  return value.replace(/[\r\n]+/g, ' ').slice(0, 2_000);
+}

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  ack,
+  type ConfigCache,
+  connectNats,
+  createLogger,
+  decodeSource,
+  ensureStreams,
+  Header,
+  type NatsHandle,
+  nak,
+  openBucket,
+  type SourceConfig,
+  SourceStore,
+  startWorker,
+  streamConfigs,
+  term,
+  topology,
+  watchConfig,
+} from '@hookstream/runtime';
+import { type NatsServer, startNatsServer, waitFor } from '@hookstream/testkit';
+import { jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+
+describe('runtime against a real nats-server', () => {
+  let server: NatsServer;
+  let nats: NatsHandle;
+
+  before(async () => {
+    server = await startNatsServer();
+    nats = await connectNats(
+      { natsServers: [server.url], natsUser: undefined, natsPassword: undefined, natsToken: undefined, service: 'test' },
+      logger,
+    );
+  });
+
+  after(async () => {
+    await nats?.drain();
+    await server?.stop();
+  });
+
+  it('streams: ensureStreams creates all six and is idempotent', async () => {
+    const jsm = await jetstreamManager(nats.nc);
+    const t = topology('s1');
+    const configs = streamConfigs(t, { replicas: 1, eventsMaxAgeHours: 24 });
+    await ensureStreams(jsm, configs);
+    await ensureStreams(jsm, configs);
+    const names: string[] = [];
+    for await (const s of jsm.streams.list()) names.push(s.config.name);
+    assert.deepEqual(names.filter((n) => n.startsWith('s1_')).sort(), [
+      's1_HS_DELIVERY',
+      's1_HS_DLQ',
+      's1_HS_EVENTS',
+      's1_HS_OBS',
+      's1_HS_PIPE',
+      's1_HS_RAW',
+    ]);
+    const pipe = await jsm.streams.info('s1_HS_PIPE');
+    assert.equal(pipe.config.retention, RetentionPolicy.Workqueue);
+  });
+
+  it('streams: a changed retention setting is applied in place', async () => {
+    const jsm = await jetstreamManager(nats.nc);
+    const t = topology('s2');
+    await ensureStreams(jsm, streamConfigs(t, { replicas: 1, eventsMaxAgeHours: 24 }));
+    await ensureStreams(jsm, streamConfigs(t, { replicas: 1, eventsMaxAgeHours: 48 }));
+    const info = await jsm.streams.info('s2_HS_EVENTS');
+    assert.equal(info.config.max_age, 48 * 3_600_000 * 1_000_000);
+  });
+
+  it('worker: ack, delayed nak and term each settle as the outcome says', async () => {
+    const jsm = await jetstreamManager(nats.nc);
+    const js = jetstream(nats.nc);
+    const t = topology('w1');
+    await ensureStreams(jsm, streamConfigs(t, { replicas: 1, eventsMaxAgeHours: 24 }));
+    const seen = new Map<string, number[]>();
+    const worker = await startWorker({
+      js,
+      jsm,
+      logger,
+      stage: 'verify',
+      stream: t.streams.pipe,
+      durable: 'w1-test',
+      filterSubject: t.subject('hs.verified.>'),
+      deadLetterSubject: (m) => t.dlq('verify', m.subject.split('.').pop() ?? '_'),
+      maxDeliver: 5,
+      ackWaitMs: 30_000,
+      concurrency: 4,
+      handle: async (m) => {
+        const body = m.string();
+        const times = seen.get(body) ?? [];
+        times.push(Date.now());
+        seen.set(body, times);
+        if (body === 'ok') return ack();
+        if (body === 'retry') return times.length < 2 ? nak(300) : ack();
+        return term('bad_signature', 'signature did not match');
+      },
+    });
+    const h = headers();
+    h.set(Header.eventId, 'evt-1');
+    await js.publish(t.verified('src'), 'ok');
+    await js.publish(t.verified('src'), 'retry');
+    await js.publish(t.verified('src'), 'poison', { headers: h });
+
+    await waitFor('retry to be acked', () => ((seen.get('retry')?.length ?? 0) >= 2 ? true : undefined));
+    const retry = seen.get('retry') ?? [];
+    assert.ok((retry[1] ?? 0) - (retry[0] ?? 0) >= 250, 'nak delay was honoured');
+
+    const dlq = await waitFor('dead letter', async () => {
+      const info = await jsm.streams.info(t.streams.dlq);
+      return info.state.messages === 1 ? info : undefined;
+    });
+    assert.equal(dlq.state.messages, 1);
+    const stored = await jsm.streams.getMessage(t.streams.dlq, { last_by_subj: t.dlq('verify', 'src') });
+    assert.ok(stored);
+    assert.equal(new TextDecoder().decode(stored.data), 'poison');
+    assert.equal(stored.header.get(Header.dlqReason), 'bad_signature');
+    assert.equal(stored.header.get(Header.dlqStage), 'verify');
+    assert.equal(stored.header.get(Header.eventId), 'evt-1');
+    assert.equal(stored.header.get(Header.dlqSubject), t.verified('src'));
+
+    await waitFor('work queue to empty', async () => {
+      const info = await jsm.streams.info(t.streams.pipe);
+      return info.state.messages === 0 ? true : undefined;
+    });
+    await worker.stop();
+    assert.equal(worker.healthy(), true);
+  });
+
+  it('worker: a handler that keeps throwing is dead-lettered after maxDeliver', async () => {
+    const jsm = await jetstreamManager(nats.nc);
+    const js = jetstream(nats.nc);
+    const t = topology('w2');
+    await ensureStreams(jsm, streamConfigs(t, { replicas: 1, eventsMaxAgeHours: 24 }));
+    let calls = 0;
+    const worker = await startWorker({
+      js,
+      jsm,
+      logger,
+      stage: 'dedup',
+      stream: t.streams.pipe,
+      durable: 'w2-test',
+      filterSubject: t.subject('hs.verified.>'),
+      deadLetterSubject: () => t.dlq('dedup', 'src'),
+      maxDeliver: 3,
+      ackWaitMs: 30_000,
+      concurrency: 1,
+      retryDelayMs: () => 50,
+      handle: async () => {
+        calls++;
+        throw new Error('boom');
+      },
+    });
+    await js.publish(t.verified('src'), 'x');
+    const stored = await waitFor(
+      'dead letter',
+      async () => (await jsm.streams.getMessage(t.streams.dlq, { last_by_subj: t.dlq('dedup', 'src') }).catch(() => null)) ?? undefined,
+    );
+    assert.equal(stored.header.get(Header.dlqReason), 'handler_error');
+    assert.equal(stored.header.get(Header.dlqDetail), 'boom');
+    assert.equal(calls, 3);
+    await worker.stop();
+  });
+
+  it('config cache: loads existing records, applies live changes and ignores invalid ones', async () => {
+    const kv = await openBucket(nats.nc, 'c1_hs_sources', { replicas: 1 });
+    const store = new SourceStore(kv);
+    await store.put({ id: 'stripe' });
+    await kv.put('broken', '{"id": 12}');
+    const cache: ConfigCache<SourceConfig> = await watchConfig(kv, decodeSource, logger);
+    await cache.ready();
+    assert.equal(cache.get('stripe')?.id, 'stripe');
+    assert.equal(cache.get('broken'), undefined);
+    await store.put({ id: 'github', maxBodyBytes: 10 });
+    await waitFor('live put', () => cache.get('github'));
+    await store.delete('stripe');
+    await waitFor('live delete', () => (cache.get('stripe') === undefined ? true : undefined));
+    cache.stop();
+  });
+
+  it('config cache: an empty bucket is ready at once', async () => {
+    const kv = await openBucket(nats.nc, 'c2_hs_sources', { replicas: 1 });
+    const cache = await watchConfig(kv, decodeSource, logger);
+    assert.equal(cache.isReady(), true);
+    cache.stop();
+  });
+});

@@ -1,0 +1,152 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findBinary } from './binaries.ts';
+import { freePort } from './ports.ts';
+
+/** Options for {@link startNatsServer}. */
+export interface NatsServerOptions {
+  /** Keep the store directory after stop (for debugging). */
+  readonly keepStore?: boolean;
+  /** Extra command-line arguments. */
+  readonly args?: readonly string[];
+  /** How long to wait for the server to accept connections (ms). */
+  readonly startTimeoutMs?: number;
+}
+
+/**
+ * A real `nats-server -js` on a free loopback port with a temporary store.
+ * Can be killed with SIGKILL and restarted on the same port and store, for
+ * fault tests.
+ */
+export class NatsServer {
+  readonly port: number;
+  readonly storeDir: string;
+  readonly #binary: string;
+  readonly #options: NatsServerOptions;
+  #child: ChildProcess | undefined;
+  #output = '';
+
+  private constructor(binary: string, port: number, storeDir: string, options: NatsServerOptions) {
+    this.#binary = binary;
+    this.port = port;
+    this.storeDir = storeDir;
+    this.#options = options;
+  }
+
+  /** `nats://127.0.0.1:{port}` */
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** Whether the process is running. */
+  get running(): boolean {
+    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  /** Creates and starts a server. Throws MissingBinaryError when nats-server is not installed. */
+  static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
+    const binary = findBinary('nats-server', 'nats-server');
+    const port = await freePort();
+    const storeDir = mkdtempSync(join(tmpdir(), 'hs-nats-'));
+    const server = new NatsServer(binary, port, storeDir, options);
+    await server.#spawn();
+    return server;
+  }
+
+  async #spawn(): Promise<void> {
+    this.#output = '';
+    const child = spawn(
+      this.#binary,
+      [
+        '-js',
+        '-a',
+        '127.0.0.1',
+        '-p',
+        String(this.port),
+        '-sd',
+        this.storeDir,
+        '-n',
+        `hs-test-${this.port}`,
+        ...(this.#options.args ?? []),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.#child = child;
+    const collect = (chunk: Buffer): void => {
+      if (this.#output.length < 64_000) this.#output += chunk.toString();
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    const deadline = Date.now() + (this.#options.startTimeoutMs ?? 15_000);
+    while (Date.now() < deadline) {
+      if (!this.running) {
+        throw new Error(`nats-server exited during start-up:\n${this.#output}`);
+      }
+      // JetStream is ready once the server says so; the port opens a moment before.
+      if (this.#output.includes('Server is ready') && (await canConnect(this.port))) return;
+      await sleep(25);
+    }
+    child.kill('SIGKILL');
+    throw new Error(`nats-server did not become ready within the time limit:\n${this.#output}`);
+  }
+
+  /** Stops with SIGKILL: no flush, no goodbye (a crash). Resolves when the process is gone. */
+  async kill(): Promise<void> {
+    await this.#signal('SIGKILL');
+  }
+
+  /** Stops gracefully (SIGTERM). */
+  async stopProcess(): Promise<void> {
+    await this.#signal('SIGTERM');
+  }
+
+  /** Starts again on the same port and store (after kill or stopProcess). */
+  async restart(): Promise<void> {
+    if (this.running) await this.kill();
+    await this.#spawn();
+  }
+
+  /** Stops the server and removes its store. Never throws. */
+  async stop(): Promise<void> {
+    await this.#signal('SIGTERM').catch(() => undefined);
+    if (!this.#options.keepStore) rmSync(this.storeDir, { recursive: true, force: true });
+  }
+
+  /** What the server printed since its last start. */
+  output(): string {
+    return this.#output;
+  }
+
+  async #signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.#child;
+    if (child === undefined || !this.running) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Shorthand for {@link NatsServer.start}. */
+export function startNatsServer(options?: NatsServerOptions): Promise<NatsServer> {
+  return NatsServer.start(options);
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,20 @@
+# Shared settings for the local stack (sourced by up.sh, down.sh, status.sh).
+# Override any of these in the environment before `make up`.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN_DIR="${HS_RUN_DIR:-$ROOT/.run}"
+PID_DIR="$RUN_DIR/pids"
+LOG_DIR="$RUN_DIR/logs"
+NATS_PORT="${HS_LOCAL_NATS_PORT:-4222}"
+NATS_MONITOR_PORT="${HS_LOCAL_NATS_MONITOR_PORT:-8222}"
+CLICKHOUSE_HTTP_PORT="${HS_LOCAL_CLICKHOUSE_HTTP_PORT:-8123}"
+CLICKHOUSE_TCP_PORT="${HS_LOCAL_CLICKHOUSE_TCP_PORT:-9000}"
+INGEST_PORT="${HS_INGEST_PORT:-8080}"
+# service name -> health port
+SERVICES=(ingest)
+declare -A HEALTH_PORT=([ingest]=9101)
+if [ -x "$ROOT/.tools/node/bin/node" ]; then export PATH="$ROOT/.tools/node/bin:$PATH"; fi
+export PATH="$PATH:/usr/sbin"
+export HS_NATS_URL="nats://127.0.0.1:$NATS_PORT"
+export HS_INGEST_PORT="$INGEST_PORT"
+
+is_running() { [ -f "$PID_DIR/$1.pid" ] && kill -0 "$(cat "$PID_DIR/$1.pid")" 2>/dev/null; }

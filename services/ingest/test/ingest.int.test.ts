@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { buildApp, type IngestApp, loadConfig, uuidv7Time } from '@hookstream/ingest';
+import { connectNats, createLogger, Header, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
+import { type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
+import { jetstreamManager } from '@nats-io/jetstream';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+
+/** One HTTP request; resolves with status, headers and body text. */
+export function post(
+  port: number,
+  path: string,
+  body: Buffer | string,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+  method = 'POST',
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('ingest against a real nats-server', () => {
+  let server: NatsServer;
+  let nats: NatsHandle;
+  let app: IngestApp;
+  let port: number;
+  const t = topology('it');
+
+  before(async () => {
+    server = await startNatsServer();
+    nats = await connectNats(
+      { natsServers: [server.url], natsUser: undefined, natsPassword: undefined, natsToken: undefined, service: 'test' },
+      logger,
+    );
+    const kv = await openBucket(nats.nc, t.buckets.sources, { replicas: 1 });
+    const store = new SourceStore(kv);
+    await store.put({ id: 'stripe' });
+    await store.put({ id: 'tiny', maxBodyBytes: 16 });
+    await store.put({ id: 'limited', rateLimit: { perSecond: 0.5, burst: 2 } });
+    const config = loadConfig({
+      HS_NATS_URL: server.url,
+      HS_NAMESPACE: 'it',
+      HS_INGEST_PORT: '0',
+      HS_HEALTH_PORT: '0',
+      HS_HEALTH_HOST: '127.0.0.1',
+      HS_INGEST_HOST: '127.0.0.1',
+      HS_INGEST_PUBLISH_TIMEOUT_MS: '500',
+    });
+    app = buildApp(config, { logger });
+    await app.run();
+    port = app.server().port;
+  });
+
+  after(async () => {
+    await app?.close();
+    await nats?.drain();
+    await server?.stop();
+  });
+
+  it('ingest: a posted body arrives byte-identical on hs.raw.{source} with headers and event id', async () => {
+    // Scenario: bytes a re-serialising parser would change (spacing, key order,
+    // escaped unicode, a trailing newline) must come out exactly as sent.
+    const body = Buffer.from('{ "b":1,  "a" : "caf\\u00e9 ☕",\n"n": 1.50 }\n', 'utf8');
+    const res = await post(port, '/v1/webhooks/stripe', body, {
+      'content-type': 'application/json; charset=utf-8',
+      'Stripe-Signature': 't=123,v1=deadbeef',
+      authorization: 'Bearer secret-token',
+    });
+    assert.equal(res.status, 202);
+    const { id } = JSON.parse(res.body) as { id: string };
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    const jsm = await jetstreamManager(nats.nc);
+    const msgs = await storedMessages(jsm, t.streams.raw, t.raw('stripe'));
+    const msg = msgs.find((m) => m.header.get(Header.eventId) === id);
+    assert.ok(msg, 'message with the event id is in HS_RAW');
+    assert.deepEqual(Buffer.from(msg.data), body);
+    assert.equal(msg.header.get(Header.source), 'stripe');
+    assert.equal(msg.header.get('hs-h-stripe-signature'), 't=123,v1=deadbeef');
+    assert.equal(msg.header.get('hs-h-content-type'), 'application/json; charset=utf-8');
+    assert.equal(msg.header.has('hs-h-authorization'), false, 'credentials are not archived');
+    const receivedAt = Number(msg.header.get(Header.receivedAt));
+    assert.ok(Math.abs(receivedAt - Date.now()) < 60_000);
+    assert.equal(uuidv7Time(id), receivedAt);
+  });
+
+  it('ingest: binary bodies that are not UTF-8 survive untouched', async () => {
+    const body = Buffer.from([0x7b, 0xff, 0xfe, 0x00, 0x80, 0x7d]);
+    const res = await post(port, '/v1/webhooks/stripe', body);
+    assert.equal(res.status, 202);
+    const { id } = JSON.parse(res.body) as { id: string };
+    const jsm = await jetstreamManager(nats.nc);
+    const msg = (await storedMessages(jsm, t.streams.raw)).find((m) => m.header.get(Header.eventId) === id);
+    assert.deepEqual(Buffer.from(msg?.data ?? []), body);
+  });
+
+  it('ingest: 413 over the limit, by Content-Length and by a chunked body', async () => {
+    const big = 'x'.repeat(17);
+    assert.equal((await post(port, '/v1/webhooks/tiny', big)).status, 413);
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v1/webhooks/tiny',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.write('0123456789');
+      req.write('0123456789');
+      req.end();
+    });
+    assert.equal(chunked, 413);
+    assert.equal((await post(port, '/v1/webhooks/tiny', '{"ok":true}')).status, 202);
+  });
+
+  it('ingest: 404 for unknown sources and paths, 405 for GET, 415 for unsupported media', async () => {
+    const unknown = await post(port, '/v1/webhooks/nope', '{}');
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.body, /unknown source/);
+    assert.equal((await post(port, '/elsewhere', '{}')).status, 404);
+    const get = await post(port, '/v1/webhooks/stripe', '', {}, 'GET');
+    assert.equal(get.status, 405);
+    assert.equal(get.headers.allow, 'POST');
+    assert.equal((await post(port, '/v1/webhooks/stripe', '<x/>', { 'content-type': 'application/xml' })).status, 415);
+  });
+
+  it('ingest: 429 with Retry-After over the source rate limit', async () => {
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await post(port, '/v1/webhooks/limited', '{}'));
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [202, 202, 429, 429],
+    );
+    assert.equal(results[2]?.headers['retry-after'], '2');
+  });
+
+  it('ingest: a source added while running is accepted without a restart', async () => {
+    assert.equal((await post(port, '/v1/webhooks/late', '{}')).status, 404);
+    const store = new SourceStore(await openBucket(nats.nc, t.buckets.sources, { replicas: 1 }));
+    await store.put({ id: 'late' });
+    await waitFor('late source', async () => ((await post(port, '/v1/webhooks/late', '{}')).status === 202 ? true : undefined));
+    await store.delete('late');
+    await waitFor('late source removed', async () => ((await post(port, '/v1/webhooks/late', '{}')).status === 404 ? true : undefined));
+  });
+
+  it('ingest: health and readiness answer on the health port', async () => {
+    const ready = await post(app.healthPort(), '/readyz', '', {}, 'GET');
+    assert.equal(ready.status, 200);
+    assert.deepEqual(JSON.parse(ready.body).checks, { nats: true, sources: true, http: true });
+  });
+
+  it('ingest: 503 (never 202) while nats-server is down, and 202 again after it restarts', async () => {
+    // Scenario: nats-server crashes. Every answer while it is down must be
+    // 503 with Retry-After; once it is back, the same ingest process accepts
+    // again, and every id it acknowledged is in the stream.
+    const acked: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = await post(port, '/v1/webhooks/stripe', `{"before":${i}}`);
+      assert.equal(r.status, 202);
+      acked.push((JSON.parse(r.body) as { id: string }).id);
+    }
+    await server.kill();
+    const during = [];
+    for (let i = 0; i < 5; i++) during.push(await post(port, '/v1/webhooks/stripe', `{"during":${i}}`));
+    for (const r of during) {
+      assert.equal(r.status, 503);
+      assert.ok(Number(r.headers['retry-after']) > 0);
+    }
+    assert.equal((await post(app.healthPort(), '/readyz', '', {}, 'GET')).status, 503);
+    await server.restart();
+    const after = await waitFor(
+      'a 202 after restart',
+      async () => {
+        const r = await post(port, '/v1/webhooks/stripe', '{"after":1}');
+        return r.status === 202 ? r : undefined;
+      },
+      20_000,
+      100,
+    );
+    acked.push((JSON.parse(after.body) as { id: string }).id);
+    const jsm = await waitFor('jsm after restart', () => jetstreamManager(nats.nc), 20_000, 100);
+    const stored = new Set((await storedMessages(jsm, t.streams.raw)).map((m) => m.header.get(Header.eventId)));
+    for (const id of acked) assert.ok(stored.has(id), `acknowledged ${id} is stored`);
+  });
+});
