@@ -8,6 +8,7 @@ export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { type ConnectOptions, connectNats, type NatsHandle } from './nats.ts';
 export { ack, nak, type Outcome, term } from './outcome.ts';
 export { openPlatform, type Platform } from './platform.ts';
+export { AckingPublisher, type PubAck, PublishError, PublishTimeoutError } from './publisher.ts';
 export {
   decodeSource,
   parseSourceConfig,

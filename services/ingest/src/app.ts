@@ -1,4 +1,5 @@
 import {
+  AckingPublisher,
   type App,
   CleanupStack,
   type ConfigCache,
@@ -61,10 +62,12 @@ export function buildApp(config: IngestConfig, overrides: IngestOverrides = {}):
       healthPort = health.port;
       cleanup.push('health', () => health.close());
       await sources.ready();
+      const publisher = new AckingPublisher(platform.nats.nc, config.publishTimeoutMs);
+      cleanup.push('publisher', () => publisher.close());
       http = await startIngestServer({
         config,
         sources,
-        js: platform.js,
+        publisher,
         topology: platform.topology,
         natsConnected: () => platform.nats.isConnected(),
         logger,

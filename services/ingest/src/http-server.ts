@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ConfigCache, type Logger, type SourceConfig, stageMsgId, type Topology } from '@hookstream/runtime';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import { type AckingPublisher, type ConfigCache, type Logger, type SourceConfig, stageMsgId, type Topology } from '@hookstream/runtime';
 import { buildRawHeaders } from './capture.ts';
 import type { IngestConfig } from './config.ts';
 import { uuidv7 } from './event-id.ts';
@@ -12,7 +11,7 @@ import { TokenBuckets } from './rate-limit.ts';
 export interface IngestServerDeps {
   readonly config: IngestConfig;
   readonly sources: ConfigCache<SourceConfig>;
-  readonly js: JetStreamClient;
+  readonly publisher: AckingPublisher;
   readonly topology: Topology;
   readonly natsConnected: () => boolean;
   readonly logger: Logger;
@@ -37,6 +36,7 @@ export interface IngestServer {
   stop(): Promise<void>;
 }
 
+const MSG_ID = 'Nats-Msg-Id';
 const JSON_TYPE = { 'content-type': 'application/json' } as const;
 
 /**
@@ -45,7 +45,7 @@ const JSON_TYPE = { 'content-type': 'application/json' } as const;
  * has acknowledged the message. Resolves once listening.
  */
 export async function startIngestServer(deps: IngestServerDeps): Promise<IngestServer> {
-  const { config, sources, js, topology, logger } = deps;
+  const { config, sources, publisher, topology, logger } = deps;
   const now = deps.now ?? Date.now;
   const limiter = new TokenBuckets();
   const counts: StatusCounts = {};
@@ -116,11 +116,8 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
       const eventId = uuidv7(receivedAtMs);
       const headers = buildRawHeaders({ eventId, sourceId: decision.source.id, receivedAtMs }, req.rawHeaders, config.dropHeaders);
-      js.publish(topology.raw(decision.source.id), body, {
-        msgID: stageMsgId(eventId, 'ingest'),
-        headers,
-        timeout: config.publishTimeoutMs,
-      }).then(
+      headers.set(MSG_ID, stageMsgId(eventId, 'ingest'));
+      publisher.publish(topology.raw(decision.source.id), body, headers).then(
         () => {
           answer(res, 202, `{"id":"${eventId}"}`);
           finish();
