@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
+  AckingPublisher,
   ack,
   type ConfigCache,
   connectNats,
@@ -11,6 +12,7 @@ import {
   type NatsHandle,
   nak,
   openBucket,
+  PublishError,
   type SourceConfig,
   SourceStore,
   startWorker,
@@ -179,6 +181,37 @@ describe('runtime against a real nats-server', () => {
     await store.delete('stripe');
     await waitFor('live delete', () => (cache.get('stripe') === undefined ? true : undefined));
     cache.stop();
+  });
+
+  it('publisher: resolves on the PubAck, flags a repeated Nats-Msg-Id, rejects with no stream', async () => {
+    const jsm = await jetstreamManager(nats.nc);
+    const t = topology('p1');
+    await ensureStreams(jsm, streamConfigs(t, { replicas: 1, eventsMaxAgeHours: 24 }));
+    const publisher = new AckingPublisher(nats.nc, 2_000);
+    const h = (id: string) => {
+      const x = headers();
+      x.set('Nats-Msg-Id', id);
+      return x;
+    };
+    const acks = await Promise.all([1, 2, 3].map((i) => publisher.publish(t.raw('s'), new TextEncoder().encode(`m${i}`), h(`id-${i}`))));
+    assert.deepEqual(
+      acks.map((a) => [a.stream, a.duplicate]),
+      [
+        ['p1_HS_RAW', false],
+        ['p1_HS_RAW', false],
+        ['p1_HS_RAW', false],
+      ],
+    );
+    assert.equal(new Set(acks.map((a) => a.seq)).size, 3);
+    const again = await publisher.publish(t.raw('s'), new TextEncoder().encode('m1'), h('id-1'));
+    assert.equal(again.duplicate, true);
+    await assert.rejects(publisher.publish('nowhere.at.all', new Uint8Array(), h('x')), (err: unknown) => {
+      assert.ok(err instanceof PublishError);
+      assert.equal(err.code, 503);
+      return true;
+    });
+    assert.equal(publisher.pending, 0);
+    publisher.close();
   });
 
   it('config cache: an empty bucket is ready at once', async () => {
