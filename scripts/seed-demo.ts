@@ -16,6 +16,7 @@ const t = topology(process.env.HS_NAMESPACE ?? '');
 const kv = await openBucket(nats.nc, t.buckets.sources, { replicas: 1 });
 await new SourceStore(kv).put({
   id: 'demo',
+  scheme: { kind: 'none' },
   description: 'unsigned demo source for local use',
   rateLimit: { perSecond: 1000, burst: 2000 },
 });

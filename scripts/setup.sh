@@ -64,8 +64,12 @@ log "node $(node --version), npm $(npm --version 2>/dev/null)"
 # --- npm dependencies ----------------------------------------------------------
 stamp="$ROOT/node_modules/.hs-lock-stamp"
 if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/package-lock.json" "$stamp"; then
-  log "npm ci"
-  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  # `npm install` with the committed lock installs exactly the locked
+  # versions. Not `npm ci`: npm 11 leaves other platforms' optional packages
+  # (biome's musl/darwin/win32 binaries) out of a lock made on Linux and then
+  # refuses that same lock in `npm ci` ("Missing: ... from lock file").
+  log "npm install (locked versions)"
+  (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
   cp "$ROOT/package-lock.json" "$stamp"
 fi
 log "done"

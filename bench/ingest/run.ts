@@ -13,6 +13,7 @@ import { freePort, startNatsServer, waitFor } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import autocannon from 'autocannon';
 
+const NONE = { kind: 'none' } as const;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? '64');
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? '10');
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? '2');
@@ -86,7 +87,7 @@ const handle = await connectNats(
 );
 const jsm = await jetstreamManager(handle.nc);
 await ensureStreams(jsm, streamConfigs(t, { replicas: 1, eventsMaxAgeHours: 24 }));
-await new SourceStore(await openBucket(handle.nc, t.buckets.sources, { replicas: 1 })).put({ id: 'bench' });
+await new SourceStore(await openBucket(handle.nc, t.buckets.sources, { replicas: 1 })).put({ id: 'bench', scheme: NONE });
 const purge = () => jsm.streams.purge(t.streams.raw);
 
 console.log(`ingest benchmark: ${CONNECTIONS} connections, ${DURATION_S}s per run after ${WARMUP_S}s warm-up, ${body.length}-byte body`);

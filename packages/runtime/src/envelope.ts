@@ -1,3 +1,5 @@
+import { type MsgHdrs, headers as newHeaders } from '@nats-io/transport-node';
+
 /**
  * The NATS header names of the hookstream envelope. The body of every message
  * is the sender's raw bytes; everything else travels in these headers.
@@ -35,4 +37,26 @@ export const Header = Object.freeze({
 /** The `Nats-Msg-Id` a stage uses for its output: `{event id}:{stage}`. */
 export function stageMsgId(eventId: string, stage: string): string {
   return `${eventId}:${stage}`;
+}
+
+/**
+ * A copy of a message's headers for the next stage: every envelope and
+ * `hs-h-*` header, without the `Nats-*` headers JetStream set or read
+ * (the caller sets its own `Nats-Msg-Id`).
+ */
+export function forwardHeaders(source: MsgHdrs | undefined): MsgHdrs {
+  const h = newHeaders();
+  if (source) {
+    for (const [key, values] of source) {
+      if (key.length > 5 && key.slice(0, 5).toLowerCase() === 'nats-') continue;
+      for (const value of values) h.append(key, value);
+    }
+  }
+  return h;
+}
+
+/** First value of a header, or undefined when absent or empty (MsgHdrs.get answers ''). */
+export function headerValue(h: MsgHdrs | undefined, name: string): string | undefined {
+  const value = h?.get(name);
+  return value === undefined || value === '' ? undefined : value;
 }

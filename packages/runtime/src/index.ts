@@ -1,11 +1,12 @@
 export { BASE_ENV, type BaseConfig, EnvReader, readBaseConfig } from './config.ts';
 export { type BucketOptions, type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
-export { Header, stageMsgId } from './envelope.ts';
+export { forwardHeaders, Header, headerValue, stageMsgId } from './envelope.ts';
 export { ConfigError, TopologyError, ValidationError } from './errors.ts';
 export { type Check, type HealthOptions, type HealthServer, startHealthServer } from './health.ts';
 export { type App, CleanupStack, runUntilSignalled } from './lifecycle.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { type ConnectOptions, connectNats, type NatsHandle } from './nats.ts';
+export { ObsPublisher } from './obs.ts';
 export { ack, nak, type Outcome, term } from './outcome.ts';
 export { openPlatform, type Platform } from './platform.ts';
 export { AckingPublisher, type PubAck, PublishError, PublishTimeoutError } from './publisher.ts';
@@ -15,7 +16,9 @@ export {
   type RateLimit,
   SOURCE_ID,
   type SourceConfig,
+  type SourcePolicy,
   SourceStore,
+  sourcePolicy,
 } from './sources.ts';
 export { ensureStreams, type ManagedStreamConfig, type StreamOptions, streamConfigs } from './streams.ts';
 export { sanitizeDotted, sanitizeToken, type Topology, topology } from './topology.ts';

@@ -1,3 +1,13 @@
+import {
+  type Locator,
+  PROVIDER_PRESETS,
+  type ProviderName,
+  parseLocator,
+  parseSchemeConfig,
+  type SchemeConfig,
+  SchemeConfigError,
+  type Secret,
+} from '@hookstream/signing';
 import type { KV } from '@nats-io/kv';
 import { ValidationError } from './errors.ts';
 
@@ -28,7 +38,75 @@ export interface SourceConfig {
    */
   readonly contentTypes?: readonly string[];
   readonly description?: string;
+  /** A provider preset: its signature scheme and where type and idempotency key live. */
+  readonly provider?: ProviderName;
+  /** The signature scheme; overrides the preset's. `{ "kind": "none" }` for an unsigned source. */
+  readonly scheme?: SchemeConfig;
+  /** Active secrets; several during a rotation. */
+  readonly secrets?: readonly Secret[];
+  /** Where the event type is found; overrides the preset's. */
+  readonly eventType?: Locator;
+  /** Where the provider's idempotency key is found; overrides the preset's. */
+  readonly idempotencyKey?: Locator;
+  /** Verify at ingest and answer 401, for senders that must see the failure. */
+  readonly verifyInline?: boolean;
   readonly [extra: string]: unknown;
+}
+
+/** How a source's deliveries are verified and keyed, with the preset applied. */
+export interface SourcePolicy {
+  readonly scheme: SchemeConfig;
+  readonly secrets: readonly Secret[];
+  readonly eventType: Locator | undefined;
+  readonly idempotencyKey: Locator | undefined;
+}
+
+/** Resolves a valid source's policy: explicit fields first, then its provider preset. */
+export function sourcePolicy(source: SourceConfig): SourcePolicy {
+  const preset = source.provider === undefined ? undefined : PROVIDER_PRESETS[source.provider];
+  const scheme = source.scheme ?? preset?.scheme;
+  // parseSourceConfig guarantees one of the two; this guards hand-built objects.
+  if (scheme === undefined) throw new ValidationError('scheme', 'a provider or a scheme is required');
+  return {
+    scheme,
+    secrets: source.secrets ?? [],
+    eventType: source.eventType ?? preset?.eventType,
+    idempotencyKey: source.idempotencyKey ?? preset?.idempotencyKey,
+  };
+}
+
+function withField<T>(prefix: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof SchemeConfigError) throw new ValidationError(`${prefix}.${err.field}`, err.message.replace(/^[^:]*: /, ''));
+    throw err;
+  }
+}
+
+function parseSecrets(input: unknown): Secret[] {
+  if (!Array.isArray(input)) throw new ValidationError('secrets', 'must be a list');
+  const ids = new Set<string>();
+  return input.map((raw: unknown, i) => {
+    const field = `secrets[${i}]`;
+    if (typeof raw !== 'object' || raw === null) throw new ValidationError(field, 'must be an object');
+    const s = raw as Record<string, unknown>;
+    if (typeof s.id !== 'string' || s.id === '') throw new ValidationError(`${field}.id`, 'must be a non-empty string');
+    if (ids.has(s.id)) throw new ValidationError(`${field}.id`, `duplicate secret id ${s.id}`);
+    ids.add(s.id);
+    if (typeof s.value !== 'string' || s.value === '') throw new ValidationError(`${field}.value`, 'must be a non-empty string');
+    for (const bound of ['notBeforeMs', 'notAfterMs'] as const) {
+      if (s[bound] !== undefined && (typeof s[bound] !== 'number' || !Number.isFinite(s[bound]))) {
+        throw new ValidationError(`${field}.${bound}`, 'must be epoch milliseconds');
+      }
+    }
+    return Object.freeze({
+      id: s.id,
+      value: s.value,
+      ...(s.notBeforeMs !== undefined ? { notBeforeMs: s.notBeforeMs as number } : {}),
+      ...(s.notAfterMs !== undefined ? { notAfterMs: s.notAfterMs as number } : {}),
+    });
+  });
 }
 
 /** Source ids are URL path segments and subject tokens: keep them plain. */
@@ -70,7 +148,23 @@ export function parseSourceConfig(input: unknown): SourceConfig {
       throw new ValidationError('contentTypes', 'must be a list of media types such as application/json');
     }
   }
-  return Object.freeze({ ...raw, id: raw.id, enabled: raw.enabled ?? true }) as SourceConfig;
+  const verification: Record<string, unknown> = {};
+  if (raw.provider !== undefined) {
+    if (typeof raw.provider !== 'string' || !Object.hasOwn(PROVIDER_PRESETS, raw.provider)) {
+      throw new ValidationError('provider', `must be one of ${Object.keys(PROVIDER_PRESETS).join(', ')}`);
+    }
+  }
+  if (raw.scheme !== undefined) verification.scheme = withField('scheme', () => parseSchemeConfig(raw.scheme));
+  if (raw.provider === undefined && raw.scheme === undefined) {
+    throw new ValidationError('scheme', 'a provider or a scheme is required ({"kind":"none"} for an unsigned source)');
+  }
+  if (raw.secrets !== undefined) verification.secrets = Object.freeze(parseSecrets(raw.secrets));
+  if (raw.eventType !== undefined) verification.eventType = withField('eventType', () => parseLocator(raw.eventType));
+  if (raw.idempotencyKey !== undefined) verification.idempotencyKey = withField('idempotencyKey', () => parseLocator(raw.idempotencyKey));
+  if (raw.verifyInline !== undefined && typeof raw.verifyInline !== 'boolean') {
+    throw new ValidationError('verifyInline', 'must be true or false');
+  }
+  return Object.freeze({ ...raw, ...verification, id: raw.id, enabled: raw.enabled ?? true }) as SourceConfig;
 }
 
 /** Decodes a KV value into a {@link SourceConfig}; the key must equal the id. */

@@ -25,6 +25,7 @@ import { type NatsServer, startNatsServer, waitFor } from '@hookstream/testkit';
 import { jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 
+const NONE = { kind: 'none' } as const;
 const logger = createLogger({ service: 'test', level: 'silent' });
 
 describe('runtime against a real nats-server', () => {
@@ -170,13 +171,13 @@ describe('runtime against a real nats-server', () => {
   it('config cache: loads existing records, applies live changes and ignores invalid ones', async () => {
     const kv = await openBucket(nats.nc, 'c1_hs_sources', { replicas: 1 });
     const store = new SourceStore(kv);
-    await store.put({ id: 'stripe' });
+    await store.put({ id: 'stripe', scheme: NONE });
     await kv.put('broken', '{"id": 12}');
     const cache: ConfigCache<SourceConfig> = await watchConfig(kv, decodeSource, logger);
     await cache.ready();
     assert.equal(cache.get('stripe')?.id, 'stripe');
     assert.equal(cache.get('broken'), undefined);
-    await store.put({ id: 'github', maxBodyBytes: 10 });
+    await store.put({ id: 'github', scheme: NONE, maxBodyBytes: 10 });
     await waitFor('live put', () => cache.get('github'));
     await store.delete('stripe');
     await waitFor('live delete', () => (cache.get('stripe') === undefined ? true : undefined));

@@ -7,10 +7,12 @@ import {
   readBaseConfig,
   sanitizeDotted,
   sanitizeToken,
+  sourcePolicy,
   topology,
   ValidationError,
 } from '@hookstream/runtime';
 
+const NONE = { kind: 'none' } as const;
 describe('topology', () => {
   it('topology: empty namespace gives the names in the design', () => {
     const t = topology();
@@ -71,7 +73,7 @@ describe('config', () => {
 
 describe('sources', () => {
   it('sources: a minimal record gets defaults', () => {
-    const s = parseSourceConfig({ id: 'stripe' });
+    const s = parseSourceConfig({ id: 'stripe', scheme: NONE });
     assert.equal(s.enabled, true);
     assert.ok(Object.isFrozen(s));
   });
@@ -87,10 +89,40 @@ describe('sources', () => {
       return 'none';
     };
     assert.equal(field({ id: 'a.b' }), 'id');
-    assert.equal(field({ id: 'a', maxBodyBytes: -1 }), 'maxBodyBytes');
-    assert.equal(field({ id: 'a', rateLimit: { perSecond: 0, burst: 1 } }), 'rateLimit.perSecond');
-    assert.equal(field({ id: 'a', rateLimit: { perSecond: 1, burst: 0.5 } }), 'rateLimit.burst');
-    assert.equal(field({ id: 'a', contentTypes: ['json'] }), 'contentTypes');
+    assert.equal(field({ id: 'a', scheme: NONE, maxBodyBytes: -1 }), 'maxBodyBytes');
+    assert.equal(field({ id: 'a', scheme: NONE, rateLimit: { perSecond: 0, burst: 1 } }), 'rateLimit.perSecond');
+    assert.equal(field({ id: 'a', scheme: NONE, rateLimit: { perSecond: 1, burst: 0.5 } }), 'rateLimit.burst');
+    assert.equal(field({ id: 'a', scheme: NONE, contentTypes: ['json'] }), 'contentTypes');
     assert.equal(field([]), 'source');
+    assert.equal(field({ id: 'a' }), 'scheme');
+    assert.equal(field({ id: 'a', provider: 'paypal' }), 'provider');
+    assert.equal(field({ id: 'a', scheme: { kind: 'rot13' } }), 'scheme.kind');
+    assert.equal(field({ id: 'a', provider: 'stripe', secrets: [{ id: 'k1' }] }), 'secrets[0].value');
+    assert.equal(
+      field({
+        id: 'a',
+        provider: 'stripe',
+        secrets: [
+          { id: 'k1', value: 'x' },
+          { id: 'k1', value: 'y' },
+        ],
+      }),
+      'secrets[1].id',
+    );
+    assert.equal(field({ id: 'a', provider: 'stripe', eventType: { from: 'cookie' } }), 'eventType.from');
+  });
+
+  it('sources: the policy comes from the preset, and explicit fields win', () => {
+    const stripe = sourcePolicy(parseSourceConfig({ id: 's', provider: 'stripe', secrets: [{ id: 'k1', value: 'whsec_x' }] }));
+    assert.equal(stripe.scheme.kind, 'stripe');
+    assert.deepEqual(stripe.idempotencyKey, { from: 'json', path: '$.id' });
+    assert.deepEqual(stripe.eventType, { from: 'json', path: '$.type' });
+    assert.equal(stripe.secrets.length, 1);
+    const custom = sourcePolicy(
+      parseSourceConfig({ id: 'g', provider: 'github', eventType: { from: 'json', path: '$.action' }, scheme: { kind: 'none' } }),
+    );
+    assert.equal(custom.scheme.kind, 'none');
+    assert.deepEqual(custom.eventType, { from: 'json', path: '$.action' });
+    assert.deepEqual(custom.idempotencyKey, { from: 'header', name: 'X-GitHub-Delivery' });
   });
 });

@@ -1,10 +1,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type AckingPublisher, type ConfigCache, type Logger, type SourceConfig, stageMsgId, type Topology } from '@hookstream/runtime';
+import {
+  type AckingPublisher,
+  type ConfigCache,
+  type Logger,
+  type ObsPublisher,
+  type SourceConfig,
+  stageMsgId,
+  type Topology,
+} from '@hookstream/runtime';
 import { buildRawHeaders } from './capture.ts';
 import type { IngestConfig } from './config.ts';
 import { uuidv7 } from './event-id.ts';
 import { admit } from './handler.ts';
+import { verifyInline } from './inline-verify.ts';
 import { TokenBuckets } from './rate-limit.ts';
 
 /** What the ingest HTTP server needs. */
@@ -12,6 +21,8 @@ export interface IngestServerDeps {
   readonly config: IngestConfig;
   readonly sources: ConfigCache<SourceConfig>;
   readonly publisher: AckingPublisher;
+  /** Analytics records (inline-verification rejections). */
+  readonly obs: ObsPublisher;
   readonly topology: Topology;
   readonly natsConnected: () => boolean;
   readonly logger: Logger;
@@ -115,6 +126,30 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
       if (done) return;
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
       const eventId = uuidv7(receivedAtMs);
+      if (decision.source.verifyInline === true) {
+        const verdict = verifyInline(decision.source, body, req.headers, receivedAtMs);
+        if (!verdict.ok) {
+          answer(res, 401, JSON.stringify({ error: verdict.reason, detail: verdict.detail, id: eventId }));
+          finish();
+          deps.obs
+            .record(
+              'rejection',
+              {
+                kind: 'rejection',
+                stage: 'ingest',
+                event_id: eventId,
+                source: decision.source.id,
+                reason: verdict.reason,
+                detail: verdict.detail,
+                received_at: receivedAtMs,
+                at: now(),
+              },
+              `${eventId}:obs:rejection:ingest`,
+            )
+            .catch((err: unknown) => logger.warn({ err }, 'rejection record not stored'));
+          return;
+        }
+      }
       const headers = buildRawHeaders({ eventId, sourceId: decision.source.id, receivedAtMs }, req.rawHeaders, config.dropHeaders);
       headers.set(MSG_ID, stageMsgId(eventId, 'ingest'));
       publisher.publish(topology.raw(decision.source.id), body, headers).then(

@@ -4,12 +4,13 @@ import { type AdmissionDeps, admit, contentTypeAccepted, sourceFromPath, TokenBu
 import { Header, parseSourceConfig, type SourceConfig } from '@hookstream/runtime';
 import { buildRawHeaders } from '../src/capture.ts';
 
+const NONE = { kind: 'none' } as const;
 const sources = new Map<string, SourceConfig>([
-  ['stripe', parseSourceConfig({ id: 'stripe' })],
-  ['off', parseSourceConfig({ id: 'off', enabled: false })],
-  ['tiny', parseSourceConfig({ id: 'tiny', maxBodyBytes: 10 })],
-  ['limited', parseSourceConfig({ id: 'limited', rateLimit: { perSecond: 1, burst: 2 } })],
-  ['anything', parseSourceConfig({ id: 'anything', contentTypes: ['*/*'] })],
+  ['stripe', parseSourceConfig({ id: 'stripe', scheme: NONE })],
+  ['off', parseSourceConfig({ id: 'off', scheme: NONE, enabled: false })],
+  ['tiny', parseSourceConfig({ id: 'tiny', scheme: NONE, maxBodyBytes: 10 })],
+  ['limited', parseSourceConfig({ id: 'limited', scheme: NONE, rateLimit: { perSecond: 1, burst: 2 } })],
+  ['anything', parseSourceConfig({ id: 'anything', scheme: NONE, contentTypes: ['*/*'] })],
 ]);
 
 const deps = (over: Partial<AdmissionDeps> = {}): AdmissionDeps => ({

@@ -6,6 +6,7 @@ import { connectNats, createLogger, Header, type NatsHandle, openBucket, SourceS
 import { type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 
+const NONE = { kind: 'none' } as const;
 const logger = createLogger({ service: 'test', level: 'silent' });
 
 /** One HTTP request; resolves with status, headers and body text. */
@@ -42,9 +43,9 @@ describe('ingest against a real nats-server', () => {
     );
     const kv = await openBucket(nats.nc, t.buckets.sources, { replicas: 1 });
     const store = new SourceStore(kv);
-    await store.put({ id: 'stripe' });
-    await store.put({ id: 'tiny', maxBodyBytes: 16 });
-    await store.put({ id: 'limited', rateLimit: { perSecond: 0.5, burst: 2 } });
+    await store.put({ id: 'stripe', scheme: NONE });
+    await store.put({ id: 'tiny', scheme: NONE, maxBodyBytes: 16 });
+    await store.put({ id: 'limited', scheme: NONE, rateLimit: { perSecond: 0.5, burst: 2 } });
     const config = loadConfig({
       HS_NATS_URL: server.url,
       HS_NAMESPACE: 'it',
@@ -151,7 +152,7 @@ describe('ingest against a real nats-server', () => {
   it('ingest: a source added while running is accepted without a restart', async () => {
     assert.equal((await post(port, '/v1/webhooks/late', '{}')).status, 404);
     const store = new SourceStore(await openBucket(nats.nc, t.buckets.sources, { replicas: 1 }));
-    await store.put({ id: 'late' });
+    await store.put({ id: 'late', scheme: NONE });
     await waitFor('late source', async () => ((await post(port, '/v1/webhooks/late', '{}')).status === 202 ? true : undefined));
     await store.delete('late');
     await waitFor('late source removed', async () => ((await post(port, '/v1/webhooks/late', '{}')).status === 404 ? true : undefined));

@@ -7,6 +7,7 @@ import { connectNats, createLogger, Header, type NatsHandle, openBucket, SourceS
 import { freePort, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 
+const NONE = { kind: 'none' } as const;
 const logger = createLogger({ service: 'test', level: 'silent' });
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -37,7 +38,7 @@ describe('ingest process shutdown', () => {
       { natsServers: [server.url], natsUser: undefined, natsPassword: undefined, natsToken: undefined, service: 'test' },
       logger,
     );
-    await new SourceStore(await openBucket(nats.nc, t.buckets.sources, { replicas: 1 })).put({ id: 'load' });
+    await new SourceStore(await openBucket(nats.nc, t.buckets.sources, { replicas: 1 })).put({ id: 'load', scheme: NONE });
   });
 
   after(async () => {

@@ -1,0 +1,95 @@
+import { Header, type Outcome, type SourceConfig, sourcePolicy } from '@hookstream/runtime';
+import { type RejectionReason, verifySignature } from '@hookstream/signing';
+import type { MsgHdrs } from '@nats-io/transport-node';
+
+/** The parts of a raw message verify reads. */
+export interface RawMessage {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  /** NATS header lookup (first value) for the envelope and `hs-h-*` headers. */
+  readonly header: (name: string) => string | undefined;
+  /** The headers themselves, copied onto the forwarded message. */
+  readonly headers?: MsgHdrs;
+}
+
+/** Why verify turned a message away: the signing reasons plus a source that is gone. */
+export type VerifyRejection = RejectionReason | 'unknown_source';
+
+/** The analytics record of a rejection, published on `hs.obs.rejection`. */
+export interface RejectionRecord {
+  readonly kind: 'rejection';
+  readonly stage: 'verify' | 'ingest';
+  readonly event_id: string;
+  readonly source: string;
+  readonly reason: VerifyRejection;
+  readonly detail: string;
+  readonly received_at: number;
+  readonly at: number;
+}
+
+/** The I/O verify's handler needs, as small interfaces (fakes in unit tests). */
+export interface VerifyDeps {
+  readonly source: (id: string) => SourceConfig | undefined;
+  /** Publishes the authentic message downstream; resolves on JetStream's ack. */
+  readonly forward: (msg: RawMessage, eventId: string, source: string, secretId: string | undefined) => Promise<void>;
+  /** Publishes the rejection record; resolves on JetStream's ack. */
+  readonly recordRejection: (record: RejectionRecord) => Promise<void>;
+  readonly now: () => number;
+}
+
+/** The verdict on one raw message, without I/O. */
+export type Verdict =
+  | { readonly kind: 'authentic'; readonly secretId: string | undefined }
+  | { readonly kind: 'rejected'; readonly reason: VerifyRejection; readonly detail: string };
+
+/** Reads the sender's captured header `name` (any case) from the envelope. */
+export function senderHeader(msg: RawMessage): (name: string) => string | undefined {
+  return (name) => msg.header(Header.httpPrefix + name.toLowerCase());
+}
+
+/**
+ * Decides whether a raw message is authentic under its source's policy.
+ * Time checks (timestamp tolerance, secret validity) use the moment ingest
+ * received the request, not now, so a backlog never turns good events stale.
+ * Pure; never throws.
+ */
+export function judge(msg: RawMessage, source: SourceConfig | undefined, receivedAtMs: number): Verdict {
+  if (source === undefined) return { kind: 'rejected', reason: 'unknown_source', detail: 'the source is not configured' };
+  let policy: ReturnType<typeof sourcePolicy>;
+  try {
+    policy = sourcePolicy(source);
+  } catch {
+    return { kind: 'rejected', reason: 'no_secret', detail: 'the source has no signature scheme' };
+  }
+  const result = verifySignature(policy.scheme, { body: msg.data, header: senderHeader(msg), nowMs: receivedAtMs }, policy.secrets);
+  return result.ok ? { kind: 'authentic', secretId: result.secretId } : { kind: 'rejected', reason: result.reason, detail: result.detail };
+}
+
+/**
+ * Handles one `hs.raw.{source}` message: authentic ones are forwarded to
+ * `hs.verified.{source}` and acked; rejected ones get an analytics record and
+ * a `term` outcome, which the worker turns into a dead letter with the reason.
+ * Throws only when a publish fails (the worker retries with a delay).
+ */
+export async function handleRaw(msg: RawMessage, deps: VerifyDeps): Promise<Outcome> {
+  const sourceId = msg.header(Header.source) ?? msg.subject.split('.').pop() ?? '';
+  const eventId = msg.header(Header.eventId) ?? '';
+  const receivedAt = Number(msg.header(Header.receivedAt));
+  const receivedAtMs = Number.isFinite(receivedAt) && receivedAt > 0 ? receivedAt : deps.now();
+  const verdict = judge(msg, deps.source(sourceId), receivedAtMs);
+  if (verdict.kind === 'authentic') {
+    await deps.forward(msg, eventId, sourceId, verdict.secretId);
+    return { kind: 'ack' };
+  }
+  await deps.recordRejection({
+    kind: 'rejection',
+    stage: 'verify',
+    event_id: eventId,
+    source: sourceId,
+    reason: verdict.reason,
+    detail: verdict.detail,
+    received_at: receivedAtMs,
+    at: deps.now(),
+  });
+  return { kind: 'term', reason: verdict.reason, detail: verdict.detail };
+}
