@@ -6,10 +6,9 @@
 // Prints a table and writes bench/ingest/results/latest.json.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { connectNats, createLogger, ensureStreams, openBucket, SourceStore, streamConfigs, topology } from '@hookstream/runtime';
-import { freePort, startNatsServer, waitFor } from '@hookstream/testkit';
+import { ensureStreams, openBucket, SourceStore, streamConfigs, topology } from '@hookstream/runtime';
+import { connectTestNats, freePort, startNatsServer, waitForHttpOk } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import autocannon from 'autocannon';
 
@@ -78,13 +77,9 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-const logger = createLogger({ service: 'bench', level: 'warn' });
 const nats = await startNatsServer();
 const t = topology('bench');
-const handle = await connectNats(
-  { natsServers: [nats.url], natsUser: undefined, natsPassword: undefined, natsToken: undefined, service: 'bench' },
-  logger,
-);
+const handle = await connectTestNats(nats.url);
 const jsm = await jetstreamManager(handle.nc);
 await ensureStreams(jsm, streamConfigs(t, { replicas: 1, eventsMaxAgeHours: 24 }));
 await new SourceStore(await openBucket(handle.nc, t.buckets.sources, { replicas: 1 })).put({ id: 'bench', scheme: NONE });
@@ -143,19 +138,7 @@ const ingest = spawn(process.execPath, [here('../../services/ingest/src/main.ts'
   },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
-await waitFor(
-  'ingest ready',
-  () =>
-    new Promise<true | undefined>((resolve) => {
-      request({ host: '127.0.0.1', port: healthPort, path: '/readyz' }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200 ? true : undefined);
-      })
-        .on('error', () => resolve(undefined))
-        .end();
-    }),
-  20_000,
-);
+await waitForHttpOk(healthPort, '/readyz');
 const ingestUrl = `http://127.0.0.1:${ingestPort}/v1/webhooks/bench`;
 await load(ingestUrl, undefined, WARMUP_S);
 const c = await load(ingestUrl);

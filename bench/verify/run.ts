@@ -10,7 +10,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   AckingPublisher,
-  connectNats,
   createLogger,
   ensureStreams,
   Header,
@@ -20,7 +19,7 @@ import {
   topology,
 } from '@hookstream/runtime';
 import { verifySignature } from '@hookstream/signing';
-import { startNatsServer, waitFor } from '@hookstream/testkit';
+import { connectTestNats, startNatsServer, waitFor } from '@hookstream/testkit';
 import { buildApp, loadConfig } from '@hookstream/verify';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
@@ -62,10 +61,7 @@ console.log(`(b) verifySignature (stripe)    ${lib.toFixed(0)} ops/s   b/a = ${(
 const logger = createLogger({ service: 'bench', level: 'warn' });
 const nats = await startNatsServer();
 const t = topology('vb');
-const handle = await connectNats(
-  { natsServers: [nats.url], natsUser: undefined, natsPassword: undefined, natsToken: undefined, service: 'bench' },
-  logger,
-);
+const handle = await connectTestNats(nats.url);
 const jsm = await jetstreamManager(handle.nc);
 await ensureStreams(jsm, streamConfigs(t, { replicas: 1, eventsMaxAgeHours: 24 }));
 await new SourceStore(await openBucket(handle.nc, t.buckets.sources, { replicas: 1 })).put({ id: 'bench', provider: 'stripe', secrets });

@@ -4,7 +4,6 @@ import {
   AckingPublisher,
   ack,
   type ConfigCache,
-  connectNats,
   createLogger,
   decodeSource,
   ensureStreams,
@@ -21,7 +20,7 @@ import {
   topology,
   watchConfig,
 } from '@hookstream/runtime';
-import { type NatsServer, startNatsServer, waitFor } from '@hookstream/testkit';
+import { connectTestNats, type NatsServer, startNatsServer, waitFor } from '@hookstream/testkit';
 import { jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 
@@ -34,10 +33,7 @@ describe('runtime against a real nats-server', () => {
 
   before(async () => {
     server = await startNatsServer();
-    nats = await connectNats(
-      { natsServers: [server.url], natsUser: undefined, natsPassword: undefined, natsToken: undefined, service: 'test' },
-      logger,
-    );
+    nats = await connectTestNats(server.url);
   });
 
   after(async () => {

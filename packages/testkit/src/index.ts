@@ -1,4 +1,6 @@
 export { findBinary, MissingBinaryError } from './binaries.ts';
+export { type HttpAnswer, type HttpRequestOptions, httpRequest, waitForHttpOk } from './http.ts';
+export { connectTestNats } from './nats-client.ts';
 export { NatsServer, type NatsServerOptions, startNatsServer } from './nats-server.ts';
 export { freePort } from './ports.ts';
 export { storedMessages } from './streams.ts';

@@ -2,31 +2,20 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { buildApp, type IngestApp, loadConfig, uuidv7Time } from '@hookstream/ingest';
-import { connectNats, createLogger, Header, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
-import { type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
+import { createLogger, Header, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
+import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 
 const NONE = { kind: 'none' } as const;
 const logger = createLogger({ service: 'test', level: 'silent' });
 
-/** One HTTP request; resolves with status, headers and body text. */
-export function post(
+const post = (
   port: number,
   path: string,
   body: Buffer | string,
   headers: Record<string, string> = { 'content-type': 'application/json' },
   method = 'POST',
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+) => httpRequest({ port, path, body, headers, method });
 
 describe('ingest against a real nats-server', () => {
   let server: NatsServer;
@@ -37,10 +26,7 @@ describe('ingest against a real nats-server', () => {
 
   before(async () => {
     server = await startNatsServer();
-    nats = await connectNats(
-      { natsServers: [server.url], natsUser: undefined, natsPassword: undefined, natsToken: undefined, service: 'test' },
-      logger,
-    );
+    nats = await connectTestNats(server.url);
     const kv = await openBucket(nats.nc, t.buckets.sources, { replicas: 1 });
     const store = new SourceStore(kv);
     await store.put({ id: 'stripe', scheme: NONE });

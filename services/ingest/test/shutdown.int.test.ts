@@ -3,12 +3,11 @@ import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connectNats, createLogger, Header, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
-import { freePort, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
+import { Header, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
+import { connectTestNats, freePort, type NatsServer, startNatsServer, storedMessages, waitFor, waitForHttpOk } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 
 const NONE = { kind: 'none' } as const;
-const logger = createLogger({ service: 'test', level: 'silent' });
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 function postOnce(agent: Agent, port: number, body: string): Promise<{ status: number; body: string }> {
@@ -34,10 +33,7 @@ describe('ingest process shutdown', () => {
 
   before(async () => {
     server = await startNatsServer();
-    nats = await connectNats(
-      { natsServers: [server.url], natsUser: undefined, natsPassword: undefined, natsToken: undefined, service: 'test' },
-      logger,
-    );
+    nats = await connectTestNats(server.url);
     await new SourceStore(await openBucket(nats.nc, t.buckets.sources, { replicas: 1 })).put({ id: 'load', scheme: NONE });
   });
 
@@ -70,20 +66,7 @@ describe('ingest process shutdown', () => {
       stderr += c.toString();
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await waitFor(
-      'ingest to be ready',
-      () =>
-        new Promise<true | undefined>((resolve) => {
-          request({ host: '127.0.0.1', port: healthPort, path: '/readyz' }, (res) => {
-            res.resume();
-            resolve(res.statusCode === 200 ? true : undefined);
-          })
-            .on('error', () => resolve(undefined))
-            .end();
-        }),
-      20_000,
-      50,
-    );
+    await waitForHttpOk(healthPort, '/readyz');
 
     const agent = new Agent({ keepAlive: true, maxSockets: 16 });
     const acked: string[] = [];

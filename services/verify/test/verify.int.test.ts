@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { buildApp as buildIngest, type IngestApp, loadConfig as loadIngestConfig } from '@hookstream/ingest';
-import { connectNats, createLogger, Header, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
-import { type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
+import { createLogger, Header, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
+import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { buildApp, loadConfig, SECRET_ID_HEADER, type VerifyApp } from '@hookstream/verify';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { sign as githubSign } from '@octokit/webhooks-methods';
@@ -16,26 +15,8 @@ const STRIPE_NEW = 'whsec_new_secret';
 const GITHUB_SECRET = 'gh-secret';
 const SHOPIFY_SECRET = 'shpss_secret';
 
-function post(port: number, source: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: `/v1/webhooks/${source}`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const post = (port: number, source: string, body: string, headers: Record<string, string>) =>
+  httpRequest({ port, path: `/v1/webhooks/${source}`, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
 
 const idOf = (r: { body: string }): string => (JSON.parse(r.body) as { id: string }).id;
 
@@ -50,10 +31,7 @@ describe('verify through ingest against a real nats-server', () => {
 
   before(async () => {
     server = await startNatsServer();
-    nats = await connectNats(
-      { natsServers: [server.url], natsUser: undefined, natsPassword: undefined, natsToken: undefined, service: 'test' },
-      logger,
-    );
+    nats = await connectTestNats(server.url);
     jsm = await jetstreamManager(nats.nc);
     const store = new SourceStore(await openBucket(nats.nc, t.buckets.sources, { replicas: 1 }));
     // Rotation in progress: the old Stripe secret is valid for another hour.
@@ -205,13 +183,7 @@ describe('verify through ingest against a real nats-server', () => {
     }
     for (const id of ids) await deadLetter(id);
     assert.equal(verify.worker().healthy(), true);
-    const health = await new Promise<number>((resolve) => {
-      request({ host: '127.0.0.1', port: verify.healthPort(), path: '/healthz' }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      }).end();
-    });
-    assert.equal(health, 200);
+    assert.equal((await httpRequest({ port: verify.healthPort(), path: '/healthz' })).status, 200);
   });
 
   it('verify: inline sources answer 401 with the reason at ingest and 202 when authentic', async () => {
