@@ -3,7 +3,7 @@ export { type BucketOptions, type ConfigCache, openBucket, watchConfig } from '.
 export { forwardHeaders, Header, headerValue, stageMsgId } from './envelope.ts';
 export { ConfigError, TopologyError, ValidationError } from './errors.ts';
 export { type Check, type HealthOptions, type HealthServer, startHealthServer } from './health.ts';
-export { type App, CleanupStack, runUntilSignalled } from './lifecycle.ts';
+export { type App, CleanupStack, runMain, runUntilSignalled } from './lifecycle.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { type ConnectOptions, connectNats, type NatsHandle } from './nats.ts';
 export { ObsPublisher } from './obs.ts';

@@ -1,4 +1,4 @@
-import type { Logger } from './logger.ts';
+import { createLogger, type Logger } from './logger.ts';
 
 /**
  * Cleanup actions pushed as resources are created and run last-in-first-out
@@ -75,4 +75,25 @@ export async function runUntilSignalled(app: App, logger: Logger): Promise<void>
     logger.flush();
     process.exit(1);
   }
+}
+
+/**
+ * The whole of a service's `main.ts`: compile the config (a bad one prints
+ * every problem and exits 1), build the app with a logger, run it until
+ * SIGINT/SIGTERM. Never resolves for a running service.
+ */
+export async function runMain<C extends { readonly service: string; readonly logLevel: string }>(
+  name: string,
+  loadConfig: () => C,
+  buildApp: (config: C, overrides: { logger: Logger }) => App,
+): Promise<void> {
+  let config: C;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    console.error(`${name}: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const logger = createLogger({ service: config.service, level: config.logLevel });
+  await runUntilSignalled(buildApp(config, { logger }), logger);
 }
