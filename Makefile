@@ -5,6 +5,9 @@ SHELL := /bin/bash
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 export PATH := $(ROOT)/.tools/node/bin:$(ROOT)/node_modules/.bin:/usr/sbin:$(PATH)
 export npm_config_nodedir := $(ROOT)/.tools/node
+# The official Node binary does not read the system CA store (see scripts/setup.sh).
+NODE_EXTRA_CA_CERTS ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
+export NODE_EXTRA_CA_CERTS
 TEST_FILES := 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts'
 
 .PHONY: help setup up down status test typecheck lint format bench bench-ingest clean

@@ -10,6 +10,14 @@ TOOLS="$ROOT/.tools"
 
 log() { printf '[setup] %s\n' "$*"; }
 
+# The official Node binary trusts only its bundled CA list; Debian's node and
+# curl trust the system store. Where TLS to the registry is intercepted by a
+# local CA (common behind corporate proxies), npm under .tools/node needs the
+# system bundle too.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
+
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
