@@ -66,6 +66,7 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
   const answer = (res: ServerResponse, status: number, body: string, headers?: Readonly<Record<string, string>>): void => {
     counts[status] = (counts[status] ?? 0) + 1;
     if (draining) res.setHeader('connection', 'close');
+    res.setHeader('content-length', Buffer.byteLength(body));
     res.writeHead(status, headers === undefined ? JSON_TYPE : { ...JSON_TYPE, ...headers });
     res.end(body);
   };
@@ -171,14 +172,28 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
       headersTimeout: config.headersTimeoutMs,
       requestTimeout: config.requestTimeoutMs,
       keepAliveTimeout: config.keepAliveTimeoutMs,
+      // node checks the two timeouts above only this often (30 s by default).
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(config.headersTimeoutMs / 2))),
     },
     onRequest,
   );
   // Keep-alive connections still close on their own under a steady load.
   server.maxRequestsPerSocket = config.maxRequestsPerSocket;
-  server.on('clientError', (err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    logger.debug({ err: (err as Error).message }, 'client error');
+  // Malformed requests and slow clients (headers or request timeout): answer
+  // if the socket still takes writes, then close it for good.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const status =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout'
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
+    logger.debug({ code: err.code }, 'client error');
+    if (socket.writable) {
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
+    } else {
+      socket.destroy();
+    }
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { buildApp, type IngestApp, loadConfig, uuidv7Time } from '@hookstream/ingest';
 import { createLogger, Header, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
@@ -182,5 +183,42 @@ describe('ingest against a real nats-server', () => {
     const jsm = await waitFor('jsm after restart', () => jetstreamManager(nats.nc), 20_000, 100);
     const stored = new Set((await storedMessages(jsm, t.streams.raw)).map((m) => m.header.get(Header.eventId)));
     for (const id of acked) assert.ok(stored.has(id), `acknowledged ${id} is stored`);
+  });
+});
+
+describe('ingest slow-loris guard', () => {
+  it('ingest: a client that never finishes its headers is disconnected after the headers timeout', async () => {
+    const server = await startNatsServer();
+    const app = buildApp(
+      loadConfig({
+        HS_NATS_URL: server.url,
+        HS_NAMESPACE: 'sl',
+        HS_INGEST_PORT: '0',
+        HS_INGEST_HOST: '127.0.0.1',
+        HS_HEALTH_PORT: '0',
+        HS_HEALTH_HOST: '127.0.0.1',
+        HS_INGEST_HEADERS_TIMEOUT_MS: '500',
+        HS_INGEST_REQUEST_TIMEOUT_MS: '1000',
+      }),
+      { logger },
+    );
+    try {
+      await app.run();
+      const started = Date.now();
+      const closedAfter = await new Promise<number>((resolve, reject) => {
+        const socket = connect(app.server().port, '127.0.0.1', () => {
+          socket.write('POST /v1/webhooks/x HTTP/1.1\r\nHost: a\r\n');
+          // ... and never the blank line that ends the headers.
+        });
+        socket.resume(); // read the 408 so the close can be seen
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve(Date.now() - started));
+        setTimeout(() => reject(new Error('connection still open after 10 s')), 10_000).unref();
+      });
+      assert.ok(closedAfter >= 400, `closed after ${closedAfter} ms`);
+    } finally {
+      await app.close();
+      await server.stop();
+    }
   });
 });
