@@ -1,5 +1,5 @@
 // Ingest benchmark: in one run, on the same payload, headers and concurrency,
-//   (a) a bare node:http server answering 202,
+//   (a) a bare node:http server answering 202, (a2) the same on fastify,
 //   (b) raw JetStream publishes from the same client library,
 //   (c) the ingest service (its production entry point),
 // then (c) again at half its maximum rate for the latency figure.
@@ -94,6 +94,14 @@ await load(`http://127.0.0.1:${barePort}/`, undefined, WARMUP_S);
 const a = await load(`http://127.0.0.1:${barePort}/`);
 await stop(bare.child);
 console.log(`(a) bare node:http      ${a.rps.toFixed(0)} req/s  p50 ${a.p50} ms  p99 ${a.p99} ms  errors ${a.errors}`);
+
+// (a2) the same bare server on fastify
+const bareFastify = spawnJson([here('./bare-fastify.ts')], { PORT: '0' });
+const fastifyPort = (JSON.parse(await bareFastify.firstLine) as { port: number }).port;
+await load(`http://127.0.0.1:${fastifyPort}/`, undefined, WARMUP_S);
+const a2 = await load(`http://127.0.0.1:${fastifyPort}/`);
+await stop(bareFastify.child);
+console.log(`(a2) bare fastify      ${a2.rps.toFixed(0)} req/s  p50 ${a2.p50} ms  p99 ${a2.p99} ms  errors ${a2.errors}`);
 
 // (b) raw JetStream publish, with the client's js.publish and with the
 // leaner AckingPublisher that ingest uses
