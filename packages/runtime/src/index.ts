@@ -10,10 +10,13 @@ export { ObsPublisher } from './obs.ts';
 export { ack, nak, type Outcome, term } from './outcome.ts';
 export { openPlatform, type Platform } from './platform.ts';
 export { AckingPublisher, type PubAck, PublishError, PublishTimeoutError } from './publisher.ts';
+export { decodeSchema, parseSchemaRecord, type SchemaRecord, SchemaStore, schemaKey } from './schemas.ts';
 export {
   decodeSource,
   parseSourceConfig,
   type RateLimit,
+  SCHEMA_MODES,
+  type SchemaMode,
   SOURCE_ID,
   type SourceConfig,
   type SourcePolicy,

@@ -50,8 +50,25 @@ export interface SourceConfig {
   readonly idempotencyKey?: Locator;
   /** Verify at ingest and answer 401, for senders that must see the failure. */
   readonly verifyInline?: boolean;
+  /**
+   * Dedup window in hours (default: the service's, 72 h). Longer than the
+   * dedup bucket's max age is capped by it.
+   */
+  readonly dedupWindowHours?: number;
+  /** How validate applies schemas: `strict`, `additive` (default) or `off`. */
+  readonly schemaMode?: SchemaMode;
+  /** Reject events whose (source, type) has no schema. Default false: they pass and are counted. */
+  readonly requireSchema?: boolean;
   readonly [extra: string]: unknown;
 }
+
+/**
+ * `strict`: unknown properties are errors; `additive`: required fields and
+ * types are enforced, unknown fields pass (and are recorded as drift);
+ * `off`: no schema checks.
+ */
+export type SchemaMode = 'strict' | 'additive' | 'off';
+export const SCHEMA_MODES: readonly SchemaMode[] = ['strict', 'additive', 'off'];
 
 /** How a source's deliveries are verified and keyed, with the preset applied. */
 export interface SourcePolicy {
@@ -163,6 +180,15 @@ export function parseSourceConfig(input: unknown): SourceConfig {
   if (raw.idempotencyKey !== undefined) verification.idempotencyKey = withField('idempotencyKey', () => parseLocator(raw.idempotencyKey));
   if (raw.verifyInline !== undefined && typeof raw.verifyInline !== 'boolean') {
     throw new ValidationError('verifyInline', 'must be true or false');
+  }
+  if (raw.dedupWindowHours !== undefined && (typeof raw.dedupWindowHours !== 'number' || !(raw.dedupWindowHours > 0))) {
+    throw new ValidationError('dedupWindowHours', 'must be a positive number of hours');
+  }
+  if (raw.schemaMode !== undefined && !SCHEMA_MODES.includes(raw.schemaMode as SchemaMode)) {
+    throw new ValidationError('schemaMode', `must be one of ${SCHEMA_MODES.join(', ')}`);
+  }
+  if (raw.requireSchema !== undefined && typeof raw.requireSchema !== 'boolean') {
+    throw new ValidationError('requireSchema', 'must be true or false');
   }
   return Object.freeze({ ...raw, ...verification, id: raw.id, enabled: raw.enabled ?? true }) as SourceConfig;
 }
