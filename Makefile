@@ -40,13 +40,19 @@ format: setup ## rewrite files with the formatter
 test: setup lint ## lint, type-check and run every test against real servers
 	node --test --test-concurrency=1 --test-timeout=180000 $(TEST_FILES)
 
-bench: bench-ingest bench-verify ## every benchmark
+bench: bench-ingest bench-verify bench-dedup bench-validate ## every benchmark
 
 bench-ingest: setup ## ingest vs bare node:http vs raw JetStream publish (writes bench/ingest/results/)
 	node bench/ingest/run.ts
 
 bench-verify: setup ## verify: bare createHmac vs verifySignature vs the verify service
 	node bench/verify/run.ts
+
+bench-dedup: setup ## dedup service vs a bare consume+ack of the same stream, one core each
+	node bench/dedup/run.ts
+
+bench-validate: setup ## validate service vs a bare consume+ack of the same stream, one core each
+	node bench/validate/run.ts
 
 clean: down ## remove local state and installed tools
 	rm -rf .run node_modules .tools

@@ -60,3 +60,51 @@ export function headerValue(h: MsgHdrs | undefined, name: string): string | unde
   const value = h?.get(name);
   return value === undefined || value === '' ? undefined : value;
 }
+
+/**
+ * A message as a stage's handler sees it: subject, raw body, a header
+ * lookup (first value, undefined when absent), and the headers themselves
+ * for copying onto the next stage's message. Handlers take this, not a
+ * JsMsg, so their unit tests need no NATS.
+ */
+export interface StageMessage {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly header: (name: string) => string | undefined;
+  readonly headers?: MsgHdrs;
+}
+
+/** Wraps a consumed message (a JsMsg or anything with subject, data, headers) as a {@link StageMessage}. */
+export function stageMessage(m: {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers?: MsgHdrs | undefined;
+}): StageMessage {
+  const h = m.headers;
+  return h === undefined
+    ? { subject: m.subject, data: m.data, header: () => undefined }
+    : { subject: m.subject, data: m.data, header: (name) => headerValue(h, name), headers: h };
+}
+
+/** Looks up the sender's captured HTTP header `name` (any case) in a message's `hs-h-*` headers. */
+export function senderHeader(msg: Pick<StageMessage, 'header'>): (name: string) => string | undefined {
+  return (name) => msg.header(Header.httpPrefix + name.toLowerCase());
+}
+
+/** The envelope fields every stage reads, with fallbacks for a message not made by ingest. */
+export interface Envelope {
+  readonly eventId: string;
+  readonly sourceId: string;
+  /** `hs-received-at`, or `fallbackNowMs` when absent or invalid. */
+  readonly receivedAtMs: number;
+}
+
+/** Reads {@link Envelope} from a stage message; the source falls back to the subject's last token. */
+export function envelopeOf(msg: Pick<StageMessage, 'header' | 'subject'>, fallbackNowMs: number): Envelope {
+  const receivedAt = Number(msg.header(Header.receivedAt));
+  return {
+    eventId: msg.header(Header.eventId) ?? '',
+    sourceId: msg.header(Header.source) ?? msg.subject.split('.').pop() ?? '',
+    receivedAtMs: Number.isFinite(receivedAt) && receivedAt > 0 ? receivedAt : fallbackNowMs,
+  };
+}

@@ -1,6 +1,16 @@
 export { BASE_ENV, type BaseConfig, EnvReader, readBaseConfig } from './config.ts';
 export { type BucketOptions, type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
-export { forwardHeaders, Header, headerValue, stageMsgId } from './envelope.ts';
+export {
+  type Envelope,
+  envelopeOf,
+  forwardHeaders,
+  Header,
+  headerValue,
+  type StageMessage,
+  senderHeader,
+  stageMessage,
+  stageMsgId,
+} from './envelope.ts';
 export { ConfigError, TopologyError, ValidationError } from './errors.ts';
 export { type Check, type HealthOptions, type HealthServer, startHealthServer } from './health.ts';
 export { type App, CleanupStack, runMain, runUntilSignalled } from './lifecycle.ts';

@@ -11,6 +11,7 @@ import {
   ObsPublisher,
   openBucket,
   openPlatform,
+  stageMessage,
   stageMsgId,
   startHealthServer,
   startWorker,
@@ -99,8 +100,7 @@ export function buildApp(config: VerifyConfig, overrides: VerifyOverrides = {}):
         ackWaitMs: config.ackWaitMs,
         concurrency: config.concurrency,
         deadLetterSubject: (m) => t.dlq('verify', headerValue(m.headers, Header.source) ?? m.subject.split('.').pop() ?? '_'),
-        handle: (m) =>
-          handleRaw({ subject: m.subject, data: m.data, header: (name) => headerValue(m.headers, name), headers: m.headers }, deps),
+        handle: (m) => handleRaw(stageMessage(m), deps),
       });
       const running = worker;
       cleanup.push('worker', () => running.stop());

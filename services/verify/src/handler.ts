@@ -1,16 +1,8 @@
-import { Header, type Outcome, type SourceConfig, sourcePolicy } from '@hookstream/runtime';
+import { envelopeOf, type Outcome, type SourceConfig, type StageMessage, senderHeader, sourcePolicy } from '@hookstream/runtime';
 import { type RejectionReason, verifySignature } from '@hookstream/signing';
-import type { MsgHdrs } from '@nats-io/transport-node';
 
-/** The parts of a raw message verify reads. */
-export interface RawMessage {
-  readonly subject: string;
-  readonly data: Uint8Array;
-  /** NATS header lookup (first value) for the envelope and `hs-h-*` headers. */
-  readonly header: (name: string) => string | undefined;
-  /** The headers themselves, copied onto the forwarded message. */
-  readonly headers?: MsgHdrs;
-}
+/** A raw message as verify's handler reads it. */
+export type RawMessage = StageMessage;
 
 /** Why verify turned a message away: the signing reasons plus a source that is gone. */
 export type VerifyRejection = RejectionReason | 'unknown_source';
@@ -42,11 +34,6 @@ export type Verdict =
   | { readonly kind: 'authentic'; readonly secretId: string | undefined }
   | { readonly kind: 'rejected'; readonly reason: VerifyRejection; readonly detail: string };
 
-/** Reads the sender's captured header `name` (any case) from the envelope. */
-export function senderHeader(msg: RawMessage): (name: string) => string | undefined {
-  return (name) => msg.header(Header.httpPrefix + name.toLowerCase());
-}
-
 /**
  * Decides whether a raw message is authentic under its source's policy.
  * Time checks (timestamp tolerance, secret validity) use the moment ingest
@@ -72,10 +59,7 @@ export function judge(msg: RawMessage, source: SourceConfig | undefined, receive
  * Throws only when a publish fails (the worker retries with a delay).
  */
 export async function handleRaw(msg: RawMessage, deps: VerifyDeps): Promise<Outcome> {
-  const sourceId = msg.header(Header.source) ?? msg.subject.split('.').pop() ?? '';
-  const eventId = msg.header(Header.eventId) ?? '';
-  const receivedAt = Number(msg.header(Header.receivedAt));
-  const receivedAtMs = Number.isFinite(receivedAt) && receivedAt > 0 ? receivedAt : deps.now();
+  const { eventId, sourceId, receivedAtMs } = envelopeOf(msg, deps.now());
   const verdict = judge(msg, deps.source(sourceId), receivedAtMs);
   if (verdict.kind === 'authentic') {
     await deps.forward(msg, eventId, sourceId, verdict.secretId);

@@ -5,7 +5,6 @@ export {
   judge,
   type RawMessage,
   type RejectionRecord,
-  senderHeader,
   type Verdict,
   type VerifyDeps,
   type VerifyRejection,

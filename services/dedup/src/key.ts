@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import type { Locator } from '@hookstream/signing';
+import { locate } from '@hookstream/signing';
+
+/** The provider-level key of one delivery, and where it came from. */
+export interface IdempotencyKey {
+  /** The key itself: the provider's id, or `sha256:<hex>` of source and body. */
+  readonly value: string;
+  readonly origin: 'provider' | 'body-hash';
+}
+
+/**
+ * Finds a delivery's idempotency key: the source's locator (a header, or a
+ * JSON path into the body, parsed only when needed), else the SHA-256 of the
+ * source id and the body bytes, so that identical re-sends still collapse.
+ * Pure; never throws.
+ */
+export function idempotencyKey(
+  sourceId: string,
+  locator: Locator | undefined,
+  body: Uint8Array,
+  senderHeader: (name: string) => string | undefined,
+): IdempotencyKey {
+  if (locator !== undefined) {
+    let json: unknown;
+    if (locator.from === 'json') {
+      try {
+        json = JSON.parse(new TextDecoder().decode(body));
+      } catch {
+        json = undefined;
+      }
+    }
+    const found = locate(locator, senderHeader, json);
+    if (found !== undefined && found.length <= 1024) return { value: found, origin: 'provider' };
+  }
+  const hash = createHash('sha256').update(sourceId).update('\n').update(body).digest('hex');
+  return { value: `sha256:${hash}`, origin: 'body-hash' };
+}
+
+/**
+ * The KV key for (source, idempotency key): `{source}.{sha256 hex}`. Hashing
+ * keeps any provider id (any characters, any length) a valid, bounded key.
+ */
+export function kvKey(sourceId: string, key: string): string {
+  return `${sourceId}.${createHash('sha256').update(key).digest('hex')}`;
+}

@@ -1,0 +1,70 @@
+import { type AckingPublisher, PublishError } from '@hookstream/runtime';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import { headers } from '@nats-io/transport-node';
+import type { Claim, ClaimStore, StoredClaim } from './claims.ts';
+
+function isWrongLastSequence(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}
+
+/**
+ * {@link ClaimStore} on a JetStream KV bucket: `create` and `replace` are the
+ * server's expected-sequence checks. With a publisher, `create` goes out on
+ * the hot path as one publish to `$KV.{bucket}.{key}` with
+ * `Nats-Expected-Last-Subject-Sequence: 0` (what the client's `kv.create`
+ * sends, without its per-request overhead); a refused create falls back to
+ * the client's, which also takes over a deleted key.
+ */
+export class KvClaimStore implements ClaimStore {
+  readonly #kv: KV;
+  readonly #publisher: { readonly publisher: AckingPublisher; readonly bucket: string } | undefined;
+  readonly #encoder = new TextEncoder();
+  readonly #decoder = new TextDecoder();
+
+  constructor(kv: KV, fast?: { readonly publisher: AckingPublisher; readonly bucket: string }) {
+    this.#kv = kv;
+    this.#publisher = fast;
+  }
+
+  async create(key: string, claim: Claim): Promise<boolean> {
+    const data = this.#encoder.encode(JSON.stringify(claim));
+    if (this.#publisher !== undefined) {
+      const h = headers();
+      h.set('Nats-Expected-Last-Subject-Sequence', '0');
+      try {
+        await this.#publisher.publisher.publish(`$KV.${this.#publisher.bucket}.${key}`, data, h);
+        return true;
+      } catch (err) {
+        if (!(err instanceof PublishError && err.code === JetStreamApiCodes.StreamWrongLastSequence)) throw err;
+      }
+    }
+    try {
+      await this.#kv.create(key, data);
+      return true;
+    } catch (err) {
+      if (isWrongLastSequence(err)) return false;
+      throw err;
+    }
+  }
+
+  async get(key: string): Promise<StoredClaim | undefined> {
+    const entry = await this.#kv.get(key);
+    if (entry?.operation !== 'PUT') return undefined;
+    const claim = JSON.parse(this.#decoder.decode(entry.value)) as Claim;
+    return { claim, revision: entry.revision };
+  }
+
+  async replace(key: string, claim: Claim, revision: number): Promise<boolean> {
+    try {
+      await this.#kv.update(key, this.#encoder.encode(JSON.stringify(claim)), revision);
+      return true;
+    } catch (err) {
+      if (isWrongLastSequence(err)) return false;
+      throw err;
+    }
+  }
+}
