@@ -33,6 +33,15 @@ export {
   SourceStore,
   sourcePolicy,
 } from './sources.ts';
+export {
+  buildStage,
+  readStageSettings,
+  type StageApp,
+  type StageContext,
+  type StageOptions,
+  type StageSettings,
+  type StageWiring,
+} from './stage.ts';
 export { ensureStreams, type ManagedStreamConfig, type StreamOptions, streamConfigs } from './streams.ts';
 export { sanitizeDotted, sanitizeToken, type Topology, topology } from './topology.ts';
 export {

@@ -1,23 +1,4 @@
-import {
-  AckingPublisher,
-  type App,
-  CleanupStack,
-  createLogger,
-  decodeSource,
-  forwardHeaders,
-  Header,
-  headerValue,
-  type Logger,
-  ObsPublisher,
-  openBucket,
-  openPlatform,
-  stageMessage,
-  stageMsgId,
-  startHealthServer,
-  startWorker,
-  type Worker,
-  watchConfig,
-} from '@hookstream/runtime';
+import { buildStage, forwardHeaders, Header, type Logger, openBucket, type StageApp, stageMsgId } from '@hookstream/runtime';
 import type { DedupConfig } from './config.ts';
 import { type DedupDeps, handleVerified } from './handler.ts';
 import { KvClaimStore } from './kv-claims.ts';
@@ -28,65 +9,38 @@ export interface DedupOverrides {
   readonly now?: () => number;
 }
 
-/** Counts since start, for tests and metrics. */
+/** Counts since start (this replica), for tests and metrics. */
 export interface DedupCounts {
   unique: number;
   duplicates: number;
 }
 
-/** The dedup service: its App plus what tests look at. */
-export interface DedupApp extends App {
-  healthPort(): number;
-  worker(): Worker;
+/** The dedup service: the stage plus its counts. */
+export interface DedupApp extends StageApp {
   readonly counts: Readonly<DedupCounts>;
 }
 
 const HOUR_MS = 3_600_000;
 
 /**
- * Wires dedup: NATS and streams, the live sources cache, the `hs_dedup` KV
- * bucket (max age = the window), a durable consumer on `hs.verified.>`, and
- * the health server. `close()` stops the consumer, then drains NATS.
+ * Wires dedup on the shared stage wiring: the `hs_dedup` KV bucket (max age =
+ * the window) and a durable consumer on `hs.verified.>` whose handler claims
+ * each key and forwards first occurrences to `hs.unique.{source}`.
  */
 export function buildApp(config: DedupConfig, overrides: DedupOverrides = {}): DedupApp {
-  const logger = overrides.logger ?? createLogger({ service: config.service, level: config.logLevel });
   const now = overrides.now ?? Date.now;
-  const cleanup = new CleanupStack();
   const counts: DedupCounts = { unique: 0, duplicates: 0 };
-  let healthPort = 0;
-  let worker: Worker | undefined;
-  return {
-    counts,
-    healthPort: () => healthPort,
-    worker: () => {
-      if (worker === undefined) throw new Error('dedup is not running');
-      return worker;
-    },
-    run: async () => {
-      const platform = await openPlatform(config, logger);
-      cleanup.push('nats', () => platform.nats.drain());
-      const t = platform.topology;
-      const nc = platform.nats.nc;
-      const sources = await watchConfig(await openBucket(nc, t.buckets.sources, { replicas: config.streamReplicas }), decodeSource, logger);
-      cleanup.push('sources watch', () => sources.stop());
-      const bucket = await openBucket(nc, t.buckets.dedup, {
+  const stage = buildStage({
+    config,
+    ...(overrides.logger ? { logger: overrides.logger } : {}),
+    stage: 'dedup',
+    input: (t) => ({ stream: t.streams.pipe, filterSubject: t.subject('hs.verified.>') }),
+    setup: async ({ platform, sources, publisher, obs, topology: t }) => {
+      const bucket = await openBucket(platform.nats.nc, t.buckets.dedup, {
         replicas: config.streamReplicas,
         history: 1,
         ttlMs: config.windowHours * HOUR_MS,
       });
-      const publisher = new AckingPublisher(nc, config.publishTimeoutMs);
-      cleanup.push('publisher', () => publisher.close());
-      const obs = new ObsPublisher(publisher, t);
-      const health = await startHealthServer({
-        host: config.healthHost,
-        port: config.healthPort,
-        liveness: { worker: () => worker === undefined || worker.healthy() },
-        readiness: { nats: () => platform.nats.isConnected(), sources: () => sources.isReady(), worker: () => worker !== undefined },
-      });
-      healthPort = health.port;
-      cleanup.push('health', () => health.close());
-      await sources.ready();
-
       const deps: DedupDeps = {
         source: (id) => sources.get(id),
         claims: new KvClaimStore(bucket, { publisher, bucket: t.buckets.dedup }),
@@ -105,23 +59,8 @@ export function buildApp(config: DedupConfig, overrides: DedupOverrides = {}): D
           counts.duplicates++;
         },
       };
-      worker = await startWorker({
-        js: platform.js,
-        jsm: platform.jsm,
-        logger,
-        stage: 'dedup',
-        stream: t.streams.pipe,
-        durable: 'dedup',
-        filterSubject: t.subject('hs.verified.>'),
-        maxDeliver: config.maxDeliver,
-        ackWaitMs: config.ackWaitMs,
-        concurrency: config.concurrency,
-        deadLetterSubject: (m) => t.dlq('dedup', headerValue(m.headers, Header.source) ?? m.subject.split('.').pop() ?? '_'),
-        handle: (m) => handleVerified(stageMessage(m), deps),
-      });
-      const running = worker;
-      cleanup.push('worker', () => running.stop());
+      return { handle: (m) => handleVerified(m, deps) };
     },
-    close: () => cleanup.unwind(logger),
-  };
+  });
+  return Object.assign(stage, { counts });
 }

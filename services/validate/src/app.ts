@@ -1,23 +1,13 @@
 import {
-  AckingPublisher,
-  type App,
-  CleanupStack,
-  createLogger,
+  buildStage,
   decodeSchema,
-  decodeSource,
   forwardHeaders,
   Header,
-  headerValue,
   type Logger,
-  ObsPublisher,
   openBucket,
-  openPlatform,
+  type StageApp,
   schemaKey,
-  stageMessage,
   stageMsgId,
-  startHealthServer,
-  startWorker,
-  type Worker,
   watchConfig,
 } from '@hookstream/runtime';
 import type { ValidateConfig } from './config.ts';
@@ -41,45 +31,32 @@ export interface ValidateCounters {
   readonly noSchema: number;
 }
 
-/** The validate service: its App plus what tests look at. */
-export interface ValidateApp extends App {
-  healthPort(): number;
-  worker(): Worker;
+/** The validate service: the stage plus its counters. */
+export interface ValidateApp extends StageApp {
   counters(): ValidateCounters;
 }
 
 /**
- * Wires validate: NATS and streams, live caches of `hs_sources` and
- * `hs_schemas`, the compiled-schema cache, a durable work-queue consumer on
- * `hs.unique.>`, the handler, and the health server. `close()` stops the
- * consumer (in-flight messages finish), then drains NATS.
+ * Wires validate on the shared stage wiring: a live cache of `hs_schemas`,
+ * the compiled-schema cache, the drift limiter, and a durable work-queue
+ * consumer on `hs.unique.>` whose handler forwards valid events to
+ * `hs.valid.{source}` with `hs-event-type` set.
  */
 export function buildApp(config: ValidateConfig, overrides: ValidateOverrides = {}): ValidateApp {
-  const logger = overrides.logger ?? createLogger({ service: config.service, level: config.logLevel });
   const now = overrides.now ?? Date.now;
-  const cleanup = new CleanupStack();
   const counters = { valid: 0, rejected: 0, noSchema: 0 };
-  let healthPort = 0;
-  let worker: Worker | undefined;
-  return {
-    healthPort: () => healthPort,
-    counters: () => ({ ...counters }),
-    worker: () => {
-      if (worker === undefined) throw new Error('validate is not running');
-      return worker;
-    },
-    run: async () => {
-      const platform = await openPlatform(config, logger);
-      cleanup.push('nats', () => platform.nats.drain());
-      const t = platform.topology;
-      const nc = platform.nats.nc;
-      const sources = await watchConfig(await openBucket(nc, t.buckets.sources, { replicas: config.streamReplicas }), decodeSource, logger);
-      cleanup.push('sources watch', () => sources.stop());
-      const schemas = await watchConfig(await openBucket(nc, t.buckets.schemas, { replicas: config.streamReplicas }), decodeSchema, logger);
+  const stage = buildStage({
+    config,
+    ...(overrides.logger ? { logger: overrides.logger } : {}),
+    stage: 'validate',
+    input: (t) => ({ stream: t.streams.pipe, filterSubject: t.subject('hs.unique.>') }),
+    setup: async ({ platform, sources, publisher, obs, cleanup, logger, topology: t }) => {
+      const schemas = await watchConfig(
+        await openBucket(platform.nats.nc, t.buckets.schemas, { replicas: config.streamReplicas }),
+        decodeSchema,
+        logger,
+      );
       cleanup.push('schemas watch', () => schemas.stop());
-      const publisher = new AckingPublisher(nc, config.publishTimeoutMs);
-      cleanup.push('publisher', () => publisher.close());
-      const obs = new ObsPublisher(publisher, t);
       const compiledSchemas = new SchemaCache((record, mode, error) =>
         logger.error(
           { source: record.source, eventType: record.eventType, version: record.version, mode, error },
@@ -87,21 +64,6 @@ export function buildApp(config: ValidateConfig, overrides: ValidateOverrides = 
         ),
       );
       const drift = new DriftLimiter({ intervalMs: config.driftIntervalMs, now });
-      const health = await startHealthServer({
-        host: config.healthHost,
-        port: config.healthPort,
-        liveness: { worker: () => worker === undefined || worker.healthy() },
-        readiness: {
-          nats: () => platform.nats.isConnected(),
-          sources: () => sources.isReady(),
-          schemas: () => schemas.isReady(),
-          worker: () => worker !== undefined,
-        },
-      });
-      healthPort = health.port;
-      cleanup.push('health', () => health.close());
-      await Promise.all([sources.ready(), schemas.ready()]);
-
       const deps: ValidateDeps = {
         source: (id) => sources.get(id),
         schema: (source, eventType) => {
@@ -130,23 +92,8 @@ export function buildApp(config: ValidateConfig, overrides: ValidateOverrides = 
           counters.valid++;
         },
       };
-      worker = await startWorker({
-        js: platform.js,
-        jsm: platform.jsm,
-        logger,
-        stage: 'validate',
-        stream: t.streams.pipe,
-        durable: 'validate',
-        filterSubject: t.subject('hs.unique.>'),
-        maxDeliver: config.maxDeliver,
-        ackWaitMs: config.ackWaitMs,
-        concurrency: config.concurrency,
-        deadLetterSubject: (m) => t.dlq('validate', headerValue(m.headers, Header.source) ?? m.subject.split('.').pop() ?? '_'),
-        handle: (m) => handleUnique(stageMessage(m), deps),
-      });
-      const running = worker;
-      cleanup.push('worker', () => running.stop());
+      return { handle: (m) => handleUnique(m, deps), readiness: { schemas: () => schemas.isReady() }, ready: schemas.ready() };
     },
-    close: () => cleanup.unwind(logger),
-  };
+  });
+  return Object.assign(stage, { counters: () => ({ ...counters }) });
 }

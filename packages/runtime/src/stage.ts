@@ -1,0 +1,151 @@
+import type { BaseConfig, EnvReader } from './config.ts';
+import { type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
+import { Header, headerValue, type StageMessage, stageMessage } from './envelope.ts';
+import { type Check, startHealthServer } from './health.ts';
+import { type App, CleanupStack } from './lifecycle.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { ObsPublisher } from './obs.ts';
+import type { Outcome } from './outcome.ts';
+import { openPlatform, type Platform } from './platform.ts';
+import { AckingPublisher } from './publisher.ts';
+import { decodeSource, type SourceConfig } from './sources.ts';
+import type { Topology } from './topology.ts';
+import { startWorker, type Worker } from './worker.ts';
+
+/** The settings every pipeline stage (a consumer that publishes onward) has. */
+export interface StageSettings {
+  /** Messages handled at once. */
+  readonly concurrency: number;
+  /** Deliveries before a message that keeps failing is dead-lettered. */
+  readonly maxDeliver: number;
+  readonly ackWaitMs: number;
+  /** How long to wait for JetStream's ack of a downstream publish. */
+  readonly publishTimeoutMs: number;
+}
+
+/**
+ * Reads `HS_{PREFIX}_CONCURRENCY` (64), `_MAX_DELIVER` (10), `_ACK_WAIT_MS`
+ * (30 s) and `_PUBLISH_TIMEOUT_MS` (5 s) from the reader.
+ */
+export function readStageSettings(r: EnvReader, prefix: string): StageSettings {
+  return {
+    concurrency: r.int(`HS_${prefix}_CONCURRENCY`, 64, 1, 10_000),
+    maxDeliver: r.int(`HS_${prefix}_MAX_DELIVER`, 10, 1, 1_000),
+    ackWaitMs: r.int(`HS_${prefix}_ACK_WAIT_MS`, 30_000, 1_000, 600_000),
+    publishTimeoutMs: r.int(`HS_${prefix}_PUBLISH_TIMEOUT_MS`, 5_000, 100, 60_000),
+  };
+}
+
+/** What a stage's `setup` gets: the shared resources, already open. */
+export interface StageContext {
+  readonly platform: Platform;
+  readonly topology: Topology;
+  readonly sources: ConfigCache<SourceConfig>;
+  /** Publishes onward and waits for the PubAck. */
+  readonly publisher: AckingPublisher;
+  readonly obs: ObsPublisher;
+  /** Push cleanups for what setup opens; they run before NATS drains. */
+  readonly cleanup: CleanupStack;
+  readonly logger: Logger;
+}
+
+/** What a stage's `setup` returns. */
+export interface StageWiring {
+  /** The handler for one message. Throwing counts as a transient failure. */
+  readonly handle: (msg: StageMessage) => Promise<Outcome>;
+  /** Extra readiness checks (e.g. another config cache loaded). */
+  readonly readiness?: Readonly<Record<string, Check>>;
+  /** Resolves when setup's own state is loaded; the consumer starts after it. */
+  readonly ready?: Promise<void>;
+}
+
+/** Options for {@link buildStage}. */
+export interface StageOptions {
+  readonly config: BaseConfig & StageSettings;
+  readonly logger?: Logger;
+  /** Stage name: durable consumer name, DLQ subject token, log field. */
+  readonly stage: string;
+  /** The stream and filter subject the stage consumes. */
+  readonly input: (t: Topology) => { readonly stream: string; readonly filterSubject: string };
+  /** Opens the stage's own resources and returns its handler. */
+  readonly setup: (ctx: StageContext) => Promise<StageWiring>;
+}
+
+/** A running stage, as its service's `buildApp` returns it. */
+export interface StageApp extends App {
+  /** The health server's port, once running. */
+  healthPort(): number;
+  /** The consumer loop, once running. Throws before. */
+  worker(): Worker;
+}
+
+/**
+ * The wiring every pipeline stage shares: NATS and streams, the live
+ * `hs_sources` cache, an {@link AckingPublisher} and {@link ObsPublisher},
+ * the stage's own `setup`, the health server (`/healthz`: the worker runs;
+ * `/readyz`: NATS up, config loaded, consuming), and a durable consumer whose
+ * dead letters go to `hs.dlq.{stage}.{source}`. `close()` unwinds in reverse:
+ * stop consuming (in-flight messages finish), close what setup opened, drain
+ * NATS.
+ */
+export function buildStage(options: StageOptions): StageApp {
+  const { config, stage } = options;
+  const logger = options.logger ?? createLogger({ service: config.service, level: config.logLevel });
+  const cleanup = new CleanupStack();
+  let healthPort = 0;
+  let worker: Worker | undefined;
+  return {
+    healthPort: () => healthPort,
+    worker: () => {
+      if (worker === undefined) throw new Error(`${stage} is not running`);
+      return worker;
+    },
+    run: async () => {
+      const platform = await openPlatform(config, logger);
+      cleanup.push('nats', () => platform.nats.drain());
+      const t = platform.topology;
+      const sources = await watchConfig(
+        await openBucket(platform.nats.nc, t.buckets.sources, { replicas: config.streamReplicas }),
+        decodeSource,
+        logger,
+      );
+      cleanup.push('sources watch', () => sources.stop());
+      const publisher = new AckingPublisher(platform.nats.nc, config.publishTimeoutMs);
+      cleanup.push('publisher', () => publisher.close());
+      const obs = new ObsPublisher(publisher, t);
+      const wiring = await options.setup({ platform, topology: t, sources, publisher, obs, cleanup, logger });
+      const health = await startHealthServer({
+        host: config.healthHost,
+        port: config.healthPort,
+        liveness: { worker: () => worker === undefined || worker.healthy() },
+        readiness: {
+          nats: () => platform.nats.isConnected(),
+          sources: () => sources.isReady(),
+          ...wiring.readiness,
+          worker: () => worker !== undefined,
+        },
+      });
+      healthPort = health.port;
+      cleanup.push('health', () => health.close());
+      await Promise.all([sources.ready(), wiring.ready]);
+      const input = options.input(t);
+      worker = await startWorker({
+        js: platform.js,
+        jsm: platform.jsm,
+        logger,
+        stage,
+        stream: input.stream,
+        durable: stage,
+        filterSubject: input.filterSubject,
+        maxDeliver: config.maxDeliver,
+        ackWaitMs: config.ackWaitMs,
+        concurrency: config.concurrency,
+        deadLetterSubject: (m) => t.dlq(stage, headerValue(m.headers, Header.source) ?? m.subject.split('.').pop() ?? '_'),
+        handle: (m) => wiring.handle(stageMessage(m)),
+      });
+      const running = worker;
+      cleanup.push('worker', () => running.stop());
+    },
+    close: () => cleanup.unwind(logger),
+  };
+}
