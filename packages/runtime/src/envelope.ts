@@ -18,6 +18,8 @@ export const Header = Object.freeze({
   idempotencyKey: 'hs-idempotency-key',
   /** W3C trace context. */
   traceparent: 'traceparent',
+  /** Delivery tasks: the endpoint the task is for. */
+  endpointId: 'hs-endpoint-id',
   /** Prefix of the sender's captured HTTP headers: `hs-h-{lower-case name}`. */
   httpPrefix: 'hs-h-',
   /** Dead letters: the stage that gave up. */

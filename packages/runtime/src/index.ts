@@ -1,6 +1,18 @@
 export { BASE_ENV, type BaseConfig, EnvReader, readBaseConfig } from './config.ts';
 export { type BucketOptions, type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
 export {
+  type CircuitPolicy,
+  checkFilter,
+  DEFAULT_CIRCUIT,
+  DEFAULT_RETRY,
+  decodeEndpoint,
+  type EndpointConfig,
+  EndpointStore,
+  matchesEventType,
+  parseEndpointConfig,
+  type RetryPolicy,
+} from './endpoints.ts';
+export {
   type Envelope,
   envelopeOf,
   forwardHeaders,

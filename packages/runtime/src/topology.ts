@@ -18,6 +18,8 @@ export interface Topology {
     readonly endpoints: string;
     readonly schemas: string;
     readonly dedup: string;
+    /** Written by deliver: endpoints it disabled (410 Gone) and why. */
+    readonly endpointState: string;
   };
   /** `hs.raw.{source}` */
   raw(source: string): string;
@@ -61,6 +63,7 @@ export function topology(namespace = ''): Topology {
       endpoints: `${streamPrefix}hs_endpoints`,
       schemas: `${streamPrefix}hs_schemas`,
       dedup: `${streamPrefix}hs_dedup`,
+      endpointState: `${streamPrefix}hs_endpoint_state`,
     }),
     raw: (source: string) => s(`hs.raw.${sanitizeToken(source)}`),
     verified: (source: string) => s(`hs.verified.${sanitizeToken(source)}`),

@@ -1,0 +1,235 @@
+import { parse as parseCel } from '@bufbuild/cel';
+import type { Secret } from '@hookstream/signing';
+import type { KV } from '@nats-io/kv';
+import { ValidationError } from './errors.ts';
+import { SOURCE_ID } from './sources.ts';
+
+/** Retry policy of an endpoint; every field has a default (docs/delivery.md). */
+export interface RetryPolicy {
+  /** First backoff cap (full jitter: the delay is random in [0, cap]). Default 5 s. */
+  readonly initialDelayMs: number;
+  /** Largest backoff cap. Default 1 h. */
+  readonly maxDelayMs: number;
+  /** Give up (dead-letter) this long after the event was received. Default 72 h. */
+  readonly maxAgeMs: number;
+}
+
+/** Circuit breaker settings of an endpoint. */
+export interface CircuitPolicy {
+  /** Consecutive failures that open the circuit. Default 5. */
+  readonly failureThreshold: number;
+  /** How long it stays open before one probe is let through. Default 30 s. */
+  readonly openMs: number;
+}
+
+/**
+ * A subscriber endpoint as stored in the `hs_endpoints` bucket (key = id).
+ * Route reads the matching fields; deliver reads the rest.
+ */
+export interface EndpointConfig {
+  /** `[A-Za-z0-9_-]{1,64}`; the `{endpoint}` token of `hs.deliver.{endpoint}`. */
+  readonly id: string;
+  /** `http:` or `https:` URL the events are POSTed to. */
+  readonly url: string;
+  /** Disabled endpoints get no new tasks. Default true. */
+  readonly enabled: boolean;
+  /** Only events from these sources; all sources when absent. */
+  readonly sources?: readonly string[];
+  /** Event-type patterns: exact, `*` (all), or globs where `*` matches any run of characters (`payment.*`). Default `["*"]`. */
+  readonly eventTypes: readonly string[];
+  /** Optional CEL expression over `type`, `source`, `id`, `data` (the parsed body) and `headers` (sender headers, lower case). */
+  readonly filter?: string;
+  /** Standard Webhooks secrets (`whsec_…`) that sign each POST; several during a rotation. */
+  readonly secrets: readonly Secret[];
+  /** Extra request headers. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Response timeout. Default 3 s. */
+  readonly timeoutMs: number;
+  /** Requests in flight to this endpoint at most. Default 10. */
+  readonly maxConcurrency: number;
+  /** Requests per second at most; unlimited when absent. */
+  readonly rateLimitPerSecond?: number;
+  readonly retry: RetryPolicy;
+  readonly circuit: CircuitPolicy;
+  readonly description?: string;
+}
+
+/** Default retry policy: 5 s first cap, 1 h largest cap, 72 h in all. */
+export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ initialDelayMs: 5_000, maxDelayMs: 3_600_000, maxAgeMs: 72 * 3_600_000 });
+/** Default circuit breaker: open after 5 consecutive failures, probe after 30 s. */
+export const DEFAULT_CIRCUIT: CircuitPolicy = Object.freeze({ failureThreshold: 5, openMs: 30_000 });
+
+// Request headers an endpoint config may not set: hookstream owns them.
+const RESERVED_HEADERS = new Set([
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'content-length',
+  'host',
+  'transfer-encoding',
+  'connection',
+]);
+
+function obj(value: unknown, field: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ValidationError(field, 'must be an object');
+  return value as Record<string, unknown>;
+}
+
+function positive(value: unknown, field: string, fallback: number, integer = true): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || (integer && !Number.isInteger(value))) {
+    throw new ValidationError(field, integer ? 'must be a positive integer' : 'must be a positive number');
+  }
+  return value;
+}
+
+function stringList(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) {
+    throw new ValidationError(field, 'must be a list of non-empty strings');
+  }
+  return value as string[];
+}
+
+/** Throws ValidationError when `expression` is not valid CEL. Pure. */
+export function checkFilter(expression: string, field = 'filter'): void {
+  try {
+    parseCel(expression);
+  } catch (err) {
+    throw new ValidationError(field, `does not compile: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Checks an endpoint record and fills defaults. Throws {@link ValidationError}
+ * naming the bad field (a filter that does not compile is refused here).
+ */
+export function parseEndpointConfig(input: unknown): EndpointConfig {
+  const raw = obj(input, 'endpoint');
+  if (typeof raw.id !== 'string' || !SOURCE_ID.test(raw.id)) throw new ValidationError('id', 'must match [A-Za-z0-9_-]{1,64}');
+  let url: URL;
+  try {
+    url = new URL(String(raw.url));
+  } catch {
+    throw new ValidationError('url', 'must be an absolute http or https URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ValidationError('url', 'must use http or https');
+  if (url.username !== '' || url.password !== '') throw new ValidationError('url', 'must not carry credentials; use headers');
+  if (raw.enabled !== undefined && typeof raw.enabled !== 'boolean') throw new ValidationError('enabled', 'must be true or false');
+  const eventTypes = raw.eventTypes === undefined ? ['*'] : stringList(raw.eventTypes, 'eventTypes');
+  if (eventTypes.length === 0) throw new ValidationError('eventTypes', 'must list at least one pattern');
+  const sources = raw.sources === undefined ? undefined : stringList(raw.sources, 'sources');
+  if (raw.filter !== undefined) {
+    if (typeof raw.filter !== 'string' || raw.filter.trim() === '') throw new ValidationError('filter', 'must be a CEL expression');
+    checkFilter(raw.filter);
+  }
+  if (!Array.isArray(raw.secrets) || raw.secrets.length === 0) throw new ValidationError('secrets', 'must list at least one whsec_ secret');
+  const secrets = raw.secrets.map((s: unknown, i) => {
+    const r = obj(s, `secrets[${i}]`);
+    if (typeof r.id !== 'string' || r.id === '') throw new ValidationError(`secrets[${i}].id`, 'must be a non-empty string');
+    if (typeof r.value !== 'string' || !/^whsec_[A-Za-z0-9+/]+=*$/.test(r.value)) {
+      throw new ValidationError(`secrets[${i}].value`, 'must be a whsec_ secret (base64)');
+    }
+    for (const bound of ['notBeforeMs', 'notAfterMs'] as const) {
+      if (r[bound] !== undefined && typeof r[bound] !== 'number')
+        throw new ValidationError(`secrets[${i}].${bound}`, 'must be epoch milliseconds');
+    }
+    return Object.freeze({ ...r }) as unknown as Secret;
+  });
+  let headers: Record<string, string> | undefined;
+  if (raw.headers !== undefined) {
+    headers = {};
+    for (const [name, value] of Object.entries(obj(raw.headers, 'headers'))) {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new ValidationError(`headers.${name}`, 'is not a valid header name');
+      if (RESERVED_HEADERS.has(name.toLowerCase())) throw new ValidationError(`headers.${name}`, 'is set by hookstream');
+      if (typeof value !== 'string' || /[\r\n]/.test(value)) throw new ValidationError(`headers.${name}`, 'must be a one-line string');
+      headers[name] = value;
+    }
+  }
+  const retryRaw = raw.retry === undefined ? {} : obj(raw.retry, 'retry');
+  const circuitRaw = raw.circuit === undefined ? {} : obj(raw.circuit, 'circuit');
+  const config: EndpointConfig = {
+    ...(raw as object),
+    id: raw.id,
+    url: url.toString(),
+    enabled: raw.enabled ?? true,
+    eventTypes: Object.freeze(eventTypes),
+    ...(sources !== undefined ? { sources: Object.freeze(sources) } : {}),
+    secrets: Object.freeze(secrets),
+    ...(headers !== undefined ? { headers: Object.freeze(headers) } : {}),
+    timeoutMs: positive(raw.timeoutMs, 'timeoutMs', 3_000),
+    maxConcurrency: positive(raw.maxConcurrency, 'maxConcurrency', 10),
+    ...(raw.rateLimitPerSecond !== undefined
+      ? { rateLimitPerSecond: positive(raw.rateLimitPerSecond, 'rateLimitPerSecond', 0, false) }
+      : {}),
+    retry: Object.freeze({
+      initialDelayMs: positive(retryRaw.initialDelayMs, 'retry.initialDelayMs', DEFAULT_RETRY.initialDelayMs),
+      maxDelayMs: positive(retryRaw.maxDelayMs, 'retry.maxDelayMs', DEFAULT_RETRY.maxDelayMs),
+      maxAgeMs: positive(retryRaw.maxAgeMs, 'retry.maxAgeMs', DEFAULT_RETRY.maxAgeMs),
+    }),
+    circuit: Object.freeze({
+      failureThreshold: positive(circuitRaw.failureThreshold, 'circuit.failureThreshold', DEFAULT_CIRCUIT.failureThreshold),
+      openMs: positive(circuitRaw.openMs, 'circuit.openMs', DEFAULT_CIRCUIT.openMs),
+    }),
+  };
+  return Object.freeze(config);
+}
+
+/** Decodes a KV value into an {@link EndpointConfig}; the key must equal the id. */
+export function decodeEndpoint(key: string, value: Uint8Array): EndpointConfig {
+  const endpoint = parseEndpointConfig(JSON.parse(new TextDecoder().decode(value)));
+  if (endpoint.id !== key) throw new ValidationError('id', `must equal the key ${key}`);
+  return endpoint;
+}
+
+/**
+ * Whether an event type matches a pattern: `*` matches everything; otherwise
+ * `*` in a pattern matches any run of characters (dots included), the rest
+ * must be equal. `payment.*` matches `payment.succeeded` and
+ * `payment.intent.created`, not `payment`. Pure.
+ */
+export function matchesEventType(pattern: string, eventType: string): boolean {
+  if (pattern === '*') return true;
+  if (!pattern.includes('*')) return pattern === eventType;
+  const parts = pattern.split('*');
+  let at = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as string;
+    if (i === 0) {
+      if (!eventType.startsWith(part)) return false;
+      at = part.length;
+    } else if (i === parts.length - 1) {
+      return eventType.length - part.length >= at && eventType.endsWith(part);
+    } else {
+      const found = eventType.indexOf(part, at);
+      if (found === -1) return false;
+      at = found + part.length;
+    }
+  }
+  return true;
+}
+
+/** Typed writes to the `hs_endpoints` bucket (the control plane in production; tests and `make up` directly). */
+export class EndpointStore {
+  readonly #kv: KV;
+  constructor(kv: KV) {
+    this.#kv = kv;
+  }
+
+  /** Validates and writes an endpoint; resolves to the KV revision. Throws ValidationError. */
+  async put(input: unknown): Promise<number> {
+    const endpoint = parseEndpointConfig(input);
+    return this.#kv.put(endpoint.id, JSON.stringify(endpoint));
+  }
+
+  /** Reads one endpoint, or undefined. */
+  async get(id: string): Promise<EndpointConfig | undefined> {
+    const entry = await this.#kv.get(id);
+    if (entry?.operation !== 'PUT') return undefined;
+    return decodeEndpoint(id, entry.value);
+  }
+
+  /** Deletes an endpoint (a no-op when absent). */
+  async delete(id: string): Promise<void> {
+    await this.#kv.delete(id);
+  }
+}
