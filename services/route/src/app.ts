@@ -1,0 +1,96 @@
+import {
+  buildStage,
+  decodeEndpoint,
+  forwardHeaders,
+  Header,
+  type Logger,
+  openBucket,
+  type StageApp,
+  stageMsgId,
+  watchConfig,
+} from '@hookstream/runtime';
+import type { RouteConfig } from './config.ts';
+import { FilterCache } from './filters.ts';
+import { handleValid, type RouteDeps } from './handler.ts';
+
+/** Dependencies a test may replace. */
+export interface RouteOverrides {
+  readonly logger?: Logger;
+  readonly now?: () => number;
+}
+
+/** The route service. */
+export type RouteApp = StageApp;
+
+/** The DLQ reason of an event whose filter failed at run time for one endpoint. */
+export const FILTER_ERROR = 'filter_error';
+
+/** Decodes an `hs_endpoint_state` record: `{ "disabled": true, ... }`. */
+function decodeState(_key: string, value: Uint8Array): { readonly disabled: boolean } {
+  const parsed = JSON.parse(new TextDecoder().decode(value)) as { disabled?: unknown };
+  return { disabled: parsed.disabled === true };
+}
+
+/**
+ * Wires route on the shared stage wiring: live caches of `hs_endpoints` and
+ * `hs_endpoint_state`, compiled filters, and a durable consumer on
+ * `hs.valid.>`.
+ */
+export function buildApp(config: RouteConfig, overrides: RouteOverrides = {}): RouteApp {
+  const now = overrides.now ?? Date.now;
+  return buildStage({
+    config,
+    ...(overrides.logger ? { logger: overrides.logger } : {}),
+    stage: 'route',
+    input: (t) => ({ stream: t.streams.pipe, filterSubject: t.subject('hs.valid.>') }),
+    setup: async ({ platform, publisher, cleanup, logger, topology: t }) => {
+      const nc = platform.nats.nc;
+      const endpoints = await watchConfig(
+        await openBucket(nc, t.buckets.endpoints, { replicas: config.streamReplicas }),
+        decodeEndpoint,
+        logger,
+      );
+      cleanup.push('endpoints watch', () => endpoints.stop());
+      const states = await watchConfig(
+        await openBucket(nc, t.buckets.endpointState, { replicas: config.streamReplicas }),
+        decodeState,
+        logger,
+      );
+      cleanup.push('endpoint state watch', () => states.stop());
+      const deps: RouteDeps = {
+        endpoints: () => endpoints.values(),
+        disabled: (id) => states.get(id)?.disabled === true,
+        filters: new FilterCache(),
+        now,
+        publishEvent: async (msg, eventId, sourceId, eventType) => {
+          const h = forwardHeaders(msg.headers);
+          h.set('Nats-Msg-Id', stageMsgId(eventId, 'route'));
+          await publisher.publish(t.events(sourceId, eventType), msg.data, h);
+        },
+        publishTask: async (msg, eventId, endpointId) => {
+          const h = forwardHeaders(msg.headers);
+          h.set('Nats-Msg-Id', `${eventId}:${endpointId}`);
+          h.set(Header.endpointId, endpointId);
+          await publisher.publish(t.deliver(endpointId), msg.data, h);
+        },
+        deadLetterFilter: async (msg, eventId, sourceId, failure) => {
+          logger.warn({ endpoint: failure.endpointId, source: sourceId, error: failure.error }, 'filter failed at run time');
+          const h = forwardHeaders(msg.headers);
+          h.set('Nats-Msg-Id', `${eventId}:dlq:route:${failure.endpointId}`);
+          h.set(Header.endpointId, failure.endpointId);
+          h.set(Header.dlqStage, 'route');
+          h.set(Header.dlqReason, FILTER_ERROR);
+          h.set(Header.dlqDetail, `endpoint ${failure.endpointId}: ${failure.error}`.replace(/[\r\n]+/g, ' ').slice(0, 2_000));
+          h.set(Header.dlqSubject, msg.subject);
+          h.set(Header.dlqAt, String(now()));
+          await publisher.publish(t.dlq('route', sourceId), msg.data, h);
+        },
+      };
+      return {
+        handle: (m) => handleValid(m, deps),
+        readiness: { endpoints: () => endpoints.isReady(), endpointState: () => states.isReady() },
+        ready: Promise.all([endpoints.ready(), states.ready()]).then(() => undefined),
+      };
+    },
+  });
+}
