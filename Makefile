@@ -8,7 +8,7 @@ export npm_config_nodedir := $(ROOT)/.tools/node
 # The official Node binary does not read the system CA store (see scripts/setup.sh).
 NODE_EXTRA_CA_CERTS ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 export NODE_EXTRA_CA_CERTS
-TEST_FILES := 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts'
+TEST_FILES := 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts' 'test/**/*.test.ts'
 
 .PHONY: help setup up down status test typecheck lint format bench bench-ingest clean
 

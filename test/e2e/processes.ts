@@ -1,0 +1,42 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitForHttpOk } from '@hookstream/testkit';
+
+/** A service started from its production entry point. */
+export interface ServiceProcess {
+  readonly name: string;
+  readonly healthPort: number;
+  readonly child: ChildProcess;
+  /** SIGTERM, and wait for the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, and wait until gone. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts `services/{name}/src/main.ts` as its own process with `env`, and
+ * resolves once its /readyz answers 200. Its stderr goes to the test's.
+ */
+export async function startService(name: string, env: Record<string, string>): Promise<ServiceProcess> {
+  const healthPort = await freePort();
+  const main = fileURLToPath(new URL(`../../services/${name}/src/main.ts`, import.meta.url));
+  const child = spawn(process.execPath, [main], {
+    env: { ...process.env, HS_LOG_LEVEL: 'warn', ...env, HS_HEALTH_PORT: String(healthPort), HS_HEALTH_HOST: '127.0.0.1' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await waitForHttpOk(healthPort, '/readyz');
+  return {
+    name,
+    healthPort,
+    child,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
