@@ -37,10 +37,10 @@ lint: setup ## formatter and linter check (biome), then the type check
 format: setup ## rewrite files with the formatter
 	biome check --write .
 
-test: setup lint ## lint, type-check and run every test against real servers
+test: setup lint helm-lint ## lint, type-check, lint the chart and run every test against real servers
 	node --test --test-concurrency=1 --test-timeout=180000 $(TEST_FILES)
 
-bench: bench-ingest bench-verify bench-dedup bench-validate ## every benchmark
+bench: bench-ingest bench-verify bench-dedup bench-validate bench-deliver ## every benchmark
 
 bench-ingest: setup ## ingest vs bare node:http vs raw JetStream publish (writes bench/ingest/results/)
 	node bench/ingest/run.ts
@@ -53,6 +53,12 @@ bench-dedup: setup ## dedup service vs a bare consume+ack of the same stream, on
 
 bench-validate: setup ## validate service vs a bare consume+ack of the same stream, one core each
 	node bench/validate/run.ts
+
+bench-deliver: setup ## deliver service vs a bare undici POST loop to the same local endpoint
+	node bench/deliver/run.ts
+
+helm-lint: setup ## helm lint --strict and helm template with default and production values
+	bash scripts/helm.sh lint
 
 clean: down ## remove local state and installed tools
 	rm -rf .run node_modules .tools

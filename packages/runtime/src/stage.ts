@@ -69,6 +69,11 @@ export interface StageOptions {
   readonly input: (t: Topology) => { readonly stream: string; readonly filterSubject: string };
   /** Opens the stage's own resources and returns its handler. */
   readonly setup: (ctx: StageContext) => Promise<StageWiring>;
+  /**
+   * The last token of `hs.dlq.{stage}.{key}` for messages the worker itself
+   * dead-letters (poison, handler errors). Default: the event's source.
+   */
+  readonly deadLetterKey?: (msg: StageMessage) => string | undefined;
 }
 
 /** A running stage, as its service's `buildApp` returns it. */
@@ -140,7 +145,11 @@ export function buildStage(options: StageOptions): StageApp {
         maxDeliver: config.maxDeliver,
         ackWaitMs: config.ackWaitMs,
         concurrency: config.concurrency,
-        deadLetterSubject: (m) => t.dlq(stage, headerValue(m.headers, Header.source) ?? m.subject.split('.').pop() ?? '_'),
+        deadLetterSubject: (m) =>
+          t.dlq(
+            stage,
+            options.deadLetterKey?.(stageMessage(m)) ?? headerValue(m.headers, Header.source) ?? m.subject.split('.').pop() ?? '_',
+          ),
         handle: (m) => wiring.handle(stageMessage(m)),
       });
       const running = worker;

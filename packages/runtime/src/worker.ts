@@ -194,8 +194,8 @@ export async function settle(msg: JsMsg, outcome: Outcome, deps: SettleDeps): Pr
 /**
  * Publishes a copy of `msg` (body and headers untouched) with the
  * `hs-dlq-*` headers to `subject`, resolving on JetStream's ack. The
- * `Nats-Msg-Id` is derived from the event id (or the stream sequence), so a
- * repeated dead-lettering of the same message is stored once.
+ * `Nats-Msg-Id` is derived from the event id (or the stream sequence) and
+ * the subject, so a repeated dead-lettering of the same message is stored once.
  */
 export async function publishDeadLetter(
   js: JetStreamClient,
@@ -219,7 +219,9 @@ export async function publishDeadLetter(
   h.set(Header.dlqAt, String(Date.now()));
   h.set(Header.dlqDeliveries, String(msg.info.deliveryCount));
   const eventId = msg.headers?.get(Header.eventId);
-  const msgID = eventId ? `${eventId}:dlq:${stage}` : `${msg.info.stream}:${msg.seq}:dlq:${stage}`;
+  // Keyed by the DLQ subject too: one event can die at one stage for several
+  // endpoints (deliver), and each copy must be kept.
+  const msgID = eventId ? `${eventId}:dlq:${subject}` : `${msg.info.stream}:${msg.seq}:dlq:${subject}`;
   await js.publish(subject, msg.data, { headers: h, msgID, timeout: 5_000 });
 }
 

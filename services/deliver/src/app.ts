@@ -1,0 +1,191 @@
+import {
+  buildStage,
+  decodeEndpoint,
+  type EndpointConfig,
+  forwardHeaders,
+  Header,
+  type Logger,
+  nak,
+  type Outcome,
+  openBucket,
+  type StageApp,
+  watchConfig,
+} from '@hookstream/runtime';
+import type { DeliverConfig } from './config.ts';
+import { type DeadLetterReason, type DeliverDeps, handleTask, type NextTask, type TaskMessage } from './handler.ts';
+import { GuardedHttpClient, type HttpSender } from './http-client.ts';
+import { AddressGuard, type Resolver, systemResolver } from './ssrf.ts';
+import { attemptRecordId, type Task, TaskHeader, taskMsgId } from './task.ts';
+import { EndpointGates } from './throttle.ts';
+
+/** Dependencies a test may replace. */
+export interface DeliverOverrides {
+  readonly logger?: Logger;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  /** The SSRF guard's resolver (default `dns.lookup`). */
+  readonly resolve?: Resolver;
+  /** Replaces the HTTP client (its SSRF guard included). */
+  readonly sender?: HttpSender;
+}
+
+/** Counts since start (this replica), for tests and metrics. */
+export interface DeliverCounts {
+  attempts: number;
+  delivered: number;
+  deadLettered: number;
+  deferred: number;
+  requeued: number;
+}
+
+/** The deliver service: the stage plus its counts and per-endpoint gates. */
+export interface DeliverApp extends StageApp {
+  readonly counts: Readonly<DeliverCounts>;
+  readonly gates: EndpointGates;
+}
+
+/** A value in the `hs_endpoint_state` bucket (key = endpoint id). */
+export interface EndpointState {
+  readonly disabled: boolean;
+  readonly reason: string;
+  readonly at: number;
+}
+
+/** Decodes an `hs_endpoint_state` value. Throws on a malformed one (the key then reads as absent). */
+export function decodeEndpointState(_key: string, value: Uint8Array): EndpointState {
+  const raw = JSON.parse(new TextDecoder().decode(value)) as Partial<EndpointState>;
+  if (typeof raw.disabled !== 'boolean') throw new Error('disabled must be true or false');
+  return { disabled: raw.disabled, reason: String(raw.reason ?? ''), at: Number(raw.at ?? 0) };
+}
+
+// How long our own 410 write counts before the bucket watch shows it.
+const LOCAL_GONE_MS = 10_000;
+// Entries of the in-memory deferral counts before they are forgotten wholesale.
+const MAX_DEFERRAL_ENTRIES = 100_000;
+
+function oneLine(value: string): string {
+  return value.replace(/[\r\n]+/g, ' ').slice(0, 2_000);
+}
+
+/**
+ * Wires deliver on the shared stage wiring: live caches of `hs_endpoints`
+ * and `hs_endpoint_state`, the guarded HTTP client, the per-endpoint gates,
+ * and a durable consumer on `hs.deliver.>` whose handler POSTs each task.
+ * Dead letters of the handler go to `hs.dlq.deliver.{endpoint}` (published
+ * here, then the task is acked); so do the worker's own (a task delivered
+ * more than `maxDeliver` times, a handler that keeps throwing), through
+ * `deadLetterKey`.
+ */
+export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}): DeliverApp {
+  const now = overrides.now ?? Date.now;
+  const random = overrides.random ?? Math.random;
+  const counts: DeliverCounts = { attempts: 0, delivered: 0, deadLettered: 0, deferred: 0, requeued: 0 };
+  const gates = new EndpointGates(now, random);
+  // After this many deferrals of one task in this replica, it is put back as
+  // a new message so JetStream's delivery count (bounded by maxDeliver)
+  // starts again.
+  const requeueAfter = Math.max(1, Math.floor(config.maxDeliver / 10));
+  const stage = buildStage({
+    config,
+    ...(overrides.logger ? { logger: overrides.logger } : {}),
+    stage: 'deliver',
+    input: (t) => ({ stream: t.streams.delivery, filterSubject: t.subject('hs.deliver.>') }),
+    deadLetterKey: (m) => m.header(Header.endpointId),
+    setup: async ({ platform, publisher, obs, topology: t, cleanup, logger }) => {
+      const nc = platform.nats.nc;
+      const endpoints = await watchConfig<EndpointConfig>(
+        await openBucket(nc, t.buckets.endpoints, { replicas: config.streamReplicas }),
+        decodeEndpoint,
+        logger,
+      );
+      cleanup.push('endpoints watch', () => endpoints.stop());
+      const stateBucket = await openBucket(nc, t.buckets.endpointState, { replicas: config.streamReplicas });
+      const states = await watchConfig(stateBucket, decodeEndpointState, logger);
+      cleanup.push('endpoint state watch', () => states.stop());
+      const sender = overrides.sender ?? new GuardedHttpClient(new AddressGuard(config.allowCidrs, overrides.resolve ?? systemResolver));
+      cleanup.push('http client', () => sender.close());
+      const localGone = new Map<string, number>();
+      const deferrals = new Map<string, number>();
+
+      const putBack = async (msg: TaskMessage, task: Task, next: NextTask): Promise<void> => {
+        const h = forwardHeaders(msg.headers);
+        h.set(TaskHeader.attempt, String(next.attemptsMade));
+        h.set(TaskHeader.notBefore, String(Math.round(next.notBeforeMs)));
+        if (next.requeues > 0) h.set(TaskHeader.requeues, String(next.requeues));
+        else h.delete(TaskHeader.requeues);
+        h.set('Nats-Msg-Id', taskMsgId(task.eventId, task.endpointId, next.attemptsMade, next.requeues));
+        await publisher.publish(msg.subject, msg.data, h);
+      };
+
+      const deadLetter = async (msg: TaskMessage, task: Task, reason: DeadLetterReason, detail: string, attempts: number) => {
+        const h = forwardHeaders(msg.headers);
+        h.set(Header.dlqStage, 'deliver');
+        h.set(Header.dlqReason, reason);
+        h.set(Header.dlqDetail, oneLine(detail));
+        h.set(Header.dlqSubject, msg.subject);
+        h.set(Header.dlqAt, String(now()));
+        h.set(Header.dlqDeliveries, String(attempts));
+        h.set('Nats-Msg-Id', `${task.eventId}:${task.endpointId}:dlq:deliver`);
+        await publisher.publish(t.dlq('deliver', task.endpointId), msg.data, h);
+        counts.deadLettered++;
+      };
+
+      const defer = async (msg: TaskMessage, task: Task, delayMs: number): Promise<Outcome> => {
+        counts.deferred++;
+        const key = taskMsgId(task.eventId, task.endpointId, task.attemptsMade, task.requeues);
+        const seen = (deferrals.get(key) ?? 0) + 1;
+        if (seen < requeueAfter) {
+          if (deferrals.size >= MAX_DEFERRAL_ENTRIES) deferrals.clear();
+          deferrals.set(key, seen);
+          return nak(delayMs);
+        }
+        deferrals.delete(key);
+        await putBack(msg, task, { attemptsMade: task.attemptsMade, notBeforeMs: now() + delayMs, requeues: task.requeues + 1 });
+        counts.requeued++;
+        return { kind: 'ack' };
+      };
+
+      const deps: DeliverDeps = {
+        endpoint: (id) => endpoints.get(id),
+        disabled: (id) => {
+          if (states.get(id)?.disabled === true) return true;
+          const until = localGone.get(id);
+          if (until === undefined) return false;
+          if (until > now()) return true;
+          localGone.delete(id);
+          return false;
+        },
+        markGone: async (id, atMs) => {
+          await stateBucket.put(id, JSON.stringify({ disabled: true, reason: 'gone', at: atMs }));
+          localGone.set(id, now() + LOCAL_GONE_MS);
+        },
+        gates,
+        sender: {
+          send: async (req) => {
+            counts.attempts++;
+            const result = await sender.send(req);
+            if (result.kind === 'response' && result.status >= 200 && result.status < 300) counts.delivered++;
+            return result;
+          },
+        },
+        recordAttempt: (record) => obs.record('attempt', record, attemptRecordId(record.event_id, record.endpoint_id, record.attempt)),
+        recordSkipped: (record) => obs.record('skipped', record, `${record.event_id}:${record.endpoint_id}:skipped`),
+        putBack,
+        deadLetter,
+        defer,
+        now,
+        random,
+        userAgent: config.userAgent,
+        // The attempt must end well before the consumer's ack wait, or
+        // JetStream would hand the task to another worker meanwhile.
+        maxTimeoutMs: Math.max(100, Math.floor(config.ackWaitMs / 2)),
+      };
+      return {
+        handle: (m) => handleTask(m, deps),
+        readiness: { endpoints: () => endpoints.isReady(), endpointState: () => states.isReady() },
+        ready: Promise.all([endpoints.ready(), states.ready()]).then(() => undefined),
+      };
+    },
+  });
+  return Object.assign(stage, { counts, gates });
+}

@@ -1,0 +1,47 @@
+import { type BaseConfig, EnvReader, readBaseConfig, readStageSettings, type StageSettings } from '@hookstream/runtime';
+import { parseCidrs } from './ssrf.ts';
+
+/** Everything deliver needs, resolved and frozen (`HS_DELIVER_*` stage settings plus deliver's own). */
+export interface DeliverConfig extends BaseConfig, StageSettings {
+  /** CIDRs the SSRF guard lets through even though they are private, loopback, … (`HS_DELIVER_ALLOW_CIDRS`). */
+  readonly allowCidrs: readonly string[];
+  /** The `user-agent` of every POST (`HS_DELIVER_USER_AGENT`, default `hookstream/0.1`). */
+  readonly userAgent: string;
+}
+
+/** Deliver's defaults where they differ from every stage's (see docs/delivery.md). */
+export const DELIVER_DEFAULTS = Object.freeze({
+  /** Tasks in flight per replica: mostly waiting on the network, so far more than a CPU-bound stage. */
+  concurrency: 256,
+  /**
+   * Deliveries of one task message before the worker dead-letters it as a
+   * poison message. Each attempt is a new message, but throttle and circuit
+   * deferrals are naks that count; see docs/delivery.md ("Throttling").
+   */
+  maxDeliver: 1_000,
+  healthPort: 9106,
+  userAgent: 'hookstream/0.1',
+});
+
+/** Compiles the environment into a {@link DeliverConfig}. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): DeliverConfig {
+  const r = new EnvReader(env);
+  const stage = readStageSettings(r, 'DELIVER');
+  const allowCidrs = r.list('HS_DELIVER_ALLOW_CIDRS', []);
+  try {
+    parseCidrs(allowCidrs);
+  } catch (err) {
+    r.problem('HS_DELIVER_ALLOW_CIDRS', (err as Error).message);
+  }
+  const unset = (name: string): boolean => env[name] === undefined || env[name] === '';
+  const config: DeliverConfig = {
+    ...readBaseConfig(r, 'deliver', DELIVER_DEFAULTS.healthPort),
+    ...stage,
+    concurrency: unset('HS_DELIVER_CONCURRENCY') ? DELIVER_DEFAULTS.concurrency : stage.concurrency,
+    maxDeliver: unset('HS_DELIVER_MAX_DELIVER') ? DELIVER_DEFAULTS.maxDeliver : stage.maxDeliver,
+    allowCidrs: Object.freeze(allowCidrs),
+    userAgent: r.string('HS_DELIVER_USER_AGENT', DELIVER_DEFAULTS.userAgent),
+  };
+  r.done();
+  return Object.freeze(config);
+}

@@ -1,0 +1,254 @@
+import { type EndpointConfig, type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
+import { type Secret, signStandardWebhooks } from '@hookstream/signing';
+import { nextDelayMs, parseRetryAfter, withinRetryWindow } from './backoff.ts';
+import { type AttemptOutcome, type Classification, classifyError, classifyStatus } from './classify.ts';
+import type { HttpSender, SendResult } from './http-client.ts';
+import { readTask, type Task } from './task.ts';
+import type { EndpointGates, Verdict } from './throttle.ts';
+
+/** An `hs.deliver.{endpoint}` message as deliver's handler reads it. */
+export type TaskMessage = StageMessage;
+
+/** Why a task went to `hs.dlq.deliver.{endpoint}` (the `hs-dlq-reason` header). */
+export type DeadLetterReason =
+  | 'endpoint_deleted'
+  | 'endpoint_disabled'
+  | 'endpoint_gone'
+  | 'http_4xx'
+  | 'blocked'
+  | 'retries_exhausted'
+  | 'no_active_secret';
+
+/** The analytics record of one delivery attempt, published on `hs.obs.attempt`. */
+export interface AttemptRecord {
+  readonly kind: 'attempt';
+  readonly event_id: string;
+  readonly endpoint_id: string;
+  readonly source: string;
+  readonly event_type: string;
+  /** 1-based. */
+  readonly attempt: number;
+  /** HTTP status, or null when no response came back. */
+  readonly status: number | null;
+  readonly outcome: AttemptOutcome;
+  readonly latency_ms: number;
+  /** From `hs-received-at` to the end of this attempt. */
+  readonly e2e_ms: number;
+  /** When the next attempt is due (epoch ms), or null when there is none. */
+  readonly next_retry_at: number | null;
+  /** The first 1 KiB of the response body as text (empty when none). */
+  readonly response_excerpt: string;
+  readonly at: number;
+}
+
+/** The record of a task dead-lettered without an attempt, published on `hs.obs.skipped`. */
+export interface SkippedRecord {
+  readonly kind: 'skipped';
+  readonly event_id: string;
+  readonly endpoint_id: string;
+  readonly source: string;
+  readonly event_type: string;
+  readonly reason: DeadLetterReason;
+  /** Attempts made before (0 for a new task). */
+  readonly attempts: number;
+  readonly at: number;
+}
+
+/** When to attempt a task again, as {@link DeliverDeps.putBack} writes it onto the task. */
+export interface NextTask {
+  readonly attemptsMade: number;
+  readonly notBeforeMs: number;
+  readonly requeues: number;
+}
+
+/** The I/O and state deliver's handler needs. */
+export interface DeliverDeps {
+  /** The endpoint's current config, or undefined when it was deleted. */
+  readonly endpoint: (id: string) => EndpointConfig | undefined;
+  /** Whether deliver disabled the endpoint (410 Gone) and nobody re-enabled it. */
+  readonly disabled: (id: string) => boolean;
+  /** Writes `{disabled: true, reason: 'gone', at}` to the endpoint-state bucket. */
+  readonly markGone: (id: string, atMs: number) => Promise<void>;
+  readonly gates: Pick<EndpointGates, 'admit'>;
+  readonly sender: Pick<HttpSender, 'send'>;
+  readonly recordAttempt: (record: AttemptRecord) => Promise<void>;
+  readonly recordSkipped: (record: SkippedRecord) => Promise<void>;
+  /** Publishes the task again on its subject with the given deliver headers; resolves on the PubAck. */
+  readonly putBack: (msg: TaskMessage, task: Task, next: NextTask) => Promise<void>;
+  /** Publishes the task to `hs.dlq.deliver.{endpoint}`; resolves on the PubAck. */
+  readonly deadLetter: (msg: TaskMessage, task: Task, reason: DeadLetterReason, detail: string, attempts: number) => Promise<void>;
+  /** How a task waits `delayMs` for a throttle or an open circuit: a nak, or a put-back (app.ts). */
+  readonly defer: (msg: TaskMessage, task: Task, delayMs: number) => Promise<Outcome>;
+  readonly now: () => number;
+  /** Uniform in [0, 1), for backoff jitter. */
+  readonly random: () => number;
+  readonly userAgent: string;
+  /** Upper bound of any endpoint's timeout (kept below the consumer's ack wait). */
+  readonly maxTimeoutMs: number;
+}
+
+/** The secrets that sign at `nowMs`: within their `notBeforeMs`/`notAfterMs` window. Pure. */
+export function activeSecrets(secrets: readonly Secret[], nowMs: number): string[] {
+  return secrets
+    .filter((s) => (s.notBeforeMs === undefined || s.notBeforeMs <= nowMs) && (s.notAfterMs === undefined || s.notAfterMs > nowMs))
+    .map((s) => s.value);
+}
+
+/**
+ * The request headers of one POST: content type (the sender's, else
+ * `application/json`) and user agent, then the endpoint's own headers, then
+ * the Standard Webhooks `webhook-id`, `webhook-timestamp` and
+ * `webhook-signature` (which the endpoint cannot override). Pure.
+ */
+export function requestHeaders(
+  task: Task,
+  endpoint: EndpointConfig,
+  contentType: string | undefined,
+  userAgent: string,
+  timestampSeconds: number,
+  body: Uint8Array,
+  secrets: readonly string[],
+): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': contentType ?? 'application/json', 'user-agent': userAgent };
+  for (const [name, value] of Object.entries(endpoint.headers ?? {})) headers[name.toLowerCase()] = value;
+  headers['webhook-id'] = task.eventId;
+  headers['webhook-timestamp'] = String(timestampSeconds);
+  headers['webhook-signature'] = signStandardWebhooks(task.eventId, timestampSeconds, body, secrets);
+  return headers;
+}
+
+function describe(result: SendResult, c: Classification): string {
+  if (result.kind === 'response') {
+    const excerpt = result.excerpt.slice(0, 200);
+    return `HTTP ${result.status}${excerpt === '' ? '' : `: ${excerpt}`}`;
+  }
+  return `${c.outcome}: ${(result.error as Error)?.message ?? String(result.error)}`;
+}
+
+function classify(result: SendResult): Classification {
+  return result.kind === 'response' ? classifyStatus(result.status) : classifyError(result.error, result.timedOut);
+}
+
+function verdictOf(c: Classification): Verdict {
+  if (c.outcome === 'blocked') return 'none';
+  return c.retryable ? 'failure' : 'success';
+}
+
+async function skip(msg: TaskMessage, task: Task, reason: DeadLetterReason, detail: string, deps: DeliverDeps): Promise<Outcome> {
+  const record: SkippedRecord = {
+    kind: 'skipped',
+    event_id: task.eventId,
+    endpoint_id: task.endpointId,
+    source: task.source,
+    event_type: task.eventType,
+    reason,
+    attempts: task.attemptsMade,
+    at: deps.now(),
+  };
+  await Promise.all([deps.recordSkipped(record), deps.deadLetter(msg, task, reason, detail, task.attemptsMade)]);
+  return { kind: 'ack' };
+}
+
+/**
+ * Handles one delivery task:
+ * 1. Not yet due (`hs-not-before` in the future): nak until it is.
+ * 2. Endpoint deleted, disabled, or out of signing secrets; or the retry
+ *    window closed while it waited: dead-letter without an attempt.
+ * 3. Circuit open, or over the endpoint's concurrency or rate: defer (no
+ *    attempt is made or counted).
+ * 4. POST it, signed; classify the answer; record the attempt on
+ *    `hs.obs.attempt`; then on success ack, on a retryable failure put it
+ *    back with `hs-attempt` + 1 and `hs-not-before` = now + backoff (or
+ *    dead-letter `retries_exhausted` past the endpoint's max age), otherwise
+ *    dead-letter (`http_4xx`, `blocked`, or `endpoint_gone` after marking the
+ *    endpoint disabled). The task is acked only after every publish is acked.
+ * Throws when a publish fails (the worker redelivers; the attempt repeats).
+ */
+export async function handleTask(msg: TaskMessage, deps: DeliverDeps): Promise<Outcome> {
+  const now = deps.now();
+  const task = readTask(msg, now);
+  if (task.notBeforeMs > now) return { kind: 'nak', delayMs: task.notBeforeMs - now };
+  const endpoint = deps.endpoint(task.endpointId);
+  if (endpoint === undefined) return skip(msg, task, 'endpoint_deleted', `endpoint ${task.endpointId} does not exist`, deps);
+  if (!endpoint.enabled || deps.disabled(endpoint.id)) {
+    return skip(msg, task, 'endpoint_disabled', `endpoint ${endpoint.id} is disabled`, deps);
+  }
+  if (task.attemptsMade > 0 && !withinRetryWindow(task.receivedAtMs, now, 0, endpoint.retry)) {
+    return skip(msg, task, 'retries_exhausted', `${task.attemptsMade} attempts; older than retry.maxAgeMs`, deps);
+  }
+  const secrets = activeSecrets(endpoint.secrets, now);
+  if (secrets.length === 0) return skip(msg, task, 'no_active_secret', `endpoint ${endpoint.id} has no signing secret valid now`, deps);
+
+  const admission = deps.gates.admit(endpoint);
+  if (admission.kind === 'wait') return deps.defer(msg, task, admission.delayMs);
+
+  const attempt = task.attemptsMade + 1;
+  let result: SendResult | undefined;
+  let c: Classification | undefined;
+  try {
+    const headers = requestHeaders(
+      task,
+      endpoint,
+      senderHeader(msg)('content-type'),
+      deps.userAgent,
+      Math.floor(now / 1000),
+      msg.data,
+      secrets,
+    );
+    result = await deps.sender.send({
+      url: endpoint.url,
+      headers,
+      body: msg.data,
+      timeoutMs: Math.min(endpoint.timeoutMs, deps.maxTimeoutMs),
+    });
+    c = classify(result);
+  } finally {
+    admission.pass.done(c === undefined ? 'failure' : verdictOf(c), result?.latencyMs ?? 0);
+  }
+  return settleAttempt(msg, task, endpoint, attempt, result, c, deps);
+}
+
+async function settleAttempt(
+  msg: TaskMessage,
+  task: Task,
+  endpoint: EndpointConfig,
+  attempt: number,
+  result: SendResult,
+  c: Classification,
+  deps: DeliverDeps,
+): Promise<Outcome> {
+  const end = deps.now();
+  let nextRetryAt: number | null = null;
+  let giveUp: DeadLetterReason | undefined;
+  if (c.gone) giveUp = 'endpoint_gone';
+  else if (c.outcome !== 'success' && !c.retryable) giveUp = c.outcome === 'blocked' ? 'blocked' : 'http_4xx';
+  else if (c.retryable) {
+    const retryAfterMs = c.honoursRetryAfter && result.kind === 'response' ? parseRetryAfter(result.retryAfter, end) : undefined;
+    const delay = nextDelayMs(attempt, endpoint.retry, deps.random, retryAfterMs);
+    if (withinRetryWindow(task.receivedAtMs, end, delay, endpoint.retry)) nextRetryAt = end + delay;
+    else giveUp = 'retries_exhausted';
+  }
+  const record: AttemptRecord = {
+    kind: 'attempt',
+    event_id: task.eventId,
+    endpoint_id: endpoint.id,
+    source: task.source,
+    event_type: task.eventType,
+    attempt,
+    status: result.kind === 'response' ? result.status : null,
+    outcome: c.outcome,
+    latency_ms: Math.round(result.latencyMs),
+    e2e_ms: Math.max(0, end - task.receivedAtMs),
+    next_retry_at: nextRetryAt,
+    response_excerpt: result.kind === 'response' ? result.excerpt : '',
+    at: end,
+  };
+  const followUp = async (): Promise<void> => {
+    if (nextRetryAt !== null) return deps.putBack(msg, task, { attemptsMade: attempt, notBeforeMs: nextRetryAt, requeues: 0 });
+    if (giveUp === undefined) return;
+    if (giveUp === 'endpoint_gone') await deps.markGone(endpoint.id, end);
+    await deps.deadLetter(msg, task, giveUp, describe(result, c), attempt);
+  };
+  await Promise.all([deps.recordAttempt(record), followUp()]);
+  return { kind: 'ack' };
+}

@@ -1,0 +1,29 @@
+export { buildApp, type DeliverApp, type DeliverCounts, type DeliverOverrides, decodeEndpointState, type EndpointState } from './app.ts';
+export { nextDelayMs, parseRetryAfter, withinRetryWindow } from './backoff.ts';
+export { type CircuitAdmission, CircuitBreaker, type CircuitState } from './circuit.ts';
+export { type AttemptOutcome, type Classification, classifyError, classifyStatus } from './classify.ts';
+export { DELIVER_DEFAULTS, type DeliverConfig, loadConfig } from './config.ts';
+export {
+  type AttemptRecord,
+  activeSecrets,
+  type DeadLetterReason,
+  type DeliverDeps,
+  handleTask,
+  type NextTask,
+  requestHeaders,
+  type SkippedRecord,
+  type TaskMessage,
+} from './handler.ts';
+export { EXCERPT_BYTES, GuardedHttpClient, guardedConnector, type HttpSender, type SendRequest, type SendResult } from './http-client.ts';
+export {
+  AddressGuard,
+  BlockedAddressError,
+  DENIED_CIDRS,
+  parseCidrs,
+  type ResolvedAddress,
+  type Resolver,
+  systemResolver,
+  unmapIPv4,
+} from './ssrf.ts';
+export { attemptRecordId, readTask, type Task, TaskHeader, taskMsgId } from './task.ts';
+export { type Admission, EndpointGates, type Pass, THROTTLE_DELAY_MS, TokenBucket, type Verdict } from './throttle.ts';

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  type AttemptRecord,
+  activeSecrets,
+  type DeliverDeps,
+  EndpointGates,
+  handleTask,
+  type NextTask,
+  type SendRequest,
+  type SendResult,
+  type SkippedRecord,
+  type TaskMessage,
+} from '@hookstream/deliver';
+import { type EndpointConfig, Header, parseEndpointConfig } from '@hookstream/runtime';
+
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const NOW = 1_700_000_000_000;
+
+function task(headers: Record<string, string> = {}): TaskMessage {
+  const all: Record<string, string> = {
+    [Header.eventId]: 'evt-1',
+    [Header.source]: 'shop',
+    [Header.receivedAt]: String(NOW - 1_000),
+    [Header.eventType]: 'order.created',
+    [Header.endpointId]: 'ep',
+    ...headers,
+  };
+  return { subject: 'hs.deliver.ep', data: new TextEncoder().encode('{"a":1}'), header: (n) => all[n] };
+}
+
+function fakes(endpoint: EndpointConfig | undefined, answer: (req: SendRequest) => SendResult) {
+  const sent: SendRequest[] = [];
+  const records: AttemptRecord[] = [];
+  const skipped: SkippedRecord[] = [];
+  const putBacks: NextTask[] = [];
+  const deadLetters: { reason: string; detail: string }[] = [];
+  const gone: string[] = [];
+  const deps: DeliverDeps = {
+    endpoint: (id) => (endpoint?.id === id ? endpoint : undefined),
+    disabled: (id) => gone.includes(id),
+    markGone: async (id) => {
+      gone.push(id);
+    },
+    gates: new EndpointGates(
+      () => NOW,
+      () => 0.5,
+    ),
+    sender: {
+      send: async (req) => {
+        sent.push(req);
+        return answer(req);
+      },
+    },
+    recordAttempt: async (r) => {
+      records.push(r);
+    },
+    recordSkipped: async (r) => {
+      skipped.push(r);
+    },
+    putBack: async (_m, _t, next) => {
+      putBacks.push(next);
+    },
+    deadLetter: async (_m, _t, reason, detail) => {
+      deadLetters.push({ reason, detail });
+    },
+    defer: async (_m, _t, delayMs) => ({ kind: 'nak', delayMs }),
+    now: () => NOW,
+    random: () => 0.5,
+    userAgent: 'hookstream/0.1',
+    maxTimeoutMs: 15_000,
+  };
+  return { deps, sent, records, skipped, putBacks, deadLetters, gone };
+}
+
+const ok = (status: number, extra: Partial<{ retryAfter: string; excerpt: string }> = {}): SendResult => ({
+  kind: 'response',
+  status,
+  retryAfter: extra.retryAfter,
+  excerpt: extra.excerpt ?? '',
+  latencyMs: 12,
+});
+const endpoint = (extra: object = {}) =>
+  parseEndpointConfig({ id: 'ep', url: 'https://hooks.example/in', secrets: [{ id: 's', value: SECRET }], ...extra });
+
+describe('deliver handler', () => {
+  it('deliver: a task not yet due is nak-ed until its hs-not-before, with no attempt', async () => {
+    const f = fakes(endpoint(), () => ok(200));
+    const outcome = await handleTask(task({ 'hs-attempt': '2', 'hs-not-before': String(NOW + 1_500) }), f.deps);
+    assert.deepEqual(outcome, { kind: 'nak', delayMs: 1_500 });
+    assert.equal(f.sent.length, 0);
+  });
+
+  it('deliver: a retryable failure puts the task back with hs-attempt + 1 and the backoff as hs-not-before', async () => {
+    const f = fakes(endpoint({ retry: { initialDelayMs: 1_000 } }), () => ok(503, { retryAfter: '7' }));
+    const outcome = await handleTask(task({ 'hs-attempt': '2' }), f.deps);
+    assert.deepEqual(outcome, { kind: 'ack' });
+    // attempt 3: cap 4 s, jitter 0.5 -> 2 s, but Retry-After says 7 s.
+    assert.deepEqual(f.putBacks, [{ attemptsMade: 3, notBeforeMs: NOW + 7_000, requeues: 0 }]);
+    assert.equal(f.records[0]?.attempt, 3);
+    assert.equal(f.records[0]?.outcome, 'http_5xx');
+    assert.equal(f.records[0]?.next_retry_at, NOW + 7_000);
+    assert.equal(f.records[0]?.e2e_ms, 1_000);
+  });
+
+  it('deliver: past maxAgeMs a retryable failure is dead-lettered as retries_exhausted', async () => {
+    const f = fakes(endpoint({ retry: { initialDelayMs: 10_000, maxAgeMs: 2_000 } }), () => ok(500));
+    await handleTask(task(), f.deps);
+    assert.deepEqual(
+      f.deadLetters.map((d) => d.reason),
+      ['retries_exhausted'],
+    );
+    assert.equal(f.records[0]?.next_retry_at, null);
+    assert.equal(f.putBacks.length, 0);
+  });
+
+  it('deliver: 410 marks the endpoint gone and dead-letters endpoint_gone', async () => {
+    const f = fakes(endpoint(), () => ok(410));
+    await handleTask(task(), f.deps);
+    assert.deepEqual(f.gone, ['ep']);
+    assert.deepEqual(
+      f.deadLetters.map((d) => d.reason),
+      ['endpoint_gone'],
+    );
+  });
+
+  it('deliver: deleted, disabled and secret-less endpoints are dead-lettered with a skipped record and no request', async () => {
+    for (const [ep, reason] of [
+      [undefined, 'endpoint_deleted'],
+      [endpoint({ enabled: false }), 'endpoint_disabled'],
+      [endpoint({ secrets: [{ id: 'old', value: SECRET, notAfterMs: NOW - 1 }] }), 'no_active_secret'],
+    ] as const) {
+      const f = fakes(ep, () => ok(200));
+      assert.deepEqual(await handleTask(task(), f.deps), { kind: 'ack' });
+      assert.equal(f.sent.length, 0);
+      assert.deepEqual(
+        f.deadLetters.map((d) => d.reason),
+        [reason],
+      );
+      assert.equal(f.skipped[0]?.reason, reason);
+    }
+  });
+
+  it('deliver: a task over the endpoint concurrency is deferred, not attempted', async () => {
+    let release: (() => void) | undefined;
+    const f = fakes(endpoint({ maxConcurrency: 1 }), () => ok(200));
+    f.deps = {
+      ...f.deps,
+      sender: {
+        send: () =>
+          new Promise((resolve) => {
+            release = () => resolve(ok(200));
+          }),
+      },
+    };
+    const first = handleTask(task(), f.deps);
+    const second = await handleTask(task({ [Header.eventId]: 'evt-2' }), f.deps);
+    assert.equal(second.kind, 'nak');
+    release?.();
+    assert.deepEqual(await first, { kind: 'ack' });
+  });
+
+  it('deliver: signing uses only the secrets active now', () => {
+    const secrets = [
+      { id: 'old', value: 'whsec_a', notAfterMs: NOW },
+      { id: 'cur', value: 'whsec_b' },
+      { id: 'next', value: 'whsec_c', notBeforeMs: NOW + 1 },
+    ];
+    assert.deepEqual(activeSecrets(secrets, NOW), ['whsec_b']);
+    assert.deepEqual(activeSecrets(secrets, NOW - 1), ['whsec_a', 'whsec_b']);
+  });
+});
