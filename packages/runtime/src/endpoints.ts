@@ -2,6 +2,7 @@ import { parse as parseCel } from '@bufbuild/cel';
 import type { Secret } from '@hookstream/signing';
 import type { KV } from '@nats-io/kv';
 import { ValidationError } from './errors.ts';
+import { decodeRecord, RecordStore } from './record-store.ts';
 import { SOURCE_ID } from './sources.ts';
 
 /** Retry policy of an endpoint; every field has a default (docs/delivery.md). */
@@ -174,11 +175,9 @@ export function parseEndpointConfig(input: unknown): EndpointConfig {
   return Object.freeze(config);
 }
 
-/** Decodes a KV value into an {@link EndpointConfig}; the key must equal the id. */
+/** Decodes a KV value into a {@link EndpointConfig}; the key must equal the id. */
 export function decodeEndpoint(key: string, value: Uint8Array): EndpointConfig {
-  const endpoint = parseEndpointConfig(JSON.parse(new TextDecoder().decode(value)));
-  if (endpoint.id !== key) throw new ValidationError('id', `must equal the key ${key}`);
-  return endpoint;
+  return decodeRecord(parseEndpointConfig, key, value);
 }
 
 /**
@@ -209,27 +208,8 @@ export function matchesEventType(pattern: string, eventType: string): boolean {
 }
 
 /** Typed writes to the `hs_endpoints` bucket (the control plane in production; tests and `make up` directly). */
-export class EndpointStore {
-  readonly #kv: KV;
+export class EndpointStore extends RecordStore<EndpointConfig> {
   constructor(kv: KV) {
-    this.#kv = kv;
-  }
-
-  /** Validates and writes an endpoint; resolves to the KV revision. Throws ValidationError. */
-  async put(input: unknown): Promise<number> {
-    const endpoint = parseEndpointConfig(input);
-    return this.#kv.put(endpoint.id, JSON.stringify(endpoint));
-  }
-
-  /** Reads one endpoint, or undefined. */
-  async get(id: string): Promise<EndpointConfig | undefined> {
-    const entry = await this.#kv.get(id);
-    if (entry?.operation !== 'PUT') return undefined;
-    return decodeEndpoint(id, entry.value);
-  }
-
-  /** Deletes an endpoint (a no-op when absent). */
-  async delete(id: string): Promise<void> {
-    await this.#kv.delete(id);
+    super(kv, parseEndpointConfig);
   }
 }

@@ -10,6 +10,7 @@ import {
 } from '@hookstream/signing';
 import type { KV } from '@nats-io/kv';
 import { ValidationError } from './errors.ts';
+import { decodeRecord, RecordStore } from './record-store.ts';
 
 /** Per-source token-bucket limit: `perSecond` refill, `burst` capacity. */
 export interface RateLimit {
@@ -195,36 +196,15 @@ export function parseSourceConfig(input: unknown): SourceConfig {
 
 /** Decodes a KV value into a {@link SourceConfig}; the key must equal the id. */
 export function decodeSource(key: string, value: Uint8Array): SourceConfig {
-  const source = parseSourceConfig(JSON.parse(new TextDecoder().decode(value)));
-  if (source.id !== key) throw new ValidationError('id', `must equal the key ${key}`);
-  return source;
+  return decodeRecord(parseSourceConfig, key, value);
 }
 
 /**
  * Typed writes to the `hs_sources` bucket. The control service is the only
  * writer in production; tests and `make up` seed sources through it directly.
  */
-export class SourceStore {
-  readonly #kv: KV;
+export class SourceStore extends RecordStore<SourceConfig> {
   constructor(kv: KV) {
-    this.#kv = kv;
-  }
-
-  /** Validates and writes a source; resolves to the KV revision. Throws ValidationError. */
-  async put(input: unknown): Promise<number> {
-    const source = parseSourceConfig(input);
-    return this.#kv.put(source.id, JSON.stringify(source));
-  }
-
-  /** Reads one source, or undefined. */
-  async get(id: string): Promise<SourceConfig | undefined> {
-    const entry = await this.#kv.get(id);
-    if (entry?.operation !== 'PUT') return undefined;
-    return decodeSource(id, entry.value);
-  }
-
-  /** Deletes a source (a no-op when absent). */
-  async delete(id: string): Promise<void> {
-    await this.#kv.delete(id);
+    super(kv, parseSourceConfig);
   }
 }
