@@ -1,12 +1,24 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Header, type NatsHandle, openBucket, SchemaStore, SourceStore, topology } from '@hookstream/runtime';
-import { connectTestNats, freePort, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
+import { EndpointStore, Header, type NatsHandle, openBucket, SchemaStore, SourceStore, topology } from '@hookstream/runtime';
+import {
+  connectTestNats,
+  freePort,
+  httpRequest,
+  type NatsServer,
+  startEndpoint,
+  startNatsServer,
+  storedMessages,
+  type TestEndpoint,
+  waitFor,
+} from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
+import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { type ServiceProcess, startService } from './processes.ts';
 
 const STRIPE_SECRET = 'whsec_e2e_secret';
+const ENDPOINT_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const t = topology('e2e');
 
 describe('the pipeline, every service a real process', () => {
@@ -15,6 +27,7 @@ describe('the pipeline, every service a real process', () => {
   let jsm: JetStreamManager;
   const services: ServiceProcess[] = [];
   let ingestPort: number;
+  const receivers: Record<string, TestEndpoint> = {};
 
   before(async () => {
     server = await startNatsServer();
@@ -30,14 +43,26 @@ describe('the pipeline, every service a real process', () => {
       required: ['id', 'type', 'data'],
       properties: { id: { type: 'string' }, type: { type: 'string' }, data: { type: 'object' } },
     });
+    // Three subscribers: everything, payments only, and big payments only (a CEL filter).
+    const endpoints = new EndpointStore(await openBucket(nats.nc, t.buckets.endpoints, { replicas: 1 }));
+    for (const [id, extra] of [
+      ['everything', {}],
+      ['payments', { eventTypes: ['payment_intent.*'] }],
+      ['big', { eventTypes: ['payment_intent.*'], filter: 'data.data.object.amount >= 1000' }],
+    ] as const) {
+      receivers[id] = await startEndpoint();
+      await endpoints.put({ id, url: receivers[id].url, secrets: [{ id: 'k1', value: ENDPOINT_SECRET }], ...extra });
+    }
     ingestPort = await freePort();
     const env = { HS_NATS_URL: server.url, HS_NAMESPACE: 'e2e' };
     services.push(await startService('ingest', { ...env, HS_INGEST_PORT: String(ingestPort), HS_INGEST_HOST: '127.0.0.1' }));
     for (const name of ['verify', 'dedup', 'validate', 'route']) services.push(await startService(name, env));
+    services.push(await startService('deliver', { ...env, HS_DELIVER_ALLOW_CIDRS: '127.0.0.1/32' }));
   });
 
   after(async () => {
     for (const s of services.reverse()) assert.equal(await s.stop(), 0, `${s.name} exits cleanly`);
+    for (const r of Object.values(receivers)) await r.close();
     await nats?.drain();
     await server?.stop();
   });
@@ -54,8 +79,14 @@ describe('the pipeline, every service a real process', () => {
       },
     });
 
-  it('e2e: signed events reach events.* once; retries, forgeries and schema breaks are handled', async () => {
-    const event = (id: string, extra = '') => `{"id":"${id}","type":"payment_intent.succeeded","data":{"object":{"amount":100}}${extra}}`;
+  it('e2e: signed events reach events.* and three subscribers once; retries, forgeries and schema breaks are handled', async () => {
+    // Every fourth event is a big payment; events 10-11 are another type.
+    const amount = (i: number) => (i % 4 === 0 ? 5000 : 100);
+    const type = (i: number) => (i === 10 || i === 11 ? 'customer.created' : 'payment_intent.succeeded');
+    const event = (id: string) => {
+      const i = Number(id.split('_')[1]);
+      return `{"id":"${id}","type":"${type(i)}","data":{"object":{"amount":${amount(i)}}}}`;
+    };
     const accepted: Record<string, string> = {};
     for (let i = 0; i < 20; i++) {
       const r = await post(event(`evt_${i}`));
@@ -86,11 +117,37 @@ describe('the pipeline, every service a real process', () => {
       new Set(Object.values(accepted)),
       'the first delivery of each',
     );
-    assert.ok(events.every((m) => m.subject === t.events('stripe', 'payment_intent.succeeded')));
+    assert.equal(events.filter((m) => m.subject === t.events('stripe', 'customer.created')).length, 2);
     const dlq = await storedMessages(jsm, t.streams.dlq);
     assert.equal(dlq.find((m) => m.header.get(Header.eventId) === forged.id)?.header.get(Header.dlqReason), 'bad_signature');
     assert.equal(dlq.find((m) => m.header.get(Header.eventId) === broken.id)?.header.get(Header.dlqReason), 'schema_violation');
     const duplicates = await storedMessages(jsm, t.streams.obs, t.obs('duplicate'));
     assert.equal(duplicates.length, 5);
+
+    // Subscribers: each gets what it subscribed to, once, signed verifiably.
+    const expected = {
+      everything: 20,
+      payments: 18,
+      big: [...Array(20).keys()].filter((i) => type(i) === 'payment_intent.succeeded' && amount(i) >= 1000).length,
+    };
+    await waitFor(
+      'deliveries',
+      () => (Object.entries(expected).every(([id, n]) => (receivers[id]?.received.length ?? 0) >= n) ? true : undefined),
+      30_000,
+      50,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const webhook = new Webhook(ENDPOINT_SECRET);
+    for (const [id, n] of Object.entries(expected)) {
+      const got = receivers[id]?.received ?? [];
+      const ids = new Set(got.map((r) => r.headers['webhook-id']));
+      assert.equal(ids.size, n, `${id}: distinct events`);
+      assert.equal(got.length, n, `${id}: no duplicates at the endpoint`);
+      for (const r of got) {
+        const headers = Object.fromEntries(['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => [h, String(r.headers[h])]));
+        assert.doesNotThrow(() => webhook.verify(r.body.toString(), headers), `${id}: signature verifies`);
+        assert.ok(Object.values(accepted).includes(String(r.headers['webhook-id'])), 'webhook-id is the event id');
+      }
+    }
   });
 });

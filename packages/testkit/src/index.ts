@@ -3,5 +3,6 @@ export { type HttpAnswer, type HttpRequestOptions, httpRequest, waitForHttpOk } 
 export { connectTestNats } from './nats-client.ts';
 export { NatsServer, type NatsServerOptions, startNatsServer } from './nats-server.ts';
 export { freePort } from './ports.ts';
+export { type Received, type Responder, startEndpoint, type TestEndpoint } from './receiver.ts';
 export { storedMessages } from './streams.ts';
 export { waitFor } from './wait.ts';
