@@ -1,4 +1,5 @@
 import { type MsgHdrs, headers as newHeaders } from '@nats-io/transport-node';
+import { injectTraceContext } from './telemetry.ts';
 
 /**
  * The NATS header names of the hookstream envelope. The body of every message
@@ -44,7 +45,8 @@ export function stageMsgId(eventId: string, stage: string): string {
 /**
  * A copy of a message's headers for the next stage: every envelope and
  * `hs-h-*` header, without the `Nats-*` headers JetStream set or read
- * (the caller sets its own `Nats-Msg-Id`).
+ * (the caller sets its own `Nats-Msg-Id`), and with `traceparent` naming the
+ * active span (the stage's) as the next stage's parent.
  */
 export function forwardHeaders(source: MsgHdrs | undefined): MsgHdrs {
   const h = newHeaders();
@@ -54,6 +56,7 @@ export function forwardHeaders(source: MsgHdrs | undefined): MsgHdrs {
       for (const value of values) h.append(key, value);
     }
   }
+  injectTraceContext(h);
   return h;
 }
 

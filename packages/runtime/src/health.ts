@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.ts';
 
 /** A named check; `true` means fine. */
 export type Check = () => boolean;
@@ -38,11 +39,19 @@ function evaluate(checks: Readonly<Record<string, Check>>): { ok: boolean; check
 
 /**
  * Serves `GET /healthz` and `GET /readyz` with 200 or 503 and a JSON body
- * naming each check. Resolves once listening (port 0 picks a free port).
+ * naming each check, and `GET /metrics` (Prometheus text format). Resolves
+ * once listening (port 0 picks a free port).
  */
 export async function startHealthServer(options: HealthOptions): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      renderMetrics().then(
+        (text) => res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text),
+        () => res.writeHead(500).end(),
+      );
+      return;
+    }
     const checks = path === '/healthz' ? options.liveness : path === '/readyz' ? options.readiness : undefined;
     if (checks === undefined) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');

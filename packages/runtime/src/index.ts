@@ -27,6 +27,7 @@ export { ConfigError, TopologyError, ValidationError } from './errors.ts';
 export { type Check, type HealthOptions, type HealthServer, startHealthServer } from './health.ts';
 export { type App, CleanupStack, runMain, runUntilSignalled } from './lifecycle.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
+export { addMetricsRefresher, METRICS_CONTENT_TYPE, metrics, registry, renderMetrics } from './metrics.ts';
 export { type ConnectOptions, connectNats, type NatsHandle } from './nats.ts';
 export { ObsPublisher } from './obs.ts';
 export { ack, nak, type Outcome, term } from './outcome.ts';
@@ -56,6 +57,16 @@ export {
   type StageWiring,
 } from './stage.ts';
 export { ensureStreams, type ManagedStreamConfig, type StreamOptions, streamConfigs } from './streams.ts';
+export {
+  activeTraceFields,
+  annotateSpan,
+  extractTraceContext,
+  injectTraceContext,
+  inSpan,
+  setupTelemetry,
+  type Telemetry,
+  type TelemetryOptions,
+} from './telemetry.ts';
 export { sanitizeDotted, sanitizeToken, type Topology, topology } from './topology.ts';
 export {
   defaultRetryDelayMs,

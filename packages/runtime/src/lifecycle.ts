@@ -1,4 +1,5 @@
 import { createLogger, type Logger } from './logger.ts';
+import { setupTelemetry } from './telemetry.ts';
 
 /**
  * Cleanup actions pushed as resources are created and run last-in-first-out
@@ -95,5 +96,17 @@ export async function runMain<C extends { readonly service: string; readonly log
     process.exit(1);
   }
   const logger = createLogger({ service: config.service, level: config.logLevel });
-  await runUntilSignalled(buildApp(config, { logger }), logger);
+  // Spans are always made (logs carry their ids); exported when HS_OTLP_ENDPOINT is set.
+  const telemetry = setupTelemetry({ service: config.service, otlpEndpoint: process.env.HS_OTLP_ENDPOINT });
+  const app = buildApp(config, { logger });
+  await runUntilSignalled(
+    {
+      run: () => app.run(),
+      close: async () => {
+        await app.close();
+        await telemetry.shutdown();
+      },
+    },
+    logger,
+  );
 }

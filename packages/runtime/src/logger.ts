@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino';
+import { activeTraceFields } from './telemetry.ts';
 
 export type { Logger } from 'pino';
 
@@ -20,6 +21,8 @@ export function createLogger(options: LoggerOptions): Logger {
     level: options.level,
     base: { service: options.service },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // trace_id and span_id on every line written inside a span.
+    mixin: activeTraceFields,
     redact: {
       paths: ['secret', '*.secret', 'secrets', '*.secrets', 'password', '*.password', 'token', '*.token', 'body'],
       censor: '[redacted]',

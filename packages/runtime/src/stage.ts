@@ -4,11 +4,13 @@ import { Header, headerValue, type StageMessage, stageMessage } from './envelope
 import { type Check, startHealthServer } from './health.ts';
 import { type App, CleanupStack } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { addMetricsRefresher, metrics } from './metrics.ts';
 import { ObsPublisher } from './obs.ts';
 import type { Outcome } from './outcome.ts';
 import { openPlatform, type Platform } from './platform.ts';
 import { AckingPublisher } from './publisher.ts';
 import { decodeSource, type SourceConfig } from './sources.ts';
+import { extractTraceContext, inSpan } from './telemetry.ts';
 import type { Topology } from './topology.ts';
 import { startWorker, type Worker } from './worker.ts';
 
@@ -150,10 +152,38 @@ export function buildStage(options: StageOptions): StageApp {
             stage,
             options.deadLetterKey?.(stageMessage(m)) ?? headerValue(m.headers, Header.source) ?? m.subject.split('.').pop() ?? '_',
           ),
-        handle: (m) => wiring.handle(stageMessage(m)),
+        // One span per stage per message, a child of the previous stage's.
+        handle: (m) => {
+          const msg = stageMessage(m);
+          return inSpan(
+            stage,
+            'consumer',
+            extractTraceContext(m.headers),
+            {
+              'hookstream.event_id': msg.header(Header.eventId) ?? '',
+              'hookstream.source': msg.header(Header.source) ?? '',
+              'hookstream.event_type': msg.header(Header.eventType) ?? '',
+              'hookstream.delivery_count': m.info.deliveryCount,
+            },
+            async (span) => {
+              const outcome = await wiring.handle(msg);
+              span.setAttribute('hookstream.outcome', outcome.kind);
+              if (outcome.kind === 'term') span.setAttribute('hookstream.reason', outcome.reason);
+              return outcome;
+            },
+          );
+        },
       });
       const running = worker;
       cleanup.push('worker', () => running.stop());
+      // Consumer lag and dead-letter depth, read at scrape time.
+      const removeRefresher = addMetricsRefresher(async () => {
+        const info = await platform.jsm.consumers.info(input.stream, stage);
+        metrics.consumerPending.set({ stage }, info.num_pending);
+        metrics.consumerAckPending.set({ stage }, info.num_ack_pending);
+        metrics.dlqDepth.set((await platform.jsm.streams.info(t.streams.dlq)).state.messages);
+      });
+      cleanup.push('metrics refresher', removeRefresher);
     },
     close: () => cleanup.unwind(logger),
   };

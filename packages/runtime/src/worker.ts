@@ -10,6 +10,7 @@ import {
 import { nanos, headers as newHeaders } from '@nats-io/transport-node';
 import { Header } from './envelope.ts';
 import type { Logger } from './logger.ts';
+import { metrics } from './metrics.ts';
 import type { Outcome } from './outcome.ts';
 
 /** Options for {@link startWorker}. */
@@ -105,6 +106,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   };
 
   const processOne = async (msg: JsMsg): Promise<void> => {
+    const startedAt = performance.now();
     let outcome: Outcome;
     const deliveries = msg.info.deliveryCount;
     if (deliveries > options.maxDeliver) {
@@ -114,6 +116,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         outcome = await options.handle(msg);
       } catch (err) {
         counts.error++;
+        metrics.stageMessages.inc({ stage: options.stage, outcome: 'error' });
         logger.error({ err, subject: msg.subject, seq: msg.seq, deliveries }, 'handler threw');
         outcome =
           deliveries >= options.maxDeliver
@@ -123,6 +126,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     }
     await settle(msg, outcome, { js, logger, stage: options.stage, deadLetterSubject: options.deadLetterSubject });
     counts[outcome.kind]++;
+    metrics.stageMessages.inc({ stage: options.stage, outcome: outcome.kind });
+    metrics.stageDuration.observe({ stage: options.stage }, (performance.now() - startedAt) / 1000);
   };
 
   const loop = (async () => {

@@ -1,10 +1,13 @@
 import {
+  addMetricsRefresher,
+  annotateSpan,
   buildStage,
   decodeEndpoint,
   type EndpointConfig,
   forwardHeaders,
   Header,
   type Logger,
+  metrics,
   nak,
   type Outcome,
   openBucket,
@@ -104,6 +107,13 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
       cleanup.push('endpoint state watch', () => states.stop());
       const sender = overrides.sender ?? new GuardedHttpClient(new AddressGuard(config.allowCidrs, overrides.resolve ?? systemResolver));
       cleanup.push('http client', () => sender.close());
+      const circuitCode = { closed: 0, open: 1, 'half-open': 2 } as const;
+      cleanup.push(
+        'circuit metrics',
+        addMetricsRefresher(async () => {
+          for (const [id, state] of gates.circuitStates()) metrics.circuitState.set({ endpoint: id }, circuitCode[state]);
+        }),
+      );
       const localGone = new Map<string, number>();
       const deferrals = new Map<string, number>();
 
@@ -168,7 +178,16 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
             return result;
           },
         },
-        recordAttempt: (record) => obs.record('attempt', record, attemptRecordId(record.event_id, record.endpoint_id, record.attempt)),
+        recordAttempt: (record) => {
+          metrics.deliveries.inc({ endpoint: record.endpoint_id, outcome: record.outcome });
+          annotateSpan({
+            'hookstream.endpoint': record.endpoint_id,
+            'hookstream.attempt': record.attempt,
+            'hookstream.delivery_outcome': record.outcome,
+            ...(record.status !== null ? { 'http.response.status_code': record.status } : {}),
+          });
+          return obs.record('attempt', record, attemptRecordId(record.event_id, record.endpoint_id, record.attempt));
+        },
         recordSkipped: (record) => obs.record('skipped', record, `${record.event_id}:${record.endpoint_id}:skipped`),
         putBack,
         deadLetter,

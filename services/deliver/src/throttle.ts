@@ -134,6 +134,12 @@ export class EndpointGates {
     };
   }
 
+  /** Each endpoint's circuit state now (for metrics). */
+  *circuitStates(): IterableIterator<[string, ReturnType<CircuitBreaker['state']>]> {
+    const nowMs = this.#now();
+    for (const [id, s] of this.#states) yield [id, s.circuit.state(nowMs)];
+  }
+
   /** Requests in flight to an endpoint (for tests and metrics). */
   inFlight(endpointId: string): number {
     return this.#states.get(endpointId)?.inFlight ?? 0;

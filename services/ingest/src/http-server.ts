@@ -3,16 +3,20 @@ import type { AddressInfo } from 'node:net';
 import {
   type AckingPublisher,
   type ConfigCache,
+  injectTraceContext,
+  inSpan,
   type Logger,
+  metrics,
   type ObsPublisher,
   type SourceConfig,
   stageMsgId,
   type Topology,
 } from '@hookstream/runtime';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { buildRawHeaders } from './capture.ts';
 import type { IngestConfig } from './config.ts';
 import { uuidv7 } from './event-id.ts';
-import { admit } from './handler.ts';
+import { admit, sourceFromPath } from './handler.ts';
 import { verifyInline } from './inline-verify.ts';
 import { TokenBuckets } from './rate-limit.ts';
 
@@ -65,6 +69,9 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
 
   const answer = (res: ServerResponse, status: number, body: string, headers?: Readonly<Record<string, string>>): void => {
     counts[status] = (counts[status] ?? 0) + 1;
+    // Unknown sources are one label, so a scan of random paths cannot blow up the series.
+    const source = status === 404 ? '_unknown' : (sourceFromPath(res.req.url ?? '') ?? '_');
+    metrics.ingestRequests.inc({ source, status: String(status) });
     if (draining) res.setHeader('connection', 'close');
     res.setHeader('content-length', Buffer.byteLength(body));
     res.writeHead(status, headers === undefined ? JSON_TYPE : { ...JSON_TYPE, ...headers });
@@ -153,15 +160,25 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
       }
       const headers = buildRawHeaders({ eventId, sourceId: decision.source.id, receivedAtMs }, req.rawHeaders, config.dropHeaders);
       headers.set(MSG_ID, stageMsgId(eventId, 'ingest'));
-      publisher.publish(topology.raw(decision.source.id), body, headers).then(
-        () => {
-          answer(res, 202, `{"id":"${eventId}"}`);
-          finish();
-        },
-        (err: unknown) => {
-          logger.warn({ err, source: decision.source.id }, 'publish not acknowledged; answering 503');
-          fail(res, 503, 'temporarily unavailable', unavailable);
-          finish();
+      // The root span of the webhook's trace; its context travels in `traceparent`.
+      void inSpan(
+        'ingest',
+        'server',
+        ROOT_CONTEXT,
+        { 'hookstream.event_id': eventId, 'hookstream.source': decision.source.id },
+        async (span) => {
+          injectTraceContext(headers);
+          try {
+            await publisher.publish(topology.raw(decision.source.id), body, headers);
+            span.setAttribute('http.response.status_code', 202);
+            answer(res, 202, `{"id":"${eventId}"}`);
+          } catch (err) {
+            span.setAttribute('http.response.status_code', 503);
+            logger.warn({ err, source: decision.source.id }, 'publish not acknowledged; answering 503');
+            fail(res, 503, 'temporarily unavailable', unavailable);
+          } finally {
+            finish();
+          }
         },
       );
     });
