@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { EndpointStore, Header, type NatsHandle, openBucket, SchemaStore, SourceStore, topology } from '@hookstream/runtime';
+import {
+  EndpointStore,
+  Header,
+  type NatsHandle,
+  openBucket,
+  SchemaStore,
+  SourceStore,
+  secretBoxFromEnv,
+  topology,
+} from '@hookstream/runtime';
 import {
   connectTestNats,
   freePort,
@@ -20,6 +30,9 @@ import { type ServiceProcess, startService } from './processes.ts';
 const STRIPE_SECRET = 'whsec_e2e_secret';
 const ENDPOINT_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const t = topology('e2e');
+// Every service gets the master key; secrets are sealed in KV.
+const MASTER_KEY = randomBytes(32).toString('base64');
+const box = secretBoxFromEnv({ HS_MASTER_KEY: MASTER_KEY });
 
 describe('the pipeline, every service a real process', () => {
   let server: NatsServer;
@@ -33,7 +46,8 @@ describe('the pipeline, every service a real process', () => {
     server = await startNatsServer();
     nats = await connectTestNats(server.url);
     jsm = await jetstreamManager(nats.nc);
-    await new SourceStore(await openBucket(nats.nc, t.buckets.sources, { replicas: 1 })).put({
+    const sourcesKv = await openBucket(nats.nc, t.buckets.sources, { replicas: 1 });
+    await new SourceStore(sourcesKv, box).put({
       id: 'stripe',
       provider: 'stripe',
       secrets: [{ id: 'k1', value: STRIPE_SECRET }],
@@ -44,7 +58,10 @@ describe('the pipeline, every service a real process', () => {
       properties: { id: { type: 'string' }, type: { type: 'string' }, data: { type: 'object' } },
     });
     // Three subscribers: everything, payments only, and big payments only (a CEL filter).
-    const endpoints = new EndpointStore(await openBucket(nats.nc, t.buckets.endpoints, { replicas: 1 }));
+    const rawSource = new TextDecoder().decode((await sourcesKv.get('stripe'))?.value);
+    assert.equal(rawSource.includes(STRIPE_SECRET), false, 'no plaintext secret in KV');
+    assert.match(rawSource, /enc:v1:k1:/);
+    const endpoints = new EndpointStore(await openBucket(nats.nc, t.buckets.endpoints, { replicas: 1 }), box);
     for (const [id, extra] of [
       ['everything', {}],
       ['payments', { eventTypes: ['payment_intent.*'] }],
@@ -54,7 +71,7 @@ describe('the pipeline, every service a real process', () => {
       await endpoints.put({ id, url: receivers[id].url, secrets: [{ id: 'k1', value: ENDPOINT_SECRET }], ...extra });
     }
     ingestPort = await freePort();
-    const env = { HS_NATS_URL: server.url, HS_NAMESPACE: 'e2e' };
+    const env = { HS_NATS_URL: server.url, HS_NAMESPACE: 'e2e', HS_MASTER_KEY: MASTER_KEY };
     services.push(await startService('ingest', { ...env, HS_INGEST_PORT: String(ingestPort), HS_INGEST_HOST: '127.0.0.1' }));
     for (const name of ['verify', 'dedup', 'validate', 'route']) services.push(await startService(name, env));
     services.push(await startService('deliver', { ...env, HS_DELIVER_ALLOW_CIDRS: '127.0.0.1/32' }));

@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.ts';
+import { type SecretBox, secretBoxFromEnv } from './secret-box.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -71,6 +72,19 @@ export class EnvReader {
       .filter((s) => s !== '');
   }
 
+  /** The master keys (`HS_MASTER_KEY` or `HS_MASTER_KEYS` + `HS_MASTER_KEY_ID`), or undefined when unset. */
+  secretBox(): SecretBox | undefined {
+    try {
+      return secretBoxFromEnv(this.#env);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        this.#problems.push(...err.problems);
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
   /** Records a problem found by a cross-field check. */
   problem(name: string, message: string): void {
     this.#problems.push(`${name}: ${message}`);
@@ -105,6 +119,8 @@ export interface BaseConfig {
   readonly streamReplicas: number;
   /** Retention of HS_EVENTS in hours. */
   readonly eventsMaxAgeHours: number;
+  /** Opens (and seals) secrets at rest; undefined without a master key. */
+  readonly secretBox: SecretBox | undefined;
 }
 
 /** The names of the variables {@link readBaseConfig} reads, for docs and errors. */
@@ -119,6 +135,9 @@ export const BASE_ENV = [
   'HS_HEALTH_HOST',
   'HS_STREAM_REPLICAS',
   'HS_EVENTS_MAX_AGE_HOURS',
+  'HS_MASTER_KEY',
+  'HS_MASTER_KEYS',
+  'HS_MASTER_KEY_ID',
 ] as const;
 
 /**
@@ -142,5 +161,6 @@ export function readBaseConfig(reader: EnvReader, service: string, defaultHealth
     healthHost: reader.string('HS_HEALTH_HOST', '0.0.0.0'),
     streamReplicas: reader.int('HS_STREAM_REPLICAS', 1, 1, 5),
     eventsMaxAgeHours: reader.int('HS_EVENTS_MAX_AGE_HOURS', 7 * 24, 1, 24 * 365),
+    secretBox: reader.secretBox(),
   };
 }

@@ -3,6 +3,7 @@ import type { Secret } from '@hookstream/signing';
 import type { KV } from '@nats-io/kv';
 import { ValidationError } from './errors.ts';
 import { decodeRecord, RecordStore } from './record-store.ts';
+import { ENCRYPTED_PREFIX, type SecretBox } from './secret-box.ts';
 import { SOURCE_ID } from './sources.ts';
 
 /** Retry policy of an endpoint; every field has a default (docs/delivery.md). */
@@ -127,7 +128,8 @@ export function parseEndpointConfig(input: unknown): EndpointConfig {
   const secrets = raw.secrets.map((s: unknown, i) => {
     const r = obj(s, `secrets[${i}]`);
     if (typeof r.id !== 'string' || r.id === '') throw new ValidationError(`secrets[${i}].id`, 'must be a non-empty string');
-    if (typeof r.value !== 'string' || !/^whsec_[A-Za-z0-9+/]+=*$/.test(r.value)) {
+    // A sealed value (opened only by services that hold the master key) is opaque here.
+    if (typeof r.value !== 'string' || !(/^whsec_[A-Za-z0-9+/]+=*$/.test(r.value) || r.value.startsWith(ENCRYPTED_PREFIX))) {
       throw new ValidationError(`secrets[${i}].value`, 'must be a whsec_ secret (base64)');
     }
     for (const bound of ['notBeforeMs', 'notAfterMs'] as const) {
@@ -176,8 +178,8 @@ export function parseEndpointConfig(input: unknown): EndpointConfig {
 }
 
 /** Decodes a KV value into a {@link EndpointConfig}; the key must equal the id. */
-export function decodeEndpoint(key: string, value: Uint8Array): EndpointConfig {
-  return decodeRecord(parseEndpointConfig, key, value);
+export function decodeEndpoint(key: string, value: Uint8Array, box?: SecretBox): EndpointConfig {
+  return decodeRecord(parseEndpointConfig, key, value, box);
 }
 
 /**
@@ -209,7 +211,8 @@ export function matchesEventType(pattern: string, eventType: string): boolean {
 
 /** Typed writes to the `hs_endpoints` bucket (the control plane in production; tests and `make up` directly). */
 export class EndpointStore extends RecordStore<EndpointConfig> {
-  constructor(kv: KV) {
-    super(kv, parseEndpointConfig);
+  /** With `box`, secret values are sealed at rest (AES-256-GCM). */
+  constructor(kv: KV, box?: SecretBox) {
+    super(kv, parseEndpointConfig, box);
   }
 }

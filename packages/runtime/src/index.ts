@@ -35,6 +35,7 @@ export { openPlatform, type Platform } from './platform.ts';
 export { AckingPublisher, type PubAck, PublishError, PublishTimeoutError } from './publisher.ts';
 export { decodeRecord, RecordStore } from './record-store.ts';
 export { decodeSchema, parseSchemaRecord, type SchemaRecord, SchemaStore, schemaKey } from './schemas.ts';
+export { ENCRYPTED_PREFIX, mapSecretValues, SecretBox, SecretBoxError, secretBoxFromEnv } from './secret-box.ts';
 export {
   decodeSource,
   parseSourceConfig,

@@ -11,6 +11,7 @@ import {
 import type { KV } from '@nats-io/kv';
 import { ValidationError } from './errors.ts';
 import { decodeRecord, RecordStore } from './record-store.ts';
+import type { SecretBox } from './secret-box.ts';
 
 /** Per-source token-bucket limit: `perSecond` refill, `burst` capacity. */
 export interface RateLimit {
@@ -195,8 +196,8 @@ export function parseSourceConfig(input: unknown): SourceConfig {
 }
 
 /** Decodes a KV value into a {@link SourceConfig}; the key must equal the id. */
-export function decodeSource(key: string, value: Uint8Array): SourceConfig {
-  return decodeRecord(parseSourceConfig, key, value);
+export function decodeSource(key: string, value: Uint8Array, box?: SecretBox): SourceConfig {
+  return decodeRecord(parseSourceConfig, key, value, box);
 }
 
 /**
@@ -204,7 +205,8 @@ export function decodeSource(key: string, value: Uint8Array): SourceConfig {
  * writer in production; tests and `make up` seed sources through it directly.
  */
 export class SourceStore extends RecordStore<SourceConfig> {
-  constructor(kv: KV) {
-    super(kv, parseSourceConfig);
+  /** With `box`, secret values are sealed at rest (AES-256-GCM). */
+  constructor(kv: KV, box?: SecretBox) {
+    super(kv, parseSourceConfig, box);
   }
 }

@@ -113,7 +113,7 @@ export function buildStage(options: StageOptions): StageApp {
       const t = platform.topology;
       const sources = await watchConfig(
         await openBucket(platform.nats.nc, t.buckets.sources, { replicas: config.streamReplicas }),
-        decodeSource,
+        (key, value) => decodeSource(key, value, config.secretBox),
         logger,
       );
       cleanup.push('sources watch', () => sources.stop());

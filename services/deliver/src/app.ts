@@ -98,7 +98,7 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
       const nc = platform.nats.nc;
       const endpoints = await watchConfig<EndpointConfig>(
         await openBucket(nc, t.buckets.endpoints, { replicas: config.streamReplicas }),
-        decodeEndpoint,
+        (key, value) => decodeEndpoint(key, value, config.secretBox),
         logger,
       );
       cleanup.push('endpoints watch', () => endpoints.stop());

@@ -48,7 +48,7 @@ export function buildApp(config: IngestConfig, overrides: IngestOverrides = {}):
       const platform = await openPlatform(config, logger);
       cleanup.push('nats', () => platform.nats.drain());
       const kv = await openBucket(platform.nats.nc, platform.topology.buckets.sources, { replicas: config.streamReplicas });
-      const sources: ConfigCache<SourceConfig> = await watchConfig(kv, decodeSource, logger);
+      const sources: ConfigCache<SourceConfig> = await watchConfig(kv, (k, v) => decodeSource(k, v, config.secretBox), logger);
       cleanup.push('sources watch', () => sources.stop());
       const health = await startHealthServer({
         host: config.healthHost,

@@ -1,0 +1,96 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { ConfigError } from './errors.ts';
+
+/** Prefix of an encrypted secret value: `enc:v1:{key id}:{base64(iv | ciphertext | tag)}`. */
+export const ENCRYPTED_PREFIX = 'enc:v1:';
+
+/** Thrown when an encrypted value cannot be opened (unknown key id, tampered, truncated). */
+export class SecretBoxError extends Error {
+  override name = 'SecretBoxError';
+}
+
+/**
+ * Encrypts secrets at rest with AES-256-GCM under master keys that have ids,
+ * so the master key can rotate: new values are sealed with the current key,
+ * values sealed with an older key still open while that key is configured.
+ */
+export class SecretBox {
+  readonly #keys: ReadonlyMap<string, Buffer>;
+  readonly #currentId: string;
+
+  /** `keys`: key id → 32-byte key; `currentId` seals new values. Throws ConfigError on a bad key. */
+  constructor(keys: ReadonlyMap<string, Buffer>, currentId: string) {
+    for (const [id, key] of keys) {
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) throw new ConfigError([`master key id ${JSON.stringify(id)}: letters, digits, _ and - only`]);
+      if (key.length !== 32) throw new ConfigError([`master key ${id}: must be 32 bytes (base64 of 32 random bytes)`]);
+    }
+    if (!keys.has(currentId)) throw new ConfigError([`HS_MASTER_KEY_ID: no master key with id ${currentId}`]);
+    this.#keys = keys;
+    this.#currentId = currentId;
+  }
+
+  /** Seals a plaintext secret. A value that is already sealed is returned as it is. */
+  seal(plaintext: string): string {
+    if (plaintext.startsWith(ENCRYPTED_PREFIX)) return plaintext;
+    const key = this.#keys.get(this.#currentId) as Buffer;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    // The key id is authenticated too, so a value cannot be moved between keys.
+    cipher.setAAD(Buffer.from(this.#currentId));
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return `${ENCRYPTED_PREFIX}${this.#currentId}:${Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64')}`;
+  }
+
+  /** Opens a sealed value; a plaintext value is returned unchanged. Throws {@link SecretBoxError}. */
+  open(value: string): string {
+    if (!value.startsWith(ENCRYPTED_PREFIX)) return value;
+    const rest = value.slice(ENCRYPTED_PREFIX.length);
+    const colon = rest.indexOf(':');
+    const keyId = rest.slice(0, colon);
+    const key = this.#keys.get(keyId);
+    if (colon <= 0 || key === undefined) throw new SecretBoxError(`no master key with id ${keyId || '(none)'}`);
+    const raw = Buffer.from(rest.slice(colon + 1), 'base64');
+    if (raw.length < 12 + 16) throw new SecretBoxError('sealed value is truncated');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+      decipher.setAAD(Buffer.from(keyId));
+      decipher.setAuthTag(raw.subarray(raw.length - 16));
+      return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString('utf8');
+    } catch (cause) {
+      throw new SecretBoxError('sealed value does not authenticate (wrong key or tampered)', { cause });
+    }
+  }
+
+  /** The id of the key new values are sealed with. */
+  get currentKeyId(): string {
+    return this.#currentId;
+  }
+}
+
+/**
+ * Builds a {@link SecretBox} from the environment: `HS_MASTER_KEY` (base64 of
+ * 32 bytes, id `k1`), or `HS_MASTER_KEYS` (`id:base64,id:base64`) with
+ * `HS_MASTER_KEY_ID` naming the current one. Undefined when neither is set
+ * (secrets are then stored and read as given). Throws ConfigError.
+ */
+export function secretBoxFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): SecretBox | undefined {
+  const keys = new Map<string, Buffer>();
+  if (env.HS_MASTER_KEYS) {
+    for (const item of env.HS_MASTER_KEYS.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')) {
+      const colon = item.indexOf(':');
+      if (colon <= 0) throw new ConfigError(['HS_MASTER_KEYS: expected id:base64key, comma-separated']);
+      keys.set(item.slice(0, colon), Buffer.from(item.slice(colon + 1), 'base64'));
+    }
+  } else if (env.HS_MASTER_KEY) {
+    keys.set('k1', Buffer.from(env.HS_MASTER_KEY, 'base64'));
+  }
+  if (keys.size === 0) return undefined;
+  return new SecretBox(keys, env.HS_MASTER_KEY_ID ?? [...keys.keys()].at(-1) ?? 'k1');
+}
+
+/** Seals (`box.seal`) or opens (`box.open`) the `value` of each secret in a list; other fields untouched. */
+export function mapSecretValues<T extends { readonly value: string }>(secrets: readonly T[], fn: (value: string) => string): T[] {
+  return secrets.map((s) => Object.freeze({ ...s, value: fn(s.value) }));
+}
