@@ -1,4 +1,5 @@
 export { findBinary, MissingBinaryError } from './binaries.ts';
+export { ClickHouseServer, type ClickHouseServerOptions, startClickHouse } from './clickhouse-server.ts';
 export { type HttpAnswer, type HttpRequestOptions, httpRequest, waitForHttpOk } from './http.ts';
 export { connectTestNats } from './nats-client.ts';
 export { NatsServer, type NatsServerOptions, startNatsServer } from './nats-server.ts';
