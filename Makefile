@@ -40,7 +40,7 @@ format: setup ## rewrite files with the formatter
 test: setup lint helm-lint ## lint, type-check, lint the chart and run every test against real servers
 	node --test --test-concurrency=1 --test-timeout=180000 $(TEST_FILES)
 
-bench: bench-ingest bench-verify bench-dedup bench-validate bench-deliver ## every benchmark
+bench: bench-ingest bench-verify bench-dedup bench-validate bench-deliver bench-analytics ## every benchmark
 
 bench-ingest: setup ## ingest vs bare node:http vs raw JetStream publish (writes bench/ingest/results/)
 	node bench/ingest/run.ts
@@ -56,6 +56,9 @@ bench-validate: setup ## validate service vs a bare consume+ack of the same stre
 
 bench-deliver: setup ## deliver service vs a bare undici POST loop to the same local endpoint
 	node bench/deliver/run.ts
+
+bench-analytics: setup ## analytics sink vs a direct ClickHouse batch insert of the same rows
+	node bench/analytics/run.ts
 
 helm-lint: setup ## helm lint --strict and helm template with default and production values
 	bash scripts/helm.sh lint

@@ -12,10 +12,12 @@ import {
   topology,
 } from '@hookstream/runtime';
 import {
+  type ClickHouseServer,
   connectTestNats,
   freePort,
   httpRequest,
   type NatsServer,
+  startClickHouse,
   startEndpoint,
   startNatsServer,
   storedMessages,
@@ -36,6 +38,7 @@ const box = secretBoxFromEnv({ HS_MASTER_KEY: MASTER_KEY });
 
 describe('the pipeline, every service a real process', () => {
   let server: NatsServer;
+  let clickhouse: ClickHouseServer;
   let nats: NatsHandle;
   let jsm: JetStreamManager;
   const services: ServiceProcess[] = [];
@@ -43,7 +46,7 @@ describe('the pipeline, every service a real process', () => {
   const receivers: Record<string, TestEndpoint> = {};
 
   before(async () => {
-    server = await startNatsServer();
+    [server, clickhouse] = await Promise.all([startNatsServer(), startClickHouse()]);
     nats = await connectTestNats(server.url);
     jsm = await jetstreamManager(nats.nc);
     const sourcesKv = await openBucket(nats.nc, t.buckets.sources, { replicas: 1 });
@@ -75,6 +78,14 @@ describe('the pipeline, every service a real process', () => {
     services.push(await startService('ingest', { ...env, HS_INGEST_PORT: String(ingestPort), HS_INGEST_HOST: '127.0.0.1' }));
     for (const name of ['verify', 'dedup', 'validate', 'route']) services.push(await startService(name, env));
     services.push(await startService('deliver', { ...env, HS_DELIVER_ALLOW_CIDRS: '127.0.0.1/32' }));
+    services.push(
+      await startService('analytics', {
+        ...env,
+        HS_CLICKHOUSE_URL: clickhouse.url,
+        HS_CLICKHOUSE_DATABASE: 'e2e',
+        HS_ANALYTICS_BATCH_INTERVAL_MS: '1000',
+      }),
+    );
   });
 
   after(async () => {
@@ -82,6 +93,7 @@ describe('the pipeline, every service a real process', () => {
     for (const r of Object.values(receivers)) await r.close();
     await nats?.drain();
     await server?.stop();
+    await clickhouse?.stop();
   });
 
   const post = (body: string, secret = STRIPE_SECRET) =>
@@ -166,5 +178,20 @@ describe('the pipeline, every service a real process', () => {
         assert.ok(Object.values(accepted).includes(String(r.headers['webhook-id'])), 'webhook-id is the event id');
       }
     }
+
+    // Analytics: what happened is in ClickHouse, once per fact.
+    const count = async (sql: string) => Number((await clickhouse.query(sql)).trim());
+    const deliveries = expected.everything + expected.payments + expected.big;
+    await waitFor(
+      'rows in ClickHouse',
+      async () =>
+        (await count("SELECT count() FROM e2e.delivery_attempts FINAL WHERE outcome = 'success'")) === deliveries ? true : undefined,
+      30_000,
+      250,
+    );
+    assert.equal(await count('SELECT count() FROM e2e.duplicates FINAL'), 5);
+    assert.equal(await count("SELECT count() FROM e2e.rejections FINAL WHERE reason = 'bad_signature'"), 1);
+    assert.equal(await count("SELECT count() FROM e2e.schema_failures FINAL WHERE reason = 'schema_violation'"), 1);
+    assert.equal(await count("SELECT countMerge(attempts) FROM e2e.endpoint_minute WHERE endpoint_id = 'everything'"), expected.everything);
   });
 });

@@ -1,0 +1,17 @@
+export { type AnalyticsApp, type AnalyticsOverrides, buildApp } from './app.ts';
+export { type ClickHouseOptions, ClickHouseRowStore, DATABASE_NAME, quote, type RowStore, type SqlRunner } from './clickhouse.ts';
+export { type AnalyticsConfig, loadConfig } from './config.ts';
+export { applyMigrations, DEFAULT_MIGRATIONS_DIR, loadMigrations, type Migration, MigrationError, splitStatements } from './migrations.ts';
+export { type AnalystQuery, inDatabase, QUERIES, type QueryName } from './queries.ts';
+export {
+  ATTEMPT_OUTCOMES,
+  type BadRecord,
+  type ParsedRecord,
+  parseRecord,
+  type RecordKind,
+  type RejectReason,
+  type Row,
+  TABLES,
+  type TableSpec,
+} from './records.ts';
+export { defaultInsertRetryMs, type Sink, type SinkCounts, type SinkOptions, startSink } from './sink.ts';

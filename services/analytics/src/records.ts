@@ -1,0 +1,237 @@
+/** A row as it is sent to ClickHouse (JSONEachRow): column name to value. */
+export type Row = Readonly<Record<string, string | number | null>>;
+
+/** The tables the sink writes, one per record kind (deploy/clickhouse/migrations/0001_tables.sql). */
+export const TABLES = Object.freeze({
+  rejection: { name: 'rejections', groupColumn: 'source' },
+  duplicate: { name: 'duplicates', groupColumn: 'source' },
+  schema_failure: { name: 'schema_failures', groupColumn: 'source' },
+  drift: { name: 'drift', groupColumn: 'source' },
+  attempt: { name: 'delivery_attempts', groupColumn: 'endpoint_id' },
+  skipped: { name: 'delivery_skipped', groupColumn: 'endpoint_id' },
+} as const);
+
+/** A record kind the sink knows (`hs.obs.{kind}`). */
+export type RecordKind = keyof typeof TABLES;
+
+/** Where a table's rows go and the first column of its sorting key (used to find rows already stored). */
+export interface TableSpec {
+  readonly name: string;
+  readonly groupColumn: string;
+}
+
+/** The outcome classes of `hs.obs.attempt`, in the order of the `Enum8` in the migrations. */
+export const ATTEMPT_OUTCOMES = Object.freeze([
+  'success',
+  'http_4xx',
+  'http_5xx',
+  'rate_limited',
+  'timeout',
+  'dns',
+  'connect',
+  'tls',
+  'blocked',
+] as const);
+
+/** Why a record was dead-lettered to `hs.dlq.analytics.obs` (the `hs-dlq-reason` header). */
+export type RejectReason = 'unparseable' | 'invalid_record' | 'unknown_kind';
+
+/** A parsed record: its table and the row, `row_id` included. */
+export interface ParsedRecord {
+  readonly ok: true;
+  readonly kind: RecordKind;
+  readonly table: TableSpec;
+  readonly row: Row & { readonly row_id: string; readonly at: number };
+}
+
+/** A record that cannot be stored, and why. */
+export interface BadRecord {
+  readonly ok: false;
+  readonly reason: RejectReason;
+  readonly detail: string;
+}
+
+class InvalidField extends Error {
+  override name = 'InvalidField';
+}
+
+type Obj = Readonly<Record<string, unknown>>;
+
+const UINT32_MAX = 4_294_967_295;
+
+function str(o: Obj, key: string, maxLength = 65_536): string {
+  const v = o[key];
+  if (typeof v !== 'string') throw new InvalidField(`${key}: expected a string`);
+  return v.length > maxLength ? v.slice(0, maxLength) : v;
+}
+
+function id(o: Obj, key: string): string {
+  const v = str(o, key, 1_024);
+  if (v === '') throw new InvalidField(`${key}: expected a non-empty string`);
+  return v;
+}
+
+function optStr(o: Obj, key: string): string {
+  return o[key] === undefined || o[key] === null ? '' : str(o, key);
+}
+
+function uint(o: Obj, key: string, max = Number.MAX_SAFE_INTEGER): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max)
+    throw new InvalidField(`${key}: expected a number from 0 to ${max}`);
+  return Math.round(v);
+}
+
+function optUint(o: Obj, key: string, max = Number.MAX_SAFE_INTEGER): number {
+  return o[key] === undefined || o[key] === null ? 0 : uint(o, key, max);
+}
+
+function nullableUint(o: Obj, key: string, max = Number.MAX_SAFE_INTEGER): number | null {
+  return o[key] === null || o[key] === undefined ? null : uint(o, key, max);
+}
+
+function rejection(o: Obj): ParsedRecord['row'] {
+  const eventId = id(o, 'event_id');
+  const stage = id(o, 'stage');
+  return {
+    row_id: `${eventId}:rejection:${stage}`,
+    event_id: eventId,
+    source: str(o, 'source'),
+    stage,
+    reason: str(o, 'reason'),
+    detail: optStr(o, 'detail'),
+    received_at: optUint(o, 'received_at'),
+    at: uint(o, 'at'),
+  };
+}
+
+function duplicate(o: Obj): ParsedRecord['row'] {
+  const eventId = id(o, 'event_id');
+  return {
+    row_id: `${eventId}:duplicate`,
+    event_id: eventId,
+    source: str(o, 'source'),
+    idempotency_key: optStr(o, 'idempotency_key'),
+    first_event_id: optStr(o, 'first_event_id'),
+    age_ms: optUint(o, 'age_ms'),
+    received_at: optUint(o, 'received_at'),
+    at: uint(o, 'at'),
+  };
+}
+
+function schemaFailure(o: Obj): ParsedRecord['row'] {
+  const eventId = id(o, 'event_id');
+  const errors = o.errors === undefined || o.errors === null ? [] : o.errors;
+  if (!Array.isArray(errors)) throw new InvalidField('errors: expected an array');
+  const eventType = o.event_type === null || o.event_type === undefined ? null : str(o, 'event_type');
+  return {
+    row_id: `${eventId}:schema_failure`,
+    event_id: eventId,
+    source: str(o, 'source'),
+    stage: o.stage === undefined ? 'validate' : str(o, 'stage'),
+    event_type: eventType,
+    reason: str(o, 'reason'),
+    errors: JSON.stringify(errors),
+    error_count: errors.length,
+    received_at: optUint(o, 'received_at'),
+    at: uint(o, 'at'),
+  };
+}
+
+function drift(o: Obj): ParsedRecord['row'] {
+  const eventId = id(o, 'event_id');
+  const path = id(o, 'path');
+  return {
+    row_id: `${eventId}:drift:${path}`,
+    event_id: eventId,
+    source: str(o, 'source'),
+    event_type: str(o, 'event_type'),
+    path,
+    json_type: str(o, 'json_type'),
+    at: uint(o, 'at'),
+  };
+}
+
+function attempt(o: Obj): ParsedRecord['row'] {
+  const eventId = id(o, 'event_id');
+  const endpointId = id(o, 'endpoint_id');
+  const n = uint(o, 'attempt', UINT32_MAX);
+  const outcome = o.outcome;
+  if (typeof outcome !== 'string' || !(ATTEMPT_OUTCOMES as readonly string[]).includes(outcome)) {
+    throw new InvalidField(`outcome: expected one of ${ATTEMPT_OUTCOMES.join(', ')}`);
+  }
+  return {
+    row_id: `${eventId}:${endpointId}:attempt:${n}`,
+    event_id: eventId,
+    endpoint_id: endpointId,
+    source: str(o, 'source'),
+    event_type: optStr(o, 'event_type'),
+    attempt: n,
+    status: nullableUint(o, 'status', 65_535),
+    outcome,
+    latency_ms: uint(o, 'latency_ms', UINT32_MAX),
+    e2e_ms: uint(o, 'e2e_ms'),
+    next_retry_at: nullableUint(o, 'next_retry_at'),
+    // The record promises at most 1 KiB; keep a bad producer from bloating rows.
+    response_excerpt: optStr(o, 'response_excerpt').slice(0, 1_024),
+    at: uint(o, 'at'),
+  };
+}
+
+function skipped(o: Obj): ParsedRecord['row'] {
+  const eventId = id(o, 'event_id');
+  const endpointId = id(o, 'endpoint_id');
+  return {
+    row_id: `${eventId}:${endpointId}:skipped`,
+    event_id: eventId,
+    endpoint_id: endpointId,
+    source: str(o, 'source'),
+    event_type: optStr(o, 'event_type'),
+    reason: str(o, 'reason'),
+    attempts: optUint(o, 'attempts', UINT32_MAX),
+    at: uint(o, 'at'),
+  };
+}
+
+const BUILDERS: Readonly<Record<RecordKind, (o: Obj) => ParsedRecord['row']>> = {
+  rejection,
+  duplicate,
+  schema_failure: schemaFailure,
+  drift,
+  attempt,
+  skipped,
+};
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Turns one `hs.obs.{kind}` message body into a row for its table, with the
+ * record's deterministic `row_id` (the same string the producer's
+ * `Nats-Msg-Id` is built from, so a repeated record always maps to the same
+ * row). The kind is the record's `kind` field, or the subject's last token
+ * when the record has none. Pure; never throws: a body that is not JSON,
+ * a missing or mistyped field, or an unknown kind is a {@link BadRecord}.
+ */
+export function parseRecord(subject: string, data: Uint8Array): ParsedRecord | BadRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(data));
+  } catch (err) {
+    return { ok: false, reason: 'unparseable', detail: `not UTF-8 JSON: ${(err as Error).message}` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, reason: 'unparseable', detail: 'not a JSON object' };
+  }
+  const o = value as Obj;
+  const kind = typeof o.kind === 'string' ? o.kind : subject.split('.').pop();
+  if (kind === undefined || !Object.hasOwn(TABLES, kind)) {
+    return { ok: false, reason: 'unknown_kind', detail: `no table for kind ${JSON.stringify(kind)}` };
+  }
+  const k = kind as RecordKind;
+  try {
+    return { ok: true, kind: k, table: TABLES[k], row: BUILDERS[k](o) };
+  } catch (err) {
+    if (err instanceof InvalidField) return { ok: false, reason: 'invalid_record', detail: `${k}: ${err.message}` };
+    throw err;
+  }
+}

@@ -1,0 +1,277 @@
+import { type Logger, metrics, publishDeadLetter } from '@hookstream/runtime';
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { RowStore } from './clickhouse.ts';
+import { type ParsedRecord, parseRecord, type TableSpec } from './records.ts';
+
+/** Options for {@link startSink}. */
+export interface SinkOptions {
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly logger: Logger;
+  readonly store: RowStore;
+  /** `HS_OBS`. */
+  readonly stream: string;
+  /** Durable consumer name; replicas share it. */
+  readonly durable: string;
+  /** `hs.obs.>`. */
+  readonly filterSubject: string;
+  /** `hs.dlq.analytics.obs`: where records that cannot be stored go. */
+  readonly deadLetterSubject: string;
+  /** Most messages in one batch. */
+  readonly batchSize: number;
+  /** Longest wait for a batch to fill (ms, at least 1,000: JetStream's shortest pull expiry). */
+  readonly batchIntervalMs: number;
+  /** The consumer's ack wait; held messages get `working()` three times per period. */
+  readonly ackWaitMs: number;
+  /** Delay before retrying a failed insert, by failures so far (1-based). Default 250 ms doubling to 5 s. */
+  readonly retryDelayMs?: (failures: number) => number;
+}
+
+/** Counts since start, for tests, logs and the benchmark. */
+export interface SinkCounts {
+  /** Batches written (ClickHouse accepted every row, messages acked). */
+  batches: number;
+  /** Messages acked after their batch was written. */
+  acked: number;
+  /** Rows sent in INSERTs. */
+  inserted: number;
+  /** Rows not sent because they repeated a row in the same batch or were already stored. */
+  skipped: number;
+  /** Records dead-lettered as unstorable. */
+  deadLettered: number;
+  /** INSERT (or existence check) failures; each is retried. */
+  insertFailures: number;
+}
+
+/** The running sink. */
+export interface Sink {
+  readonly counts: Readonly<SinkCounts>;
+  /** False once the fetch loop died of an unexpected error (the service reports unhealthy). */
+  healthy(): boolean;
+  /** False while the last ClickHouse write failed (until one succeeds). */
+  clickhouseOk(): boolean;
+  /**
+   * Stops fetching. A batch being written finishes; one waiting for
+   * ClickHouse to come back is nak'ed (redelivered later, to any replica).
+   * Resolves when the loop has ended. Never throws.
+   */
+  stop(): Promise<void>;
+}
+
+/** 250 ms, 500 ms, 1 s … capped at 5 s. */
+export const defaultInsertRetryMs = (failures: number): number => Math.min(5_000, 250 * 2 ** Math.max(0, failures - 1));
+
+interface Held {
+  readonly msg: JsMsg;
+  readonly record: ParsedRecord;
+}
+
+const STAGE = 'analytics';
+
+/**
+ * Creates (or updates) the durable pull consumer on `hs.obs.>` and runs the
+ * batching loop: fetch up to `batchSize` messages or until `batchIntervalMs`
+ * passes; parse each record (unstorable ones are dead-lettered and termed);
+ * write each table's rows in one INSERT; ack the messages only after
+ * ClickHouse accepted all of the batch's rows. While ClickHouse fails the
+ * batch is held and retried with backoff (`working()` keeps JetStream from
+ * redelivering it) and nothing more is fetched, so an outage backs up in the
+ * stream. A batch that may already be partly or wholly stored (a retried
+ * insert, a redelivered message) first asks ClickHouse which `row_id`s it
+ * holds and sends only the others, so retries neither lose nor double rows.
+ * Resolves once the consumer exists; throws when it cannot be made.
+ */
+export async function startSink(options: SinkOptions): Promise<Sink> {
+  const { js, jsm, logger, store } = options;
+  await ensureConsumer(jsm, options);
+  const consumer = await js.consumers.get(options.stream, options.durable);
+  const retryDelay = options.retryDelayMs ?? defaultInsertRetryMs;
+  const counts: SinkCounts = { batches: 0, acked: 0, inserted: 0, skipped: 0, deadLettered: 0, insertFailures: 0 };
+  let healthy = true;
+  let clickhouseOk = true;
+  let stopping = false;
+  let current: ConsumerMessages | undefined;
+  let wakeRetry: (() => void) | undefined;
+
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        wakeRetry = undefined;
+        resolve();
+      }
+      wakeRetry = done;
+    });
+
+  const deadLetter = async (msg: JsMsg, reason: string, detail: string): Promise<void> => {
+    try {
+      await publishDeadLetter(js, msg, options.deadLetterSubject, STAGE, reason, detail);
+      msg.term();
+      counts.deadLettered++;
+      metrics.stageMessages.inc({ stage: STAGE, outcome: 'term' });
+      logger.warn({ subject: msg.subject, seq: msg.seq, reason, detail }, 'analytics record dead-lettered');
+    } catch (err) {
+      // Never dropped: it comes back and is tried again.
+      logger.error({ err, subject: msg.subject }, 'dead-letter publish failed; will retry');
+      msg.nak(5_000);
+    }
+  };
+
+  /** Writes the held rows; resolves true when stored, false when stopping before they were. */
+  const write = async (held: readonly Held[], mayBeStored: boolean): Promise<boolean> => {
+    // One row per row_id: a record repeated inside the batch is stored once.
+    const byTable = new Map<TableSpec, Map<string, ParsedRecord['row']>>();
+    for (const h of held) {
+      let rows = byTable.get(h.record.table);
+      if (rows === undefined) {
+        rows = new Map();
+        byTable.set(h.record.table, rows);
+      }
+      if (rows.has(h.record.row.row_id)) counts.skipped++;
+      else rows.set(h.record.row.row_id, h.record.row);
+    }
+    const pendingTables = new Set(byTable.keys());
+    let check = mayBeStored;
+    let failures = 0;
+    while (true) {
+      try {
+        for (const table of [...pendingTables]) {
+          let rows = [...(byTable.get(table)?.values() ?? [])];
+          if (check) {
+            const existing = await store.existingIds(table, rows);
+            counts.skipped += existing.size;
+            rows = rows.filter((r) => !existing.has(r.row_id));
+          }
+          await store.insert(table, rows);
+          counts.inserted += rows.length;
+          pendingTables.delete(table);
+        }
+        if (!clickhouseOk) logger.info({ failures }, 'clickhouse writes succeed again');
+        clickhouseOk = true;
+        return true;
+      } catch (err) {
+        failures++;
+        counts.insertFailures++;
+        clickhouseOk = false;
+        // An INSERT that failed (a timeout, a dropped connection) may still
+        // have been applied: from now on ask before sending.
+        check = true;
+        const delay = retryDelay(failures);
+        if (failures === 1 || failures % 20 === 0) {
+          logger.warn({ err, failures, messages: held.length, retryInMs: delay }, 'clickhouse write failed; holding the batch');
+        }
+        if (stopping) return false;
+        await sleep(delay);
+        if (stopping) return false;
+      }
+    }
+  };
+
+  const processBatch = async (msgs: readonly JsMsg[]): Promise<void> => {
+    const held: Held[] = [];
+    const bad: Promise<void>[] = [];
+    for (const msg of msgs) {
+      const parsed = parseRecord(msg.subject, msg.data);
+      if (parsed.ok) held.push({ msg, record: parsed });
+      else bad.push(deadLetter(msg, parsed.reason, parsed.detail));
+    }
+    // Keep JetStream from redelivering what is held while ClickHouse is slow or down.
+    const heartbeat = setInterval(
+      () => {
+        for (const h of held) h.msg.working();
+      },
+      Math.max(500, Math.floor(options.ackWaitMs / 3)),
+    );
+    try {
+      if (held.length === 0) return;
+      const mayBeStored = held.some((h) => h.msg.info.redelivered);
+      const stored = await write(held, mayBeStored);
+      if (!stored) {
+        // Shutting down during an outage: hand the batch back for later.
+        for (const h of held) h.msg.nak(1_000);
+        metrics.stageMessages.inc({ stage: STAGE, outcome: 'nak' }, held.length);
+        return;
+      }
+      // A lost ack only means a redelivery, which the existence check absorbs.
+      for (const h of held) h.msg.ack();
+      counts.batches++;
+      counts.acked += held.length;
+      metrics.stageMessages.inc({ stage: STAGE, outcome: 'ack' }, held.length);
+    } finally {
+      clearInterval(heartbeat);
+      await Promise.all(bad);
+    }
+  };
+
+  const loop = (async () => {
+    while (!stopping) {
+      let batch: JsMsg[] = [];
+      try {
+        current = await consumer.fetch({ max_messages: options.batchSize, expires: options.batchIntervalMs });
+        for await (const m of current) batch.push(m);
+      } catch (err) {
+        if (stopping) break;
+        // NATS reconnecting, a leader election: the messages come back after ack_wait.
+        logger.warn({ err }, 'fetch failed; retrying');
+        batch = [];
+        await sleep(1_000);
+        await ensureConsumer(jsm, options).catch((e: unknown) => logger.warn({ err: e }, 'consumer check failed'));
+        continue;
+      } finally {
+        current = undefined;
+      }
+      if (batch.length > 0) await processBatch(batch);
+    }
+  })().catch((err: unknown) => {
+    healthy = false;
+    logger.error({ err }, 'analytics sink loop failed');
+  });
+
+  return {
+    counts,
+    healthy: () => healthy,
+    clickhouseOk: () => clickhouseOk,
+    stop: async () => {
+      stopping = true;
+      current?.stop();
+      wakeRetry?.();
+      await loop;
+    },
+  };
+}
+
+async function ensureConsumer(jsm: JetStreamManager, options: SinkOptions): Promise<void> {
+  const maxAckPending = Math.max(options.batchSize * 2, 1_000);
+  const config = {
+    durable_name: options.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: options.filterSubject,
+    ack_wait: nanos(options.ackWaitMs),
+    // Unlimited: an outage must never exhaust a record's deliveries.
+    max_deliver: -1,
+    max_ack_pending: maxAckPending,
+  };
+  try {
+    await jsm.consumers.info(options.stream, options.durable);
+    await jsm.consumers.update(options.stream, options.durable, {
+      ack_wait: config.ack_wait,
+      max_deliver: config.max_deliver,
+      max_ack_pending: config.max_ack_pending,
+    });
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
+    await jsm.consumers.add(options.stream, config);
+  }
+}

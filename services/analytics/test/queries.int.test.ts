@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  applyMigrations,
+  ClickHouseRowStore,
+  DEFAULT_MIGRATIONS_DIR,
+  inDatabase,
+  loadMigrations,
+  type ParsedRecord,
+  parseRecord,
+  QUERIES,
+  type QueryName,
+  type TableSpec,
+} from '@hookstream/analytics';
+import { type ClickHouseServer, startClickHouse } from '@hookstream/testkit';
+import { ALL_RECORDS, EXPECTED, rounded, T0 } from './fixtures.ts';
+
+const DB = 'hookstream';
+
+function parsedAll(): ParsedRecord[] {
+  return ALL_RECORDS.map((r) => {
+    const parsed = parseRecord(`hs.obs.${r.kind}`, new TextEncoder().encode(JSON.stringify(r)));
+    assert.ok(parsed.ok, JSON.stringify(parsed));
+    return parsed;
+  });
+}
+
+async function insertAll(store: ClickHouseRowStore, records: readonly ParsedRecord[]): Promise<void> {
+  const byTable = new Map<TableSpec, ParsedRecord['row'][]>();
+  for (const r of records) byTable.set(r.table, [...(byTable.get(r.table) ?? []), r.row]);
+  for (const [table, rows] of byTable) await store.insert(table, rows);
+}
+
+describe('analytics SQL against a real ClickHouse', () => {
+  let server: ClickHouseServer;
+  let store: ClickHouseRowStore;
+
+  before(async () => {
+    server = await startClickHouse();
+    store = new ClickHouseRowStore({ url: server.url, database: DB, user: 'default', password: '', requestTimeoutMs: 10_000 });
+  });
+
+  after(async () => {
+    await store?.close();
+    await server?.stop();
+  });
+
+  it('analytics: migrations apply in order once, and a second run applies nothing', async () => {
+    const migrations = loadMigrations(DEFAULT_MIGRATIONS_DIR, DB);
+    assert.deepEqual(
+      migrations.map((m) => m.version),
+      [1, 2],
+    );
+    assert.deepEqual(await applyMigrations(store, DB, migrations), [1, 2]);
+    assert.deepEqual(await applyMigrations(store, DB, migrations), []);
+    // Forgetting a migration was recorded re-runs it harmlessly (every statement is IF NOT EXISTS).
+    await store.command(`TRUNCATE TABLE ${DB}.hs_migrations`);
+    assert.deepEqual(await applyMigrations(store, DB, migrations), [1, 2]);
+    const rows = await store.select<{ version: number; name: string }>(
+      `SELECT version, name FROM ${DB}.hs_migrations FINAL ORDER BY version`,
+    );
+    assert.deepEqual(rows, [
+      { version: 1, name: 'tables' },
+      { version: 2, name: 'minute_views' },
+    ]);
+    const tables = await store.select<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${DB}' ORDER BY name`);
+    assert.deepEqual(
+      tables.map((t) => t.name),
+      [
+        'delivery_attempts',
+        'delivery_skipped',
+        'drift',
+        'duplicates',
+        'endpoint_minute',
+        'endpoint_minute_mv',
+        'endpoint_outcome_minute',
+        'endpoint_outcome_minute_mv',
+        'hs_migrations',
+        'rejections',
+        'schema_failures',
+        'source_duplicates_minute',
+        'source_duplicates_minute_mv',
+        'source_rejections_minute',
+        'source_rejections_minute_mv',
+      ],
+    );
+  });
+
+  it('analytics: every analyst query in docs/analytics.md gives the known answer for known rows', async () => {
+    await insertAll(store, parsedAll());
+    for (const name of Object.keys(QUERIES) as QueryName[]) {
+      const rows = await store.select(inDatabase(QUERIES[name].sql, DB));
+      assert.deepEqual(rounded(rows), rounded(EXPECTED[name]), `query ${name}`);
+    }
+  });
+
+  it('analytics: every field of an attempt record lands in delivery_attempts', async () => {
+    const rows = await store.select(
+      `SELECT row_id, event_id, endpoint_id, source, event_type, attempt, status, outcome, latency_ms, e2e_ms, next_retry_at, response_excerpt, at, toUnixTimestamp(dt) AS dt FROM ${DB}.delivery_attempts WHERE row_id = 'e1:billing:attempt:1'`,
+    );
+    assert.deepEqual(rows, [
+      {
+        row_id: 'e1:billing:attempt:1',
+        event_id: 'e1',
+        endpoint_id: 'billing',
+        source: 'shop',
+        event_type: 'order.created',
+        attempt: 1,
+        status: 503,
+        outcome: 'http_5xx',
+        latency_ms: 100,
+        e2e_ms: 10_000,
+        next_retry_at: T0 + 40_000,
+        response_excerpt: 'HTTP 503',
+        at: T0 + 10_000,
+        dt: (T0 + 10_000) / 1000,
+      },
+    ]);
+  });
+
+  // Scenario: a batch is sent again after ClickHouse may already have stored
+  // it. existingIds finds exactly the stored rows, and even a blind repeat is
+  // hidden by FINAL in the raw table.
+  it('analytics: existingIds finds stored rows, and FINAL collapses a row written twice', async () => {
+    const parsed = parsedAll().filter((p) => p.kind === 'attempt');
+    const table = parsed[0]?.table as TableSpec;
+    const fresh = { ...parsed[0]?.row, row_id: 'new:billing:attempt:1', event_id: 'new' } as ParsedRecord['row'];
+    const found = await store.existingIds(table, [...parsed.map((p) => p.row), fresh]);
+    assert.equal(found.size, parsed.length);
+    assert.equal(found.has('new:billing:attempt:1'), false);
+    await store.insert(table, [parsed[0]?.row as ParsedRecord['row']]);
+    const [raw] = await store.select<{ n: number }>(`SELECT count() AS n FROM ${DB}.delivery_attempts`);
+    const [final] = await store.select<{ n: number }>(`SELECT count() AS n FROM ${DB}.delivery_attempts FINAL`);
+    assert.equal(raw?.n, parsed.length + 1);
+    assert.equal(final?.n, parsed.length);
+  });
+});
