@@ -37,8 +37,14 @@ lint: setup ## formatter and linter check (biome), then the type check
 format: setup ## rewrite files with the formatter
 	biome check --write .
 
-test: setup lint helm-lint ## lint, type-check, lint the chart and run every test against real servers
+check-proto: setup ## fail when the generated gRPC code is stale
+	bash scripts/check-proto.sh
+
+test: setup lint helm-lint check-proto ## lint, type-check, chart, generated code, then every test against real servers
 	node --test --test-concurrency=1 --test-timeout=180000 $(TEST_FILES)
+
+chaos: setup ## the chaos suite in its long form (600 events; make test runs 100)
+	CHAOS_EVENTS=600 node --test --test-timeout=900000 test/chaos/chaos.int.test.ts
 
 bench: bench-ingest bench-verify bench-dedup bench-validate bench-deliver bench-analytics ## every benchmark
 

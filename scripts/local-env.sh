@@ -10,12 +10,21 @@ CLICKHOUSE_HTTP_PORT="${HS_LOCAL_CLICKHOUSE_HTTP_PORT:-8123}"
 CLICKHOUSE_TCP_PORT="${HS_LOCAL_CLICKHOUSE_TCP_PORT:-9000}"
 INGEST_PORT="${HS_INGEST_PORT:-8080}"
 # service name -> health port
-SERVICES=(ingest verify dedup validate route deliver analytics)
-declare -A HEALTH_PORT=([ingest]=9101 [verify]=9102 [dedup]=9103 [validate]=9104 [route]=9105 [deliver]=9106 [analytics]=9108)
+SERVICES=(ingest verify dedup validate route deliver analytics control)
+declare -A HEALTH_PORT=([ingest]=9101 [verify]=9102 [dedup]=9103 [validate]=9104 [route]=9105 [deliver]=9106 [analytics]=9108 [control]=9107)
 if [ -x "$ROOT/.tools/node/bin/node" ]; then export PATH="$ROOT/.tools/node/bin:$PATH"; fi
 export PATH="$PATH:/usr/sbin"
 export HS_NATS_URL="nats://127.0.0.1:$NATS_PORT"
 export HS_INGEST_PORT="$INGEST_PORT"
 export HS_CLICKHOUSE_URL="http://127.0.0.1:$CLICKHOUSE_HTTP_PORT"
+export HS_CONTROL_PORT="${HS_CONTROL_PORT:-50051}"
+export HS_CONTROL_HOST="${HS_CONTROL_HOST:-127.0.0.1}"
+# A local control-plane token and master key, made once and kept in .run/.
+mkdir -p "$RUN_DIR"
+[ -f "$RUN_DIR/control-token" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$RUN_DIR/control-token"
+[ -f "$RUN_DIR/master-key" ] || head -c 32 /dev/urandom | base64 > "$RUN_DIR/master-key"
+export HS_CONTROL_TOKEN="${HS_CONTROL_TOKEN:-$(cat "$RUN_DIR/control-token")}"
+export HS_MASTER_KEY="${HS_MASTER_KEY:-$(cat "$RUN_DIR/master-key")}"
+export HS_CONTROL_URL="${HS_CONTROL_URL:-127.0.0.1:$HS_CONTROL_PORT}"
 
 is_running() { [ -f "$PID_DIR/$1.pid" ] && kill -0 "$(cat "$PID_DIR/$1.pid")" 2>/dev/null; }

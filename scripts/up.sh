@@ -53,5 +53,7 @@ hookstream is up. Ingest listens on http://127.0.0.1:$INGEST_PORT
 Try:
   curl -i -X POST http://127.0.0.1:$INGEST_PORT/v1/webhooks/demo \\
        -H 'content-type: application/json' -d '{"type":"demo.ping","id":"evt_1"}'
+The control plane (gRPC) listens on $HS_CONTROL_URL; its token is in .run/control-token:
+  HS_CONTROL_URL=$HS_CONTROL_URL HS_CONTROL_TOKEN=\$(cat .run/control-token) node packages/cli/src/main.ts sources list
 Stop everything with: make down
 MSG

@@ -25,7 +25,7 @@ function render(...args: string[]): Manifest[] {
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests are untyped YAML
 type Any = any;
-const PIPELINE = ['ingest', 'verify', 'dedup', 'validate', 'route', 'deliver', 'analytics'];
+const PIPELINE = ['ingest', 'verify', 'dedup', 'validate', 'route', 'deliver', 'analytics', 'control'];
 
 describe('helm chart', () => {
   it('helm: every service has a Deployment with probes, resources, a hardened pod and its own command', () => {
@@ -50,6 +50,10 @@ describe('helm chart', () => {
     assert.equal(config.data.HS_NATS_URL, 'nats://nats:4222');
     assert.equal(config.data.HS_HEALTH_PORT, '9100');
     assert.ok(manifests.some((m) => m.kind === 'Service' && m.metadata.name === 'hs-hookstream-ingest'));
+    assert.ok(manifests.some((m) => m.kind === 'Service' && m.metadata.name === 'hs-hookstream-control'));
+    const control = deployments.find((d) => d.metadata.name === 'hs-hookstream-control') as Any;
+    const controlEnv = control.spec.template.spec.containers[0].env.map((e: Any) => e.name);
+    assert.ok(controlEnv.includes('HS_CONTROL_TOKEN') && controlEnv.includes('HS_MASTER_KEY'), 'control gets its token and the master key');
     assert.deepEqual(
       manifests
         .filter((m) => m.kind === 'HorizontalPodAutoscaler')

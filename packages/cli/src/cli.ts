@@ -1,0 +1,283 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { type ServiceError, status } from '@grpc/grpc-js';
+import { type ControlApi, connectControl, type DeadLetter, type DeadLetterFilter } from '@hookstream/proto';
+
+/** Exit codes of `hs`. */
+export const EXIT = Object.freeze({
+  ok: 0,
+  /** The API refused the call (the gRPC status is printed). */
+  apiError: 1,
+  /** Bad command line; nothing was sent. */
+  usage: 2,
+  /** The control plane could not be reached. */
+  unavailable: 3,
+});
+
+/** Where `hs` reads its settings and writes its output. */
+export interface CliIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+  /** Reads `-f -`; stdin by default. */
+  readonly readStdin?: () => string;
+}
+
+export const USAGE = `usage: hs <resource> <command> [args] [--json] [--url host:port] [--token t]
+
+  hs sources   list | get <id> | create -f <file.json|-> | delete <id>
+  hs endpoints list | get <id> | create -f <file.json|-> | delete <id>
+  hs schemas   list [--source s] | get <source> <type> | create <source> <type> -f <schema.json|-> | delete <source> <type>
+  hs dlq       list [--stage s] [--source s] [--endpoint e] [--reason r] [--limit n]
+               show <seq>
+               replay <seq> | replay [--stage s] [--source s] [--endpoint e] [--reason r] [--rate n] [--limit n] [--purge]
+
+  --json   print the API's answer as JSON
+  env      HS_CONTROL_URL (default 127.0.0.1:50051; https://host:port for TLS), HS_CONTROL_TOKEN
+  exit     0 ok, 1 the API refused (gRPC status printed), 2 usage, 3 control plane unreachable
+`;
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  file: { type: 'string', short: 'f' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  source: { type: 'string' },
+  stage: { type: 'string' },
+  endpoint: { type: 'string' },
+  reason: { type: 'string' },
+  limit: { type: 'string' },
+  rate: { type: 'string' },
+  purge: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function positiveInt(value: string | undefined, name: string): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer`);
+  return n;
+}
+
+function arg(positionals: readonly string[], index: number, what: string): string {
+  const value = positionals[index];
+  if (value === undefined || value === '') throw new UsageError(`missing ${what}`);
+  return value;
+}
+
+function filterOf(v: Values): DeadLetterFilter {
+  return { stage: v.stage ?? '', source: v.source ?? '', endpoint: v.endpoint ?? '', reason: v.reason ?? '' };
+}
+
+function table(rows: readonly (readonly (string | number)[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, String(cell).length);
+  }
+  return `${rows
+    .map((row) =>
+      row
+        .map((cell, i) => String(cell).padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
+}
+
+function pretty(json: string): string {
+  return `${JSON.stringify(JSON.parse(json), null, 2)}\n`;
+}
+
+/** What one command prints: the API answer (for --json) and its human form. */
+interface Output {
+  readonly json: unknown;
+  readonly text: string;
+}
+
+async function collect<T>(
+  fetchPage: (token: string) => Promise<{ items: T[]; next: string }>,
+  max = Number.POSITIVE_INFINITY,
+): Promise<T[]> {
+  const all: T[] = [];
+  let token = '';
+  do {
+    const page = await fetchPage(token);
+    all.push(...page.items);
+    token = page.next;
+  } while (token !== '' && all.length < max);
+  return all.slice(0, max);
+}
+
+function deadLetterJson(d: DeadLetter): unknown {
+  return { ...d, payload: Buffer.from(d.payload).toString('utf8') };
+}
+
+async function execute(api: ControlApi, resource: string, command: string, pos: readonly string[], v: Values, io: CliIo): Promise<Output> {
+  const readFile = (): string => {
+    if (v.file === undefined) throw new UsageError('-f <file> is required');
+    if (v.file === '-') return (io.readStdin ?? (() => readFileSync(0, 'utf8')))();
+    return readFileSync(v.file, 'utf8');
+  };
+  switch (`${resource} ${command}`) {
+    case 'sources list': {
+      const items = await collect(async (t) => {
+        const p = await api.listSources({ pageToken: t });
+        return { items: p.sources, next: p.nextPageToken };
+      });
+      const rows = items.map((s) => {
+        const c = JSON.parse(s.configJson) as { enabled?: boolean; provider?: string; scheme?: { kind?: string } };
+        return [s.id, c.enabled === false ? 'no' : 'yes', c.provider ?? c.scheme?.kind ?? '', s.revision];
+      });
+      return { json: items, text: table([['ID', 'ENABLED', 'SCHEME', 'REVISION'], ...rows]) };
+    }
+    case 'sources get': {
+      const s = await api.getSource({ id: arg(pos, 2, 'source id') });
+      return { json: s, text: pretty(s.configJson) };
+    }
+    case 'sources create': {
+      const s = await api.createSource({ configJson: readFile() });
+      return { json: s, text: `created source ${s.id} (revision ${s.revision})\n` };
+    }
+    case 'sources delete': {
+      const id = arg(pos, 2, 'source id');
+      await api.deleteSource({ id });
+      return { json: {}, text: `deleted source ${id}\n` };
+    }
+    case 'endpoints list': {
+      const items = await collect(async (t) => {
+        const p = await api.listEndpoints({ pageToken: t });
+        return { items: p.endpoints, next: p.nextPageToken };
+      });
+      const rows = items.map((e) => {
+        const c = JSON.parse(e.configJson) as { enabled?: boolean; url?: string; eventTypes?: string[] };
+        return [e.id, c.enabled === false ? 'no' : 'yes', c.url ?? '', (c.eventTypes ?? []).join(','), e.revision];
+      });
+      return { json: items, text: table([['ID', 'ENABLED', 'URL', 'TYPES', 'REVISION'], ...rows]) };
+    }
+    case 'endpoints get': {
+      const e = await api.getEndpoint({ id: arg(pos, 2, 'endpoint id') });
+      return { json: e, text: pretty(e.configJson) };
+    }
+    case 'endpoints create': {
+      const e = await api.createEndpoint({ configJson: readFile() });
+      return { json: e, text: `created endpoint ${e.id} (revision ${e.revision})\n` };
+    }
+    case 'endpoints delete': {
+      const id = arg(pos, 2, 'endpoint id');
+      await api.deleteEndpoint({ id });
+      return { json: {}, text: `deleted endpoint ${id}\n` };
+    }
+    case 'schemas list': {
+      const items = await collect(async (t) => {
+        const p = await api.listSchemas({ source: v.source ?? '', pageToken: t });
+        return { items: p.schemas, next: p.nextPageToken };
+      });
+      const rows = items.map((s) => [s.source, s.eventType, s.version, s.revision]);
+      return { json: items, text: table([['SOURCE', 'TYPE', 'VERSION', 'REVISION'], ...rows]) };
+    }
+    case 'schemas get': {
+      const s = await api.getSchema({ source: arg(pos, 2, 'source'), eventType: arg(pos, 3, 'event type') });
+      return { json: s, text: pretty(s.schemaJson) };
+    }
+    case 'schemas create': {
+      const s = await api.createSchema({ source: arg(pos, 2, 'source'), eventType: arg(pos, 3, 'event type'), schemaJson: readFile() });
+      return { json: s, text: `created schema ${s.source}/${s.eventType} version ${s.version}\n` };
+    }
+    case 'schemas delete': {
+      const source = arg(pos, 2, 'source');
+      const eventType = arg(pos, 3, 'event type');
+      await api.deleteSchema({ source, eventType });
+      return { json: {}, text: `deleted schema ${source}/${eventType}\n` };
+    }
+    case 'dlq list': {
+      const limit = positiveInt(v.limit, 'limit') || 100;
+      const items = await collect(async (t) => {
+        const p = await api.listDeadLetters({ filter: filterOf(v), pageToken: t, pageSize: Math.min(limit, 500) });
+        return { items: p.deadLetters, next: p.nextPageToken };
+      }, limit);
+      const rows = items.map((d) => [d.sequence, d.stage, d.source, d.reason, d.eventId, new Date(d.deadLetteredAtMs).toISOString()]);
+      return { json: items.map(deadLetterJson), text: table([['SEQ', 'STAGE', 'SOURCE', 'REASON', 'EVENT', 'AT'], ...rows]) };
+    }
+    case 'dlq show': {
+      const d = await api.getDeadLetter({ sequence: positiveInt(arg(pos, 2, 'sequence'), 'sequence') });
+      const text =
+        table([
+          ['sequence', d.sequence],
+          ['subject', d.subject],
+          ['stage', d.stage],
+          ['reason', d.reason],
+          ['detail', d.detail],
+          ['replays to', d.originalSubject],
+          ['event id', d.eventId],
+        ]) +
+        `headers:\n${d.headers.map((h) => `  ${h.name}: ${h.value}\n`).join('')}payload:\n${Buffer.from(d.payload).toString('utf8')}\n`;
+      return { json: deadLetterJson(d), text };
+    }
+    case 'dlq replay': {
+      const sequence = pos[2] === undefined ? 0 : positiveInt(pos[2], 'sequence');
+      const r = await api.replayDeadLetters(
+        {
+          sequence,
+          filter: filterOf(v),
+          maxPerSecond: positiveInt(v.rate, 'rate'),
+          limit: positiveInt(v.limit, 'limit'),
+          purge: v.purge === true,
+        },
+        { deadlineMs: 3_600_000 },
+      );
+      const lines = r.results.map((x) => `replayed ${x.sequence} -> ${x.subject} as ${x.msgId}${x.duplicate ? ' (duplicate)' : ''}\n`);
+      return { json: r, text: `${lines.join('')}${r.replayed} replayed\n` };
+    }
+    default:
+      throw new UsageError(`unknown command: ${resource} ${command}`);
+  }
+}
+
+/**
+ * Runs `hs` with `argv` (without node and the script) and resolves to the
+ * exit code. Never throws: every failure is printed to stderr with its code.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    io.stderr.write(`hs: ${(err as Error).message}\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true || positionals.length === 0) {
+    (values.help === true ? io.stdout : io.stderr).write(USAGE);
+    return values.help === true ? EXIT.ok : EXIT.usage;
+  }
+  const [resource = '', command = ''] = positionals;
+  const api = connectControl({
+    url: values.url ?? io.env.HS_CONTROL_URL ?? '127.0.0.1:50051',
+    token: values.token ?? io.env.HS_CONTROL_TOKEN,
+  });
+  try {
+    const out = await execute(api, resource, command, positionals, values, io);
+    io.stdout.write(values.json === true ? `${JSON.stringify(out.json, null, 2)}\n` : out.text);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`hs: ${err.message}\n${USAGE}`);
+      return EXIT.usage;
+    }
+    const code = (err as Partial<ServiceError>).code;
+    if (typeof code === 'number') {
+      io.stderr.write(`hs: ${status[code] ?? code}: ${(err as ServiceError).details}\n`);
+      return code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED ? EXIT.unavailable : EXIT.apiError;
+    }
+    io.stderr.write(`hs: ${(err as Error).message}\n`);
+    return EXIT.apiError;
+  } finally {
+    api.close();
+  }
+}

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { type BaseConfig, EnvReader, readBaseConfig } from '@hookstream/runtime';
+
+/** Everything the control service needs, resolved and frozen. */
+export interface ControlConfig extends BaseConfig {
+  /** gRPC listen address; port 0 picks a free one (tests). */
+  readonly host: string;
+  readonly port: number;
+  /** The bearer token every RPC must carry; undefined only when `insecure`. */
+  readonly token: string | undefined;
+  /** Serve without a token (`HS_CONTROL_INSECURE=true`): local development only. */
+  readonly insecure: boolean;
+  /** PEM certificate chain and key for TLS; plaintext gRPC when absent. */
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  /** How long the secrets already there stay valid after a rotation, by default. */
+  readonly rotationGraceMs: number;
+  /** Dead-letter replays per second when a request does not say. */
+  readonly replayPerSecond: number;
+}
+
+function readPem(r: EnvReader, name: string): Buffer | undefined {
+  const path = r.optionalString(name);
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    r.problem(name, `cannot read ${path}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/**
+ * Compiles the environment into a {@link ControlConfig}. Throws ConfigError
+ * naming every bad variable; in particular a missing `HS_CONTROL_TOKEN`
+ * without `HS_CONTROL_INSECURE=true` (the API writes secrets: it never
+ * serves unauthenticated by accident).
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): ControlConfig {
+  const r = new EnvReader(env);
+  const base = readBaseConfig(r, 'control', 9107);
+  const token = r.optionalString('HS_CONTROL_TOKEN');
+  const insecure = r.bool('HS_CONTROL_INSECURE', false);
+  if (token === undefined && !insecure) {
+    r.problem('HS_CONTROL_TOKEN', 'required (or set HS_CONTROL_INSECURE=true to serve without authentication)');
+  }
+  if (token !== undefined && token.length < 16) r.problem('HS_CONTROL_TOKEN', 'must be at least 16 characters');
+  const cert = readPem(r, 'HS_CONTROL_TLS_CERT');
+  const key = readPem(r, 'HS_CONTROL_TLS_KEY');
+  if ((env.HS_CONTROL_TLS_CERT ? 1 : 0) + (env.HS_CONTROL_TLS_KEY ? 1 : 0) === 1) {
+    r.problem('HS_CONTROL_TLS_CERT', 'HS_CONTROL_TLS_CERT and HS_CONTROL_TLS_KEY go together');
+  }
+  const config: ControlConfig = {
+    ...base,
+    host: r.string('HS_CONTROL_HOST', '0.0.0.0'),
+    port: r.int('HS_CONTROL_PORT', 50051, 0, 65535),
+    token,
+    insecure,
+    tls: cert !== undefined && key !== undefined ? Object.freeze({ cert, key }) : undefined,
+    rotationGraceMs: r.int('HS_CONTROL_ROTATION_GRACE_MS', 24 * 3_600_000, 0, 365 * 24 * 3_600_000),
+    replayPerSecond: r.int('HS_CONTROL_REPLAY_PER_SECOND', 100, 1, 100_000),
+  };
+  r.done();
+  return Object.freeze(config);
+}

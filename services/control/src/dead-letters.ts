@@ -1,0 +1,198 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { status } from '@grpc/grpc-js';
+import { Header, headerValue, sanitizeToken, type Topology } from '@hookstream/runtime';
+import type { JetStreamClient, JetStreamManager, StoredMsg } from '@nats-io/jetstream';
+import { headers as newHeaders } from '@nats-io/transport-node';
+import { invalid, RpcError } from './errors.ts';
+import type { Page } from './records.ts';
+
+/** Which dead letters a list, replay or purge applies to; '' matches anything. */
+export interface DeadLetterMatch {
+  readonly stage: string;
+  readonly source: string;
+  readonly endpoint: string;
+  readonly reason: string;
+}
+
+/** What one replay did. */
+export interface Replayed {
+  readonly sequence: number;
+  readonly subject: string;
+  readonly msgId: string;
+  readonly duplicate: boolean;
+}
+
+// Sequences read per round trip batch, and at most per list call, so that a
+// large DLQ answers in bounded time (the caller continues from the token).
+const READ_BATCH = 64;
+const MAX_SCAN = 20_000;
+
+/** True when a filter matches nothing in particular. Pure. */
+export function isEmptyMatch(m: DeadLetterMatch): boolean {
+  return m.stage === '' && m.source === '' && m.endpoint === '' && m.reason === '';
+}
+
+/**
+ * Whether a dead letter (its DLQ subject relative to the namespace and its
+ * headers) matches a filter. The endpoint of a deliver dead letter is also
+ * its subject's last token. Pure.
+ */
+export function matches(localSubject: string, header: (name: string) => string | undefined, m: DeadLetterMatch): boolean {
+  const [, , stage = '', key = ''] = localSubject.split('.');
+  if (m.stage !== '' && stage !== m.stage) return false;
+  if (m.source !== '' && header(Header.source) !== m.source) return false;
+  if (m.endpoint !== '' && header(Header.endpointId) !== m.endpoint && !(stage === 'deliver' && key === m.endpoint)) return false;
+  if (m.reason !== '' && header(Header.dlqReason) !== m.reason) return false;
+  return true;
+}
+
+/**
+ * The headers a replay carries: the dead letter's, without the `hs-dlq-*`
+ * ones the DLQ added and the `Nats-*` ones JetStream set. Pure.
+ */
+export function replayHeaders(msg: Pick<StoredMsg, 'header'>): ReturnType<typeof newHeaders> {
+  const h = newHeaders();
+  for (const [key, values] of msg.header) {
+    const lower = key.toLowerCase();
+    if (lower.startsWith('hs-dlq-') || lower.startsWith('nats-')) continue;
+    for (const value of values) h.append(key, value);
+  }
+  return h;
+}
+
+/** The `Nats-Msg-Id` of a replay: `{event id}:replay:{dlq seq}` (`dlq-{seq}` stands in for a missing event id). */
+export function replayMsgId(eventId: string | undefined, sequence: number): string {
+  return `${eventId ?? `dlq-${sequence}`}:replay:${sequence}`;
+}
+
+/**
+ * The HS_DLQ stream as the control plane sees it: dead letters by stream
+ * sequence, listed and filtered by scanning, replayed to the subject they
+ * were consumed from, purged.
+ */
+export class DeadLetters {
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #t: Topology;
+
+  constructor(js: JetStreamClient, jsm: JetStreamManager, t: Topology) {
+    this.#js = js;
+    this.#jsm = jsm;
+    this.#t = t;
+  }
+
+  /** One dead letter. Throws NOT_FOUND. */
+  async get(sequence: number): Promise<StoredMsg> {
+    if (!(sequence > 0)) throw invalid('sequence', 'must be a DLQ stream sequence (> 0)');
+    const msg = await this.#jsm.streams.getMessage(this.#t.streams.dlq, { seq: sequence }).catch(() => null);
+    if (msg === null) throw new RpcError(status.NOT_FOUND, `dead letter ${sequence} not found`);
+    return msg;
+  }
+
+  /** A page of matching dead letters from sequence `token` (oldest first); `next` is '' at the end. */
+  async list(match: DeadLetterMatch, size: number, token: string): Promise<Page<StoredMsg>> {
+    const from = token === '' ? 0 : Number(token);
+    if (!Number.isInteger(from) || from < 0) throw invalid('page_token', 'is not a token from a previous page');
+    const items: StoredMsg[] = [];
+    const next = await this.#scan(match, from, MAX_SCAN, (msg) => {
+      items.push(msg);
+      return items.length < size;
+    });
+    return { items, next: next === undefined ? '' : String(next) };
+  }
+
+  /**
+   * Republishes one dead letter to its `hs-dlq-subject` and resolves once
+   * JetStream stored it (or dropped it as a duplicate of a replay moments
+   * ago). With `purge`, the dead letter is deleted afterwards. Throws
+   * NOT_FOUND, or FAILED_PRECONDITION when it names no subject this
+   * namespace's pipeline consumes.
+   */
+  async replay(sequence: number, purge: boolean): Promise<Replayed> {
+    return this.#replayMsg(await this.get(sequence), purge);
+  }
+
+  /** Replays every match (up to `limit`), at most `perSecond` a second, oldest first. */
+  async replayMatching(match: DeadLetterMatch, limit: number, perSecond: number, purge: boolean): Promise<Replayed[]> {
+    const found: StoredMsg[] = [];
+    await this.#scan(match, 0, Number.POSITIVE_INFINITY, (msg) => {
+      found.push(msg);
+      return found.length < limit;
+    });
+    const results: Replayed[] = [];
+    const gapMs = 1_000 / perSecond;
+    const started = Date.now();
+    for (const [i, msg] of found.entries()) {
+      const due = started + i * gapMs - Date.now();
+      if (due > 0) await sleep(due);
+      results.push(await this.#replayMsg(msg, purge));
+    }
+    return results;
+  }
+
+  /** Deletes one dead letter. Throws NOT_FOUND. */
+  async purge(sequence: number): Promise<number> {
+    await this.get(sequence);
+    return (await this.#jsm.streams.deleteMessage(this.#t.streams.dlq, sequence, false)) ? 1 : 0;
+  }
+
+  /** Deletes every match; an empty match purges the whole stream. Resolves to how many went. */
+  async purgeMatching(match: DeadLetterMatch): Promise<number> {
+    const stream = this.#t.streams.dlq;
+    if (isEmptyMatch(match)) return (await this.#jsm.streams.purge(stream)).purged;
+    if (match.source === '' && match.endpoint === '' && match.reason === '') {
+      return (await this.#jsm.streams.purge(stream, { filter: this.#t.subject(`hs.dlq.${sanitizeToken(match.stage)}.>`) })).purged;
+    }
+    let purged = 0;
+    const sequences: number[] = [];
+    await this.#scan(match, 0, Number.POSITIVE_INFINITY, (msg) => {
+      sequences.push(msg.seq);
+      return true;
+    });
+    for (const seq of sequences) {
+      if (await this.#jsm.streams.deleteMessage(stream, seq, false).catch(() => false)) purged++;
+    }
+    return purged;
+  }
+
+  async #replayMsg(msg: StoredMsg, purge: boolean): Promise<Replayed> {
+    const subject = headerValue(msg.header, Header.dlqSubject);
+    const local = subject === undefined ? '' : this.#t.local(subject);
+    const inNamespace = this.#t.namespace === '' || local !== subject;
+    if (subject === undefined || !inNamespace || !local.startsWith('hs.') || local.startsWith('hs.dlq.') || /[\s*>]/.test(local)) {
+      throw new RpcError(status.FAILED_PRECONDITION, `dead letter ${msg.seq}: cannot replay to ${JSON.stringify(subject ?? '')}`);
+    }
+    const msgId = replayMsgId(headerValue(msg.header, Header.eventId), msg.seq);
+    const h = replayHeaders(msg);
+    const ack = await this.#js.publish(subject, msg.data, { headers: h, msgID: msgId, timeout: 5_000 });
+    if (purge) await this.#jsm.streams.deleteMessage(this.#t.streams.dlq, msg.seq, false).catch(() => false);
+    return { sequence: msg.seq, subject, msgId, duplicate: ack.duplicate };
+  }
+
+  /**
+   * Visits matching dead letters from sequence `from` up to the last one
+   * stored when the scan began, until `visit` answers false or `maxScan`
+   * sequences were read. Resolves to the sequence to continue from, or
+   * undefined when the end was reached.
+   */
+  async #scan(match: DeadLetterMatch, from: number, maxScan: number, visit: (msg: StoredMsg) => boolean): Promise<number | undefined> {
+    const stream = this.#t.streams.dlq;
+    const info = await this.#jsm.streams.info(stream);
+    const last = info.state.last_seq;
+    let seq = Math.max(from, info.state.first_seq, 1);
+    const stop = Math.min(last, seq + maxScan - 1);
+    while (seq <= stop) {
+      const batch: number[] = [];
+      for (let s = seq; s <= stop && batch.length < READ_BATCH; s++) batch.push(s);
+      const msgs = await Promise.all(batch.map((s) => this.#jsm.streams.getMessage(stream, { seq: s }).catch(() => null)));
+      for (const [i, msg] of msgs.entries()) {
+        seq = (batch[i] as number) + 1;
+        if (msg === null) continue;
+        if (!matches(this.#t.local(msg.subject), (name) => headerValue(msg.header, name), match)) continue;
+        if (!visit(msg)) return seq <= last ? seq : undefined;
+      }
+      seq = (batch.at(-1) as number) + 1;
+    }
+    return seq <= last ? seq : undefined;
+  }
+}

@@ -1,0 +1,56 @@
+import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { ValidationError } from '@hookstream/runtime';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+
+/**
+ * An expected failure of an RPC with the gRPC status it answers. Handlers
+ * throw it; the server turns it into the call's error. `field` names the bad
+ * request field of an INVALID_ARGUMENT (also sent as `hs-field` trailer).
+ */
+export class RpcError extends Error {
+  override name = 'RpcError';
+  readonly code: status;
+  readonly field: string | undefined;
+  constructor(code: status, message: string, options: { field?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.field = options.field;
+  }
+}
+
+/** INVALID_ARGUMENT naming `field`. */
+export function invalid(field: string, message: string): RpcError {
+  return new RpcError(status.INVALID_ARGUMENT, `${field}: ${message}`, { field });
+}
+
+/** NOT_FOUND for a resource kind and id. */
+export function notFound(kind: string, id: string): RpcError {
+  return new RpcError(status.NOT_FOUND, `${kind} ${id} not found`);
+}
+
+/** True for the KV answer to a `create` of a taken key or an `update` at a stale revision. */
+export function isWrongRevision(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}
+
+/**
+ * The gRPC error for anything a handler threw: RpcError as it is,
+ * ValidationError as INVALID_ARGUMENT naming its field, anything else
+ * INTERNAL with a generic message (the detail goes to the log, never to the
+ * caller: it may quote a stored record). Pure.
+ */
+export function toServiceError(err: unknown): Partial<ServiceError> & { code: status; details: string } {
+  const metadata = new Metadata();
+  if (err instanceof RpcError) {
+    if (err.field !== undefined) metadata.set('hs-field', err.field);
+    return { code: err.code, details: err.message, metadata };
+  }
+  if (err instanceof ValidationError) {
+    metadata.set('hs-field', err.field);
+    return { code: status.INVALID_ARGUMENT, details: err.message, metadata };
+  }
+  return { code: status.INTERNAL, details: 'internal error (see the control service log)', metadata };
+}

@@ -1,0 +1,232 @@
+import { status } from '@grpc/grpc-js';
+import type {
+  ControlPlaneService,
+  DeadLetter,
+  DeadLetterFilter,
+  Endpoint,
+  RotateSecretRequest,
+  RotateSecretResponse,
+  Schema,
+  Source,
+} from '@hookstream/proto';
+import { type EndpointConfig, Header, headerValue, type SchemaRecord, type SourceConfig } from '@hookstream/runtime';
+import type { StoredMsg } from '@nats-io/jetstream';
+import type { DeadLetterMatch, DeadLetters } from './dead-letters.ts';
+import { invalid, RpcError } from './errors.ts';
+import { pageSize, parseJsonField, type RecordBucket, type Stored } from './records.ts';
+import type { SchemaBucket } from './schemas.ts';
+import { generateSecret, redact, restoreRedacted, rotate } from './secrets.ts';
+
+type Service = typeof ControlPlaneService;
+
+/** Every RPC as an async function of its request; errors are thrown (RpcError, ValidationError). */
+export type Handlers = {
+  readonly [K in keyof Service]: (
+    request: ReturnType<Service[K]['requestDeserialize']>,
+  ) => Promise<ReturnType<Service[K]['responseDeserialize']>>;
+};
+
+/** What the handlers work on. */
+export interface HandlerDeps {
+  readonly sources: RecordBucket<SourceConfig>;
+  readonly endpoints: RecordBucket<EndpointConfig>;
+  readonly schemas: SchemaBucket;
+  readonly deadLetters: DeadLetters;
+  readonly rotationGraceMs: number;
+  readonly replayPerSecond: number;
+  readonly now?: () => number;
+}
+
+const MAX_REPLAY = 10_000;
+
+function sourceOut(s: Stored<SourceConfig>, showSecrets = false): Source {
+  const record = showSecrets ? s.record : redact(s.record);
+  return { id: s.record.id, configJson: JSON.stringify(record), revision: s.revision, updatedAtMs: s.updatedAtMs };
+}
+
+function endpointOut(s: Stored<EndpointConfig>): Endpoint {
+  return { id: s.record.id, configJson: JSON.stringify(redact(s.record)), revision: s.revision, updatedAtMs: s.updatedAtMs };
+}
+
+function schemaOut(s: Stored<SchemaRecord>): Schema {
+  return {
+    source: s.record.source,
+    eventType: s.record.eventType,
+    version: s.record.version,
+    schemaJson: JSON.stringify(s.record.schema),
+    description: s.record.description ?? '',
+    revision: s.revision,
+    updatedAtMs: s.updatedAtMs,
+  };
+}
+
+function requireId(id: string, field = 'id'): string {
+  if (id === '') throw invalid(field, 'is required');
+  return id;
+}
+
+function matchOf(filter: DeadLetterFilter | undefined): DeadLetterMatch {
+  return {
+    stage: filter?.stage ?? '',
+    source: filter?.source ?? '',
+    endpoint: filter?.endpoint ?? '',
+    reason: filter?.reason ?? '',
+  };
+}
+
+/** The API view of a dead letter; headers and payload only when `full`. Pure. */
+export function deadLetterOut(msg: StoredMsg, full: boolean): DeadLetter {
+  const h = (name: string): string => headerValue(msg.header, name) ?? '';
+  const headers: { name: string; value: string }[] = [];
+  if (full) for (const [name, values] of msg.header) for (const value of values) headers.push({ name, value });
+  return {
+    sequence: msg.seq,
+    subject: msg.subject,
+    stage: h(Header.dlqStage),
+    reason: h(Header.dlqReason),
+    detail: h(Header.dlqDetail),
+    originalSubject: h(Header.dlqSubject),
+    eventId: h(Header.eventId),
+    source: h(Header.source),
+    endpoint: h(Header.endpointId),
+    deadLetteredAtMs: Number(h(Header.dlqAt)) || msg.time.getTime(),
+    deliveries: Number(h(Header.dlqDeliveries)) || 0,
+    headers,
+    payload: full ? Buffer.from(msg.data) : Buffer.alloc(0),
+    payloadSize: msg.data.length,
+  };
+}
+
+/**
+ * The control plane's RPCs over the buckets and the DLQ. Writes go through
+ * the runtime's parsers; secrets are shown only in the answers to
+ * CreateSource/CreateEndpoint and the rotations.
+ */
+export function buildHandlers(deps: HandlerDeps): Handlers {
+  const now = deps.now ?? Date.now;
+
+  async function rotateSecret<T extends SourceConfig | EndpointConfig>(
+    bucket: RecordBucket<T>,
+    req: RotateSecretRequest,
+  ): Promise<RotateSecretResponse> {
+    const current = await bucket.require(requireId(req.id));
+    if (req.revision !== 0 && req.revision !== current.revision) {
+      throw new RpcError(status.FAILED_PRECONDITION, `${req.id} is at revision ${current.revision}, not ${req.revision}`);
+    }
+    const nowMs = now();
+    const secretId = req.newSecretId === '' ? `k${nowMs}` : req.newSecretId;
+    const value = req.newSecret === '' ? generateSecret() : req.newSecret;
+    const rotated = rotate(current.record, {
+      id: secretId,
+      value,
+      previousValidUntilMs: req.previousValidUntilMs === 0 ? nowMs + deps.rotationGraceMs : req.previousValidUntilMs,
+      nowMs,
+    });
+    const stored = await bucket.update(rotated, current.revision);
+    return { configJson: JSON.stringify(stored.record), revision: stored.revision, secretId, secretValue: value };
+  }
+
+  return {
+    createSource: async (req) => sourceOut(await deps.sources.create(parseJsonField(req.configJson, 'config_json')), true),
+    getSource: async (req) => sourceOut(await deps.sources.require(requireId(req.id))),
+    listSources: async (req) => {
+      const page = await deps.sources.list(pageSize(req.pageSize, 100), req.pageToken);
+      return { sources: page.items.map((s) => sourceOut(s)), nextPageToken: page.next };
+    },
+    updateSource: async (req) => {
+      const input = parseJsonField(req.configJson, 'config_json');
+      const id = (input as { id?: unknown } | null)?.id;
+      const current = typeof id === 'string' && id !== '' ? await deps.sources.get(id) : undefined;
+      return sourceOut(await deps.sources.update(restoreRedacted(input, current?.record), req.revision));
+    },
+    deleteSource: async (req) => {
+      await deps.sources.delete(requireId(req.id), req.revision);
+      return {};
+    },
+    rotateSourceSecret: (req) => rotateSecret(deps.sources, req),
+
+    createEndpoint: async (req) => {
+      const stored = await deps.endpoints.create(parseJsonField(req.configJson, 'config_json'));
+      return { ...endpointOut(stored), configJson: JSON.stringify(stored.record) };
+    },
+    getEndpoint: async (req) => endpointOut(await deps.endpoints.require(requireId(req.id))),
+    listEndpoints: async (req) => {
+      const page = await deps.endpoints.list(pageSize(req.pageSize, 100), req.pageToken);
+      return { endpoints: page.items.map(endpointOut), nextPageToken: page.next };
+    },
+    updateEndpoint: async (req) => {
+      const input = parseJsonField(req.configJson, 'config_json');
+      const id = (input as { id?: unknown } | null)?.id;
+      const current = typeof id === 'string' && id !== '' ? await deps.endpoints.get(id) : undefined;
+      return endpointOut(await deps.endpoints.update(restoreRedacted(input, current?.record), req.revision));
+    },
+    deleteEndpoint: async (req) => {
+      await deps.endpoints.delete(requireId(req.id), req.revision);
+      return {};
+    },
+    rotateEndpointSecret: (req) => rotateSecret(deps.endpoints, req),
+    setEndpointEnabled: async (req) => {
+      const current = await deps.endpoints.require(requireId(req.id));
+      const revision = req.revision === 0 ? current.revision : req.revision;
+      return endpointOut(await deps.endpoints.update({ ...current.record, enabled: req.enabled }, revision));
+    },
+
+    createSchema: async (req) =>
+      schemaOut(
+        await deps.schemas.create({
+          source: req.source,
+          eventType: req.eventType,
+          schemaJson: req.schemaJson,
+          description: req.description,
+        }),
+      ),
+    getSchema: async (req) =>
+      schemaOut(await deps.schemas.require(requireId(req.source, 'source'), requireId(req.eventType, 'event_type'))),
+    listSchemas: async (req) => {
+      const page = await deps.schemas.list(req.source, pageSize(req.pageSize, 100), req.pageToken);
+      return { schemas: page.items.map(schemaOut), nextPageToken: page.next };
+    },
+    updateSchema: async (req) =>
+      schemaOut(
+        await deps.schemas.update(
+          { source: req.source, eventType: req.eventType, schemaJson: req.schemaJson, description: req.description },
+          req.revision,
+        ),
+      ),
+    deleteSchema: async (req) => {
+      await deps.schemas.delete(requireId(req.source, 'source'), requireId(req.eventType, 'event_type'), req.revision);
+      return {};
+    },
+
+    listDeadLetters: async (req) => {
+      const page = await deps.deadLetters.list(matchOf(req.filter), pageSize(req.pageSize, 50), req.pageToken);
+      return { deadLetters: page.items.map((m) => deadLetterOut(m, false)), nextPageToken: page.next };
+    },
+    getDeadLetter: async (req) => deadLetterOut(await deps.deadLetters.get(req.sequence), true),
+    replayDeadLetters: async (req) => {
+      if (req.sequence !== 0) {
+        const one = await deps.deadLetters.replay(req.sequence, req.purge);
+        return { replayed: 1, results: [one] };
+      }
+      const limit = req.limit === 0 ? MAX_REPLAY : Math.min(req.limit, MAX_REPLAY);
+      const rate = req.maxPerSecond === 0 ? deps.replayPerSecond : req.maxPerSecond;
+      const results = await deps.deadLetters.replayMatching(matchOf(req.filter), limit, rate, req.purge);
+      return { replayed: results.length, results };
+    },
+    purgeDeadLetters: async (req) => {
+      if (req.sequence !== 0) return { purged: await deps.deadLetters.purge(req.sequence) };
+      const match = matchOf(req.filter);
+      if (!req.all && match.stage === '' && match.source === '' && match.endpoint === '' && match.reason === '') {
+        throw invalid('filter', 'is empty: set all=true to purge every dead letter');
+      }
+      return { purged: await deps.deadLetters.purgeMatching(match) };
+    },
+
+    stats: async () => {
+      throw new RpcError(
+        status.UNIMPLEMENTED,
+        'analytics not available yet: Stats will answer from ClickHouse once the analytics service lands',
+      );
+    },
+  };
+}

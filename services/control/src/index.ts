@@ -1,0 +1,10 @@
+export { buildApp, type ControlApp, type ControlOverrides } from './app.ts';
+export { hasBearer } from './auth.ts';
+export { type ControlConfig, loadConfig } from './config.ts';
+export { type DeadLetterMatch, DeadLetters, isEmptyMatch, matches, type Replayed, replayHeaders, replayMsgId } from './dead-letters.ts';
+export { invalid, isWrongRevision, notFound, RpcError, toServiceError } from './errors.ts';
+export { type GrpcServer, type GrpcServerOptions, SERVICE_NAME, startGrpcServer } from './grpc-server.ts';
+export { buildHandlers, deadLetterOut, type HandlerDeps, type Handlers } from './handlers.ts';
+export { type Page, pageSize, parseJsonField, RecordBucket, type Stored } from './records.ts';
+export { SchemaBucket, type SchemaInput } from './schemas.ts';
+export { generateSecret, REDACTED, type Rotation, redact, restoreRedacted, rotate } from './secrets.ts';

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Metadata, status } from '@grpc/grpc-js';
+import { hasBearer, matches, REDACTED, RpcError, redact, replayMsgId, restoreRedacted, rotate, toServiceError } from '@hookstream/control';
+import { ValidationError } from '@hookstream/runtime';
+
+const headersOf =
+  (h: Record<string, string>) =>
+  (name: string): string | undefined =>
+    h[name];
+
+describe('control: pure helpers', () => {
+  it('control: hasBearer accepts only "Bearer <token>" with the exact token', () => {
+    const md = (value?: string) => {
+      const m = new Metadata();
+      if (value !== undefined) m.set('authorization', value);
+      return m;
+    };
+    assert.equal(hasBearer(md('Bearer s3cret-token-value'), 's3cret-token-value'), true);
+    assert.equal(hasBearer(md('bearer s3cret-token-value'), 's3cret-token-value'), true);
+    assert.equal(hasBearer(md('Bearer s3cret-token-valuX'), 's3cret-token-value'), false);
+    assert.equal(hasBearer(md('Bearer s3cret'), 's3cret-token-value'), false);
+    assert.equal(hasBearer(md('s3cret-token-value'), 's3cret-token-value'), false);
+    assert.equal(hasBearer(md(), 's3cret-token-value'), false);
+  });
+
+  it('control: rotate puts the new secret first, bounds the others, drops expired ones', () => {
+    const record = {
+      id: 'src',
+      secrets: [
+        { id: 'a', value: 'va' },
+        { id: 'b', value: 'vb', notAfterMs: 1_500 },
+        { id: 'c', value: 'vc', notAfterMs: 900 },
+      ],
+    };
+    const rotated = rotate(record, { id: 'n', value: 'vn', previousValidUntilMs: 2_000, nowMs: 1_000 });
+    assert.deepEqual(rotated.secrets, [
+      { id: 'n', value: 'vn' },
+      { id: 'a', value: 'va', notAfterMs: 2_000 },
+      { id: 'b', value: 'vb', notAfterMs: 1_500 },
+    ]);
+    assert.throws(
+      () => rotate(record, { id: 'a', value: 'x', previousValidUntilMs: 2_000, nowMs: 1_000 }),
+      (err: RpcError) => err.code === status.INVALID_ARGUMENT && err.field === 'new_secret_id',
+    );
+  });
+
+  it('control: redact hides values; restoreRedacted brings stored ones back by id', () => {
+    const stored = { id: 'e', secrets: [{ id: 'k1', value: 'whsec_AAAA' }] };
+    const shown = redact(stored);
+    assert.deepEqual(shown.secrets, [{ id: 'k1', value: REDACTED }]);
+    assert.deepEqual(restoreRedacted(shown, stored), stored);
+    assert.throws(() => restoreRedacted({ id: 'e', secrets: [{ id: 'k9', value: REDACTED }] }, stored), /secrets\[0\]\.value/);
+    assert.deepEqual(redact({ id: 'no-secrets' }), { id: 'no-secrets' });
+  });
+
+  it('control: dead-letter filters match stage by subject, the rest by headers', () => {
+    const h = headersOf({ 'hs-source': 'stripe', 'hs-dlq-reason': 'bad_signature' });
+    const any = { stage: '', source: '', endpoint: '', reason: '' };
+    assert.equal(matches('hs.dlq.verify.stripe', h, any), true);
+    assert.equal(matches('hs.dlq.verify.stripe', h, { ...any, stage: 'verify', reason: 'bad_signature' }), true);
+    assert.equal(matches('hs.dlq.verify.stripe', h, { ...any, stage: 'validate' }), false);
+    assert.equal(matches('hs.dlq.verify.stripe', h, { ...any, source: 'github' }), false);
+    assert.equal(matches('hs.dlq.deliver.ep1', headersOf({}), { ...any, endpoint: 'ep1' }), true);
+    assert.equal(matches('hs.dlq.verify.stripe', h, { ...any, endpoint: 'ep1' }), false);
+  });
+
+  it('control: replay msg ids are {event id}:replay:{seq}', () => {
+    assert.equal(replayMsgId('0190-abc', 42), '0190-abc:replay:42');
+    assert.equal(replayMsgId(undefined, 7), 'dlq-7:replay:7');
+  });
+
+  it('control: errors map to gRPC codes; unknown ones never leak their message', () => {
+    assert.equal(toServiceError(new ValidationError('url', 'must use http')).code, status.INVALID_ARGUMENT);
+    assert.equal(toServiceError(new ValidationError('url', 'must use http')).metadata?.get('hs-field')[0], 'url');
+    assert.equal(toServiceError(new RpcError(status.NOT_FOUND, 'x')).code, status.NOT_FOUND);
+    const internal = toServiceError(new Error('secret whsec_leak'));
+    assert.equal(internal.code, status.INTERNAL);
+    assert.doesNotMatch(internal.details, /whsec_leak/);
+  });
+});
