@@ -15,3 +15,4 @@ export {
   type TableSpec,
 } from './records.ts';
 export { defaultInsertRetryMs, type Sink, type SinkCounts, type SinkOptions, startSink } from './sink.ts';
+export { type EndpointStats, endpointStats, type StatsQuery } from './stats.ts';

@@ -4,6 +4,7 @@ import {
   applyMigrations,
   ClickHouseRowStore,
   DEFAULT_MIGRATIONS_DIR,
+  endpointStats,
   inDatabase,
   loadMigrations,
   type ParsedRecord,
@@ -92,6 +93,26 @@ describe('analytics SQL against a real ClickHouse', () => {
       const rows = await store.select(inDatabase(QUERIES[name].sql, DB));
       assert.deepEqual(rounded(rows), rounded(EXPECTED[name]), `query ${name}`);
     }
+  });
+
+  it('analytics: endpoint stats (the control plane Stats answer) come from the per-minute views', async () => {
+    // Runs after the fixtures were inserted by the test above.
+    const stats = await endpointStats(store, DB, { sinceMs: T0 - 60_000, untilMs: T0 + 3_600_000 });
+    const billing = stats.find((s) => s.endpointId === 'billing');
+    const crm = stats.find((s) => s.endpointId === 'crm');
+    assert.equal(billing?.attempts, 5);
+    assert.equal(billing?.successes, 3);
+    assert.equal(billing?.successRate, 0.6);
+    assert.equal(billing?.latencyP50Ms, 60);
+    assert.ok((billing?.latencyP99Ms ?? 0) > 100 && (billing?.latencyP99Ms ?? 0) <= 3_000);
+    assert.deepEqual(billing?.outcomes, { success: 3, http_5xx: 1, timeout: 1 });
+    assert.deepEqual(crm?.outcomes, { http_4xx: 1, connect: 2, rate_limited: 1, success: 1 });
+    const one = await endpointStats(store, DB, { endpointId: 'crm', sinceMs: T0, untilMs: T0 + 3_600_000 });
+    assert.deepEqual(
+      one.map((s) => [s.endpointId, s.attempts, s.successRate]),
+      [['crm', 5, 0.2]],
+    );
+    assert.deepEqual(await endpointStats(store, DB, { sinceMs: T0 + 7_200_000, untilMs: T0 + 7_300_000 }), []);
   });
 
   it('analytics: every field of an attempt record lands in delivery_attempts', async () => {
