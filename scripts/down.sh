@@ -14,6 +14,7 @@ stop() {
   fi
   rm -f "$pidfile"
 }
+stop echo
 for ((i=${#SERVICES[@]}-1; i>=0; i--)); do stop "${SERVICES[$i]}"; done
 stop clickhouse
 stop nats

@@ -47,12 +47,37 @@ for svc in "${SERVICES[@]}"; do
   echo "[up] $svc ready (health http://127.0.0.1:${HEALTH_PORT[$svc]}/readyz, log $LOG_DIR/$svc.log)"
 done
 
+# The walk-through: an echo receiver the `echo` endpoint delivers to, and the
+# demo configuration applied through the control plane.
+if is_running echo; then
+  echo "[up] echo receiver already running"
+else
+  nohup node "$ROOT/scripts/echo-receiver.ts" >> "$LOG_DIR/echo.log" 2>&1 &
+  echo $! > "$PID_DIR/echo.pid"
+  echo "[up] echo receiver on http://127.0.0.1:9999/hook (log $LOG_DIR/echo.log)"
+fi
+node "$ROOT/packages/cli/src/main.ts" apply -f "$ROOT/examples/hookstream.yaml" | sed 's/^/[up] apply: /'
+
 cat <<MSG
 
 hookstream is up. Ingest listens on http://127.0.0.1:$INGEST_PORT
 Try:
   curl -i -X POST http://127.0.0.1:$INGEST_PORT/v1/webhooks/demo \\
        -H 'content-type: application/json' -d '{"type":"demo.ping","id":"evt_1"}'
+
+Walk-through (examples/hookstream.yaml): post a Stripe-signed event to the
+stripe-demo source and watch the echo endpoint receive it:
+  BODY='{"id":"evt_demo_1","type":"charge.succeeded","data":{"object":{"amount":1200}}}'
+  TS=\$(date +%s)
+  SIG=\$(node -e 'const c=require("node:crypto");process.stdout.write(c.createHmac("sha256",process.argv[1]).update(process.argv[2]+"."+process.argv[3]).digest("hex"))' \\
+        whsec_ZGVtby1zdHJpcGUtc2VjcmV0LWRvLW5vdC11c2U "\$TS" "\$BODY")
+  curl -i -X POST http://127.0.0.1:$INGEST_PORT/v1/webhooks/stripe-demo \\
+       -H 'content-type: application/json' -H "Stripe-Signature: t=\$TS,v1=\$SIG" -d "\$BODY"
+  tail .run/logs/echo.log
+Then look it up and replay it through the control plane:
+  export HS_CONTROL_URL=$HS_CONTROL_URL HS_CONTROL_TOKEN=\$(cat .run/control-token)
+  node packages/cli/src/main.ts events list --since 10m
+  node packages/cli/src/main.ts replay --endpoint echo --since 10m
 The control plane (gRPC) listens on $HS_CONTROL_URL; its token is in .run/control-token:
   HS_CONTROL_URL=$HS_CONTROL_URL HS_CONTROL_TOKEN=\$(cat .run/control-token) node packages/cli/src/main.ts sources list
 Stop everything with: make down

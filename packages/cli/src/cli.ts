@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type ServiceError, status } from '@grpc/grpc-js';
-import { type ControlApi, connectControl, type DeadLetter, type DeadLetterFilter } from '@hookstream/proto';
+import { type ControlApi, connectControl, type DeadLetter, type DeadLetterFilter, type Event } from '@hookstream/proto';
+import { ApplyFileError, applyChange, describeChange, parseDesired, plan, readCurrent } from './apply.ts';
+import { tail } from './tail.ts';
+import { parseTime } from './time.ts';
 
 /** Exit codes of `hs`. */
 export const EXIT = Object.freeze({
@@ -21,19 +24,30 @@ export interface CliIo {
   readonly stderr: { write(text: string): unknown };
   /** Reads `-f -`; stdin by default. */
   readonly readStdin?: () => string;
+  /** Aborts a long-running command (`hs tail`); main.ts wires SIGINT and SIGTERM to it. */
+  readonly signal?: AbortSignal;
 }
 
 export const USAGE = `usage: hs <resource> <command> [args] [--json] [--url host:port] [--token t]
 
-  hs sources   list | get <id> | create -f <file.json|-> | delete <id>
-  hs endpoints list | get <id> | create -f <file.json|-> | delete <id>
+  hs sources   list | get <id> | create -f <file.json|-> | update -f <file.json|-> | delete <id>
+               rotate-secret <id> [--secret value] [--secret-id id]
+  hs endpoints list | get <id> | create -f <file.json|-> | update -f <file.json|-> | delete <id>
+               rotate-secret <id> [--secret value] [--secret-id id]
   hs schemas   list [--source s] | get <source> <type> | create <source> <type> -f <schema.json|-> | delete <source> <type>
   hs dlq       list [--stage s] [--source s] [--endpoint e] [--reason r] [--limit n]
                show <seq>
                replay <seq> | replay [--stage s] [--source s] [--endpoint e] [--reason r] [--rate n] [--limit n] [--purge]
+  hs events    get <event id> | list [--source s] [--type t] [--since T] [--until T] [--limit n]
+  hs replay    --endpoint e --since T [--until T] [--source s] [--type t] [--rate n] [--limit n] [--request-id id]
+  hs tail      [subject]            print what is published on events.> (or subject); needs HS_NATS_URL
+  hs apply     -f hookstream.yaml [--prune] [--dry-run]
+
+  T        an ISO time (2026-05-01T12:00:00Z) or a duration ago (90s, 15m, 2h, 7d)
 
   --json   print the API's answer as JSON
-  env      HS_CONTROL_URL (default 127.0.0.1:50051; https://host:port for TLS), HS_CONTROL_TOKEN
+  env      HS_CONTROL_URL (default 127.0.0.1:50051; https://host:port for TLS), HS_CONTROL_TOKEN,
+           HS_NATS_URL and HS_NAMESPACE (hs tail)
   exit     0 ok, 1 the API refused (gRPC status printed), 2 usage, 3 control plane unreachable
 `;
 
@@ -53,6 +67,15 @@ const OPTIONS = {
   limit: { type: 'string' },
   rate: { type: 'string' },
   purge: { type: 'boolean' },
+  type: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  'request-id': { type: 'string' },
+  secret: { type: 'string' },
+  'secret-id': { type: 'string' },
+  count: { type: 'string' },
+  prune: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -69,6 +92,21 @@ function arg(positionals: readonly string[], index: number, what: string): strin
   const value = positionals[index];
   if (value === undefined || value === '') throw new UsageError(`missing ${what}`);
   return value;
+}
+
+function timeOption(value: string | undefined, name: string): number {
+  if (value === undefined) return 0;
+  const ms = parseTime(value, Date.now());
+  if (ms === undefined) throw new UsageError(`--${name} must be an ISO time or a duration like 2h`);
+  return ms;
+}
+
+function eventJson(e: Event): unknown {
+  return { ...e, payload: Buffer.from(e.payload).toString('utf8') };
+}
+
+function iso(ms: number): string {
+  return ms > 0 ? new Date(ms).toISOString() : '';
 }
 
 function filterOf(v: Values): DeadLetterFilter {
@@ -124,6 +162,69 @@ async function execute(api: ControlApi, resource: string, command: string, pos: 
     if (v.file === '-') return (io.readStdin ?? (() => readFileSync(0, 'utf8')))();
     return readFileSync(v.file, 'utf8');
   };
+  switch (resource) {
+    case 'replay': {
+      if (v.endpoint === undefined) throw new UsageError('--endpoint is required');
+      if (v.since === undefined) throw new UsageError('--since is required');
+      const r = await api.replayToEndpoint(
+        {
+          endpointId: v.endpoint,
+          source: v.source ?? '',
+          typePattern: v.type ?? '',
+          sinceMs: timeOption(v.since, 'since'),
+          untilMs: timeOption(v.until, 'until'),
+          maxPerSecond: positiveInt(v.rate, 'rate'),
+          limit: positiveInt(v.limit, 'limit'),
+          requestId: v['request-id'] ?? '',
+        },
+        { deadlineMs: 24 * 3_600_000 },
+      );
+      const text =
+        `replayed ${r.replayed} events to endpoint ${v.endpoint} (request ${r.requestId})` +
+        `${r.duplicates > 0 ? `, ${r.duplicates} already replayed by this request` : ''}` +
+        `${r.skipped > 0 ? `, ${r.skipped} skipped (not subscribed)` : ''}${r.truncated ? ', stopped at --limit' : ''}\n`;
+      return { json: r, text };
+    }
+    case 'apply': {
+      if (v.file === undefined) throw new UsageError('-f <hookstream.yaml> is required');
+      let desired: ReturnType<typeof parseDesired>;
+      try {
+        desired = parseDesired(readFile());
+      } catch (err) {
+        if (err instanceof ApplyFileError) throw new UsageError(`${v.file}: ${err.message}`);
+        throw err;
+      }
+      const changes = plan(desired, await readCurrent(api), v.prune === true);
+      const lines = changes.map((c) => `${describeChange(c)}\n`);
+      const write = (text: string) => {
+        if (v.json !== true) io.stdout.write(text);
+      };
+      if (changes.length === 0) return { json: { changes: [], applied: 0 }, text: 'no changes\n' };
+      write(lines.join(''));
+      if (v['dry-run'] === true) return { json: { changes: lines.map((l) => l.trim()), applied: 0 }, text: 'dry run: nothing applied\n' };
+      let applied = 0;
+      for (const change of changes) {
+        await applyChange(api, change);
+        applied++;
+      }
+      return { json: { changes: lines.map((l) => l.trim()), applied }, text: `applied ${applied} change${applied === 1 ? '' : 's'}\n` };
+    }
+    case 'tail': {
+      const natsUrl = io.env.HS_NATS_URL;
+      if (natsUrl === undefined || natsUrl === '') throw new UsageError('hs tail needs HS_NATS_URL');
+      const ns = io.env.HS_NAMESPACE ?? '';
+      const subject = command !== '' ? command : `${ns === '' ? '' : `${ns}.`}events.>`;
+      const seen = await tail({
+        natsUrl,
+        subject,
+        count: v.count === undefined ? 0 : positiveInt(v.count, 'count'),
+        signal: io.signal ?? new AbortController().signal,
+        out: io.stdout,
+        onReady: () => io.stderr.write(`hs: tailing ${subject} on ${natsUrl} (Ctrl-C stops)\n`),
+      });
+      return { json: { messages: seen }, text: '' };
+    }
+  }
   switch (`${resource} ${command}`) {
     case 'sources list': {
       const items = await collect(async (t) => {
@@ -143,6 +244,20 @@ async function execute(api: ControlApi, resource: string, command: string, pos: 
     case 'sources create': {
       const s = await api.createSource({ configJson: readFile() });
       return { json: s, text: `created source ${s.id} (revision ${s.revision})\n` };
+    }
+    case 'sources update': {
+      const s = await api.updateSource({ configJson: readFile() });
+      return { json: s, text: `updated source ${s.id} (revision ${s.revision})\n` };
+    }
+    case 'sources rotate-secret':
+    case 'endpoints rotate-secret': {
+      const id = arg(pos, 2, `${resource === 'sources' ? 'source' : 'endpoint'} id`);
+      const req = { id, newSecret: v.secret ?? '', newSecretId: v['secret-id'] ?? '' };
+      const r = await (resource === 'sources' ? api.rotateSourceSecret(req) : api.rotateEndpointSecret(req));
+      return {
+        json: r,
+        text: `rotated ${id}: new secret ${r.secretId} (revision ${r.revision}); the others stay valid for the grace period\nsecret: ${r.secretValue}\n`,
+      };
     }
     case 'sources delete': {
       const id = arg(pos, 2, 'source id');
@@ -167,6 +282,10 @@ async function execute(api: ControlApi, resource: string, command: string, pos: 
     case 'endpoints create': {
       const e = await api.createEndpoint({ configJson: readFile() });
       return { json: e, text: `created endpoint ${e.id} (revision ${e.revision})\n` };
+    }
+    case 'endpoints update': {
+      const e = await api.updateEndpoint({ configJson: readFile() });
+      return { json: e, text: `updated endpoint ${e.id} (revision ${e.revision})\n` };
     }
     case 'endpoints delete': {
       const id = arg(pos, 2, 'endpoint id');
@@ -233,6 +352,45 @@ async function execute(api: ControlApi, resource: string, command: string, pos: 
       );
       const lines = r.results.map((x) => `replayed ${x.sequence} -> ${x.subject} as ${x.msgId}${x.duplicate ? ' (duplicate)' : ''}\n`);
       return { json: r, text: `${lines.join('')}${r.replayed} replayed\n` };
+    }
+    case 'events get': {
+      const e = await api.getEvent({ eventId: arg(pos, 2, 'event id') });
+      const attempts =
+        e.attempts.length === 0
+          ? `attempts: none${e.attemptsNote === '' ? '' : ` (${e.attemptsNote})`}\n`
+          : `attempts:\n${table([
+              ['  ENDPOINT', 'ATTEMPT', 'OUTCOME', 'STATUS', 'LATENCY', 'AT'],
+              ...e.attempts.map((a) => [`  ${a.endpointId}`, a.attempt, a.outcome, a.status || '', `${a.latencyMs}ms`, iso(a.atMs)]),
+            ])}`;
+      const text =
+        table([
+          ['event id', e.eventId],
+          ['subject', e.subject],
+          ['source', e.source],
+          ['type', e.eventType],
+          ['received', iso(e.receivedAtMs)],
+          ['sequence', e.sequence],
+        ]) +
+        `headers:\n${e.headers.map((h) => `  ${h.name}: ${h.value}\n`).join('')}body:\n${Buffer.from(e.payload).toString('utf8')}\n${attempts}`;
+      return { json: eventJson(e), text };
+    }
+    case 'events list': {
+      const limit = positiveInt(v.limit, 'limit') || 100;
+      const sinceMs = timeOption(v.since, 'since');
+      const untilMs = timeOption(v.until, 'until');
+      const items = await collect(async (t) => {
+        const p = await api.listEvents({
+          source: v.source ?? '',
+          eventType: v.type ?? '',
+          sinceMs,
+          untilMs,
+          pageToken: t,
+          pageSize: Math.min(limit, 500),
+        });
+        return { items: p.events, next: p.nextPageToken };
+      }, limit);
+      const rows = items.map((e) => [iso(e.storedAtMs), e.eventId, e.source, e.eventType, e.payloadSize]);
+      return { json: items.map(eventJson), text: table([['AT', 'EVENT', 'SOURCE', 'TYPE', 'BYTES'], ...rows]) };
     }
     default:
       throw new UsageError(`unknown command: ${resource} ${command}`);

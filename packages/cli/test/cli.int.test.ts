@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +129,152 @@ describe('hs against a real control plane', () => {
     assert.match(replay.stdout, new RegExp(`replayed ${ack.seq} -> cli\\.hs\\.raw\\.stripe as evt-cli:replay:${ack.seq}`));
     const raw = await storedMessages(await jetstreamManager(nats.nc), t.streams.raw);
     assert.equal(raw.filter((m) => m.header.get('Nats-Msg-Id') === `evt-cli:replay:${ack.seq}`).length, 1);
+  });
+
+  /** Stores an event on HS_EVENTS as route does. */
+  async function storeEvent(id: string, source: string, type: string, body: string): Promise<void> {
+    const h = headers();
+    h.set(Header.eventId, id);
+    h.set(Header.source, source);
+    h.set(Header.eventType, type);
+    h.set(Header.receivedAt, String(Date.now()));
+    await jetstream(nats.nc).publish(t.events(source, type), body, { headers: h, msgID: `${id}:route` });
+  }
+
+  it('hs: apply creates, a second apply prints "no changes", --dry-run changes nothing, --prune deletes', async () => {
+    const file = join(dir, 'hookstream.yaml');
+    const yaml = (extra: string) => `sources:
+  - id: stripe-y
+    provider: stripe
+    secrets:
+      - id: k1
+        value: whsec_c3RyaXBlc3RyaXBl
+  - id: gh-y
+    provider: github
+    secrets: [{ id: k1, value: ghsecret }]
+endpoints:
+  - id: echo-y
+    url: https://echo.example/hook
+    eventTypes: ["*"]
+    secrets: [{ id: k1, value: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw }]
+schemas:
+  - source: stripe-y
+    eventType: charge.succeeded
+    schema: { type: object, required: [id] }
+${extra}`;
+    writeFileSync(file, yaml(''));
+    const first = await hs('apply', '-f', file);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(
+      first.stdout,
+      '+ create source stripe-y\n+ create source gh-y\n+ create endpoint echo-y\n+ create schema stripe-y/charge.succeeded\napplied 4 changes\n',
+    );
+    const second = await hs('apply', '-f', file);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout, 'no changes\n');
+    // A changed field is an update; --dry-run only prints it.
+    writeFileSync(file, yaml('').replace('https://echo.example/hook', 'https://echo.example/v2'));
+    const dry = await hs('apply', '-f', file, '--dry-run');
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(dry.stdout, '~ update endpoint echo-y (url)\ndry run: nothing applied\n');
+    assert.match((await hs('endpoints', 'get', 'echo-y')).stdout, /echo\.example\/hook/);
+    assert.equal((await hs('apply', '-f', file)).stdout, '~ update endpoint echo-y (url)\napplied 1 change\n');
+    assert.match((await hs('endpoints', 'get', 'echo-y')).stdout, /echo\.example\/v2/);
+    // Something not in the file stays without --prune and goes with it.
+    const extra = join(dir, 'extra.json');
+    writeFileSync(extra, JSON.stringify({ id: 'stray', scheme: { kind: 'none' } }));
+    assert.equal((await hs('sources', 'create', '-f', extra)).code, 0);
+    assert.equal((await hs('apply', '-f', file)).stdout, 'no changes\n');
+    const prune = await hs('apply', '-f', file, '--prune');
+    assert.equal(prune.code, 0, prune.stderr);
+    assert.equal(prune.stdout, '- delete source stray\napplied 1 change\n');
+    assert.equal((await hs('sources', 'get', 'stray')).code, 1);
+    writeFileSync(file, 'sources:\n  - id: bad\n');
+    const bad = await hs('apply', '-f', file);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /sources\[0\]/);
+  });
+
+  it('hs: sources update and rotate-secret', async () => {
+    const file = join(dir, 'rot.json');
+    writeFileSync(file, JSON.stringify({ id: 'rot', provider: 'github', secrets: [{ id: 'k1', value: 'one' }] }));
+    assert.equal((await hs('sources', 'create', '-f', file)).code, 0);
+    writeFileSync(file, JSON.stringify({ id: 'rot', provider: 'github', description: 'rotating', secrets: [{ id: 'k1', value: '***' }] }));
+    const updated = await hs('sources', 'update', '-f', file);
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.match(updated.stdout, /updated source rot/);
+    const rotated = await hs('sources', 'rotate-secret', 'rot', '--secret', 'two', '--secret-id', 'k2');
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.match(rotated.stdout, /new secret k2[\s\S]*secret: two/);
+    const got = JSON.parse((await hs('sources', 'get', 'rot')).stdout);
+    assert.deepEqual(
+      got.secrets.map((s: { id: string }) => s.id),
+      ['k2', 'k1'],
+    );
+    assert.equal(got.description, 'rotating');
+  });
+
+  it('hs: events list and get; replay publishes delivery tasks for an endpoint', async () => {
+    const since = new Date(Date.now() - 1_000).toISOString();
+    await storeEvent('evt-l1', 'shop', 'order.created', '{"n":1}');
+    await storeEvent('evt-l2', 'shop', 'order.paid', '{"n":2}');
+    const list = await hs('events', 'list', '--since', '5m', '--type', 'order.*');
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(
+      list.stdout,
+      /^AT\s+EVENT\s+SOURCE\s+TYPE\s+BYTES\n.*evt-l1\s+shop\s+order\.created\s+7\n.*evt-l2\s+shop\s+order\.paid\s+7\n$/,
+    );
+    const get = await hs('events', 'get', 'evt-l2');
+    assert.equal(get.code, 0, get.stderr);
+    assert.match(get.stdout, /body:\n\{"n":2\}\nattempts: none \(delivery attempts come from ClickHouse/);
+    assert.equal((await hs('events', 'get', 'evt-none')).code, 1);
+    assert.equal((await hs('events', 'list', '--since', 'yesterday')).code, 2);
+    const ep = join(dir, 'replay-endpoint.json');
+    writeFileSync(
+      ep,
+      JSON.stringify({ id: 'rp', url: 'https://rp.example/h', secrets: [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }] }),
+    );
+    assert.equal((await hs('endpoints', 'create', '-f', ep)).code, 0);
+    const replay = await hs('replay', '--endpoint', 'rp', '--since', since, '--source', 'shop', '--rate', '50', '--request-id', 'r1');
+    assert.equal(replay.code, 0, replay.stderr);
+    assert.equal(replay.stdout, 'replayed 2 events to endpoint rp (request r1)\n');
+    const tasks = await storedMessages(await jetstreamManager(nats.nc), t.streams.delivery, t.deliver('rp'));
+    assert.deepEqual(
+      tasks.map((m) => m.header.get('Nats-Msg-Id')),
+      ['evt-l1:rp:replay:r1', 'evt-l2:rp:replay:r1'],
+    );
+    assert.equal((await hs('replay', '--endpoint', 'rp')).code, 2);
+    const unknown = await hs('replay', '--endpoint', 'ghost', '--since', '1h');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /NOT_FOUND/);
+  });
+
+  it('hs: tail prints each message on events.> with its envelope headers and body', async () => {
+    const child = spawn(process.execPath, [MAIN, 'tail', '--count', '2'], {
+      env: { ...env, HS_NATS_URL: server.url, HS_NAMESPACE: 'cli' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    const ready = new Promise<void>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('tailing')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await ready;
+    await storeEvent('evt-t1', 'stripe', 'charge.succeeded', '{\n  "id": "ch_1"\n}');
+    await storeEvent('evt-t2', 'github', 'push', '{"ref":"main"}');
+    assert.equal(await exited, 0, stderr);
+    assert.equal(
+      stdout,
+      'cli.events.stripe.charge.succeeded  hs-event-id=evt-t1  hs-source=stripe  hs-event-type=charge.succeeded\n  { "id": "ch_1" }\n' +
+        'cli.events.github.push  hs-event-id=evt-t2  hs-source=github  hs-event-type=push\n  {"ref":"main"}\n',
+    );
+    assert.equal((await hs('tail')).code, 2, 'no HS_NATS_URL');
   });
 
   it('hs: usage errors exit 2, a wrong token exits 1 with UNAUTHENTICATED, an unreachable server exits 3', async () => {

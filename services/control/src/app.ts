@@ -1,3 +1,4 @@
+import { ClickHouseRowStore } from '@hookstream/analytics';
 import {
   type App,
   CleanupStack,
@@ -9,8 +10,10 @@ import {
   parseSourceConfig,
   startHealthServer,
 } from '@hookstream/runtime';
+import { type AttemptSource, clickHouseAttempts, NO_ATTEMPTS } from './attempts.ts';
 import type { ControlConfig } from './config.ts';
 import { DeadLetters } from './dead-letters.ts';
+import { EventStore } from './events.ts';
 import { type GrpcServer, startGrpcServer } from './grpc-server.ts';
 import { buildHandlers } from './handlers.ts';
 import { RecordBucket } from './records.ts';
@@ -19,6 +22,8 @@ import { SchemaBucket } from './schemas.ts';
 /** Dependencies a test may replace. */
 export interface ControlOverrides {
   readonly logger?: Logger;
+  /** Where GetEvent reads delivery attempts; by default ClickHouse when configured. */
+  readonly attempts?: AttemptSource;
 }
 
 /** The control service: its App plus what tests look at. */
@@ -49,12 +54,21 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
       const platform = await openPlatform(config, logger);
       cleanup.push('nats', () => platform.nats.drain());
       const t = platform.topology;
+      let attempts = overrides.attempts ?? NO_ATTEMPTS;
+      const ch = config.clickhouse;
+      if (overrides.attempts === undefined && ch !== undefined) {
+        const store = new ClickHouseRowStore({ ...ch, requestTimeoutMs: 10_000 });
+        cleanup.push('clickhouse', () => store.close());
+        attempts = clickHouseAttempts(store, ch.database);
+      }
       const bucket = (name: string) => openBucket(platform.nats.nc, name, { replicas: config.streamReplicas });
       const handlers = buildHandlers({
         sources: new RecordBucket(await bucket(t.buckets.sources), 'source', parseSourceConfig, config.secretBox),
         endpoints: new RecordBucket(await bucket(t.buckets.endpoints), 'endpoint', parseEndpointConfig, config.secretBox),
         schemas: new SchemaBucket(await bucket(t.buckets.schemas)),
         deadLetters: new DeadLetters(platform.js, platform.jsm, t),
+        events: new EventStore(platform.js, platform.jsm, t),
+        attempts,
         rotationGraceMs: config.rotationGraceMs,
         replayPerSecond: config.replayPerSecond,
       });

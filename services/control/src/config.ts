@@ -14,8 +14,10 @@ export interface ControlConfig extends BaseConfig {
   readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
   /** How long the secrets already there stay valid after a rotation, by default. */
   readonly rotationGraceMs: number;
-  /** Dead-letter replays per second when a request does not say. */
+  /** Dead-letter and event replays per second when a request does not say. */
   readonly replayPerSecond: number;
+  /** ClickHouse for GetEvent's delivery attempts (`HS_CLICKHOUSE_*`); undefined: attempts are not shown. */
+  readonly clickhouse: { readonly url: string; readonly database: string; readonly user: string; readonly password: string } | undefined;
 }
 
 function readPem(r: EnvReader, name: string): Buffer | undefined {
@@ -49,6 +51,21 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if ((env.HS_CONTROL_TLS_CERT ? 1 : 0) + (env.HS_CONTROL_TLS_KEY ? 1 : 0) === 1) {
     r.problem('HS_CONTROL_TLS_CERT', 'HS_CONTROL_TLS_CERT and HS_CONTROL_TLS_KEY go together');
   }
+  const clickhouseUrl = r.optionalString('HS_CLICKHOUSE_URL');
+  if (clickhouseUrl !== undefined && !/^https?:\/\//.test(clickhouseUrl)) {
+    r.problem('HS_CLICKHOUSE_URL', `expected an http(s) URL, got ${JSON.stringify(clickhouseUrl)}`);
+  }
+  const database = r.string('HS_CLICKHOUSE_DATABASE', 'hookstream');
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(database)) r.problem('HS_CLICKHOUSE_DATABASE', 'letters, digits and "_" only');
+  const clickhouse =
+    clickhouseUrl === undefined
+      ? undefined
+      : Object.freeze({
+          url: clickhouseUrl,
+          database,
+          user: r.string('HS_CLICKHOUSE_USER', 'default'),
+          password: r.string('HS_CLICKHOUSE_PASSWORD', ''),
+        });
   const config: ControlConfig = {
     ...base,
     host: r.string('HS_CONTROL_HOST', '0.0.0.0'),
@@ -58,6 +75,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     tls: cert !== undefined && key !== undefined ? Object.freeze({ cert, key }) : undefined,
     rotationGraceMs: r.int('HS_CONTROL_ROTATION_GRACE_MS', 24 * 3_600_000, 0, 365 * 24 * 3_600_000),
     replayPerSecond: r.int('HS_CONTROL_REPLAY_PER_SECOND', 100, 1, 100_000),
+    clickhouse,
   };
   r.done();
   return Object.freeze(config);

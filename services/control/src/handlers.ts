@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import type {
   ControlPlaneService,
   DeadLetter,
   DeadLetterFilter,
   Endpoint,
+  Event,
   RotateSecretRequest,
   RotateSecretResponse,
   Schema,
@@ -11,8 +13,10 @@ import type {
 } from '@hookstream/proto';
 import { type EndpointConfig, Header, headerValue, type SchemaRecord, type SourceConfig } from '@hookstream/runtime';
 import type { StoredMsg } from '@nats-io/jetstream';
+import type { AttemptSource } from './attempts.ts';
 import type { DeadLetterMatch, DeadLetters } from './dead-letters.ts';
 import { invalid, RpcError } from './errors.ts';
+import type { EventStore, EventView, EventWindow } from './events.ts';
 import { pageSize, parseJsonField, type RecordBucket, type Stored } from './records.ts';
 import type { SchemaBucket } from './schemas.ts';
 import { generateSecret, redact, restoreRedacted, rotate } from './secrets.ts';
@@ -32,12 +36,40 @@ export interface HandlerDeps {
   readonly endpoints: RecordBucket<EndpointConfig>;
   readonly schemas: SchemaBucket;
   readonly deadLetters: DeadLetters;
+  readonly events: EventStore;
+  readonly attempts: AttemptSource;
   readonly rotationGraceMs: number;
   readonly replayPerSecond: number;
   readonly now?: () => number;
 }
 
 const MAX_REPLAY = 10_000;
+const MAX_EVENT_REPLAY = 100_000;
+const HOUR_MS = 3_600_000;
+
+/** The API view of an event (attempts are added by GetEvent). Pure. */
+export function eventOut(e: EventView): Event {
+  return {
+    eventId: e.eventId,
+    source: e.source,
+    eventType: e.eventType,
+    subject: e.subject,
+    sequence: e.sequence,
+    receivedAtMs: e.receivedAtMs,
+    storedAtMs: e.storedAtMs,
+    payloadSize: e.payloadSize,
+    headers: [...e.headers],
+    payload: Buffer.from(e.payload),
+    attempts: [],
+    attemptsNote: '',
+  };
+}
+
+function timeRange(sinceMs: number, untilMs: number): void {
+  if (sinceMs < 0) throw invalid('since_ms', 'must not be negative');
+  if (untilMs < 0) throw invalid('until_ms', 'must not be negative');
+  if (untilMs !== 0 && untilMs < sinceMs) throw invalid('until_ms', 'is before since_ms');
+}
 
 function sourceOut(s: Stored<SourceConfig>, showSecrets = false): Source {
   const record = showSecrets ? s.record : redact(s.record);
@@ -220,6 +252,43 @@ export function buildHandlers(deps: HandlerDeps): Handlers {
         throw invalid('filter', 'is empty: set all=true to purge every dead letter');
       }
       return { purged: await deps.deadLetters.purgeMatching(match) };
+    },
+
+    getEvent: async (req) => {
+      const event = eventOut(await deps.events.get(requireId(req.eventId, 'event_id')));
+      const { attempts, note } = await deps.attempts.attempts(event.eventId);
+      return { ...event, attempts, attemptsNote: note };
+    },
+    listEvents: async (req) => {
+      timeRange(req.sinceMs, req.untilMs);
+      const window: EventWindow = {
+        source: req.source,
+        typePattern: req.eventType,
+        sinceMs: req.sinceMs === 0 ? now() - HOUR_MS : req.sinceMs,
+        untilMs: req.untilMs,
+      };
+      const page = await deps.events.list(window, pageSize(req.pageSize, 50), req.pageToken);
+      return { events: page.items.map(eventOut), nextPageToken: page.next };
+    },
+    replayToEndpoint: async (req) => {
+      if (req.sinceMs <= 0) throw invalid('since_ms', 'is required (epoch ms)');
+      timeRange(req.sinceMs, req.untilMs);
+      if (req.requestId !== '' && !/^[A-Za-z0-9_.-]{1,64}$/.test(req.requestId)) {
+        throw invalid('request_id', 'letters, digits, "_", "." and "-" only, at most 64');
+      }
+      const endpoint = (await deps.endpoints.require(requireId(req.endpointId, 'endpoint_id'))).record;
+      if (!endpoint.enabled) throw new RpcError(status.FAILED_PRECONDITION, `endpoint ${endpoint.id} is disabled: enable it first`);
+      const requestId = req.requestId === '' ? randomUUID() : req.requestId;
+      const limit = req.limit === 0 ? MAX_EVENT_REPLAY : Math.min(req.limit, MAX_EVENT_REPLAY);
+      const rate = req.maxPerSecond === 0 ? deps.replayPerSecond : req.maxPerSecond;
+      const result = await deps.events.replayToEndpoint(
+        endpoint,
+        { source: req.source, typePattern: req.typePattern, sinceMs: req.sinceMs, untilMs: req.untilMs },
+        requestId,
+        rate,
+        limit,
+      );
+      return { ...result, requestId };
     },
 
     stats: async () => {

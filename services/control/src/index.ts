@@ -1,10 +1,24 @@
 export { buildApp, type ControlApp, type ControlOverrides } from './app.ts';
+export { type AttemptSource, attemptsSql, clickHouseAttempts, NO_ATTEMPTS, NO_CLICKHOUSE_NOTE, type SelectRunner } from './attempts.ts';
 export { hasBearer } from './auth.ts';
 export { type ControlConfig, loadConfig } from './config.ts';
 export { type DeadLetterMatch, DeadLetters, isEmptyMatch, matches, type Replayed, replayHeaders, replayMsgId } from './dead-letters.ts';
 export { invalid, isWrongRevision, notFound, RpcError, toServiceError } from './errors.ts';
+export {
+  type EndpointReplay,
+  EventStore,
+  type EventView,
+  type EventWindow,
+  endpointReplayHeaders,
+  endpointReplayMsgId,
+  endpointWants,
+  eventsFilter,
+  GET_SCAN_LIMIT,
+  LIST_SCAN_LIMIT,
+  uuidV7TimeMs,
+} from './events.ts';
 export { type GrpcServer, type GrpcServerOptions, SERVICE_NAME, startGrpcServer } from './grpc-server.ts';
-export { buildHandlers, deadLetterOut, type HandlerDeps, type Handlers } from './handlers.ts';
+export { buildHandlers, deadLetterOut, eventOut, type HandlerDeps, type Handlers } from './handlers.ts';
 export { type Page, pageSize, parseJsonField, RecordBucket, type Stored } from './records.ts';
 export { SchemaBucket, type SchemaInput } from './schemas.ts';
 export { generateSecret, REDACTED, type Rotation, redact, restoreRedacted, rotate } from './secrets.ts';

@@ -302,6 +302,110 @@ export interface PurgeDeadLettersResponse {
   purged: number;
 }
 
+/** One delivery attempt, a row of ClickHouse `delivery_attempts`. */
+export interface DeliveryAttempt {
+  endpointId: string;
+  /** 1 for the first try. */
+  attempt: number;
+  /** HTTP status; 0 when there was no response. */
+  status: number;
+  /** success, http_4xx, http_5xx, rate_limited, timeout, dns, connect, tls, blocked. */
+  outcome: string;
+  latencyMs: number;
+  atMs: number;
+  /** 0 when no retry is planned. */
+  nextRetryAtMs: number;
+  responseExcerpt: string;
+}
+
+export interface Event {
+  /** `hs-event-id`. */
+  eventId: string;
+  source: string;
+  eventType: string;
+  /** The HS_EVENTS subject, e.g. `events.stripe.charge.succeeded`. */
+  subject: string;
+  /** Sequence in the HS_EVENTS stream. */
+  sequence: number;
+  /** `hs-received-at`: when ingest read the request. */
+  receivedAtMs: number;
+  /** When HS_EVENTS stored it. */
+  storedAtMs: number;
+  payloadSize: number;
+  /** Every header, in order (GetEvent only). */
+  headers: HeaderEntry[];
+  /** The body as the sender sent it (GetEvent only). */
+  payload: Buffer;
+  /** Delivery attempts, oldest first (GetEvent only, and only with ClickHouse). */
+  attempts: DeliveryAttempt[];
+  /** Why `attempts` may be incomplete or empty (no ClickHouse configured, query failed); empty otherwise. */
+  attemptsNote: string;
+}
+
+export interface GetEventRequest {
+  eventId: string;
+}
+
+export interface ListEventsRequest {
+  /** Only this source's events when set. */
+  source: string;
+  /**
+   * An event type or a pattern where `*` matches any run of characters
+   * (as an endpoint's `eventTypes`); every type when empty.
+   */
+  eventType: string;
+  /** From this time (HS_EVENTS storage time, epoch ms); default 1 h ago. */
+  sinceMs: number;
+  /** Up to this time; 0: up to now. */
+  untilMs: number;
+  /** 1..500, default 50. */
+  pageSize: number;
+  /** `next_page_token` of the previous page (a stream sequence); empty for the first. */
+  pageToken: string;
+}
+
+export interface ListEventsResponse {
+  events: Event[];
+  /** Empty on the last page. */
+  nextPageToken: string;
+}
+
+export interface ReplayToEndpointRequest {
+  endpointId: string;
+  /** Only this source's events when set. */
+  source: string;
+  /**
+   * As ListEventsRequest.event_type. Events the endpoint does not subscribe to
+   * (its `eventTypes`, `sources`) are skipped either way.
+   */
+  typePattern: string;
+  /** Required: from this time (HS_EVENTS storage time, epoch ms). */
+  sinceMs: number;
+  /** 0: up to the moment the replay started. */
+  untilMs: number;
+  /** Tasks published per second; default HS_CONTROL_REPLAY_PER_SECOND. */
+  maxPerSecond: number;
+  /**
+   * Makes the replay idempotent: repeating a request with the same id within
+   * the HS_DELIVERY duplicate window publishes nothing new. Generated when empty.
+   */
+  requestId: string;
+  /** Stops after this many tasks (default and maximum 100000). */
+  limit: number;
+}
+
+export interface ReplayToEndpointResponse {
+  /** Tasks stored (new ones). */
+  replayed: number;
+  /** Tasks the duplicate window dropped (this request id was replayed moments ago). */
+  duplicates: number;
+  /** Events in the window skipped because the endpoint does not subscribe to them. */
+  skipped: number;
+  requestId: string;
+  /** True when `limit` cut the replay short. */
+  truncated: boolean;
+}
+
 export interface StatsRequest {
   source: string;
   endpoint: string;
@@ -3163,6 +3267,842 @@ export const PurgeDeadLettersResponse: MessageFns<PurgeDeadLettersResponse> = {
   },
 };
 
+function createBaseDeliveryAttempt(): DeliveryAttempt {
+  return {
+    endpointId: "",
+    attempt: 0,
+    status: 0,
+    outcome: "",
+    latencyMs: 0,
+    atMs: 0,
+    nextRetryAtMs: 0,
+    responseExcerpt: "",
+  };
+}
+
+export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
+  encode(message: DeliveryAttempt, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(16).uint32(message.attempt);
+    }
+    if (message.status !== 0) {
+      writer.uint32(24).uint32(message.status);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(34).string(message.outcome);
+    }
+    if (message.latencyMs !== 0) {
+      writer.uint32(40).uint32(message.latencyMs);
+    }
+    if (message.atMs !== 0) {
+      writer.uint32(48).int64(message.atMs);
+    }
+    if (message.nextRetryAtMs !== 0) {
+      writer.uint32(56).int64(message.nextRetryAtMs);
+    }
+    if (message.responseExcerpt !== "") {
+      writer.uint32(66).string(message.responseExcerpt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeliveryAttempt {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeliveryAttempt();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.status = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.latencyMs = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.atMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.nextRetryAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.responseExcerpt = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<DeliveryAttempt>): DeliveryAttempt {
+    return DeliveryAttempt.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeliveryAttempt>): DeliveryAttempt {
+    const message = createBaseDeliveryAttempt();
+    message.endpointId = object.endpointId ?? "";
+    message.attempt = object.attempt ?? 0;
+    message.status = object.status ?? 0;
+    message.outcome = object.outcome ?? "";
+    message.latencyMs = object.latencyMs ?? 0;
+    message.atMs = object.atMs ?? 0;
+    message.nextRetryAtMs = object.nextRetryAtMs ?? 0;
+    message.responseExcerpt = object.responseExcerpt ?? "";
+    return message;
+  },
+};
+
+function createBaseEvent(): Event {
+  return {
+    eventId: "",
+    source: "",
+    eventType: "",
+    subject: "",
+    sequence: 0,
+    receivedAtMs: 0,
+    storedAtMs: 0,
+    payloadSize: 0,
+    headers: [],
+    payload: Buffer.alloc(0),
+    attempts: [],
+    attemptsNote: "",
+  };
+}
+
+export const Event: MessageFns<Event> = {
+  encode(message: Event, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.source !== "") {
+      writer.uint32(18).string(message.source);
+    }
+    if (message.eventType !== "") {
+      writer.uint32(26).string(message.eventType);
+    }
+    if (message.subject !== "") {
+      writer.uint32(34).string(message.subject);
+    }
+    if (message.sequence !== 0) {
+      writer.uint32(40).uint64(message.sequence);
+    }
+    if (message.receivedAtMs !== 0) {
+      writer.uint32(48).int64(message.receivedAtMs);
+    }
+    if (message.storedAtMs !== 0) {
+      writer.uint32(56).int64(message.storedAtMs);
+    }
+    if (message.payloadSize !== 0) {
+      writer.uint32(64).uint32(message.payloadSize);
+    }
+    for (const v of message.headers) {
+      HeaderEntry.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.payload.length !== 0) {
+      writer.uint32(82).bytes(message.payload);
+    }
+    for (const v of message.attempts) {
+      DeliveryAttempt.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.attemptsNote !== "") {
+      writer.uint32(98).string(message.attemptsNote);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Event {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.eventType = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.sequence = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.receivedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.storedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.payloadSize = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.headers.push(HeaderEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.payload = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.attempts.push(DeliveryAttempt.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.attemptsNote = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<Event>): Event {
+    return Event.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Event>): Event {
+    const message = createBaseEvent();
+    message.eventId = object.eventId ?? "";
+    message.source = object.source ?? "";
+    message.eventType = object.eventType ?? "";
+    message.subject = object.subject ?? "";
+    message.sequence = object.sequence ?? 0;
+    message.receivedAtMs = object.receivedAtMs ?? 0;
+    message.storedAtMs = object.storedAtMs ?? 0;
+    message.payloadSize = object.payloadSize ?? 0;
+    message.headers = object.headers?.map((e) => HeaderEntry.fromPartial(e)) || [];
+    message.payload = object.payload ?? Buffer.alloc(0);
+    message.attempts = object.attempts?.map((e) => DeliveryAttempt.fromPartial(e)) || [];
+    message.attemptsNote = object.attemptsNote ?? "";
+    return message;
+  },
+};
+
+function createBaseGetEventRequest(): GetEventRequest {
+  return { eventId: "" };
+}
+
+export const GetEventRequest: MessageFns<GetEventRequest> = {
+  encode(message: GetEventRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetEventRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetEventRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<GetEventRequest>): GetEventRequest {
+    return GetEventRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetEventRequest>): GetEventRequest {
+    const message = createBaseGetEventRequest();
+    message.eventId = object.eventId ?? "";
+    return message;
+  },
+};
+
+function createBaseListEventsRequest(): ListEventsRequest {
+  return { source: "", eventType: "", sinceMs: 0, untilMs: 0, pageSize: 0, pageToken: "" };
+}
+
+export const ListEventsRequest: MessageFns<ListEventsRequest> = {
+  encode(message: ListEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.source !== "") {
+      writer.uint32(10).string(message.source);
+    }
+    if (message.eventType !== "") {
+      writer.uint32(18).string(message.eventType);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(24).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(32).int64(message.untilMs);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(40).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(50).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.eventType = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ListEventsRequest>): ListEventsRequest {
+    return ListEventsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListEventsRequest>): ListEventsRequest {
+    const message = createBaseListEventsRequest();
+    message.source = object.source ?? "";
+    message.eventType = object.eventType ?? "";
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListEventsResponse(): ListEventsResponse {
+  return { events: [], nextPageToken: "" };
+}
+
+export const ListEventsResponse: MessageFns<ListEventsResponse> = {
+  encode(message: ListEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      Event.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(Event.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ListEventsResponse>): ListEventsResponse {
+    return ListEventsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListEventsResponse>): ListEventsResponse {
+    const message = createBaseListEventsResponse();
+    message.events = object.events?.map((e) => Event.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseReplayToEndpointRequest(): ReplayToEndpointRequest {
+  return {
+    endpointId: "",
+    source: "",
+    typePattern: "",
+    sinceMs: 0,
+    untilMs: 0,
+    maxPerSecond: 0,
+    requestId: "",
+    limit: 0,
+  };
+}
+
+export const ReplayToEndpointRequest: MessageFns<ReplayToEndpointRequest> = {
+  encode(message: ReplayToEndpointRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    if (message.source !== "") {
+      writer.uint32(18).string(message.source);
+    }
+    if (message.typePattern !== "") {
+      writer.uint32(26).string(message.typePattern);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(32).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(40).int64(message.untilMs);
+    }
+    if (message.maxPerSecond !== 0) {
+      writer.uint32(48).uint32(message.maxPerSecond);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(58).string(message.requestId);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(64).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayToEndpointRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayToEndpointRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.typePattern = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.maxPerSecond = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ReplayToEndpointRequest>): ReplayToEndpointRequest {
+    return ReplayToEndpointRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplayToEndpointRequest>): ReplayToEndpointRequest {
+    const message = createBaseReplayToEndpointRequest();
+    message.endpointId = object.endpointId ?? "";
+    message.source = object.source ?? "";
+    message.typePattern = object.typePattern ?? "";
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
+    message.maxPerSecond = object.maxPerSecond ?? 0;
+    message.requestId = object.requestId ?? "";
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseReplayToEndpointResponse(): ReplayToEndpointResponse {
+  return { replayed: 0, duplicates: 0, skipped: 0, requestId: "", truncated: false };
+}
+
+export const ReplayToEndpointResponse: MessageFns<ReplayToEndpointResponse> = {
+  encode(message: ReplayToEndpointResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.replayed !== 0) {
+      writer.uint32(8).uint32(message.replayed);
+    }
+    if (message.duplicates !== 0) {
+      writer.uint32(16).uint32(message.duplicates);
+    }
+    if (message.skipped !== 0) {
+      writer.uint32(24).uint32(message.skipped);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(34).string(message.requestId);
+    }
+    if (message.truncated !== false) {
+      writer.uint32(40).bool(message.truncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayToEndpointResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayToEndpointResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.replayed = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.duplicates = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.skipped = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ReplayToEndpointResponse>): ReplayToEndpointResponse {
+    return ReplayToEndpointResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplayToEndpointResponse>): ReplayToEndpointResponse {
+    const message = createBaseReplayToEndpointResponse();
+    message.replayed = object.replayed ?? 0;
+    message.duplicates = object.duplicates ?? 0;
+    message.skipped = object.skipped ?? 0;
+    message.requestId = object.requestId ?? "";
+    message.truncated = object.truncated ?? false;
+    return message;
+  },
+};
+
 function createBaseStatsRequest(): StatsRequest {
   return { source: "", endpoint: "" };
 }
@@ -3495,6 +4435,45 @@ export const ControlPlaneService = {
       Buffer.from(PurgeDeadLettersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PurgeDeadLettersResponse => PurgeDeadLettersResponse.decode(value),
   },
+  /**
+   * Events (`HS_EVENTS`, subjects `events.{source}.{type}`).
+   * One event by id: envelope headers, subject, body, and its delivery attempts
+   * from ClickHouse when the control service has `HS_CLICKHOUSE_URL`.
+   */
+  getEvent: {
+    path: "/hookstream.v1.ControlPlane/GetEvent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetEventRequest): Buffer => Buffer.from(GetEventRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetEventRequest => GetEventRequest.decode(value),
+    responseSerialize: (value: Event): Buffer => Buffer.from(Event.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Event => Event.decode(value),
+  },
+  /** Events oldest first from `since_ms`, without headers and body. */
+  listEvents: {
+    path: "/hookstream.v1.ControlPlane/ListEvents" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEventsRequest): Buffer => Buffer.from(ListEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEventsRequest => ListEventsRequest.decode(value),
+    responseSerialize: (value: ListEventsResponse): Buffer => Buffer.from(ListEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEventsResponse => ListEventsResponse.decode(value),
+  },
+  /**
+   * Republishes the events of a time window as delivery tasks for one endpoint
+   * (`hs.deliver.{endpoint}`, `Nats-Msg-Id` `{event id}:{endpoint id}:replay:{request id}`).
+   */
+  replayToEndpoint: {
+    path: "/hookstream.v1.ControlPlane/ReplayToEndpoint" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReplayToEndpointRequest): Buffer =>
+      Buffer.from(ReplayToEndpointRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReplayToEndpointRequest => ReplayToEndpointRequest.decode(value),
+    responseSerialize: (value: ReplayToEndpointResponse): Buffer =>
+      Buffer.from(ReplayToEndpointResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReplayToEndpointResponse => ReplayToEndpointResponse.decode(value),
+  },
   /** Analytics summaries. UNIMPLEMENTED until the analytics service lands. */
   stats: {
     path: "/hookstream.v1.ControlPlane/Stats" as const,
@@ -3538,6 +4517,19 @@ export interface ControlPlaneServer extends UntypedServiceImplementation {
   /** Republishes to the subject in `hs-dlq-subject` with `Nats-Msg-Id` `{event id}:replay:{dlq seq}`. */
   replayDeadLetters: handleUnaryCall<ReplayDeadLettersRequest, ReplayDeadLettersResponse>;
   purgeDeadLetters: handleUnaryCall<PurgeDeadLettersRequest, PurgeDeadLettersResponse>;
+  /**
+   * Events (`HS_EVENTS`, subjects `events.{source}.{type}`).
+   * One event by id: envelope headers, subject, body, and its delivery attempts
+   * from ClickHouse when the control service has `HS_CLICKHOUSE_URL`.
+   */
+  getEvent: handleUnaryCall<GetEventRequest, Event>;
+  /** Events oldest first from `since_ms`, without headers and body. */
+  listEvents: handleUnaryCall<ListEventsRequest, ListEventsResponse>;
+  /**
+   * Republishes the events of a time window as delivery tasks for one endpoint
+   * (`hs.deliver.{endpoint}`, `Nats-Msg-Id` `{event id}:{endpoint id}:replay:{request id}`).
+   */
+  replayToEndpoint: handleUnaryCall<ReplayToEndpointRequest, ReplayToEndpointResponse>;
   /** Analytics summaries. UNIMPLEMENTED until the analytics service lands. */
   stats: handleUnaryCall<StatsRequest, StatsResponse>;
 }
@@ -3880,6 +4872,58 @@ export interface ControlPlaneClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PurgeDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Events (`HS_EVENTS`, subjects `events.{source}.{type}`).
+   * One event by id: envelope headers, subject, body, and its delivery attempts
+   * from ClickHouse when the control service has `HS_CLICKHOUSE_URL`.
+   */
+  getEvent(request: GetEventRequest, callback: (error: ServiceError | null, response: Event) => void): ClientUnaryCall;
+  getEvent(
+    request: GetEventRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Event) => void,
+  ): ClientUnaryCall;
+  getEvent(
+    request: GetEventRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Event) => void,
+  ): ClientUnaryCall;
+  /** Events oldest first from `since_ms`, without headers and body. */
+  listEvents(
+    request: ListEventsRequest,
+    callback: (error: ServiceError | null, response: ListEventsResponse) => void,
+  ): ClientUnaryCall;
+  listEvents(
+    request: ListEventsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEventsResponse) => void,
+  ): ClientUnaryCall;
+  listEvents(
+    request: ListEventsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEventsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Republishes the events of a time window as delivery tasks for one endpoint
+   * (`hs.deliver.{endpoint}`, `Nats-Msg-Id` `{event id}:{endpoint id}:replay:{request id}`).
+   */
+  replayToEndpoint(
+    request: ReplayToEndpointRequest,
+    callback: (error: ServiceError | null, response: ReplayToEndpointResponse) => void,
+  ): ClientUnaryCall;
+  replayToEndpoint(
+    request: ReplayToEndpointRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReplayToEndpointResponse) => void,
+  ): ClientUnaryCall;
+  replayToEndpoint(
+    request: ReplayToEndpointRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReplayToEndpointResponse) => void,
   ): ClientUnaryCall;
   /** Analytics summaries. UNIMPLEMENTED until the analytics service lands. */
   stats(

@@ -1,0 +1,70 @@
+import type { DeliveryAttempt } from '@hookstream/proto';
+
+/** Where GetEvent finds an event's delivery attempts. */
+export interface AttemptSource {
+  /** The attempts, oldest first, and a note when they may be incomplete. Never throws. */
+  attempts(eventId: string): Promise<{ readonly attempts: DeliveryAttempt[]; readonly note: string }>;
+}
+
+/** Runs a SELECT (the analytics service's ClickHouseRowStore fits). */
+export interface SelectRunner {
+  select<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+}
+
+/** The note when no ClickHouse is configured. */
+export const NO_CLICKHOUSE_NOTE =
+  'delivery attempts come from ClickHouse (HS_OBS is drained by analytics); set HS_CLICKHOUSE_URL on the control service to see them';
+
+/** Escapes a string as a ClickHouse single-quoted literal. Pure. */
+function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** The SELECT that reads one event's attempts from `{database}.delivery_attempts`. Pure. */
+export function attemptsSql(database: string, eventId: string): string {
+  return `SELECT endpoint_id, attempt, status, toString(outcome) AS outcome, latency_ms, at, next_retry_at, response_excerpt
+FROM ${database}.delivery_attempts FINAL
+WHERE event_id = ${quote(eventId)}
+ORDER BY at, endpoint_id, attempt
+LIMIT 1000`;
+}
+
+interface AttemptRow {
+  endpoint_id: string;
+  attempt: number;
+  status: number | null;
+  outcome: string;
+  latency_ms: number;
+  at: number;
+  next_retry_at: number | null;
+  response_excerpt: string;
+}
+
+/** {@link AttemptSource} over ClickHouse's `delivery_attempts` (docs/analytics.md). A failed query answers no attempts and says why. */
+export function clickHouseAttempts(runner: SelectRunner, database: string): AttemptSource {
+  return {
+    attempts: async (eventId) => {
+      try {
+        const rows = await runner.select<AttemptRow>(attemptsSql(database, eventId));
+        return {
+          attempts: rows.map((r) => ({
+            endpointId: r.endpoint_id,
+            attempt: Number(r.attempt),
+            status: Number(r.status ?? 0),
+            outcome: r.outcome,
+            latencyMs: Number(r.latency_ms),
+            atMs: Number(r.at),
+            nextRetryAtMs: Number(r.next_retry_at ?? 0),
+            responseExcerpt: r.response_excerpt,
+          })),
+          note: '',
+        };
+      } catch (err) {
+        return { attempts: [], note: `ClickHouse query failed: ${(err as Error).message.slice(0, 300)}` };
+      }
+    },
+  };
+}
+
+/** The {@link AttemptSource} without ClickHouse: no attempts, and {@link NO_CLICKHOUSE_NOTE}. */
+export const NO_ATTEMPTS: AttemptSource = { attempts: async () => ({ attempts: [], note: NO_CLICKHOUSE_NOTE }) };

@@ -1,0 +1,288 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { status } from '@grpc/grpc-js';
+import {
+  type EndpointConfig,
+  Header,
+  headerValue,
+  matchesEventType,
+  sanitizeDotted,
+  sanitizeToken,
+  type Topology,
+} from '@hookstream/runtime';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg, type StoredMsg } from '@nats-io/jetstream';
+import { type MsgHdrs, headers as newHeaders } from '@nats-io/transport-node';
+import { invalid, RpcError } from './errors.ts';
+import type { Page } from './records.ts';
+
+/** How far back `get` looks when the id is not a UUIDv7 (or its time is not useful): the most recent N events. */
+export const GET_SCAN_LIMIT = 100_000;
+/** Stream sequences one ListEvents call reads at most before answering with a token. */
+export const LIST_SCAN_LIMIT = 20_000;
+// Clock skew allowed between the host that minted a UUIDv7 and nats-server's storage time.
+const UUID_SKEW_MS = 60_000;
+const FETCH_BATCH = 256;
+
+/** An HS_EVENTS message as the control plane sees it: summary fields plus, for `get`, body and headers. */
+export interface EventView {
+  readonly sequence: number;
+  readonly subject: string;
+  readonly eventId: string;
+  readonly source: string;
+  readonly eventType: string;
+  readonly receivedAtMs: number;
+  readonly storedAtMs: number;
+  readonly payloadSize: number;
+  readonly headers: readonly { readonly name: string; readonly value: string }[];
+  readonly payload: Uint8Array;
+}
+
+/** Which events a list or replay covers. */
+export interface EventWindow {
+  /** '' for every source. */
+  readonly source: string;
+  /** An event type or `*`-glob (as an endpoint's `eventTypes`); '' for every type. */
+  readonly typePattern: string;
+  readonly sinceMs: number;
+  /** 0: no upper bound. */
+  readonly untilMs: number;
+}
+
+/** What a replay to an endpoint did. */
+export interface EndpointReplay {
+  readonly replayed: number;
+  readonly duplicates: number;
+  readonly skipped: number;
+  readonly truncated: boolean;
+}
+
+/**
+ * The narrowest NATS filter subject for a source and an event type pattern:
+ * `events.{source|*}.{type}` for an exact type, `events.{source|*}.{prefix}.>`
+ * for `prefix.*`, else `events.{source|*}.>` (the pattern is then checked per
+ * message with `matchesEventType`). Pure.
+ */
+export function eventsFilter(t: Topology, source: string, typePattern: string): string {
+  const src = source === '' ? '*' : sanitizeToken(source);
+  let tail = '>';
+  if (typePattern !== '' && typePattern !== '*') {
+    if (!typePattern.includes('*')) tail = sanitizeDotted(typePattern);
+    else if (typePattern.endsWith('.*') && !typePattern.slice(0, -2).includes('*')) tail = `${sanitizeDotted(typePattern.slice(0, -2))}.>`;
+  }
+  return t.subject(`events.${src}.${tail}`);
+}
+
+/** The millisecond timestamp of a UUIDv7 (ingest's event ids), or undefined for anything else. Pure. */
+export function uuidV7TimeMs(id: string): number | undefined {
+  const m = /^([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.exec(id);
+  if (m === null) return undefined;
+  return Number.parseInt(`${m[1]}${m[2]}`, 16);
+}
+
+/** The `Nats-Msg-Id` of a task replayed to an endpoint: `{event id}:{endpoint id}:replay:{request id}`. Pure. */
+export function endpointReplayMsgId(eventId: string, endpointId: string, requestId: string): string {
+  return `${eventId}:${endpointId}:replay:${requestId}`;
+}
+
+/**
+ * The headers of a replayed delivery task: the event's, without the `Nats-*`
+ * ones JetStream set, plus `hs-endpoint-id`. Pure.
+ */
+export function endpointReplayHeaders(source: MsgHdrs | undefined, endpointId: string): MsgHdrs {
+  const h = newHeaders();
+  for (const [key, values] of source ?? []) {
+    const lower = key.toLowerCase();
+    if (lower.startsWith('nats-') || lower === Header.endpointId) continue;
+    for (const value of values) h.append(key, value);
+  }
+  h.set(Header.endpointId, endpointId);
+  return h;
+}
+
+/** Whether an endpoint subscribes to an event (its `sources` and `eventTypes`), as route decides. Pure. */
+export function endpointWants(endpoint: Pick<EndpointConfig, 'sources' | 'eventTypes'>, source: string, eventType: string): boolean {
+  if (endpoint.sources !== undefined && !endpoint.sources.includes(source)) return false;
+  return endpoint.eventTypes.some((p) => matchesEventType(p, eventType));
+}
+
+function viewOf(
+  msg: { seq: number; subject: string; header?: MsgHdrs | undefined; data: Uint8Array; time: Date },
+  full: boolean,
+): EventView {
+  const h = (name: string): string => headerValue(msg.header, name) ?? '';
+  const headers: { name: string; value: string }[] = [];
+  if (full && msg.header !== undefined) for (const [name, values] of msg.header) for (const value of values) headers.push({ name, value });
+  const size = full ? msg.data.length : Number(h('Nats-Msg-Size')) || msg.data.length;
+  return {
+    sequence: msg.seq,
+    subject: msg.subject,
+    eventId: h(Header.eventId),
+    source: h(Header.source),
+    eventType: h(Header.eventType),
+    receivedAtMs: Number(h(Header.receivedAt)) || 0,
+    storedAtMs: msg.time.getTime(),
+    payloadSize: size,
+    headers,
+    payload: full ? msg.data : new Uint8Array(0),
+  };
+}
+
+type Start = { readonly seq: number } | { readonly timeMs: number };
+
+/**
+ * The HS_EVENTS stream (a limits stream, no index by event id) read through
+ * ephemeral ordered consumers that deliver headers only: listing and replay
+ * cost one pass over the window's messages (their headers), finding one
+ * event by id a pass over at most {@link GET_SCAN_LIMIT} messages from the
+ * time in its UUIDv7 (or over the most recent ones).
+ */
+export class EventStore {
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #t: Topology;
+
+  constructor(js: JetStreamClient, jsm: JetStreamManager, t: Topology) {
+    this.#js = js;
+    this.#jsm = jsm;
+    this.#t = t;
+  }
+
+  /** One event with headers and body. Throws INVALID_ARGUMENT or NOT_FOUND (also when it is older than the scan reaches). */
+  async get(eventId: string): Promise<EventView> {
+    if (eventId === '') throw invalid('event_id', 'is required');
+    const stream = this.#t.streams.events;
+    const state = (await this.#jsm.streams.info(stream)).state;
+    const notFound = new RpcError(status.NOT_FOUND, `event ${eventId} not found in ${stream} (it keeps a limited history)`);
+    if (state.messages === 0) throw notFound;
+    const minted = uuidV7TimeMs(eventId);
+    const start: Start =
+      minted !== undefined && minted - UUID_SKEW_MS > new Date(state.first_ts).getTime()
+        ? { timeMs: minted - UUID_SKEW_MS }
+        : { seq: Math.max(state.first_seq, state.last_seq - GET_SCAN_LIMIT + 1) };
+    let found: number | undefined;
+    await this.#scan(this.#t.subject('events.>'), start, 0, GET_SCAN_LIMIT, (m) => {
+      if (headerValue(m.headers, Header.eventId) !== eventId) return true;
+      found = m.seq;
+      return false;
+    });
+    if (found === undefined) throw notFound;
+    const msg: StoredMsg | null = await this.#jsm.streams.getMessage(stream, { seq: found }).catch(() => null);
+    if (msg === null) throw notFound;
+    return viewOf({ seq: msg.seq, subject: msg.subject, header: msg.header, data: msg.data, time: msg.time }, true);
+  }
+
+  /** A page of events (oldest first) in a window, without headers and body; `next` is '' at the end. */
+  async list(window: EventWindow, size: number, token: string): Promise<Page<EventView>> {
+    let start: Start = { timeMs: window.sinceMs };
+    if (token !== '') {
+      const seq = Number(token);
+      if (!Number.isInteger(seq) || seq <= 0) throw invalid('page_token', 'is not a token from a previous page');
+      start = { seq };
+    }
+    const items: EventView[] = [];
+    const next = await this.#scan(eventsFilter(this.#t, window.source, window.typePattern), start, window.untilMs, LIST_SCAN_LIMIT, (m) => {
+      const type = headerValue(m.headers, Header.eventType) ?? '';
+      if (window.typePattern !== '' && !matchesEventType(window.typePattern, type)) return true;
+      items.push(viewOf({ seq: m.seq, subject: m.subject, header: m.headers, data: m.data, time: m.time }, false));
+      return items.length < size;
+    });
+    return { items, next: next === undefined ? '' : String(next) };
+  }
+
+  /**
+   * Republishes every event of `window` that `endpoint` subscribes to as a
+   * delivery task on `hs.deliver.{endpoint}` (body untouched; see
+   * {@link endpointReplayHeaders}, {@link endpointReplayMsgId}), at most
+   * `perSecond` a second and `limit` in all, oldest first. Resolves once
+   * every task is stored (or dropped by the duplicate window).
+   */
+  async replayToEndpoint(
+    endpoint: EndpointConfig,
+    window: EventWindow,
+    requestId: string,
+    perSecond: number,
+    limit: number,
+  ): Promise<EndpointReplay> {
+    const until = window.untilMs === 0 ? Date.now() : window.untilMs;
+    const sequences: number[] = [];
+    let skipped = 0;
+    let truncated = false;
+    await this.#scan(
+      eventsFilter(this.#t, window.source, window.typePattern),
+      { timeMs: window.sinceMs },
+      until,
+      Number.POSITIVE_INFINITY,
+      (m) => {
+        const type = headerValue(m.headers, Header.eventType) ?? '';
+        if (window.typePattern !== '' && !matchesEventType(window.typePattern, type)) return true;
+        if (!endpointWants(endpoint, headerValue(m.headers, Header.source) ?? '', type)) {
+          skipped++;
+          return true;
+        }
+        if (sequences.length === limit) {
+          truncated = true;
+          return false;
+        }
+        sequences.push(m.seq);
+        return true;
+      },
+    );
+    const subject = this.#t.deliver(endpoint.id);
+    const gapMs = 1_000 / perSecond;
+    const started = Date.now();
+    let replayed = 0;
+    let duplicates = 0;
+    for (const [i, seq] of sequences.entries()) {
+      const due = started + i * gapMs - Date.now();
+      if (due > 0) await sleep(due);
+      const msg = await this.#jsm.streams.getMessage(this.#t.streams.events, { seq }).catch(() => null);
+      if (msg === null) continue; // aged out of HS_EVENTS since the scan
+      const eventId = headerValue(msg.header, Header.eventId) ?? `events-${seq}`;
+      const ack = await this.#js.publish(subject, msg.data, {
+        headers: endpointReplayHeaders(msg.header, endpoint.id),
+        msgID: endpointReplayMsgId(eventId, endpoint.id, requestId),
+        timeout: 5_000,
+      });
+      if (ack.duplicate) duplicates++;
+      else replayed++;
+    }
+    return { replayed, duplicates, skipped, truncated };
+  }
+
+  /**
+   * Visits the messages on `filter` from `start` with an ephemeral ordered
+   * consumer (headers only), until `visit` answers false, a message stored
+   * after `untilMs` (0: no bound), `maxScan` messages, or the end of the
+   * stream. Resolves to the sequence to continue from, or undefined at the end.
+   */
+  async #scan(filter: string, start: Start, untilMs: number, maxScan: number, visit: (m: JsMsg) => boolean): Promise<number | undefined> {
+    const stream = this.#t.streams.events;
+    const state = (await this.#jsm.streams.info(stream)).state;
+    if (state.messages === 0) return undefined;
+    if ('seq' in start && start.seq > state.last_seq) return undefined;
+    if ('timeMs' in start && start.timeMs > new Date(state.last_ts).getTime()) return undefined;
+    const consumer = await this.#js.consumers.get(stream, {
+      filter_subjects: filter,
+      headers_only: true,
+      ...('seq' in start
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start.seq }
+        : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(Math.max(start.timeMs, 0)).toISOString() }),
+    });
+    let seen = 0;
+    for (;;) {
+      // A fetch that finds nothing ends after `expires`; one with messages ends at the last one (pending 0).
+      const batch = await consumer.fetch({ max_messages: FETCH_BATCH, expires: 1_000 });
+      let got = 0;
+      for await (const m of batch) {
+        got++;
+        seen++;
+        if (untilMs !== 0 && m.time.getTime() > untilMs) return undefined;
+        // The end is the last message stored when the scan began (a snapshot, as the DLQ listing).
+        const atEnd = m.info.pending === 0 || m.seq >= state.last_seq;
+        if (!visit(m)) return atEnd ? undefined : m.seq + 1;
+        if (atEnd) return undefined;
+        if (seen >= maxScan) return m.seq + 1;
+      }
+      if (got === 0) return undefined;
+    }
+  }
+}

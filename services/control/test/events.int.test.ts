@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type ServiceError, status } from '@grpc/grpc-js';
+import { applyMigrations, ClickHouseRowStore, DEFAULT_MIGRATIONS_DIR, loadMigrations } from '@hookstream/analytics';
+import { buildApp, type ControlApp, loadConfig, NO_CLICKHOUSE_NOTE } from '@hookstream/control';
+import { type ControlApi, connectControl } from '@hookstream/proto';
+import { createLogger, Header, type NatsHandle, topology } from '@hookstream/runtime';
+import {
+  type ClickHouseServer,
+  connectTestNats,
+  type NatsServer,
+  startClickHouse,
+  startNatsServer,
+  storedMessages,
+} from '@hookstream/testkit';
+import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
+
+const NS = 'ev';
+const t = topology(NS);
+const TOKEN = 'events-token-0123456789abcdef';
+const SECRETS = [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }];
+const logger = createLogger({ service: 'test', level: 'silent' });
+
+async function rejectsWith(promise: Promise<unknown>, code: status, message?: RegExp): Promise<void> {
+  const err = await promise.then(
+    () => assert.fail(`expected gRPC status ${status[code]}`),
+    (e: unknown) => e as ServiceError,
+  );
+  assert.equal(err.code, code, `expected ${status[code]}, got ${status[err.code]}: ${err.details}`);
+  if (message !== undefined) assert.match(err.details, message);
+}
+
+/** A UUIDv7 minted at `ms`, like ingest's event ids. */
+function uuidV7(ms: number, n: number): string {
+  const hex = ms.toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8)}-7000-8000-${n.toString(16).padStart(12, '0')}`;
+}
+
+const env = (server: NatsServer) => ({
+  HS_NATS_URL: server.url,
+  HS_NAMESPACE: NS,
+  HS_HEALTH_PORT: '0',
+  HS_HEALTH_HOST: '127.0.0.1',
+  HS_CONTROL_PORT: '0',
+  HS_CONTROL_HOST: '127.0.0.1',
+  HS_CONTROL_TOKEN: TOKEN,
+});
+
+describe('control: events and replay against a real nats-server', () => {
+  let server: NatsServer;
+  let nats: NatsHandle;
+  let jsm: JetStreamManager;
+  let control: ControlApp;
+  let api: ControlApi;
+
+  /** Stores an event on HS_EVENTS exactly as route does. */
+  async function event(id: string, source: string, type: string, body: string): Promise<number> {
+    const h = headers();
+    h.set(Header.eventId, id);
+    h.set(Header.source, source);
+    h.set(Header.eventType, type);
+    h.set(Header.receivedAt, String(Date.now()));
+    h.set('hs-h-content-type', 'application/json');
+    const ack = await jetstream(nats.nc).publish(t.events(source, type), body, { headers: h, msgID: `${id}:route` });
+    return ack.seq;
+  }
+
+  const tasks = async (endpoint: string) => storedMessages(jsm, t.streams.delivery, t.deliver(endpoint));
+
+  before(async () => {
+    server = await startNatsServer();
+    nats = await connectTestNats(server.url);
+    jsm = await jetstreamManager(nats.nc);
+    control = buildApp(loadConfig(env(server)), { logger });
+    await control.run();
+    api = connectControl({ url: `127.0.0.1:${control.grpcPort()}`, token: TOKEN });
+  });
+
+  after(async () => {
+    api?.close();
+    await control?.close();
+    await nats?.drain();
+    await server?.stop();
+  });
+
+  it('control: GetEvent finds an event by id (UUIDv7 or not) with headers, subject and body; attempts need ClickHouse', async () => {
+    const id = uuidV7(Date.now(), 1);
+    const seq = await event(id, 'stripe', 'charge.succeeded', '{"id":"ch_1"}');
+    await event('legacy-id-1', 'github', 'push', '{"ref":"main"}');
+    const got = await api.getEvent({ eventId: id });
+    assert.equal(got.sequence, seq);
+    assert.equal(got.subject, `${NS}.events.stripe.charge.succeeded`);
+    assert.equal(got.source, 'stripe');
+    assert.equal(got.eventType, 'charge.succeeded');
+    assert.equal(Buffer.from(got.payload).toString(), '{"id":"ch_1"}');
+    assert.ok(got.headers.some((h) => h.name === 'hs-h-content-type' && h.value === 'application/json'));
+    assert.deepEqual(got.attempts, []);
+    assert.equal(got.attemptsNote, NO_CLICKHOUSE_NOTE);
+    const legacy = await api.getEvent({ eventId: 'legacy-id-1' });
+    assert.equal(Buffer.from(legacy.payload).toString(), '{"ref":"main"}');
+    await rejectsWith(api.getEvent({ eventId: uuidV7(Date.now(), 99) }), status.NOT_FOUND);
+    await rejectsWith(api.getEvent({ eventId: 'nope' }), status.NOT_FOUND);
+    await rejectsWith(api.getEvent({}), status.INVALID_ARGUMENT, /^event_id/);
+  });
+
+  it('control: ListEvents filters by source, type pattern and time window, and pages', async () => {
+    await sleep(20);
+    const since = Date.now();
+    await event('l-1', 'shop', 'order.created', '{}');
+    await event('l-2', 'shop', 'order.paid', '{}');
+    await event('l-3', 'shop', 'refund.created', '{}');
+    await event('l-4', 'other', 'order.created', '{}');
+    await sleep(20);
+    const middle = Date.now();
+    await sleep(20);
+    await event('l-5', 'shop', 'order.created', '{"late":true}');
+    const ids = (r: { events: { eventId: string }[] }) => r.events.map((e) => e.eventId);
+    assert.deepEqual(ids(await api.listEvents({ sinceMs: since })), ['l-1', 'l-2', 'l-3', 'l-4', 'l-5']);
+    assert.deepEqual(ids(await api.listEvents({ sinceMs: since, source: 'shop' })), ['l-1', 'l-2', 'l-3', 'l-5']);
+    assert.deepEqual(ids(await api.listEvents({ sinceMs: since, eventType: 'order.*' })), ['l-1', 'l-2', 'l-4', 'l-5']);
+    assert.deepEqual(ids(await api.listEvents({ sinceMs: since, eventType: '*.created', source: 'shop' })), ['l-1', 'l-3', 'l-5']);
+    assert.deepEqual(ids(await api.listEvents({ sinceMs: since, untilMs: middle })), ['l-1', 'l-2', 'l-3', 'l-4']);
+    const first = await api.listEvents({ sinceMs: since, pageSize: 2 });
+    assert.deepEqual(ids(first), ['l-1', 'l-2']);
+    assert.notEqual(first.nextPageToken, '');
+    const second = await api.listEvents({ sinceMs: since, pageSize: 3, pageToken: first.nextPageToken });
+    assert.deepEqual(ids(second), ['l-3', 'l-4', 'l-5']);
+    assert.equal(second.nextPageToken, '');
+    const [one] = (await api.listEvents({ sinceMs: middle })).events;
+    assert.equal(one?.payload.length, 0, 'no body in a listing');
+    assert.equal(one?.payloadSize, 13);
+    assert.deepEqual(ids(await api.listEvents({ sinceMs: Date.now() + 60_000 })), []);
+    await rejectsWith(api.listEvents({ pageToken: 'x' }), status.INVALID_ARGUMENT, /^page_token/);
+    await rejectsWith(api.listEvents({ sinceMs: 10, untilMs: 5 }), status.INVALID_ARGUMENT, /^until_ms/);
+  });
+
+  it('control: ReplayToEndpoint publishes delivery tasks with {event}:{endpoint}:replay:{request}; a repeat is a duplicate', async () => {
+    // Scenario: three events in the window, one the endpoint does not subscribe to;
+    // a replay makes two tasks, the same request again none, a new request two more.
+    await api.createEndpoint({
+      configJson: JSON.stringify({ id: 'warehouse', url: 'https://wh.example/h', eventTypes: ['invoice.*'], secrets: SECRETS }),
+    });
+    await sleep(20);
+    const since = Date.now();
+    await event('r-1', 'billing', 'invoice.paid', '{"n":1}');
+    await event('r-2', 'billing', 'customer.created', '{"n":2}');
+    await event('r-3', 'billing', 'invoice.voided', '{"n":3}');
+    const started = Date.now();
+    const first = await api.replayToEndpoint({ endpointId: 'warehouse', sinceMs: since, requestId: 'req-1', maxPerSecond: 10 });
+    assert.ok(Date.now() - started >= 90, 'two at 10/s take at least 100 ms (less timer slack)');
+    assert.deepEqual(first, { replayed: 2, duplicates: 0, skipped: 1, requestId: 'req-1', truncated: false });
+    const stored = await tasks('warehouse');
+    assert.deepEqual(
+      stored.map((m) => m.header.get('Nats-Msg-Id')),
+      ['r-1:warehouse:replay:req-1', 'r-3:warehouse:replay:req-1'],
+    );
+    const [task] = stored;
+    assert.equal(task?.subject, `${NS}.hs.deliver.warehouse`);
+    assert.equal(Buffer.from(task?.data ?? []).toString(), '{"n":1}');
+    assert.equal(task?.header.get(Header.endpointId), 'warehouse');
+    assert.equal(task?.header.get(Header.eventId), 'r-1');
+    assert.equal(task?.header.get('hs-h-content-type'), 'application/json');
+    const again = await api.replayToEndpoint({ endpointId: 'warehouse', sinceMs: since, requestId: 'req-1' });
+    assert.deepEqual([again.replayed, again.duplicates], [0, 2]);
+    assert.equal((await tasks('warehouse')).length, 2);
+    const other = await api.replayToEndpoint({ endpointId: 'warehouse', sinceMs: since, typePattern: 'invoice.paid', limit: 5 });
+    assert.equal(other.replayed, 1);
+    assert.match(other.requestId, /^[0-9a-f-]{36}$/);
+    const limited = await api.replayToEndpoint({ endpointId: 'warehouse', sinceMs: since, limit: 1, requestId: 'req-2' });
+    assert.deepEqual([limited.replayed, limited.truncated], [1, true]);
+    assert.equal((await tasks('warehouse')).length, 4);
+  });
+
+  it('control: ReplayToEndpoint refuses an unknown (NOT_FOUND) or disabled (FAILED_PRECONDITION) endpoint and a missing since', async () => {
+    await rejectsWith(api.replayToEndpoint({ endpointId: 'ghost', sinceMs: 1 }), status.NOT_FOUND);
+    await api.createEndpoint({ configJson: JSON.stringify({ id: 'off', url: 'https://off.example/h', enabled: false, secrets: SECRETS }) });
+    await rejectsWith(api.replayToEndpoint({ endpointId: 'off', sinceMs: 1 }), status.FAILED_PRECONDITION, /disabled/);
+    await rejectsWith(api.replayToEndpoint({ endpointId: 'off' }), status.INVALID_ARGUMENT, /^since_ms/);
+    await rejectsWith(api.replayToEndpoint({ endpointId: 'off', sinceMs: 1, requestId: 'a b' }), status.INVALID_ARGUMENT, /^request_id/);
+  });
+});
+
+describe('control: GetEvent attempts from a real ClickHouse', () => {
+  let server: NatsServer;
+  let nats: NatsHandle;
+  let clickhouse: ClickHouseServer;
+  let store: ClickHouseRowStore;
+  let control: ControlApp;
+  let api: ControlApi;
+  const DB = 'hs_control_test';
+
+  before(async () => {
+    [server, clickhouse] = await Promise.all([startNatsServer(), startClickHouse()]);
+    nats = await connectTestNats(server.url);
+    store = new ClickHouseRowStore({ url: clickhouse.url, database: DB, user: 'default', password: '', requestTimeoutMs: 10_000 });
+    await applyMigrations(store, DB, loadMigrations(DEFAULT_MIGRATIONS_DIR, DB));
+    control = buildApp(loadConfig({ ...env(server), HS_CLICKHOUSE_URL: clickhouse.url, HS_CLICKHOUSE_DATABASE: DB }), { logger });
+    await control.run();
+    api = connectControl({ url: `127.0.0.1:${control.grpcPort()}`, token: TOKEN });
+  });
+
+  after(async () => {
+    api?.close();
+    await control?.close();
+    await store?.close();
+    await nats?.drain();
+    await Promise.all([server?.stop(), clickhouse?.stop()]);
+  });
+
+  it('control: GetEvent lists the event delivery_attempts rows, oldest first', async () => {
+    const h = headers();
+    h.set(Header.eventId, 'evt-ch');
+    h.set(Header.source, 'stripe');
+    h.set(Header.eventType, 'charge.succeeded');
+    await jetstream(nats.nc).publish(t.events('stripe', 'charge.succeeded'), '{}', { headers: h });
+    const row = (attempt: number, outcome: string, st: number | null, at: number) => ({
+      row_id: `evt-ch:wh:${attempt}`,
+      event_id: 'evt-ch',
+      endpoint_id: 'wh',
+      source: 'stripe',
+      event_type: 'charge.succeeded',
+      attempt,
+      status: st,
+      outcome,
+      latency_ms: 12,
+      e2e_ms: 40,
+      next_retry_at: outcome === 'success' ? null : at + 1_000,
+      response_excerpt: outcome === 'success' ? 'ok' : 'bad gateway',
+      at,
+    });
+    await store.client.insert({
+      table: `${DB}.delivery_attempts`,
+      values: [row(2, 'success', 200, 2_000), row(1, 'http_5xx', 502, 1_000)],
+      format: 'JSONEachRow',
+    });
+    const got = await api.getEvent({ eventId: 'evt-ch' });
+    assert.equal(got.attemptsNote, '');
+    assert.deepEqual(got.attempts, [
+      {
+        endpointId: 'wh',
+        attempt: 1,
+        status: 502,
+        outcome: 'http_5xx',
+        latencyMs: 12,
+        atMs: 1_000,
+        nextRetryAtMs: 2_000,
+        responseExcerpt: 'bad gateway',
+      },
+      {
+        endpointId: 'wh',
+        attempt: 2,
+        status: 200,
+        outcome: 'success',
+        latencyMs: 12,
+        atMs: 2_000,
+        nextRetryAtMs: 0,
+        responseExcerpt: 'ok',
+      },
+    ]);
+  });
+});
