@@ -69,7 +69,7 @@ export interface DeliverDeps {
   readonly disabled: (id: string) => boolean;
   /** Writes `{disabled: true, reason: 'gone', at}` to the endpoint-state bucket. */
   readonly markGone: (id: string, atMs: number) => Promise<void>;
-  readonly gates: Pick<EndpointGates, 'admit'>;
+  readonly gates: Pick<EndpointGates, 'admitWaiting'>;
   readonly sender: Pick<HttpSender, 'send'>;
   readonly recordAttempt: (record: AttemptRecord) => Promise<void>;
   readonly recordSkipped: (record: SkippedRecord) => Promise<void>;
@@ -179,7 +179,7 @@ export async function handleTask(msg: TaskMessage, deps: DeliverDeps): Promise<O
   const secrets = activeSecrets(endpoint.secrets, now);
   if (secrets.length === 0) return skip(msg, task, 'no_active_secret', `endpoint ${endpoint.id} has no signing secret valid now`, deps);
 
-  const admission = deps.gates.admit(endpoint);
+  const admission = await deps.gates.admitWaiting(endpoint);
   if (admission.kind === 'wait') return deps.defer(msg, task, admission.delayMs);
 
   const attempt = task.attemptsMade + 1;

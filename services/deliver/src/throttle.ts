@@ -57,7 +57,14 @@ interface GateState {
   latencyMs: number;
   readonly circuit: CircuitBreaker;
   bucket: TokenBucket | undefined;
+  /** Tasks waiting in memory for a slot, woken in order as requests end. */
+  readonly waiting: (() => void)[];
 }
+
+/** Tasks that may wait in memory for an endpoint's slot, per unit of its `maxConcurrency`. */
+export const LOCAL_QUEUE_FACTOR = 2;
+/** The longest a task waits in memory for a slot before it is nak'ed instead. */
+export const MAX_LOCAL_WAIT_MS = 1_000;
 
 /**
  * Per-endpoint admission, in memory: the circuit breaker, at most
@@ -81,7 +88,7 @@ export class EndpointGates {
   #state(endpoint: EndpointConfig, nowMs: number): GateState {
     let s = this.#states.get(endpoint.id);
     if (s === undefined) {
-      s = { inFlight: 0, latencyMs: 100, circuit: new CircuitBreaker(), bucket: undefined };
+      s = { inFlight: 0, latencyMs: 100, circuit: new CircuitBreaker(), bucket: undefined, waiting: [] };
       this.#states.set(endpoint.id, s);
     }
     const rate = endpoint.rateLimitPerSecond;
@@ -125,6 +132,7 @@ export class EndpointGates {
           if (settled) return;
           settled = true;
           s.inFlight--;
+          s.waiting.shift()?.();
           s.latencyMs = s.latencyMs * 0.8 + latencyMs * 0.2;
           if (verdict === 'success') s.circuit.onSuccess();
           else if (verdict === 'failure') s.circuit.onFailure(this.#now(), endpoint.circuit);
@@ -132,6 +140,40 @@ export class EndpointGates {
         },
       },
     };
+  }
+
+  /**
+   * Like {@link admit}, but a task refused only because the endpoint's
+   * concurrency is full may wait in memory for a slot: while fewer than
+   * `LOCAL_QUEUE_FACTOR × maxConcurrency` tasks wait for it, and at most
+   * `min(MAX_LOCAL_WAIT_MS, 4 × its recent latency)`. A fast endpoint then
+   * absorbs a burst without round trips through JetStream (naks under load
+   * cost CPU and snowballed in bench/e2e), while a slow or blackholed one
+   * still holds only a bounded number of the worker's slots; everything past
+   * that is nak'ed with a delay as before.
+   */
+  async admitWaiting(endpoint: EndpointConfig): Promise<Admission> {
+    for (let round = 0; round < 4; round++) {
+      const admission = this.admit(endpoint);
+      if (admission.kind !== 'wait' || admission.why !== 'concurrency') return admission;
+      const s = this.#state(endpoint, this.#now());
+      if (s.waiting.length >= endpoint.maxConcurrency * LOCAL_QUEUE_FACTOR) return admission;
+      const maxWaitMs = Math.min(MAX_LOCAL_WAIT_MS, Math.max(20, 4 * s.latencyMs));
+      const woken = await new Promise<boolean>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          const i = s.waiting.indexOf(wake);
+          if (i !== -1) s.waiting.splice(i, 1);
+          resolve(false);
+        }, maxWaitMs);
+        s.waiting.push(wake);
+      });
+      if (!woken) return admission;
+    }
+    return this.admit(endpoint);
   }
 
   /** Each endpoint's circuit state now (for metrics). */

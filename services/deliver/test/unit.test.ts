@@ -330,3 +330,26 @@ describe('SSRF guard', () => {
     parseCidrs(['10.0.0.0/8', '::1', 'fd00::/8']);
   });
 });
+
+describe('deliver: waiting for a slot in memory', () => {
+  it('deliver: a task waits briefly for a busy endpoint slot instead of a round trip through JetStream, within a bounded queue', async () => {
+    const gates = new EndpointGates();
+    const endpoint = parseEndpointConfig({
+      id: 'fast',
+      url: 'https://example.com/h',
+      secrets: [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
+      maxConcurrency: 1,
+    });
+    const first = gates.admit(endpoint);
+    assert.equal(first.kind, 'send');
+    // Two may wait (LOCAL_QUEUE_FACTOR × maxConcurrency); the third is told to come back later.
+    const waiters = [gates.admitWaiting(endpoint), gates.admitWaiting(endpoint)];
+    const third = await gates.admitWaiting(endpoint);
+    assert.equal(third.kind, 'wait');
+    if (first.kind === 'send') first.pass.done('success', 1);
+    const second = await waiters[0];
+    assert.equal(second?.kind, 'send', 'woken by the freed slot');
+    if (second?.kind === 'send') second.pass.done('success', 1);
+    assert.equal((await waiters[1])?.kind, 'send');
+  });
+});
