@@ -35,6 +35,7 @@ export const USAGE = `usage: hs <resource> <command> [args] [--json] [--url host
   hs endpoints list | get <id> | create -f <file.json|-> | update -f <file.json|-> | delete <id>
                rotate-secret <id> [--secret value] [--secret-id id]
   hs schemas   list [--source s] | get <source> <type> | create <source> <type> -f <schema.json|-> | delete <source> <type>
+  hs stats     [--endpoint e] [--since T] [--until T]      delivery success rate, latency percentiles, failures (from ClickHouse)
   hs dlq       list [--stage s] [--source s] [--endpoint e] [--reason r] [--limit n]
                show <seq>
                replay <seq> | replay [--stage s] [--source s] [--endpoint e] [--reason r] [--rate n] [--limit n] [--purge]
@@ -163,6 +164,28 @@ async function execute(api: ControlApi, resource: string, command: string, pos: 
     return readFileSync(v.file, 'utf8');
   };
   switch (resource) {
+    case 'stats': {
+      const r = await api.stats({
+        source: '',
+        endpoint: v.endpoint ?? '',
+        sinceMs: v.since === undefined ? 0 : timeOption(v.since, 'since'),
+        untilMs: v.until === undefined ? 0 : timeOption(v.until, 'until'),
+      });
+      const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+      const rows = r.endpoints.map((e) => [
+        e.endpointId,
+        e.attempts,
+        pct(e.successRate),
+        e.latencyP50Ms.toFixed(0),
+        e.latencyP95Ms.toFixed(0),
+        e.latencyP99Ms.toFixed(0),
+        Object.entries(e.outcomes)
+          .filter(([k]) => k !== 'success')
+          .map(([k, n]) => `${k}=${n}`)
+          .join(' '),
+      ]);
+      return { json: r, text: table([['ENDPOINT', 'ATTEMPTS', 'SUCCESS', 'P50 MS', 'P95 MS', 'P99 MS', 'FAILURES'], ...rows]) };
+    }
     case 'replay': {
       if (v.endpoint === undefined) throw new UsageError('--endpoint is required');
       if (v.since === undefined) throw new UsageError('--since is required');

@@ -195,6 +195,12 @@ ${extra}`;
     assert.match(bad.stderr, /sources\[0\]/);
   });
 
+  it('hs: stats without ClickHouse exits 1 and says what is missing', async () => {
+    const r = await hs('stats', '--since', '1h');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /UNIMPLEMENTED.*HS_CLICKHOUSE_URL/);
+  });
+
   it('hs: sources update and rotate-secret', async () => {
     const file = join(dir, 'rot.json');
     writeFileSync(file, JSON.stringify({ id: 'rot', provider: 'github', secrets: [{ id: 'k1', value: 'one' }] }));

@@ -1,4 +1,4 @@
-import { ClickHouseRowStore } from '@hookstream/analytics';
+import { ClickHouseRowStore, type EndpointStats, endpointStats, type StatsQuery } from '@hookstream/analytics';
 import {
   type App,
   CleanupStack,
@@ -55,11 +55,13 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
       cleanup.push('nats', () => platform.nats.drain());
       const t = platform.topology;
       let attempts = overrides.attempts ?? NO_ATTEMPTS;
+      let stats: ((q: StatsQuery) => Promise<EndpointStats[]>) | undefined;
       const ch = config.clickhouse;
-      if (overrides.attempts === undefined && ch !== undefined) {
+      if (ch !== undefined) {
         const store = new ClickHouseRowStore({ ...ch, requestTimeoutMs: 10_000 });
         cleanup.push('clickhouse', () => store.close());
-        attempts = clickHouseAttempts(store, ch.database);
+        if (overrides.attempts === undefined) attempts = clickHouseAttempts(store, ch.database);
+        stats = (q) => endpointStats(store, ch.database, q);
       }
       const bucket = (name: string) => openBucket(platform.nats.nc, name, { replicas: config.streamReplicas });
       const handlers = buildHandlers({
@@ -69,6 +71,7 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
         deadLetters: new DeadLetters(platform.js, platform.jsm, t),
         events: new EventStore(platform.js, platform.jsm, t),
         attempts,
+        ...(stats !== undefined ? { stats } : {}),
         rotationGraceMs: config.rotationGraceMs,
         replayPerSecond: config.replayPerSecond,
       });

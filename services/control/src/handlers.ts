@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
+import type { EndpointStats, StatsQuery } from '@hookstream/analytics';
 import type {
   ControlPlaneService,
   DeadLetter,
@@ -38,6 +39,8 @@ export interface HandlerDeps {
   readonly deadLetters: DeadLetters;
   readonly events: EventStore;
   readonly attempts: AttemptSource;
+  /** Endpoint stats from ClickHouse's per-minute views; undefined when ClickHouse is not configured. */
+  readonly stats?: (q: StatsQuery) => Promise<EndpointStats[]>;
   readonly rotationGraceMs: number;
   readonly replayPerSecond: number;
   readonly now?: () => number;
@@ -291,11 +294,29 @@ export function buildHandlers(deps: HandlerDeps): Handlers {
       return { ...result, requestId };
     },
 
-    stats: async () => {
-      throw new RpcError(
-        status.UNIMPLEMENTED,
-        'analytics not available yet: Stats will answer from ClickHouse once the analytics service lands',
-      );
+    stats: async (req) => {
+      if (deps.stats === undefined) {
+        throw new RpcError(status.UNIMPLEMENTED, 'Stats needs ClickHouse: set HS_CLICKHOUSE_URL on the control service');
+      }
+      const now = (deps.now ?? Date.now)();
+      const untilMs = req.untilMs > 0 ? req.untilMs : now;
+      const sinceMs = req.sinceMs > 0 ? req.sinceMs : untilMs - HOUR_MS;
+      if (sinceMs > untilMs) throw new RpcError(status.INVALID_ARGUMENT, 'since_ms: must not be after until_ms');
+      const rows = await deps.stats({ sinceMs, untilMs, ...(req.endpoint !== '' ? { endpointId: req.endpoint } : {}) });
+      return {
+        sinceMs,
+        untilMs,
+        endpoints: rows.map((r) => ({
+          endpointId: r.endpointId,
+          attempts: r.attempts,
+          successes: r.successes,
+          successRate: r.successRate,
+          latencyP50Ms: r.latencyP50Ms,
+          latencyP95Ms: r.latencyP95Ms,
+          latencyP99Ms: r.latencyP99Ms,
+          outcomes: { ...r.outcomes },
+        })),
+      };
     },
   };
 }

@@ -138,8 +138,8 @@ describe('control plane against a real nats-server', () => {
     }
   });
 
-  it('control: Stats is UNIMPLEMENTED with a clear message', async () => {
-    await rejectsWith(api.stats(), status.UNIMPLEMENTED, /analytics not available yet/);
+  it('control: Stats without ClickHouse is UNIMPLEMENTED and says how to enable it', async () => {
+    await rejectsWith(api.stats(), status.UNIMPLEMENTED, /HS_CLICKHOUSE_URL/);
   });
 
   it('control: sources — create shows the secret once, reads redact it, and KV holds it sealed', async () => {

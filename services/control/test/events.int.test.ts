@@ -209,6 +209,44 @@ describe('control: GetEvent attempts from a real ClickHouse', () => {
     await Promise.all([server?.stop(), clickhouse?.stop()]);
   });
 
+  it('control: Stats answers success rate, percentiles and outcome counts per endpoint from the views', async () => {
+    // Scenario: endpoint "st" had 4 attempts a minute ago: 3 successes (10, 20, 30 ms) and a timeout (3000 ms).
+    const at = Date.now() - 60_000;
+    const row = (n: number, outcome: string, latency: number) => ({
+      row_id: `st-${n}`,
+      event_id: `st-${n}`,
+      endpoint_id: 'st',
+      source: 'stripe',
+      event_type: 'charge.succeeded',
+      attempt: 1,
+      status: outcome === 'success' ? 200 : null,
+      outcome,
+      latency_ms: latency,
+      e2e_ms: latency + 5,
+      next_retry_at: null,
+      response_excerpt: '',
+      at,
+    });
+    await store.client.insert({
+      table: `${DB}.delivery_attempts`,
+      values: [row(1, 'success', 10), row(2, 'success', 20), row(3, 'success', 30), row(4, 'timeout', 3_000)],
+      format: 'JSONEachRow',
+    });
+    const got = await api.stats({ source: '', endpoint: 'st', sinceMs: 0, untilMs: 0 });
+    assert.equal(got.endpoints.length, 1);
+    const st = got.endpoints[0];
+    assert.equal(st?.endpointId, 'st');
+    assert.equal(st?.attempts, 4);
+    assert.equal(st?.successes, 3);
+    assert.equal(st?.successRate, 0.75);
+    assert.ok((st?.latencyP50Ms ?? 0) >= 20 && (st?.latencyP50Ms ?? 0) <= 30, `p50 ${st?.latencyP50Ms}`);
+    assert.ok((st?.latencyP99Ms ?? 0) > 1_000, `p99 ${st?.latencyP99Ms}`);
+    assert.deepEqual(st?.outcomes, { success: 3, timeout: 1 });
+    assert.ok(got.untilMs - got.sinceMs === 3_600_000, 'defaults to the last hour');
+    const none = await api.stats({ source: '', endpoint: 'nobody', sinceMs: 0, untilMs: 0 });
+    assert.deepEqual(none.endpoints, []);
+  });
+
   it('control: GetEvent lists the event delivery_attempts rows, oldest first', async () => {
     const h = headers();
     h.set(Header.eventId, 'evt-ch');

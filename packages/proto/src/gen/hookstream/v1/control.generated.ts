@@ -407,11 +407,39 @@ export interface ReplayToEndpointResponse {
 }
 
 export interface StatsRequest {
+  /**
+   * Reserved: per-source stats are not answered yet (rejections and
+   * duplicates per source are in the ClickHouse views; see docs/analytics.md).
+   */
   source: string;
+  /** One endpoint; empty: every endpoint with attempts in the window. */
   endpoint: string;
+  /** Window in epoch milliseconds, whole minutes; defaults: the last hour. */
+  sinceMs: number;
+  untilMs: number;
+}
+
+export interface EndpointStats {
+  endpointId: string;
+  attempts: number;
+  successes: number;
+  successRate: number;
+  latencyP50Ms: number;
+  latencyP95Ms: number;
+  latencyP99Ms: number;
+  /** Attempts by outcome class: success, http_4xx, http_5xx, rate_limited, timeout, dns, connect, tls, blocked. */
+  outcomes: { [key: string]: number };
+}
+
+export interface EndpointStats_OutcomesEntry {
+  key: string;
+  value: number;
 }
 
 export interface StatsResponse {
+  endpoints: EndpointStats[];
+  sinceMs: number;
+  untilMs: number;
 }
 
 function createBaseSource(): Source {
@@ -4104,7 +4132,7 @@ export const ReplayToEndpointResponse: MessageFns<ReplayToEndpointResponse> = {
 };
 
 function createBaseStatsRequest(): StatsRequest {
-  return { source: "", endpoint: "" };
+  return { source: "", endpoint: "", sinceMs: 0, untilMs: 0 };
 }
 
 export const StatsRequest: MessageFns<StatsRequest> = {
@@ -4114,6 +4142,12 @@ export const StatsRequest: MessageFns<StatsRequest> = {
     }
     if (message.endpoint !== "") {
       writer.uint32(18).string(message.endpoint);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(24).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(32).int64(message.untilMs);
     }
     return writer;
   },
@@ -4147,6 +4181,22 @@ export const StatsRequest: MessageFns<StatsRequest> = {
             message.endpoint = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4166,16 +4216,253 @@ export const StatsRequest: MessageFns<StatsRequest> = {
     const message = createBaseStatsRequest();
     message.source = object.source ?? "";
     message.endpoint = object.endpoint ?? "";
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseEndpointStats(): EndpointStats {
+  return {
+    endpointId: "",
+    attempts: 0,
+    successes: 0,
+    successRate: 0,
+    latencyP50Ms: 0,
+    latencyP95Ms: 0,
+    latencyP99Ms: 0,
+    outcomes: {},
+  };
+}
+
+export const EndpointStats: MessageFns<EndpointStats> = {
+  encode(message: EndpointStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(16).int64(message.attempts);
+    }
+    if (message.successes !== 0) {
+      writer.uint32(24).int64(message.successes);
+    }
+    if (message.successRate !== 0) {
+      writer.uint32(33).double(message.successRate);
+    }
+    if (message.latencyP50Ms !== 0) {
+      writer.uint32(41).double(message.latencyP50Ms);
+    }
+    if (message.latencyP95Ms !== 0) {
+      writer.uint32(49).double(message.latencyP95Ms);
+    }
+    if (message.latencyP99Ms !== 0) {
+      writer.uint32(57).double(message.latencyP99Ms);
+    }
+    globalThis.Object.entries(message.outcomes).forEach(([key, value]: [string, number]) => {
+      EndpointStats_OutcomesEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndpointStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndpointStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempts = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.successes = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.successRate = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.latencyP50Ms = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.latencyP95Ms = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.latencyP99Ms = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            const entry8 = EndpointStats_OutcomesEntry.decode(reader, reader.uint32());
+            if (entry8.value !== undefined) {
+              message.outcomes[entry8.key] = entry8.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<EndpointStats>): EndpointStats {
+    return EndpointStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EndpointStats>): EndpointStats {
+    const message = createBaseEndpointStats();
+    message.endpointId = object.endpointId ?? "";
+    message.attempts = object.attempts ?? 0;
+    message.successes = object.successes ?? 0;
+    message.successRate = object.successRate ?? 0;
+    message.latencyP50Ms = object.latencyP50Ms ?? 0;
+    message.latencyP95Ms = object.latencyP95Ms ?? 0;
+    message.latencyP99Ms = object.latencyP99Ms ?? 0;
+    message.outcomes = (globalThis.Object.entries(object.outcomes ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseEndpointStats_OutcomesEntry(): EndpointStats_OutcomesEntry {
+  return { key: "", value: 0 };
+}
+
+export const EndpointStats_OutcomesEntry: MessageFns<EndpointStats_OutcomesEntry> = {
+  encode(message: EndpointStats_OutcomesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndpointStats_OutcomesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndpointStats_OutcomesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<EndpointStats_OutcomesEntry>): EndpointStats_OutcomesEntry {
+    return EndpointStats_OutcomesEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EndpointStats_OutcomesEntry>): EndpointStats_OutcomesEntry {
+    const message = createBaseEndpointStats_OutcomesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
     return message;
   },
 };
 
 function createBaseStatsResponse(): StatsResponse {
-  return {};
+  return { endpoints: [], sinceMs: 0, untilMs: 0 };
 }
 
 export const StatsResponse: MessageFns<StatsResponse> = {
-  encode(_: StatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: StatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.endpoints) {
+      EndpointStats.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(16).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(24).int64(message.untilMs);
+    }
     return writer;
   },
 
@@ -4192,6 +4479,30 @@ export const StatsResponse: MessageFns<StatsResponse> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpoints.push(EndpointStats.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4207,8 +4518,11 @@ export const StatsResponse: MessageFns<StatsResponse> = {
   create(base?: DeepPartial<StatsResponse>): StatsResponse {
     return StatsResponse.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<StatsResponse>): StatsResponse {
+  fromPartial(object: DeepPartial<StatsResponse>): StatsResponse {
     const message = createBaseStatsResponse();
+    message.endpoints = object.endpoints?.map((e) => EndpointStats.fromPartial(e)) || [];
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
     return message;
   },
 };
