@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import {
-  EndpointStore,
-  Header,
-  type NatsHandle,
-  openBucket,
-  SchemaStore,
-  SourceStore,
-  secretBoxFromEnv,
-  topology,
-} from '@hookstream/runtime';
+import { type ControlApi, connectControl } from '@hookstream/proto';
+import { Header, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import {
   type ClickHouseServer,
   connectTestNats,
@@ -34,7 +26,6 @@ const ENDPOINT_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const t = topology('e2e');
 // Every service gets the master key; secrets are sealed in KV.
 const MASTER_KEY = randomBytes(32).toString('base64');
-const box = secretBoxFromEnv({ HS_MASTER_KEY: MASTER_KEY });
 
 describe('the pipeline, every service a real process', () => {
   let server: NatsServer;
@@ -44,34 +35,52 @@ describe('the pipeline, every service a real process', () => {
   const services: ServiceProcess[] = [];
   let ingestPort: number;
   const receivers: Record<string, TestEndpoint> = {};
+  let control: ControlApi;
 
   before(async () => {
     [server, clickhouse] = await Promise.all([startNatsServer(), startClickHouse()]);
     nats = await connectTestNats(server.url);
     jsm = await jetstreamManager(nats.nc);
+    // Configuration goes through the control plane (a real process), as an operator would.
+    const controlPort = await freePort();
+    const controlToken = 'e2e-control-token-0123456789';
+    const base = { HS_NATS_URL: server.url, HS_NAMESPACE: 'e2e', HS_MASTER_KEY: MASTER_KEY };
+    services.push(
+      await startService('control', {
+        ...base,
+        HS_CONTROL_PORT: String(controlPort),
+        HS_CONTROL_HOST: '127.0.0.1',
+        HS_CONTROL_TOKEN: controlToken,
+      }),
+    );
+    control = connectControl({ url: `127.0.0.1:${controlPort}`, token: controlToken });
+    await control.createSource({
+      configJson: JSON.stringify({ id: 'stripe', provider: 'stripe', secrets: [{ id: 'k1', value: STRIPE_SECRET }] }),
+    });
+    await control.createSchema({
+      source: 'stripe',
+      eventType: 'payment_intent.succeeded',
+      schemaJson: JSON.stringify({
+        type: 'object',
+        required: ['id', 'type', 'data'],
+        properties: { id: { type: 'string' }, type: { type: 'string' }, data: { type: 'object' } },
+      }),
+      description: '',
+    });
     const sourcesKv = await openBucket(nats.nc, t.buckets.sources, { replicas: 1 });
-    await new SourceStore(sourcesKv, box).put({
-      id: 'stripe',
-      provider: 'stripe',
-      secrets: [{ id: 'k1', value: STRIPE_SECRET }],
-    });
-    await new SchemaStore(await openBucket(nats.nc, t.buckets.schemas, { replicas: 1 })).put('stripe', 'payment_intent.succeeded', {
-      type: 'object',
-      required: ['id', 'type', 'data'],
-      properties: { id: { type: 'string' }, type: { type: 'string' }, data: { type: 'object' } },
-    });
-    // Three subscribers: everything, payments only, and big payments only (a CEL filter).
     const rawSource = new TextDecoder().decode((await sourcesKv.get('stripe'))?.value);
     assert.equal(rawSource.includes(STRIPE_SECRET), false, 'no plaintext secret in KV');
     assert.match(rawSource, /enc:v1:k1:/);
-    const endpoints = new EndpointStore(await openBucket(nats.nc, t.buckets.endpoints, { replicas: 1 }), box);
+    // Three subscribers: everything, payments only, and big payments only (a CEL filter).
     for (const [id, extra] of [
       ['everything', {}],
       ['payments', { eventTypes: ['payment_intent.*'] }],
       ['big', { eventTypes: ['payment_intent.*'], filter: 'data.data.object.amount >= 1000' }],
     ] as const) {
       receivers[id] = await startEndpoint();
-      await endpoints.put({ id, url: receivers[id].url, secrets: [{ id: 'k1', value: ENDPOINT_SECRET }], ...extra });
+      await control.createEndpoint({
+        configJson: JSON.stringify({ id, url: receivers[id].url, secrets: [{ id: 'k1', value: ENDPOINT_SECRET }], ...extra }),
+      });
     }
     ingestPort = await freePort();
     const env = { HS_NATS_URL: server.url, HS_NAMESPACE: 'e2e', HS_MASTER_KEY: MASTER_KEY };
@@ -89,6 +98,7 @@ describe('the pipeline, every service a real process', () => {
   });
 
   after(async () => {
+    control?.close();
     for (const s of services.reverse()) assert.equal(await s.stop(), 0, `${s.name} exits cleanly`);
     for (const r of Object.values(receivers)) await r.close();
     await nats?.drain();
