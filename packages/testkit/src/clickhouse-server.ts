@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findBinary } from './binaries.ts';
 import { freePort } from './ports.ts';
+import { ServerProcess } from './server-process.ts';
 
 /** Options for {@link startClickHouse}. */
 export interface ClickHouseServerOptions {
@@ -27,13 +27,15 @@ export class ClickHouseServer {
   readonly httpPort: number;
   readonly tcpPort: number;
   readonly dataDir: string;
-  readonly #binary: string;
   readonly #options: ClickHouseServerOptions;
-  #child: ChildProcess | undefined;
-  #output = '';
+  readonly #process: ServerProcess;
 
   private constructor(binary: string, httpPort: number, tcpPort: number, dataDir: string, options: ClickHouseServerOptions) {
-    this.#binary = binary;
+    // ClickHouse waits for running queries on SIGTERM; never longer than 15 s.
+    this.#process = new ServerProcess('clickhouse-server', binary, [`--config-file=${join(dataDir, 'etc', 'config.xml')}`], {
+      cwd: dataDir,
+      killAfterMs: 15_000,
+    });
     this.httpPort = httpPort;
     this.tcpPort = tcpPort;
     this.dataDir = dataDir;
@@ -47,12 +49,12 @@ export class ClickHouseServer {
 
   /** The server's process id while it runs. */
   get pid(): number | undefined {
-    return this.running ? this.#child?.pid : undefined;
+    return this.#process.pid;
   }
 
   /** Whether the process is running. */
   get running(): boolean {
-    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+    return this.#process.running;
   }
 
   /**
@@ -78,26 +80,12 @@ export class ClickHouseServer {
     return server;
   }
 
-  async #spawn(): Promise<void> {
-    this.#output = '';
-    const child = spawn(this.#binary, [`--config-file=${join(this.dataDir, 'etc', 'config.xml')}`], {
-      cwd: this.dataDir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.#child = child;
-    const collect = (chunk: Buffer): void => {
-      if (this.#output.length < 64_000) this.#output += chunk.toString();
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    const deadline = Date.now() + (this.#options.startTimeoutMs ?? 30_000);
-    while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`clickhouse-server exited during start-up:\n${this.#output}${this.#errorLog()}`);
-      if (await this.ping()) return;
-      await sleep(50);
-    }
-    child.kill('SIGKILL');
-    throw new Error(`clickhouse-server did not answer /ping within the time limit:\n${this.#output}${this.#errorLog()}`);
+  #spawn(): Promise<void> {
+    return this.#process.start(
+      () => this.ping(),
+      this.#options.startTimeoutMs ?? 30_000,
+      () => this.#errorLog(),
+    );
   }
 
   /** Whether `GET /ping` answers `Ok.` now. Never throws. */
@@ -124,12 +112,12 @@ export class ClickHouseServer {
 
   /** Stops with SIGKILL (a crash). Resolves when the process is gone. */
   async kill(): Promise<void> {
-    await this.#signal('SIGKILL');
+    await this.#process.signal('SIGKILL');
   }
 
   /** Stops gracefully (SIGTERM) and keeps the data. Resolves when the process is gone. */
   async stopProcess(): Promise<void> {
-    await this.#signal('SIGTERM');
+    await this.#process.signal('SIGTERM');
   }
 
   /** Starts again on the same ports and data (after kill or stopProcess); resolves once `/ping` answers. */
@@ -140,13 +128,13 @@ export class ClickHouseServer {
 
   /** Stops the server and removes its data directory. Never throws. */
   async stop(): Promise<void> {
-    await this.#signal('SIGTERM').catch(() => undefined);
+    await this.#process.signal('SIGTERM').catch(() => undefined);
     if (!this.#options.keepData) rmSync(this.dataDir, { recursive: true, force: true });
   }
 
   /** What the server printed since its last start. */
   output(): string {
-    return this.#output;
+    return this.#process.output();
   }
 
   #errorLog(): string {
@@ -156,24 +144,9 @@ export class ClickHouseServer {
       return '';
     }
   }
-
-  async #signal(signal: NodeJS.Signals): Promise<void> {
-    const child = this.#child;
-    if (child === undefined || !this.running) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(signal);
-    // ClickHouse waits for running queries on SIGTERM; never longer than this.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  }
 }
 
 /** Shorthand for {@link ClickHouseServer.start}. */
 export function startClickHouse(options?: ClickHouseServerOptions): Promise<ClickHouseServer> {
   return ClickHouseServer.start(options);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

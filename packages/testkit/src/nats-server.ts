@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary } from './binaries.ts';
 import { freePort } from './ports.ts';
+import { ServerProcess } from './server-process.ts';
 
 /** Options for {@link startNatsServer}. */
 export interface NatsServerOptions {
@@ -24,16 +24,25 @@ export interface NatsServerOptions {
 export class NatsServer {
   readonly port: number;
   readonly storeDir: string;
-  readonly #binary: string;
   readonly #options: NatsServerOptions;
-  #child: ChildProcess | undefined;
-  #output = '';
+  readonly #process: ServerProcess;
 
   private constructor(binary: string, port: number, storeDir: string, options: NatsServerOptions) {
-    this.#binary = binary;
     this.port = port;
     this.storeDir = storeDir;
     this.#options = options;
+    this.#process = new ServerProcess('nats-server', binary, [
+      '-js',
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-sd',
+      storeDir,
+      '-n',
+      `hs-test-${port}`,
+      ...(options.args ?? []),
+    ]);
   }
 
   /** `nats://127.0.0.1:{port}` */
@@ -43,12 +52,12 @@ export class NatsServer {
 
   /** The server's process id while it runs (to pin it to a core in benchmarks). */
   get pid(): number | undefined {
-    return this.running ? this.#child?.pid : undefined;
+    return this.#process.pid;
   }
 
   /** Whether the process is running. */
   get running(): boolean {
-    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+    return this.#process.running;
   }
 
   /** Creates and starts a server. Throws MissingBinaryError when nats-server is not installed. */
@@ -61,51 +70,22 @@ export class NatsServer {
     return server;
   }
 
-  async #spawn(): Promise<void> {
-    this.#output = '';
-    const child = spawn(
-      this.#binary,
-      [
-        '-js',
-        '-a',
-        '127.0.0.1',
-        '-p',
-        String(this.port),
-        '-sd',
-        this.storeDir,
-        '-n',
-        `hs-test-${this.port}`,
-        ...(this.#options.args ?? []),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+  // JetStream is ready once the server says so; the port opens a moment before.
+  #spawn(): Promise<void> {
+    return this.#process.start(
+      async () => this.#process.output().includes('Server is ready') && (await canConnect(this.port)),
+      this.#options.startTimeoutMs ?? 15_000,
     );
-    this.#child = child;
-    const collect = (chunk: Buffer): void => {
-      if (this.#output.length < 64_000) this.#output += chunk.toString();
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    const deadline = Date.now() + (this.#options.startTimeoutMs ?? 15_000);
-    while (Date.now() < deadline) {
-      if (!this.running) {
-        throw new Error(`nats-server exited during start-up:\n${this.#output}`);
-      }
-      // JetStream is ready once the server says so; the port opens a moment before.
-      if (this.#output.includes('Server is ready') && (await canConnect(this.port))) return;
-      await sleep(25);
-    }
-    child.kill('SIGKILL');
-    throw new Error(`nats-server did not become ready within the time limit:\n${this.#output}`);
   }
 
   /** Stops with SIGKILL: no flush, no goodbye (a crash). Resolves when the process is gone. */
   async kill(): Promise<void> {
-    await this.#signal('SIGKILL');
+    await this.#process.signal('SIGKILL');
   }
 
   /** Stops gracefully (SIGTERM). */
   async stopProcess(): Promise<void> {
-    await this.#signal('SIGTERM');
+    await this.#process.signal('SIGTERM');
   }
 
   /** Starts again on the same port and store (after kill or stopProcess). */
@@ -116,23 +96,13 @@ export class NatsServer {
 
   /** Stops the server and removes its store. Never throws. */
   async stop(): Promise<void> {
-    await this.#signal('SIGTERM').catch(() => undefined);
+    await this.#process.signal('SIGTERM').catch(() => undefined);
     if (!this.#options.keepStore) rmSync(this.storeDir, { recursive: true, force: true });
   }
 
   /** What the server printed since its last start. */
   output(): string {
-    return this.#output;
-  }
-
-  async #signal(signal: NodeJS.Signals): Promise<void> {
-    const child = this.#child;
-    if (child === undefined || !this.running) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
+    return this.#process.output();
   }
 }
 
@@ -150,8 +120,4 @@ function canConnect(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
