@@ -70,7 +70,9 @@ export {
 } from './telemetry.ts';
 export { sanitizeDotted, sanitizeToken, type Topology, topology } from './topology.ts';
 export {
+  type DurableConsumerOptions,
   defaultRetryDelayMs,
+  ensureDurableConsumer,
   publishDeadLetter,
   type SettleDeps,
   settle,

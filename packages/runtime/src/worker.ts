@@ -52,6 +52,39 @@ export interface Worker {
 /** Exponential 1 s, 2 s, 4 s … capped at 60 s. */
 export const defaultRetryDelayMs = (deliveryCount: number): number => Math.min(60_000, 1_000 * 2 ** Math.max(0, deliveryCount - 1));
 
+/** What {@link ensureDurableConsumer} sets up. */
+export interface DurableConsumerOptions {
+  readonly stream: string;
+  readonly durable: string;
+  readonly filterSubject: string;
+  readonly ackWaitMs: number;
+  readonly maxAckPending: number;
+}
+
+/**
+ * Creates a durable pull consumer (explicit acks, from the start of the
+ * stream, unlimited deliveries: callers bound redelivery themselves), or
+ * brings an existing one's ack wait, max deliver and max ack pending up to
+ * date. Replicas of a service call it concurrently; both paths are safe.
+ * Throws on NATS errors.
+ */
+export async function ensureDurableConsumer(jsm: JetStreamManager, options: DurableConsumerOptions): Promise<void> {
+  const settings = { ack_wait: nanos(options.ackWaitMs), max_deliver: -1, max_ack_pending: options.maxAckPending };
+  try {
+    await jsm.consumers.info(options.stream, options.durable);
+    await jsm.consumers.update(options.stream, options.durable, settings);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
+    await jsm.consumers.add(options.stream, {
+      durable_name: options.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: options.filterSubject,
+      ...settings,
+    });
+  }
+}
+
 /**
  * Creates (or updates) the durable pull consumer and starts handling
  * messages, at most `concurrency` at once. Each handler outcome is settled by
@@ -62,28 +95,15 @@ export const defaultRetryDelayMs = (deliveryCount: number): number => Math.min(6
  */
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { js, jsm, logger } = options;
-  const consumerConfig = {
-    durable_name: options.durable,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    filter_subject: options.filterSubject,
-    ack_wait: nanos(options.ackWaitMs),
-    // Redelivery is bounded by the worker (it dead-letters), not by the
-    // server, which would leave an exhausted message stuck in a work queue.
-    max_deliver: -1,
-    max_ack_pending: Math.max(options.concurrency * 4, 64),
-  };
-  try {
-    await jsm.consumers.info(options.stream, options.durable);
-    await jsm.consumers.update(options.stream, options.durable, {
-      ack_wait: consumerConfig.ack_wait,
-      max_deliver: consumerConfig.max_deliver,
-      max_ack_pending: consumerConfig.max_ack_pending,
-    });
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
-    await jsm.consumers.add(options.stream, consumerConfig);
-  }
+  // Redelivery is bounded by the worker (it dead-letters), not by the
+  // server, which would leave an exhausted message stuck in a work queue.
+  await ensureDurableConsumer(jsm, {
+    stream: options.stream,
+    durable: options.durable,
+    filterSubject: options.filterSubject,
+    ackWaitMs: options.ackWaitMs,
+    maxAckPending: Math.max(options.concurrency * 4, 64),
+  });
   const consumer = await js.consumers.get(options.stream, options.durable);
   const messages = await consumer.consume({ max_messages: Math.max(options.concurrency * 2, 16) });
 

@@ -1,15 +1,5 @@
-import { type Logger, metrics, publishDeadLetter } from '@hookstream/runtime';
-import {
-  AckPolicy,
-  type ConsumerMessages,
-  DeliverPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-} from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import { ensureDurableConsumer, type Logger, metrics, publishDeadLetter } from '@hookstream/runtime';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { RowStore } from './clickhouse.ts';
 import { type ParsedRecord, parseRecord, type TableSpec } from './records.ts';
 
@@ -251,27 +241,13 @@ export async function startSink(options: SinkOptions): Promise<Sink> {
   };
 }
 
-async function ensureConsumer(jsm: JetStreamManager, options: SinkOptions): Promise<void> {
-  const maxAckPending = Math.max(options.batchSize * 2, 1_000);
-  const config = {
-    durable_name: options.durable,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    filter_subject: options.filterSubject,
-    ack_wait: nanos(options.ackWaitMs),
-    // Unlimited: an outage must never exhaust a record's deliveries.
-    max_deliver: -1,
-    max_ack_pending: maxAckPending,
-  };
-  try {
-    await jsm.consumers.info(options.stream, options.durable);
-    await jsm.consumers.update(options.stream, options.durable, {
-      ack_wait: config.ack_wait,
-      max_deliver: config.max_deliver,
-      max_ack_pending: config.max_ack_pending,
-    });
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
-    await jsm.consumers.add(options.stream, config);
-  }
+function ensureConsumer(jsm: JetStreamManager, options: SinkOptions): Promise<void> {
+  // Unlimited deliveries: an outage must never exhaust a record's deliveries.
+  return ensureDurableConsumer(jsm, {
+    stream: options.stream,
+    durable: options.durable,
+    filterSubject: options.filterSubject,
+    ackWaitMs: options.ackWaitMs,
+    maxAckPending: Math.max(options.batchSize * 2, 1_000),
+  });
 }
