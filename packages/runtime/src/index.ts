@@ -33,7 +33,7 @@ export { ObsPublisher } from './obs.ts';
 export { ack, nak, type Outcome, term } from './outcome.ts';
 export { openPlatform, type Platform } from './platform.ts';
 export { AckingPublisher, type PubAck, PublishError, PublishTimeoutError } from './publisher.ts';
-export { decodeRecord, RecordStore } from './record-store.ts';
+export { decodeRecord, encodeRecord, RecordStore } from './record-store.ts';
 export { decodeSchema, parseSchemaRecord, type SchemaRecord, SchemaStore, schemaKey } from './schemas.ts';
 export { ENCRYPTED_PREFIX, mapSecretValues, SecretBox, SecretBoxError, secretBoxFromEnv } from './secret-box.ts';
 export {

@@ -31,9 +31,7 @@ export class RecordStore<T extends { readonly id: string }> {
   /** Validates and writes a record (secrets sealed); resolves to the KV revision. Throws ValidationError. */
   async put(input: unknown): Promise<number> {
     const record = this.#parse(input);
-    const box = this.#box;
-    const stored = box === undefined ? record : transformSecrets(record, (v) => box.seal(v));
-    return this.#kv.put(record.id, JSON.stringify(stored));
+    return this.#kv.put(record.id, encodeRecord(record, this.#box));
   }
 
   /** Reads one record (secrets opened when the store has the key), or undefined when absent or deleted. */
@@ -47,6 +45,14 @@ export class RecordStore<T extends { readonly id: string }> {
   async delete(id: string): Promise<void> {
     await this.#kv.delete(id);
   }
+}
+
+/**
+ * The KV value of a parsed record: JSON, with `secrets[].value` sealed when a
+ * box is given. The one write format every store (and the control plane) uses.
+ */
+export function encodeRecord(record: object, box?: SecretBox): string {
+  return JSON.stringify(box === undefined ? record : transformSecrets(record, (v) => box.seal(v)));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { decodeRecord, mapSecretValues, type SecretBox } from '@hookstream/runtime';
+import { decodeRecord, encodeRecord, type SecretBox } from '@hookstream/runtime';
 import type { KV } from '@nats-io/kv';
 import { invalid, isWrongRevision, notFound, RpcError } from './errors.ts';
 
@@ -45,9 +45,9 @@ type WithSecrets = { readonly id: string; readonly secrets?: readonly { readonly
  * Records of one kind (sources, endpoints) in their KV bucket with
  * optimistic concurrency: `create` refuses a taken id, `update` and `delete`
  * refuse a stale revision. Every write goes through the runtime's `parse`
- * (so the control plane accepts exactly what the services accept) and seals
- * `secrets[].value` with the master key when there is one, in the same
- * format the runtime's RecordStore writes and reads.
+ * (so the control plane accepts exactly what the services accept) and the
+ * runtime's `encodeRecord` (secrets sealed with the master key when there is
+ * one), the format every service reads.
  */
 export class RecordBucket<T extends WithSecrets> {
   readonly #kv: KV;
@@ -141,8 +141,6 @@ export class RecordBucket<T extends WithSecrets> {
   }
 
   #encode(record: T): string {
-    const box = this.#box;
-    if (box === undefined || record.secrets === undefined) return JSON.stringify(record);
-    return JSON.stringify({ ...record, secrets: mapSecretValues(record.secrets, (v) => box.seal(v)) });
+    return encodeRecord(record, this.#box);
   }
 }
