@@ -1,7 +1,7 @@
 # One image for every hookstream service; the command picks the service:
 #   docker run IMAGE services/ingest/src/main.ts
-# Node 24 runs the TypeScript sources directly (no build step), so the image
-# is the sources plus production dependencies. Not built in this repo's CI
+# Node 24 runs the TypeScript sources directly, so the image is the sources
+# plus production dependencies and the bundled web console. Not built in this repo's CI
 # (no Docker engine there); the Helm chart runs it with a read-only root
 # filesystem as uid 10001.
 
@@ -11,7 +11,9 @@ COPY package.json package-lock.json ./
 COPY packages/ packages/
 COPY services/ services/
 # Locked versions, production dependencies only, no install scripts.
+# The web console is bundled here (esbuild ships its binary as an npm package).
 RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund \
+ && node packages/console/build.ts \
  && find packages services -type d -name test -prune -exec rm -rf {} +
 
 FROM node:24-bookworm-slim

@@ -10,7 +10,7 @@ NODE_EXTRA_CA_CERTS ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 export NODE_EXTRA_CA_CERTS
 TEST_FILES := 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts' 'test/**/*.test.ts'
 
-.PHONY: help setup up down status test typecheck lint format bench bench-ingest clean
+.PHONY: help setup setup-browser build up down status test typecheck lint format bench bench-ingest clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -18,7 +18,13 @@ help: ## list targets
 setup: ## install nats-server, clickhouse-server, Node 24 (if needed) and npm dependencies
 	@bash scripts/setup.sh
 
-up: setup ## start NATS JetStream, ClickHouse and every service locally (state in .run/)
+setup-browser: ## setup, plus Debian's chromium for the console's browser tests
+	@bash scripts/setup.sh --with-browser
+
+build: setup ## bundle the web console into packages/console/dist (served by the control service)
+	node packages/console/build.ts
+
+up: setup build ## start NATS JetStream, ClickHouse and every service locally (state in .run/)
 	@bash scripts/up.sh
 
 down: ## stop what `make up` started
@@ -27,12 +33,14 @@ down: ## stop what `make up` started
 status: ## show what `make up` started and whether it is healthy
 	@bash scripts/status.sh
 
-typecheck: setup ## type-check every package, service, test and benchmark
+typecheck: setup ## type-check every package, service, test and benchmark, and the console's browser code
 	tsc -p tsconfig.json
+	tsc -p packages/console/tsconfig.json
 
 lint: setup ## formatter and linter check (biome), then the type check
 	biome check .
 	tsc -p tsconfig.json
+	tsc -p packages/console/tsconfig.json
 
 format: setup ## rewrite files with the formatter
 	biome check --write .
@@ -40,7 +48,7 @@ format: setup ## rewrite files with the formatter
 check-proto: setup ## fail when the generated gRPC code is stale
 	bash scripts/check-proto.sh
 
-test: setup lint helm-lint check-proto ## lint, type-check, chart, generated code, then every test against real servers
+test: setup-browser lint helm-lint check-proto build ## lint, type-check, chart, generated code, console bundle, then every test against real servers (and headless Chromium)
 	node --test --test-concurrency=1 --test-timeout=180000 $(TEST_FILES)
 
 chaos: setup ## the chaos suite in its long form (600 events; make test runs 100)

@@ -18,9 +18,9 @@ export PATH="$ROOT/.tools/node/bin:$PATH"
 #   outputServices=grpc-js        -> service definition + client for @grpc/grpc-js
 #   forceLong=number              -> 64-bit fields as numbers (revisions, sequences, epoch ms)
 #   useOptionals=messages         -> absent sub-messages are undefined
-#   esModuleInterop, env=node, useExactTypes=false, outputJsonMethods=false
+#   esModuleInterop, env=node, useExactTypes=false, outputJsonMethods=true
 OPTS="fileSuffix=.generated,importSuffix=.ts,outputServices=grpc-js,env=node,esModuleInterop=true"
-OPTS+=",forceLong=number,useOptionals=messages,useExactTypes=false,outputJsonMethods=false,useDate=false"
+OPTS+=",forceLong=number,useOptionals=messages,useExactTypes=false,outputJsonMethods=true,useDate=false"
 
 TEMPLATE=$(cat <<JSON
 {"version":"v2","plugins":[{"local":"$BIN/protoc-gen-ts_proto","out":"$OUT","opt":["$OPTS"]}]}

@@ -19,6 +19,8 @@ export HS_INGEST_PORT="$INGEST_PORT"
 export HS_CLICKHOUSE_URL="http://127.0.0.1:$CLICKHOUSE_HTTP_PORT"
 export HS_CONTROL_PORT="${HS_CONTROL_PORT:-50051}"
 export HS_CONTROL_HOST="${HS_CONTROL_HOST:-127.0.0.1}"
+export HS_CONSOLE_PORT="${HS_CONSOLE_PORT:-8090}"
+export HS_CONSOLE_HOST="${HS_CONSOLE_HOST:-127.0.0.1}"
 export HS_DELIVER_ALLOW_CIDRS="${HS_DELIVER_ALLOW_CIDRS:-127.0.0.1/32}"
 # A local control-plane token and master key, made once and kept in .run/.
 mkdir -p "$RUN_DIR"

@@ -39,6 +39,10 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missin
 command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] || missing+=(clickhouse-server clickhouse-client)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# Debian's Chromium for the console's browser tests (`make test` passes --with-browser).
+if [ "${1:-}" = "--with-browser" ] && [ ! -x /usr/bin/chromium ]; then
+  missing+=(chromium)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   apt_install "${missing[@]}"
 fi

@@ -80,5 +80,6 @@ Then look it up and replay it through the control plane:
   node packages/cli/src/main.ts replay --endpoint echo --since 10m
 The control plane (gRPC) listens on $HS_CONTROL_URL; its token is in .run/control-token:
   HS_CONTROL_URL=$HS_CONTROL_URL HS_CONTROL_TOKEN=\$(cat .run/control-token) node packages/cli/src/main.ts sources list
-Stop everything with: make down
+The web console is at http://127.0.0.1:$HS_CONSOLE_PORT/ — sign in with the token in .run/control-token
+(docs/console.md). Stop everything with: make down
 MSG

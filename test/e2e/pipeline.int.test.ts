@@ -49,6 +49,7 @@ describe('the pipeline, every service a real process', () => {
       await startService('control', {
         ...base,
         HS_CONTROL_PORT: String(controlPort),
+        HS_CONSOLE_PORT: '0',
         HS_CONTROL_HOST: '127.0.0.1',
         HS_CONTROL_TOKEN: controlToken,
       }),

@@ -54,6 +54,11 @@ describe('helm chart', () => {
     const control = deployments.find((d) => d.metadata.name === 'hs-hookstream-control') as Any;
     const controlEnv = control.spec.template.spec.containers[0].env.map((e: Any) => e.name);
     assert.ok(controlEnv.includes('HS_CONTROL_TOKEN') && controlEnv.includes('HS_MASTER_KEY'), 'control gets its token and the master key');
+    assert.ok(controlEnv.includes('HS_CONSOLE_PORT'), 'the web console is on by default');
+    const controlPorts = control.spec.template.spec.containers[0].ports.map((p: Any) => `${p.name}:${p.containerPort}`);
+    assert.ok(controlPorts.includes('console:8090'), controlPorts.join(' '));
+    const controlService = manifests.find((m) => m.kind === 'Service' && m.metadata.name === 'hs-hookstream-control') as Any;
+    assert.ok(controlService.spec.ports.some((p: Any) => p.name === 'console' && p.port === 8090));
     assert.deepEqual(
       manifests
         .filter((m) => m.kind === 'HorizontalPodAutoscaler')
@@ -88,5 +93,11 @@ describe('helm chart', () => {
     assert.equal(ingress.spec.tls[0].secretName, 'hooks-example-com-tls');
     assert.ok(manifests.some((m) => m.kind === 'ServiceMonitor'));
     assert.ok(manifests.some((m) => m.kind === 'PodDisruptionBudget' && m.metadata.name === 'hs-hookstream-analytics'));
+    const control = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === 'hs-hookstream-control');
+    const pod = control.spec.template.spec;
+    const usersEnv = pod.containers[0].env.find((e: Any) => e.name === 'HS_CONSOLE_USERS_FILE');
+    assert.equal(usersEnv?.value, '/etc/hookstream/console/users');
+    assert.ok(pod.volumes.some((v: Any) => v.secret?.secretName === 'hookstream-console-users'));
+    assert.ok(pod.containers[0].volumeMounts.some((m: Any) => m.mountPath === '/etc/hookstream/console' && m.readOnly));
   });
 });

@@ -46,6 +46,7 @@ describe('hs against a real control plane', () => {
         HS_HEALTH_PORT: '0',
         HS_HEALTH_HOST: '127.0.0.1',
         HS_CONTROL_PORT: '0',
+        HS_CONSOLE_PORT: '0',
         HS_CONTROL_HOST: '127.0.0.1',
         HS_CONTROL_TOKEN: TOKEN,
       }),

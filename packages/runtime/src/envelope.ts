@@ -35,7 +35,42 @@ export const Header = Object.freeze({
   dlqAt: 'hs-dlq-at',
   /** Dead letters: how many times it was delivered to the stage. */
   dlqDeliveries: 'hs-dlq-deliveries',
+  /**
+   * Replays: which replay this message belongs to (`dlq-{sequence}` for a
+   * dead letter, the request id of a ReplayToEndpoint). Deliver keys its
+   * put-backs, attempt records and dead letters by it, so a replay never
+   * collides with the original delivery's ids (docs/delivery.md).
+   */
+  replay: 'hs-replay',
+  /** Replays: epoch ms of the replay; a replayed delivery task's retry window starts here. */
+  replayedAt: 'hs-replayed-at',
 });
+
+/**
+ * Headers deliver adds to a task it puts back (attempts made, backoff due
+ * time, throttle requeues). A replay drops them: a replayed task starts
+ * again at attempt 1.
+ */
+export const DELIVERY_PROGRESS_HEADERS: readonly string[] = Object.freeze(['hs-attempt', 'hs-not-before', 'hs-requeues']);
+
+/**
+ * Headers for a replayed message: `source`'s without the `Nats-*` ones,
+ * the dead-letter ones (`hs-dlq-*`), deliver's progress
+ * ({@link DELIVERY_PROGRESS_HEADERS}) and an earlier replay's, plus
+ * `hs-replay` and `hs-replayed-at`. Pure.
+ */
+export function replayedHeaders(source: Iterable<[string, string[]]> | undefined, replayId: string, nowMs: number): MsgHdrs {
+  const h = newHeaders();
+  const drop = new Set([...DELIVERY_PROGRESS_HEADERS, Header.replay, Header.replayedAt]);
+  for (const [key, values] of source ?? []) {
+    const lower = key.toLowerCase();
+    if (lower.startsWith('nats-') || lower.startsWith('hs-dlq-') || drop.has(lower)) continue;
+    for (const value of values) h.append(key, value);
+  }
+  h.set(Header.replay, replayId);
+  h.set(Header.replayedAt, String(nowMs));
+  return h;
+}
 
 /** The `Nats-Msg-Id` a stage uses for its output: `{event id}:{stage}`. */
 export function stageMsgId(eventId: string, stage: string): string {

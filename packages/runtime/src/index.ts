@@ -1,3 +1,12 @@
+export {
+  CIRCUIT_REPORT_TTL_MS,
+  type CircuitReport,
+  circuitKey,
+  decodeCircuitReport,
+  encodeCircuitReport,
+  openCircuitBucket,
+  readCircuitReports,
+} from './circuits.ts';
 export { BASE_ENV, type BaseConfig, EnvReader, readBaseConfig } from './config.ts';
 export { type BucketOptions, type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
 export {
@@ -13,11 +22,13 @@ export {
   type RetryPolicy,
 } from './endpoints.ts';
 export {
+  DELIVERY_PROGRESS_HEADERS,
   type Envelope,
   envelopeOf,
   forwardHeaders,
   Header,
   headerValue,
+  replayedHeaders,
   type StageMessage,
   senderHeader,
   stageMessage,

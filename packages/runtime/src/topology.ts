@@ -20,6 +20,8 @@ export interface Topology {
     readonly dedup: string;
     /** Written by deliver: endpoints it disabled (410 Gone) and why. */
     readonly endpointState: string;
+    /** Written by deliver: circuits that are not closed, per replica (entries expire; docs/console.md). */
+    readonly circuits: string;
   };
   /** `hs.raw.{source}` */
   raw(source: string): string;
@@ -64,6 +66,7 @@ export function topology(namespace = ''): Topology {
       schemas: `${streamPrefix}hs_schemas`,
       dedup: `${streamPrefix}hs_dedup`,
       endpointState: `${streamPrefix}hs_endpoint_state`,
+      circuits: `${streamPrefix}hs_circuits`,
     }),
     raw: (source: string) => s(`hs.raw.${sanitizeToken(source)}`),
     verified: (source: string) => s(`hs.verified.${sanitizeToken(source)}`),

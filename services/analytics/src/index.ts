@@ -15,4 +15,14 @@ export {
   type TableSpec,
 } from './records.ts';
 export { defaultInsertRetryMs, type Sink, type SinkCounts, type SinkOptions, startSink } from './sink.ts';
-export { type EndpointStats, endpointStats, type StatsQuery } from './stats.ts';
+export {
+  type EndpointStats,
+  endpointStats,
+  type LastFailure,
+  lastFailures,
+  type SeriesQuery,
+  type StatsPoint,
+  type StatsQuery,
+  seriesStep,
+  statsSeries,
+} from './stats.ts';

@@ -156,12 +156,14 @@ function attempt(o: Obj): ParsedRecord['row'] {
   const eventId = id(o, 'event_id');
   const endpointId = id(o, 'endpoint_id');
   const n = uint(o, 'attempt', UINT32_MAX);
+  const replay = optStr(o, 'replay');
   const outcome = o.outcome;
   if (typeof outcome !== 'string' || !(ATTEMPT_OUTCOMES as readonly string[]).includes(outcome)) {
     throw new InvalidField(`outcome: expected one of ${ATTEMPT_OUTCOMES.join(', ')}`);
   }
   return {
-    row_id: `${eventId}:${endpointId}:attempt:${n}`,
+    // deliver's attemptRecordId: a replayed task's attempts get their own rows.
+    row_id: replay === '' ? `${eventId}:${endpointId}:attempt:${n}` : `${eventId}:${endpointId}:${replay}:attempt:${n}`,
     event_id: eventId,
     endpoint_id: endpointId,
     source: str(o, 'source'),
@@ -181,8 +183,9 @@ function attempt(o: Obj): ParsedRecord['row'] {
 function skipped(o: Obj): ParsedRecord['row'] {
   const eventId = id(o, 'event_id');
   const endpointId = id(o, 'endpoint_id');
+  const replay = optStr(o, 'replay');
   return {
-    row_id: `${eventId}:${endpointId}:skipped`,
+    row_id: replay === '' ? `${eventId}:${endpointId}:skipped` : `${eventId}:${endpointId}:${replay}:skipped`,
     event_id: eventId,
     endpoint_id: endpointId,
     source: str(o, 'source'),

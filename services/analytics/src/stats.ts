@@ -60,3 +60,117 @@ export async function endpointStats(runner: SqlRunner, database: string, q: Stat
     };
   });
 }
+
+/** One step of {@link statsSeries}: attempts, latency percentiles and outcomes. */
+export interface StatsPoint {
+  /** Start of the step, epoch ms. */
+  readonly atMs: number;
+  readonly attempts: number;
+  readonly successes: number;
+  readonly latencyP50Ms: number;
+  readonly latencyP95Ms: number;
+  readonly latencyP99Ms: number;
+  readonly outcomes: Readonly<Record<string, number>>;
+}
+
+/** The question of {@link statsSeries}: a window, a step, optionally one endpoint. */
+export interface SeriesQuery extends StatsQuery {
+  /** Width of a step in seconds: a positive multiple of 60. */
+  readonly stepSeconds: number;
+}
+
+/** The step giving at most `maxPoints` points over a window: whole minutes, rounded up to a "nice" width. Pure. */
+export function seriesStep(sinceMs: number, untilMs: number, maxPoints = 60): number {
+  const minutes = Math.max(1, Math.ceil((untilMs - sinceMs) / 60_000 / maxPoints));
+  const nice = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440];
+  const chosen = nice.find((n) => n >= minutes) ?? Math.ceil(minutes / 1440) * 1440;
+  return chosen * 60;
+}
+
+/**
+ * Latency percentiles and attempts by outcome per step between `sinceMs`
+ * and `untilMs` (whole minutes), all endpoints together or one, from the
+ * per-minute views. Steps without attempts are left out. The step is
+ * computed with `intDiv` on the minute (no toStartOfInterval: not in 18.16).
+ * Throws when ClickHouse cannot answer.
+ */
+export async function statsSeries(runner: SqlRunner, database: string, q: SeriesQuery): Promise<StatsPoint[]> {
+  if (!Number.isInteger(q.stepSeconds) || q.stepSeconds < 60 || q.stepSeconds % 60 !== 0) {
+    throw new Error(`stepSeconds must be a positive multiple of 60, got ${q.stepSeconds}`);
+  }
+  const where = [`minute >= ${minute(q.sinceMs)}`, `minute <= ${minute(q.untilMs)}`];
+  if (q.endpointId !== undefined) where.push(`endpoint_id = ${quote(q.endpointId)}`);
+  const step = `intDiv(toUInt32(minute), ${q.stepSeconds}) * ${q.stepSeconds}`;
+  const totals = await runner.select<{ step: number; attempts: number; successes: number; q: number[] }>(
+    `SELECT ${step} AS step, countMerge(attempts) AS attempts, sumMerge(successes) AS successes,
+            quantilesMerge(0.5, 0.95, 0.99)(latency) AS q
+     FROM ${database}.endpoint_minute WHERE ${where.join(' AND ')}
+     GROUP BY step ORDER BY step`,
+  );
+  const outcomes = await runner.select<{ step: number; outcome: string; n: number }>(
+    `SELECT ${step} AS step, toString(outcome) AS outcome, countMerge(attempts) AS n
+     FROM ${database}.endpoint_outcome_minute WHERE ${where.join(' AND ')}
+     GROUP BY step, outcome`,
+  );
+  const byStep = new Map<number, Record<string, number>>();
+  for (const o of outcomes) {
+    const key = Number(o.step);
+    const entry = byStep.get(key) ?? {};
+    entry[o.outcome] = Number(o.n);
+    byStep.set(key, entry);
+  }
+  return totals.map((t) => ({
+    atMs: Number(t.step) * 1000,
+    attempts: Number(t.attempts),
+    successes: Number(t.successes),
+    latencyP50Ms: Number(t.q[0] ?? 0),
+    latencyP95Ms: Number(t.q[1] ?? 0),
+    latencyP99Ms: Number(t.q[2] ?? 0),
+    outcomes: byStep.get(Number(t.step)) ?? {},
+  }));
+}
+
+/** The newest failed attempt of an endpoint ({@link lastFailures}). */
+export interface LastFailure {
+  readonly endpointId: string;
+  readonly eventId: string;
+  readonly attempt: number;
+  /** HTTP status; 0 without a response. */
+  readonly status: number;
+  readonly outcome: string;
+  readonly atMs: number;
+  readonly responseExcerpt: string;
+}
+
+/**
+ * The newest failed attempt per endpoint (or for one) between `sinceMs` and
+ * `untilMs`, from `delivery_attempts` (`LIMIT 1 BY`, in 18.16 and current
+ * releases). Throws when ClickHouse cannot answer.
+ */
+export async function lastFailures(runner: SqlRunner, database: string, q: StatsQuery): Promise<LastFailure[]> {
+  const where = [`outcome != 'success'`, `at >= ${Math.floor(q.sinceMs)}`, `at <= ${Math.floor(q.untilMs)}`];
+  if (q.endpointId !== undefined) where.push(`endpoint_id = ${quote(q.endpointId)}`);
+  const rows = await runner.select<{
+    endpoint_id: string;
+    event_id: string;
+    attempt: number;
+    status: number | null;
+    outcome: string;
+    at: number;
+    response_excerpt: string;
+  }>(
+    `SELECT endpoint_id, event_id, attempt, status, toString(outcome) AS outcome, at, response_excerpt
+     FROM ${database}.delivery_attempts WHERE ${where.join(' AND ')}
+     ORDER BY endpoint_id, at DESC, attempt DESC
+     LIMIT 1 BY endpoint_id`,
+  );
+  return rows.map((r) => ({
+    endpointId: r.endpoint_id,
+    eventId: r.event_id,
+    attempt: Number(r.attempt),
+    status: Number(r.status ?? 0),
+    outcome: r.outcome,
+    atMs: Number(r.at),
+    responseExcerpt: r.response_excerpt,
+  }));
+}

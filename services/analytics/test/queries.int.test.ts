@@ -6,11 +6,13 @@ import {
   DEFAULT_MIGRATIONS_DIR,
   endpointStats,
   inDatabase,
+  lastFailures,
   loadMigrations,
   type ParsedRecord,
   parseRecord,
   QUERIES,
   type QueryName,
+  statsSeries,
   type TableSpec,
 } from '@hookstream/analytics';
 import { type ClickHouseServer, startClickHouse } from '@hookstream/testkit';
@@ -113,6 +115,54 @@ describe('analytics SQL against a real ClickHouse', () => {
       [['crm', 5, 0.2]],
     );
     assert.deepEqual(await endpointStats(store, DB, { sinceMs: T0 + 7_200_000, untilMs: T0 + 7_300_000 }), []);
+  });
+
+  it('analytics: the stats series (console charts) buckets the per-minute views by step, and lastFailures finds the newest failure', async () => {
+    // Runs after the fixtures were inserted, before anything is inserted twice.
+    const window = { sinceMs: T0, untilMs: T0 + 3_600_000 };
+    const perMinute = await statsSeries(store, DB, { ...window, stepSeconds: 60 });
+    assert.deepEqual(
+      perMinute.map((p) => [p.atMs - T0, p.attempts, p.successes, p.outcomes]),
+      [
+        [0, 6, 1, { http_5xx: 1, timeout: 1, success: 1, http_4xx: 1, connect: 2 }],
+        [60_000, 4, 3, { success: 3, rate_limited: 1 }],
+      ],
+    );
+    const twoMinutes = await statsSeries(store, DB, { ...window, stepSeconds: 120 });
+    assert.deepEqual(
+      twoMinutes.map((p) => [p.atMs - T0, p.attempts, p.successes]),
+      [[0, 10, 4]],
+    );
+    const billing = await statsSeries(store, DB, { ...window, endpointId: 'billing', stepSeconds: 60 });
+    assert.deepEqual(
+      billing.map((p) => [p.atMs - T0, p.attempts, p.latencyP50Ms]),
+      [
+        [0, 3, 100],
+        [60_000, 2, 40],
+      ],
+    );
+    assert.ok((billing[0]?.latencyP99Ms ?? 0) > 2_000);
+    await assert.rejects(statsSeries(store, DB, { ...window, stepSeconds: 90 }), /multiple of 60/);
+
+    const failures = await lastFailures(store, DB, window);
+    assert.deepEqual(
+      failures.map((f) => [f.endpointId, f.eventId, f.attempt, f.status, f.outcome, f.atMs - T0]),
+      [
+        ['billing', 'e2', 1, 0, 'timeout', 20_000],
+        ['crm', 'e4', 3, 429, 'rate_limited', 90_000],
+      ],
+    );
+    assert.deepEqual(await lastFailures(store, DB, { ...window, endpointId: 'billing', untilMs: T0 + 15_000 }), [
+      {
+        endpointId: 'billing',
+        eventId: 'e1',
+        attempt: 1,
+        status: 503,
+        outcome: 'http_5xx',
+        atMs: T0 + 10_000,
+        responseExcerpt: 'HTTP 503',
+      },
+    ]);
   });
 
   it('analytics: every field of an attempt record lands in delivery_attempts', async () => {

@@ -40,6 +40,19 @@ describe('analytics records', () => {
     assert.deepEqual(JSON.parse(String(parsed.row.errors)), (SCHEMA_FAILURES[1] as { errors: unknown }).errors);
   });
 
+  it("analytics: a replayed task's attempt and skip records get their own row ids (as deliver's Nats-Msg-Id)", () => {
+    const enc = (v: object) => new TextEncoder().encode(JSON.stringify(v));
+    const attempt = parseRecord('hs.obs.attempt', enc({ ...ATTEMPTS[0], replay: 'dlq-7' }));
+    assert.ok(attempt.ok);
+    assert.equal(attempt.row.row_id, `${ATTEMPTS[0]?.event_id}:${ATTEMPTS[0]?.endpoint_id}:dlq-7:attempt:${ATTEMPTS[0]?.attempt}`);
+    const original = parseRecord('hs.obs.attempt', enc({ ...ATTEMPTS[0] }));
+    assert.ok(original.ok);
+    assert.equal(original.row.row_id, `${ATTEMPTS[0]?.event_id}:${ATTEMPTS[0]?.endpoint_id}:attempt:${ATTEMPTS[0]?.attempt}`);
+    const skipped = parseRecord('hs.obs.skipped', enc({ ...SKIPPED[0], replay: 'r1' }));
+    assert.ok(skipped.ok);
+    assert.equal(skipped.row.row_id, `${SKIPPED[0]?.event_id}:${SKIPPED[0]?.endpoint_id}:r1:skipped`);
+  });
+
   it('analytics: a record without a kind takes it from the subject', () => {
     const { kind: _, ...record } = DUPLICATES[0] as Record<string, unknown>;
     const parsed = parseRecord('ns.hs.obs.duplicate', bytes(record));

@@ -1,21 +1,26 @@
-import { ClickHouseRowStore, type EndpointStats, endpointStats, type StatsQuery } from '@hookstream/analytics';
+import { ClickHouseRowStore, endpointStats, lastFailures, statsSeries } from '@hookstream/analytics';
 import {
   type App,
   CleanupStack,
   createLogger,
+  type EndpointConfig,
   type Logger,
   openBucket,
+  openCircuitBucket,
   openPlatform,
   parseEndpointConfig,
   parseSourceConfig,
+  readCircuitReports,
   startHealthServer,
 } from '@hookstream/runtime';
 import { type AttemptSource, clickHouseAttempts, NO_ATTEMPTS } from './attempts.ts';
 import type { ControlConfig } from './config.ts';
+import { startConsoleServer } from './console/server.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { EventStore } from './events.ts';
 import { type GrpcServer, startGrpcServer } from './grpc-server.ts';
-import { buildHandlers } from './handlers.ts';
+import { buildHandlers, type HandlerDeps } from './handlers.ts';
+import { type HealthSources, parseEndpointState } from './health.ts';
 import { RecordBucket } from './records.ts';
 import { SchemaBucket } from './schemas.ts';
 
@@ -31,47 +36,82 @@ export interface ControlApp extends App {
   /** The bound gRPC port; set once `run()` resolved. */
   grpcPort(): number;
   healthPort(): number;
+  /** The bound web console port; 0 when the console is off. */
+  consolePort(): number;
 }
 
 /**
- * Wires the control service: NATS and streams, the three config buckets, the
- * DLQ, the gRPC server and the health server. `close()` unwinds in reverse:
- * stop gRPC (letting running calls finish), close health, drain NATS.
+ * Wires the control service: NATS and streams, the config buckets, the DLQ,
+ * the gRPC server, the web console (same handlers, JSON over HTTP) and the
+ * health server. `close()` unwinds in reverse: close the console, stop gRPC
+ * (letting running calls finish), close health, drain NATS.
  */
 export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}): ControlApp {
   const logger = overrides.logger ?? createLogger({ service: config.service, level: config.logLevel });
   const cleanup = new CleanupStack();
   let grpc: GrpcServer | undefined;
   let healthPort = 0;
+  let consolePort = 0;
   return {
     grpcPort: () => {
       if (grpc === undefined) throw new Error('control is not running');
       return grpc.port;
     },
     healthPort: () => healthPort,
+    consolePort: () => consolePort,
     run: async () => {
       if (config.token === undefined) logger.warn('HS_CONTROL_INSECURE=true: the control API accepts calls without a token');
       const platform = await openPlatform(config, logger);
       cleanup.push('nats', () => platform.nats.drain());
       const t = platform.topology;
       let attempts = overrides.attempts ?? NO_ATTEMPTS;
-      let stats: ((q: StatsQuery) => Promise<EndpointStats[]>) | undefined;
+      let analytics: Pick<HandlerDeps, 'stats' | 'series'> & Pick<HealthSources, 'analytics'> = {};
       const ch = config.clickhouse;
       if (ch !== undefined) {
         const store = new ClickHouseRowStore({ ...ch, requestTimeoutMs: 10_000 });
         cleanup.push('clickhouse', () => store.close());
         if (overrides.attempts === undefined) attempts = clickHouseAttempts(store, ch.database);
-        stats = (q) => endpointStats(store, ch.database, q);
+        analytics = {
+          stats: (q) => endpointStats(store, ch.database, q),
+          series: (q) => statsSeries(store, ch.database, q),
+          analytics: { stats: (q) => endpointStats(store, ch.database, q), lastFailures: (q) => lastFailures(store, ch.database, q) },
+        };
       }
       const bucket = (name: string) => openBucket(platform.nats.nc, name, { replicas: config.streamReplicas });
+      const endpoints = new RecordBucket(await bucket(t.buckets.endpoints), 'endpoint', parseEndpointConfig, config.secretBox);
+      const deadLetters = new DeadLetters(platform.js, platform.jsm, t);
+      const stateBucket = await bucket(t.buckets.endpointState);
+      const circuitBucket = await openCircuitBucket(platform.nats.nc, t.buckets.circuits, { replicas: config.streamReplicas });
+      const healthSources: HealthSources = {
+        endpoints: async (id) => {
+          if (id !== '') return [(await endpoints.require(id)).record];
+          const all: EndpointConfig[] = [];
+          let token = '';
+          do {
+            const page = await endpoints.list(500, token);
+            all.push(...page.items.map((s) => s.record));
+            token = page.next;
+          } while (token !== '');
+          return all;
+        },
+        states: async (id) => {
+          const entry = await stateBucket.get(id).catch(() => null);
+          return entry === null || entry.operation !== 'PUT' ? undefined : parseEndpointState(entry.value);
+        },
+        circuits: (nowMs) => readCircuitReports(circuitBucket, nowMs),
+        deadLetters: () => deadLetters.deliverCounts(),
+        ...(analytics.analytics !== undefined ? { analytics: analytics.analytics } : {}),
+      };
       const handlers = buildHandlers({
         sources: new RecordBucket(await bucket(t.buckets.sources), 'source', parseSourceConfig, config.secretBox),
-        endpoints: new RecordBucket(await bucket(t.buckets.endpoints), 'endpoint', parseEndpointConfig, config.secretBox),
+        endpoints,
         schemas: new SchemaBucket(await bucket(t.buckets.schemas)),
-        deadLetters: new DeadLetters(platform.js, platform.jsm, t),
+        deadLetters,
         events: new EventStore(platform.js, platform.jsm, t),
         attempts,
-        ...(stats !== undefined ? { stats } : {}),
+        ...(analytics.stats !== undefined ? { stats: analytics.stats } : {}),
+        ...(analytics.series !== undefined ? { series: analytics.series } : {}),
+        health: healthSources,
         rotationGraceMs: config.rotationGraceMs,
         replayPerSecond: config.replayPerSecond,
       });
@@ -86,6 +126,13 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
       grpc = await startGrpcServer({ host: config.host, port: config.port, token: config.token, tls: config.tls, handlers, logger });
       const server = grpc;
       cleanup.push('grpc', () => server.stop());
+      if (config.console === undefined) logger.warn('web console off: HS_CONSOLE_ENABLED=false, or no token to sign in with');
+      else {
+        const web = await startConsoleServer({ ...config.console, handlers, logger });
+        consolePort = web.port;
+        cleanup.push('console', () => web.close());
+        logger.info({ port: web.port, users: config.console.principals.length }, 'web console serving');
+      }
       server.setServing(true);
       logger.info({ port: server.port, tls: config.tls !== undefined }, 'control plane serving');
     },

@@ -1,5 +1,21 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { type BaseConfig, EnvReader, readBaseConfig } from '@hookstream/runtime';
+import { type Principal, parseUsersFile, tokenDigest } from './console/users.ts';
+
+/** Where the console is served from unless HS_CONSOLE_DIR says: packages/console/dist (resolved, not loaded). */
+export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../dist/', import.meta.resolve('@hookstream/console')));
+
+/** The web console's settings (docs/console.md). */
+export interface ConsoleConfig {
+  readonly host: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+  /** The built single-page app. */
+  readonly root: string;
+  /** The control token's holder (user `admin`) and the users of HS_CONSOLE_USERS_FILE. */
+  readonly principals: readonly Principal[];
+}
 
 /** Everything the control service needs, resolved and frozen. */
 export interface ControlConfig extends BaseConfig {
@@ -18,6 +34,8 @@ export interface ControlConfig extends BaseConfig {
   readonly replayPerSecond: number;
   /** ClickHouse for GetEvent's delivery attempts (`HS_CLICKHOUSE_*`); undefined: attempts are not shown. */
   readonly clickhouse: { readonly url: string; readonly database: string; readonly user: string; readonly password: string } | undefined;
+  /** The web console; undefined when HS_CONSOLE_ENABLED=false or nobody could sign in (no token, no users file). */
+  readonly console: ConsoleConfig | undefined;
 }
 
 function readPem(r: EnvReader, name: string): Buffer | undefined {
@@ -66,6 +84,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
           user: r.string('HS_CLICKHOUSE_USER', 'default'),
           password: r.string('HS_CLICKHOUSE_PASSWORD', ''),
         });
+  const consoleConfig = readConsoleConfig(r, token);
   const config: ControlConfig = {
     ...base,
     host: r.string('HS_CONTROL_HOST', '0.0.0.0'),
@@ -76,7 +95,32 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     rotationGraceMs: r.int('HS_CONTROL_ROTATION_GRACE_MS', 24 * 3_600_000, 0, 365 * 24 * 3_600_000),
     replayPerSecond: r.int('HS_CONTROL_REPLAY_PER_SECOND', 100, 1, 100_000),
     clickhouse,
+    console: consoleConfig,
   };
   r.done();
   return Object.freeze(config);
+}
+
+function readConsoleConfig(r: EnvReader, token: string | undefined): ConsoleConfig | undefined {
+  const enabled = r.bool('HS_CONSOLE_ENABLED', true);
+  const host = r.string('HS_CONSOLE_HOST', r.string('HS_CONTROL_HOST', '0.0.0.0'));
+  const port = r.int('HS_CONSOLE_PORT', 8090, 0, 65535);
+  const root = r.string('HS_CONSOLE_DIR', DEFAULT_CONSOLE_DIR);
+  const usersFile = r.optionalString('HS_CONSOLE_USERS_FILE');
+  if (!enabled) return undefined;
+  const principals: Principal[] = [];
+  if (token !== undefined) principals.push({ user: 'admin', role: 'admin', tokenSha256: tokenDigest(token) });
+  if (usersFile !== undefined) {
+    try {
+      for (const p of parseUsersFile(readFileSync(usersFile, 'utf8'))) {
+        if (p.user === 'admin' && token !== undefined) r.problem('HS_CONSOLE_USERS_FILE', 'the user name "admin" is the control token\'s');
+        else principals.push(p);
+      }
+    } catch (err) {
+      r.problem('HS_CONSOLE_USERS_FILE', `${usersFile}: ${(err as Error).message}`);
+    }
+  }
+  // No token at all (HS_CONTROL_INSECURE=true without a users file): the console stays off, it never serves data unauthenticated.
+  if (principals.length === 0) return undefined;
+  return Object.freeze({ host, port, root, principals: Object.freeze(principals) });
 }

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
-import { Header, headerValue, sanitizeToken, type Topology } from '@hookstream/runtime';
+import { Header, headerValue, replayedHeaders, sanitizeToken, type Topology } from '@hookstream/runtime';
 import type { JetStreamClient, JetStreamManager, StoredMsg } from '@nats-io/jetstream';
-import { headers as newHeaders } from '@nats-io/transport-node';
+import type { MsgHdrs } from '@nats-io/transport-node';
 import { invalid, RpcError } from './errors.ts';
 import type { Page } from './records.ts';
 
@@ -48,16 +48,12 @@ export function matches(localSubject: string, header: (name: string) => string |
 
 /**
  * The headers a replay carries: the dead letter's, without the `hs-dlq-*`
- * ones the DLQ added and the `Nats-*` ones JetStream set. Pure.
+ * ones the DLQ added, the `Nats-*` ones JetStream set and deliver's progress
+ * headers (a replayed task starts again at attempt 1), plus `hs-replay:
+ * dlq-{sequence}` and `hs-replayed-at` (runtime `replayedHeaders`). Pure.
  */
-export function replayHeaders(msg: Pick<StoredMsg, 'header'>): ReturnType<typeof newHeaders> {
-  const h = newHeaders();
-  for (const [key, values] of msg.header) {
-    const lower = key.toLowerCase();
-    if (lower.startsWith('hs-dlq-') || lower.startsWith('nats-')) continue;
-    for (const value of values) h.append(key, value);
-  }
-  return h;
+export function replayHeaders(msg: Pick<StoredMsg, 'header' | 'seq'>, nowMs: number): MsgHdrs {
+  return replayedHeaders(msg.header, `dlq-${msg.seq}`, nowMs);
 }
 
 /** The `Nats-Msg-Id` of a replay: `{event id}:replay:{dlq seq}` (`dlq-{seq}` stands in for a missing event id). */
@@ -79,6 +75,15 @@ export class DeadLetters {
     this.#js = js;
     this.#jsm = jsm;
     this.#t = t;
+  }
+
+  /** Dead letters waiting per endpoint (`hs.dlq.deliver.{endpoint}`), from the stream's per-subject counts. */
+  async deliverCounts(): Promise<Map<string, number>> {
+    const prefix = this.#t.subject('hs.dlq.deliver.');
+    const info = await this.#jsm.streams.info(this.#t.streams.dlq, { subjects_filter: `${prefix}>` });
+    const counts = new Map<string, number>();
+    for (const [subject, n] of Object.entries(info.state.subjects ?? {})) counts.set(subject.slice(prefix.length), n);
+    return counts;
   }
 
   /** One dead letter. Throws NOT_FOUND. */
@@ -163,7 +168,7 @@ export class DeadLetters {
       throw new RpcError(status.FAILED_PRECONDITION, `dead letter ${msg.seq}: cannot replay to ${JSON.stringify(subject ?? '')}`);
     }
     const msgId = replayMsgId(headerValue(msg.header, Header.eventId), msg.seq);
-    const h = replayHeaders(msg);
+    const h = replayHeaders(msg, Date.now());
     const ack = await this.#js.publish(subject, msg.data, { headers: h, msgID: msgId, timeout: 5_000 });
     if (purge) await this.#jsm.streams.deleteMessage(this.#t.streams.dlq, msg.seq, false).catch(() => false);
     return { sequence: msg.seq, subject, msgId, duplicate: ack.duplicate };

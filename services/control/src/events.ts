@@ -5,12 +5,13 @@ import {
   Header,
   headerValue,
   matchesEventType,
+  replayedHeaders,
   sanitizeDotted,
   sanitizeToken,
   type Topology,
 } from '@hookstream/runtime';
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg, type StoredMsg } from '@nats-io/jetstream';
-import { type MsgHdrs, headers as newHeaders } from '@nats-io/transport-node';
+import type { MsgHdrs } from '@nats-io/transport-node';
 import { invalid, RpcError } from './errors.ts';
 import type { Page } from './records.ts';
 
@@ -84,16 +85,12 @@ export function endpointReplayMsgId(eventId: string, endpointId: string, request
 }
 
 /**
- * The headers of a replayed delivery task: the event's, without the `Nats-*`
- * ones JetStream set, plus `hs-endpoint-id`. Pure.
+ * The headers of a task replayed to an endpoint: the event's (runtime
+ * `replayedHeaders`: no `Nats-*`, no deliver progress, `hs-replay` = the
+ * request id, `hs-replayed-at`) with `hs-endpoint-id` set. Pure.
  */
-export function endpointReplayHeaders(source: MsgHdrs | undefined, endpointId: string): MsgHdrs {
-  const h = newHeaders();
-  for (const [key, values] of source ?? []) {
-    const lower = key.toLowerCase();
-    if (lower.startsWith('nats-') || lower === Header.endpointId) continue;
-    for (const value of values) h.append(key, value);
-  }
+export function endpointReplayHeaders(source: MsgHdrs | undefined, endpointId: string, requestId: string, nowMs: number): MsgHdrs {
+  const h = replayedHeaders(source, requestId, nowMs);
   h.set(Header.endpointId, endpointId);
   return h;
 }
@@ -226,7 +223,6 @@ export class EventStore {
         return true;
       },
     );
-    const subject = this.#t.deliver(endpoint.id);
     const gapMs = 1_000 / perSecond;
     const started = Date.now();
     let replayed = 0;
@@ -234,18 +230,71 @@ export class EventStore {
     for (const [i, seq] of sequences.entries()) {
       const due = started + i * gapMs - Date.now();
       if (due > 0) await sleep(due);
-      const msg = await this.#jsm.streams.getMessage(this.#t.streams.events, { seq }).catch(() => null);
-      if (msg === null) continue; // aged out of HS_EVENTS since the scan
-      const eventId = headerValue(msg.header, Header.eventId) ?? `events-${seq}`;
-      const ack = await this.#js.publish(subject, msg.data, {
-        headers: endpointReplayHeaders(msg.header, endpoint.id),
-        msgID: endpointReplayMsgId(eventId, endpoint.id, requestId),
-        timeout: 5_000,
-      });
-      if (ack.duplicate) duplicates++;
-      else replayed++;
+      const result = await this.#publishTask(endpoint, seq, requestId);
+      if (result === 'duplicate') duplicates++;
+      else if (result === 'stored') replayed++;
     }
     return { replayed, duplicates, skipped, truncated };
+  }
+
+  /**
+   * Republishes one event (by id) as a delivery task for `endpoint`, as
+   * {@link replayToEndpoint} does for a window. Throws NOT_FOUND when the
+   * event is not in the stream; counts it as skipped when the endpoint does
+   * not subscribe to it.
+   */
+  async replayEventToEndpoint(endpoint: EndpointConfig, eventId: string, requestId: string): Promise<EndpointReplay> {
+    const event = await this.get(eventId);
+    if (!endpointWants(endpoint, event.source, event.eventType)) return { replayed: 0, duplicates: 0, skipped: 1, truncated: false };
+    const result = await this.#publishTask(endpoint, event.sequence, requestId);
+    if (result === 'gone') throw new RpcError(status.NOT_FOUND, `event ${eventId} left ${this.#t.streams.events} during the replay`);
+    return { replayed: result === 'stored' ? 1 : 0, duplicates: result === 'duplicate' ? 1 : 0, skipped: 0, truncated: false };
+  }
+
+  /**
+   * The newest `size` events up to `window.untilMs` (0: now), newest first,
+   * without headers and body: windows of the stream read backwards (each
+   * twice the last), at most {@link LIST_SCAN_LIMIT} sequences in all.
+   */
+  async latest(window: Omit<EventWindow, 'sinceMs'>, size: number): Promise<EventView[]> {
+    const state = (await this.#jsm.streams.info(this.#t.streams.events)).state;
+    if (state.messages === 0) return [];
+    const filter = eventsFilter(this.#t, window.source, window.typePattern);
+    const found: EventView[] = [];
+    let end = state.last_seq;
+    let chunk = Math.max(size * 2, 128);
+    let scanned = 0;
+    while (found.length < size && end >= state.first_seq && scanned < LIST_SCAN_LIMIT) {
+      const start = Math.max(state.first_seq, end - chunk + 1);
+      const part: EventView[] = [];
+      const last = end;
+      await this.#scan(filter, { seq: start }, window.untilMs, chunk, (m) => {
+        if (m.seq > last) return false;
+        const type = headerValue(m.headers, Header.eventType) ?? '';
+        if (window.typePattern === '' || matchesEventType(window.typePattern, type)) {
+          part.push(viewOf({ seq: m.seq, subject: m.subject, header: m.headers, data: m.data, time: m.time }, false));
+        }
+        return m.seq < last;
+      });
+      found.push(...part.reverse());
+      scanned += end - start + 1;
+      end = start - 1;
+      chunk *= 2;
+    }
+    return found.slice(0, size);
+  }
+
+  /** Publishes the event at `seq` as a task for `endpoint`: stored, dropped as a duplicate, or gone from the stream. */
+  async #publishTask(endpoint: EndpointConfig, seq: number, requestId: string): Promise<'stored' | 'duplicate' | 'gone'> {
+    const msg = await this.#jsm.streams.getMessage(this.#t.streams.events, { seq }).catch(() => null);
+    if (msg === null) return 'gone'; // aged out of HS_EVENTS since the scan
+    const eventId = headerValue(msg.header, Header.eventId) ?? `events-${seq}`;
+    const ack = await this.#js.publish(this.#t.deliver(endpoint.id), msg.data, {
+      headers: endpointReplayHeaders(msg.header, endpoint.id, requestId, Date.now()),
+      msgID: endpointReplayMsgId(eventId, endpoint.id, requestId),
+      timeout: 5_000,
+    });
+    return ack.duplicate ? 'duplicate' : 'stored';
   }
 
   /**

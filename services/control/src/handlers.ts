@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import type { EndpointStats, StatsQuery } from '@hookstream/analytics';
+import { type EndpointStats, type SeriesQuery, type StatsPoint, type StatsQuery, seriesStep } from '@hookstream/analytics';
 import type {
   ControlPlaneService,
   DeadLetter,
@@ -18,6 +18,7 @@ import type { AttemptSource } from './attempts.ts';
 import type { DeadLetterMatch, DeadLetters } from './dead-letters.ts';
 import { invalid, RpcError } from './errors.ts';
 import type { EventStore, EventView, EventWindow } from './events.ts';
+import { endpointHealth, type HealthSources } from './health.ts';
 import { pageSize, parseJsonField, type RecordBucket, type Stored } from './records.ts';
 import type { SchemaBucket } from './schemas.ts';
 import { generateSecret, redact, restoreRedacted, rotate } from './secrets.ts';
@@ -41,6 +42,10 @@ export interface HandlerDeps {
   readonly attempts: AttemptSource;
   /** Endpoint stats from ClickHouse's per-minute views; undefined when ClickHouse is not configured. */
   readonly stats?: (q: StatsQuery) => Promise<EndpointStats[]>;
+  /** Stats per time step from the same views; undefined when ClickHouse is not configured. */
+  readonly series?: (q: SeriesQuery) => Promise<StatsPoint[]>;
+  /** What EndpointHealth reads. */
+  readonly health: HealthSources;
   readonly rotationGraceMs: number;
   readonly replayPerSecond: number;
   readonly now?: () => number;
@@ -72,6 +77,19 @@ function timeRange(sinceMs: number, untilMs: number): void {
   if (sinceMs < 0) throw invalid('since_ms', 'must not be negative');
   if (untilMs < 0) throw invalid('until_ms', 'must not be negative');
   if (untilMs !== 0 && untilMs < sinceMs) throw invalid('until_ms', 'is before since_ms');
+}
+
+const MAX_SERIES_POINTS = 1_000;
+
+const needsClickHouse = (rpc: string): RpcError =>
+  new RpcError(status.UNIMPLEMENTED, `${rpc} needs ClickHouse: set HS_CLICKHOUSE_URL on the control service`);
+
+/** A stats window from a request: defaults to the hour before `nowMs`; INVALID_ARGUMENT when reversed. Pure. */
+export function statsWindow(req: { sinceMs: number; untilMs: number }, nowMs: number): { sinceMs: number; untilMs: number } {
+  const untilMs = req.untilMs > 0 ? req.untilMs : nowMs;
+  const sinceMs = req.sinceMs > 0 ? req.sinceMs : untilMs - HOUR_MS;
+  if (sinceMs > untilMs) throw invalid('since_ms', 'must not be after until_ms');
+  return { sinceMs, untilMs };
 }
 
 function sourceOut(s: Stored<SourceConfig>, showSecrets = false): Source {
@@ -264,6 +282,13 @@ export function buildHandlers(deps: HandlerDeps): Handlers {
     },
     listEvents: async (req) => {
       timeRange(req.sinceMs, req.untilMs);
+      if (req.newestFirst) {
+        const newest = await deps.events.latest(
+          { source: req.source, typePattern: req.eventType, untilMs: req.untilMs },
+          pageSize(req.pageSize, 50),
+        );
+        return { events: newest.map(eventOut), nextPageToken: '' };
+      }
       const window: EventWindow = {
         source: req.source,
         typePattern: req.eventType,
@@ -274,7 +299,7 @@ export function buildHandlers(deps: HandlerDeps): Handlers {
       return { events: page.items.map(eventOut), nextPageToken: page.next };
     },
     replayToEndpoint: async (req) => {
-      if (req.sinceMs <= 0) throw invalid('since_ms', 'is required (epoch ms)');
+      if (req.sinceMs <= 0 && req.eventId === '') throw invalid('since_ms', 'is required (epoch ms) unless event_id is set');
       timeRange(req.sinceMs, req.untilMs);
       if (req.requestId !== '' && !/^[A-Za-z0-9_.-]{1,64}$/.test(req.requestId)) {
         throw invalid('request_id', 'letters, digits, "_", "." and "-" only, at most 64');
@@ -282,6 +307,7 @@ export function buildHandlers(deps: HandlerDeps): Handlers {
       const endpoint = (await deps.endpoints.require(requireId(req.endpointId, 'endpoint_id'))).record;
       if (!endpoint.enabled) throw new RpcError(status.FAILED_PRECONDITION, `endpoint ${endpoint.id} is disabled: enable it first`);
       const requestId = req.requestId === '' ? randomUUID() : req.requestId;
+      if (req.eventId !== '') return { ...(await deps.events.replayEventToEndpoint(endpoint, req.eventId, requestId)), requestId };
       const limit = req.limit === 0 ? MAX_EVENT_REPLAY : Math.min(req.limit, MAX_EVENT_REPLAY);
       const rate = req.maxPerSecond === 0 ? deps.replayPerSecond : req.maxPerSecond;
       const result = await deps.events.replayToEndpoint(
@@ -295,13 +321,8 @@ export function buildHandlers(deps: HandlerDeps): Handlers {
     },
 
     stats: async (req) => {
-      if (deps.stats === undefined) {
-        throw new RpcError(status.UNIMPLEMENTED, 'Stats needs ClickHouse: set HS_CLICKHOUSE_URL on the control service');
-      }
-      const now = (deps.now ?? Date.now)();
-      const untilMs = req.untilMs > 0 ? req.untilMs : now;
-      const sinceMs = req.sinceMs > 0 ? req.sinceMs : untilMs - HOUR_MS;
-      if (sinceMs > untilMs) throw new RpcError(status.INVALID_ARGUMENT, 'since_ms: must not be after until_ms');
+      if (deps.stats === undefined) throw needsClickHouse('Stats');
+      const { sinceMs, untilMs } = statsWindow(req, now());
       const rows = await deps.stats({ sinceMs, untilMs, ...(req.endpoint !== '' ? { endpointId: req.endpoint } : {}) });
       return {
         sinceMs,
@@ -317,6 +338,23 @@ export function buildHandlers(deps: HandlerDeps): Handlers {
           outcomes: { ...r.outcomes },
         })),
       };
+    },
+    statsSeries: async (req) => {
+      if (deps.series === undefined) throw needsClickHouse('StatsSeries');
+      const { sinceMs, untilMs } = statsWindow(req, now());
+      let stepSeconds = req.stepSeconds;
+      if (stepSeconds === 0) stepSeconds = seriesStep(sinceMs, untilMs);
+      else if (stepSeconds % 60 !== 0) throw invalid('step_seconds', 'must be a multiple of 60');
+      else if ((untilMs - sinceMs) / (stepSeconds * 1000) > MAX_SERIES_POINTS) {
+        throw invalid('step_seconds', `gives more than ${MAX_SERIES_POINTS} points over the window`);
+      }
+      const points = await deps.series({ sinceMs, untilMs, stepSeconds, ...(req.endpoint !== '' ? { endpointId: req.endpoint } : {}) });
+      return { sinceMs, untilMs, stepSeconds, points: points.map((p) => ({ ...p, outcomes: { ...p.outcomes } })) };
+    },
+    endpointHealth: async (req) => {
+      const nowMs = now();
+      const window = statsWindow(req, nowMs);
+      return endpointHealth(deps.health, { endpointId: req.endpoint, ...window, nowMs });
     },
   };
 }

@@ -59,7 +59,10 @@ describe('control plane against a real nats-server', () => {
       HS_LOG_LEVEL: 'silent',
       HS_MASTER_KEY: MASTER_KEY,
     };
-    control = buildApp(loadConfig({ ...env, HS_CONTROL_PORT: '0', HS_CONTROL_HOST: '127.0.0.1', HS_CONTROL_TOKEN: TOKEN }), { logger });
+    control = buildApp(
+      loadConfig({ ...env, HS_CONTROL_PORT: '0', HS_CONTROL_HOST: '127.0.0.1', HS_CONTROL_TOKEN: TOKEN, HS_CONSOLE_PORT: '0' }),
+      { logger },
+    );
     await control.run();
     ingest = buildIngest(loadIngestConfig({ ...env, HS_INGEST_PORT: '0', HS_INGEST_HOST: '127.0.0.1' }), { logger });
     await ingest.run();

@@ -44,6 +44,7 @@ const env = (server: NatsServer) => ({
   HS_HEALTH_PORT: '0',
   HS_HEALTH_HOST: '127.0.0.1',
   HS_CONTROL_PORT: '0',
+  HS_CONSOLE_PORT: '0',
   HS_CONTROL_HOST: '127.0.0.1',
   HS_CONTROL_TOKEN: TOKEN,
 });

@@ -114,19 +114,21 @@ describe('control: events helpers', () => {
     assert.equal(uuidV7TimeMs('evt_1'), undefined);
   });
 
-  it('control: a replayed task drops Nats-* headers, names its endpoint, and has a per-request msg id', () => {
+  it('control: a replayed task drops Nats-* and deliver progress headers, names its endpoint and replay, and has a per-request msg id', () => {
     const h = headers();
     h.set('hs-event-id', 'e1');
     h.set('Nats-Msg-Id', 'e1:route');
     h.set('hs-endpoint-id', 'old');
-    const out = endpointReplayHeaders(h, 'wh');
-    assert.deepEqual(
-      [...out].map(([k, v]) => [k, v.join(',')]),
-      [
-        ['hs-event-id', 'e1'],
-        ['hs-endpoint-id', 'wh'],
-      ],
-    );
+    h.set('hs-attempt', '7');
+    h.set('hs-not-before', '123');
+    h.set('hs-replay', 'earlier');
+    const out = endpointReplayHeaders(h, 'wh', 'r1', 1_000);
+    assert.deepEqual(Object.fromEntries([...out].map(([k, v]) => [k, v.join(',')])), {
+      'hs-event-id': 'e1',
+      'hs-endpoint-id': 'wh',
+      'hs-replay': 'r1',
+      'hs-replayed-at': '1000',
+    });
     assert.equal(endpointReplayMsgId('e1', 'wh', 'r1'), 'e1:wh:replay:r1');
     assert.equal(endpointWants({ eventTypes: ['invoice.*'] }, 's', 'invoice.paid'), true);
     assert.equal(endpointWants({ eventTypes: ['*'], sources: ['a'] }, 'b', 'x'), false);

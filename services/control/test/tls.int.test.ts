@@ -48,6 +48,7 @@ describe('control over TLS', () => {
         HS_HEALTH_PORT: '0',
         HS_HEALTH_HOST: '127.0.0.1',
         HS_CONTROL_PORT: '0',
+        HS_CONSOLE_PORT: '0',
         HS_CONTROL_HOST: '127.0.0.1',
         HS_CONTROL_TOKEN: TOKEN,
         HS_CONTROL_TLS_CERT: join(dir, 'cert.pem'),

@@ -11,14 +11,16 @@ import {
   nak,
   type Outcome,
   openBucket,
+  openCircuitBucket,
   type StageApp,
   watchConfig,
 } from '@hookstream/runtime';
+import { CircuitReporter, replicaName } from './circuit-report.ts';
 import type { DeliverConfig } from './config.ts';
 import { type DeadLetterReason, type DeliverDeps, handleTask, type NextTask, type TaskMessage } from './handler.ts';
 import { GuardedHttpClient, type HttpSender } from './http-client.ts';
 import { AddressGuard, type Resolver, systemResolver } from './ssrf.ts';
-import { attemptRecordId, type Task, TaskHeader, taskMsgId } from './task.ts';
+import { attemptRecordId, deadLetterMsgId, skippedRecordId, type Task, TaskHeader, taskMsgId } from './task.ts';
 import { EndpointGates } from './throttle.ts';
 
 /** Dependencies a test may replace. */
@@ -30,6 +32,10 @@ export interface DeliverOverrides {
   readonly resolve?: Resolver;
   /** Replaces the HTTP client (its SSRF guard included). */
   readonly sender?: HttpSender;
+  /** The replica name in circuit reports (default host name and pid). */
+  readonly replica?: string;
+  /** How often circuits are reported (default 5 s). */
+  readonly circuitReportIntervalMs?: number;
 }
 
 /** Counts since start (this replica), for tests and metrics. */
@@ -114,6 +120,14 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
           for (const [id, state] of gates.circuitStates()) metrics.circuitState.set({ endpoint: id }, circuitCode[state]);
         }),
       );
+      const reporter = new CircuitReporter({
+        kv: await openCircuitBucket(nc, t.buckets.circuits, { replicas: config.streamReplicas }),
+        replica: overrides.replica ?? replicaName(),
+        states: () => gates.circuitStates(),
+        now,
+        logger,
+      });
+      cleanup.push('circuit reports', reporter.start(overrides.circuitReportIntervalMs));
       const localGone = new Map<string, number>();
       const deferrals = new Map<string, number>();
 
@@ -123,7 +137,7 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
         h.set(TaskHeader.notBefore, String(Math.round(next.notBeforeMs)));
         if (next.requeues > 0) h.set(TaskHeader.requeues, String(next.requeues));
         else h.delete(TaskHeader.requeues);
-        h.set('Nats-Msg-Id', taskMsgId(task.eventId, task.endpointId, next.attemptsMade, next.requeues));
+        h.set('Nats-Msg-Id', taskMsgId(task.eventId, task.endpointId, next.attemptsMade, next.requeues, task.replayId));
         await publisher.publish(msg.subject, msg.data, h);
       };
 
@@ -135,7 +149,7 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
         h.set(Header.dlqSubject, msg.subject);
         h.set(Header.dlqAt, String(now()));
         h.set(Header.dlqDeliveries, String(attempts));
-        h.set('Nats-Msg-Id', `${task.eventId}:${task.endpointId}:dlq:deliver`);
+        h.set('Nats-Msg-Id', deadLetterMsgId(task.eventId, task.endpointId, task.replayId));
         await publisher.publish(t.dlq('deliver', task.endpointId), msg.data, h);
         counts.deadLettered++;
       };
@@ -178,7 +192,7 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
             return result;
           },
         },
-        recordAttempt: (record) => {
+        recordAttempt: (record, task) => {
           metrics.deliveries.inc({ endpoint: record.endpoint_id, outcome: record.outcome });
           annotateSpan({
             'hookstream.endpoint': record.endpoint_id,
@@ -186,9 +200,9 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
             'hookstream.delivery_outcome': record.outcome,
             ...(record.status !== null ? { 'http.response.status_code': record.status } : {}),
           });
-          return obs.record('attempt', record, attemptRecordId(record.event_id, record.endpoint_id, record.attempt));
+          return obs.record('attempt', record, attemptRecordId(record.event_id, record.endpoint_id, record.attempt, task.replayId));
         },
-        recordSkipped: (record) => obs.record('skipped', record, `${record.event_id}:${record.endpoint_id}:skipped`),
+        recordSkipped: (record, task) => obs.record('skipped', record, skippedRecordId(record.event_id, record.endpoint_id, task.replayId)),
         putBack,
         deadLetter,
         defer,

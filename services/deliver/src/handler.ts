@@ -39,6 +39,8 @@ export interface AttemptRecord {
   /** The first 1 KiB of the response body as text (empty when none). */
   readonly response_excerpt: string;
   readonly at: number;
+  /** The replay (`hs-replay`) of a replayed task; absent for the original delivery. Part of the row id. */
+  readonly replay?: string;
 }
 
 /** The record of a task dead-lettered without an attempt, published on `hs.obs.skipped`. */
@@ -52,6 +54,8 @@ export interface SkippedRecord {
   /** Attempts made before (0 for a new task). */
   readonly attempts: number;
   readonly at: number;
+  /** As {@link AttemptRecord.replay}. */
+  readonly replay?: string;
 }
 
 /** When to attempt a task again, as {@link DeliverDeps.putBack} writes it onto the task. */
@@ -71,8 +75,8 @@ export interface DeliverDeps {
   readonly markGone: (id: string, atMs: number) => Promise<void>;
   readonly gates: Pick<EndpointGates, 'admitWaiting'>;
   readonly sender: Pick<HttpSender, 'send'>;
-  readonly recordAttempt: (record: AttemptRecord) => Promise<void>;
-  readonly recordSkipped: (record: SkippedRecord) => Promise<void>;
+  readonly recordAttempt: (record: AttemptRecord, task: Task) => Promise<void>;
+  readonly recordSkipped: (record: SkippedRecord, task: Task) => Promise<void>;
   /** Publishes the task again on its subject with the given deliver headers; resolves on the PubAck. */
   readonly putBack: (msg: TaskMessage, task: Task, next: NextTask) => Promise<void>;
   /** Publishes the task to `hs.dlq.deliver.{endpoint}`; resolves on the PubAck. */
@@ -144,8 +148,9 @@ async function skip(msg: TaskMessage, task: Task, reason: DeadLetterReason, deta
     reason,
     attempts: task.attemptsMade,
     at: deps.now(),
+    ...(task.replayId !== '' ? { replay: task.replayId } : {}),
   };
-  await Promise.all([deps.recordSkipped(record), deps.deadLetter(msg, task, reason, detail, task.attemptsMade)]);
+  await Promise.all([deps.recordSkipped(record, task), deps.deadLetter(msg, task, reason, detail, task.attemptsMade)]);
   return { kind: 'ack' };
 }
 
@@ -173,7 +178,7 @@ export async function handleTask(msg: TaskMessage, deps: DeliverDeps): Promise<O
   if (!endpoint.enabled || deps.disabled(endpoint.id)) {
     return skip(msg, task, 'endpoint_disabled', `endpoint ${endpoint.id} is disabled`, deps);
   }
-  if (task.attemptsMade > 0 && !withinRetryWindow(task.receivedAtMs, now, 0, endpoint.retry)) {
+  if (task.attemptsMade > 0 && !withinRetryWindow(task.retryFromMs, now, 0, endpoint.retry)) {
     return skip(msg, task, 'retries_exhausted', `${task.attemptsMade} attempts; older than retry.maxAgeMs`, deps);
   }
   const secrets = activeSecrets(endpoint.secrets, now);
@@ -225,7 +230,7 @@ async function settleAttempt(
   else if (c.retryable) {
     const retryAfterMs = c.honoursRetryAfter && result.kind === 'response' ? parseRetryAfter(result.retryAfter, end) : undefined;
     const delay = nextDelayMs(attempt, endpoint.retry, deps.random, retryAfterMs);
-    if (withinRetryWindow(task.receivedAtMs, end, delay, endpoint.retry)) nextRetryAt = end + delay;
+    if (withinRetryWindow(task.retryFromMs, end, delay, endpoint.retry)) nextRetryAt = end + delay;
     else giveUp = 'retries_exhausted';
   }
   const record: AttemptRecord = {
@@ -242,6 +247,7 @@ async function settleAttempt(
     next_retry_at: nextRetryAt,
     response_excerpt: result.kind === 'response' ? result.excerpt : '',
     at: end,
+    ...(task.replayId !== '' ? { replay: task.replayId } : {}),
   };
   const followUp = async (): Promise<void> => {
     if (nextRetryAt !== null) return deps.putBack(msg, task, { attemptsMade: attempt, notBeforeMs: nextRetryAt, requeues: 0 });
@@ -249,6 +255,6 @@ async function settleAttempt(
     if (giveUp === 'endpoint_gone') await deps.markGone(endpoint.id, end);
     await deps.deadLetter(msg, task, giveUp, describe(result, c), attempt);
   };
-  await Promise.all([deps.recordAttempt(record), followUp()]);
+  await Promise.all([deps.recordAttempt(record, task), followUp()]);
   return { kind: 'ack' };
 }

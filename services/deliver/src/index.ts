@@ -1,6 +1,7 @@
 export { buildApp, type DeliverApp, type DeliverCounts, type DeliverOverrides, decodeEndpointState, type EndpointState } from './app.ts';
 export { nextDelayMs, parseRetryAfter, withinRetryWindow } from './backoff.ts';
 export { type CircuitAdmission, CircuitBreaker, type CircuitState } from './circuit.ts';
+export { CIRCUIT_REPORT_INTERVAL_MS, CircuitReporter, type CircuitReporterOptions, replicaName } from './circuit-report.ts';
 export { type AttemptOutcome, type Classification, classifyError, classifyStatus } from './classify.ts';
 export { DELIVER_DEFAULTS, type DeliverConfig, loadConfig } from './config.ts';
 export {
@@ -25,5 +26,5 @@ export {
   systemResolver,
   unmapIPv4,
 } from './ssrf.ts';
-export { attemptRecordId, readTask, type Task, TaskHeader, taskMsgId } from './task.ts';
+export { attemptRecordId, deadLetterMsgId, readTask, skippedRecordId, type Task, TaskHeader, taskMsgId } from './task.ts';
 export { type Admission, EndpointGates, type Pass, THROTTLE_DELAY_MS, TokenBucket, type Verdict } from './throttle.ts';

@@ -20,6 +20,10 @@ export interface Task {
   readonly source: string;
   readonly eventType: string;
   readonly receivedAtMs: number;
+  /** The replay this task belongs to (`hs-replay`); '' for route's original delivery. */
+  readonly replayId: string;
+  /** Where the retry window (`retry.maxAgeMs`) starts: the replay's time for a replayed task, else when ingest received the event. */
+  readonly retryFromMs: number;
   /** Attempts already made. */
   readonly attemptsMade: number;
   /** 0 when the task may be attempted at once. */
@@ -35,31 +39,53 @@ function count(value: string | undefined): number {
 /** Reads a task's envelope and deliver headers; the endpoint falls back to the subject's last token. Pure. */
 export function readTask(msg: Pick<StageMessage, 'header' | 'subject'>, nowMs: number): Task {
   const receivedAt = Number(msg.header(Header.receivedAt));
+  const receivedAtMs = Number.isFinite(receivedAt) && receivedAt > 0 ? receivedAt : nowMs;
+  const replayId = msg.header(Header.replay) ?? '';
+  const replayedAt = count(msg.header(Header.replayedAt));
   return {
     eventId: msg.header(Header.eventId) ?? '',
     endpointId: msg.header(Header.endpointId) ?? msg.subject.split('.').pop() ?? '',
     source: msg.header(Header.source) ?? '',
     eventType: msg.header(Header.eventType) ?? '',
-    receivedAtMs: Number.isFinite(receivedAt) && receivedAt > 0 ? receivedAt : nowMs,
+    receivedAtMs,
+    replayId,
+    retryFromMs: replayId !== '' && replayedAt > 0 ? replayedAt : receivedAtMs,
     attemptsMade: count(msg.header(TaskHeader.attempt)),
     notBeforeMs: count(msg.header(TaskHeader.notBefore)),
     requeues: count(msg.header(TaskHeader.requeues)),
   };
 }
 
+/** `{event}:{endpoint}`, or `{event}:{endpoint}:{replay}` for a replayed task: the base of deliver's ids for it. Pure. */
+function taskKey(eventId: string, endpointId: string, replayId: string): string {
+  return replayId === '' ? `${eventId}:${endpointId}` : `${eventId}:${endpointId}:${replayId}`;
+}
+
 /**
  * The `Nats-Msg-Id` of a task put back after `attemptsMade` attempts (and
  * `requeues` throttle requeues of that attempt): route's original is
  * `{event}:{endpoint}`; deliver's are `{event}:{endpoint}:{attempts}` and
- * `{event}:{endpoint}:{attempts}:q{requeues}`. A put-back repeated after a
- * crash is dropped by the stream's duplicate window.
+ * `{event}:{endpoint}:{attempts}:q{requeues}`, with the replay id after the
+ * endpoint for a replayed task. A put-back repeated after a crash is dropped
+ * by the stream's duplicate window; a replay's never collides with the
+ * original's.
  */
-export function taskMsgId(eventId: string, endpointId: string, attemptsMade: number, requeues = 0): string {
-  const base = `${eventId}:${endpointId}:${attemptsMade}`;
+export function taskMsgId(eventId: string, endpointId: string, attemptsMade: number, requeues = 0, replayId = ''): string {
+  const base = `${taskKey(eventId, endpointId, replayId)}:${attemptsMade}`;
   return requeues === 0 ? base : `${base}:q${requeues}`;
 }
 
-/** `{event}:{endpoint}:attempt:{n}`, the `Nats-Msg-Id` of the n-th attempt's record. */
-export function attemptRecordId(eventId: string, endpointId: string, attempt: number): string {
-  return `${eventId}:${endpointId}:attempt:${attempt}`;
+/** `{event}:{endpoint}[:{replay}]:attempt:{n}`, the `Nats-Msg-Id` (and ClickHouse `row_id`) of the n-th attempt's record. */
+export function attemptRecordId(eventId: string, endpointId: string, attempt: number, replayId = ''): string {
+  return `${taskKey(eventId, endpointId, replayId)}:attempt:${attempt}`;
+}
+
+/** `{event}:{endpoint}[:{replay}]:dlq:deliver`, the `Nats-Msg-Id` of a task's dead letter. */
+export function deadLetterMsgId(eventId: string, endpointId: string, replayId = ''): string {
+  return `${taskKey(eventId, endpointId, replayId)}:dlq:deliver`;
+}
+
+/** `{event}:{endpoint}[:{replay}]:skipped`, the `Nats-Msg-Id` of a skipped task's record. */
+export function skippedRecordId(eventId: string, endpointId: string, replayId = ''): string {
+  return `${taskKey(eventId, endpointId, replayId)}:skipped`;
 }

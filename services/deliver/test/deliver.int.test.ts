@@ -11,6 +11,8 @@ import {
   Header,
   type NatsHandle,
   openBucket,
+  openCircuitBucket,
+  readCircuitReports,
   streamConfigs,
   type Topology,
   topology,
@@ -280,6 +282,43 @@ describe('deliver against a real nats-server and real HTTP endpoints', () => {
     assert.ok(fourth.at >= recoverAt, 'the probe came after recovery and succeeded');
     assert.equal(ep.received.length, 13, '3 failures + 10 successes: nothing sent while open');
     assert.ok(app.counts.deferred > 0, 'tasks were deferred while open');
+    await ep.close();
+  });
+
+  it('deliver: a circuit that is not closed is reported in hs_circuits, and the report goes when it closes', async () => {
+    // Scenario: the endpoint fails until told otherwise; the circuit opens
+    // after two failures and the replica reports it within its report
+    // interval (100 ms here). The endpoint recovers, a probe closes the
+    // circuit, and the report is deleted.
+    let healthy = false;
+    const ep = await startEndpoint((_r, res) => {
+      res.statusCode = healthy ? 200 : 500;
+      res.end();
+    });
+    const { t } = await setUp('v8r', [
+      {
+        id: 'flaky',
+        url: ep.url,
+        circuit: { failureThreshold: 2, openMs: 500 },
+        retry: { initialDelayMs: 100, maxDelayMs: 200, maxAgeMs: 60_000 },
+      },
+    ]);
+    const app = buildApp(loadConfig(env('v8r')), { logger, replica: 'replica-a', circuitReportIntervalMs: 100 });
+    apps.push(app);
+    await app.run();
+    const kv = await openCircuitBucket(nats.nc, t.buckets.circuits, { replicas: 1 });
+    for (let i = 0; i < 3; i++) await publishTask(nats, t, 'flaky', `evt-r-${i}`, '{}');
+    const reported = await waitFor('a circuit report', async () => {
+      const reports = await readCircuitReports(kv, Date.now());
+      return reports.length > 0 ? reports : undefined;
+    });
+    assert.equal(reported.length, 1);
+    assert.equal(reported[0]?.endpoint, 'flaky');
+    assert.equal(reported[0]?.replica, 'replica-a');
+    assert.ok(reported[0]?.state === 'open' || reported[0]?.state === 'half-open', String(reported[0]?.state));
+    healthy = true;
+    await waitFor('the report to go', async () => ((await readCircuitReports(kv, Date.now())).length === 0 ? true : undefined), 15_000);
+    assert.equal(app.gates.circuitState('flaky'), 'closed');
     await ep.close();
   });
 

@@ -3,16 +3,21 @@ import { describe, it } from 'node:test';
 import {
   type AttemptRecord,
   activeSecrets,
+  attemptRecordId,
   type DeliverDeps,
+  deadLetterMsgId,
   EndpointGates,
   handleTask,
   type NextTask,
   type SendRequest,
   type SendResult,
   type SkippedRecord,
+  skippedRecordId,
+  TaskHeader,
   type TaskMessage,
+  taskMsgId,
 } from '@hookstream/deliver';
-import { type EndpointConfig, Header, parseEndpointConfig } from '@hookstream/runtime';
+import { DELIVERY_PROGRESS_HEADERS, type EndpointConfig, Header, parseEndpointConfig } from '@hookstream/runtime';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const NOW = 1_700_000_000_000;
@@ -112,6 +117,46 @@ describe('deliver handler', () => {
     );
     assert.equal(f.records[0]?.next_retry_at, null);
     assert.equal(f.putBacks.length, 0);
+  });
+
+  it('deliver: a replayed task gets a fresh retry window from hs-replayed-at and marks its records with the replay', async () => {
+    // The event was received 4 days ago; the endpoint gives up after 72 h. The
+    // original delivery is long exhausted, but a replay made now retries.
+    const days4 = 4 * 86_400_000;
+    const replayed = { [Header.receivedAt]: String(NOW - days4), [Header.replay]: 'dlq-42', [Header.replayedAt]: String(NOW - 1_000) };
+    const f = fakes(endpoint({ retry: { initialDelayMs: 1_000 } }), () => ok(503));
+    assert.deepEqual(await handleTask(task(replayed), f.deps), { kind: 'ack' });
+    assert.equal(f.sent.length, 1);
+    assert.deepEqual(f.putBacks, [{ attemptsMade: 1, notBeforeMs: NOW + 500, requeues: 0 }]);
+    assert.equal(f.records[0]?.attempt, 1);
+    assert.equal(f.records[0]?.replay, 'dlq-42');
+    assert.equal(f.records[0]?.e2e_ms, days4, 'end-to-end time still counts from ingest');
+    // Its put-back (attempt 1 made) is still within the replay's window.
+    const again = fakes(endpoint({ retry: { initialDelayMs: 1_000 } }), () => ok(200));
+    await handleTask(task({ ...replayed, 'hs-attempt': '1' }), again.deps);
+    assert.equal(again.sent.length, 1);
+    assert.equal(again.records[0]?.attempt, 2);
+    // The same task without the replay headers is out of its window: skipped without a request.
+    const stale = fakes(endpoint(), () => ok(200));
+    await handleTask(task({ [Header.receivedAt]: String(NOW - days4), 'hs-attempt': '1' }), stale.deps);
+    assert.equal(stale.sent.length, 0);
+    assert.deepEqual(
+      stale.deadLetters.map((d) => d.reason),
+      ['retries_exhausted'],
+    );
+    assert.equal(stale.skipped[0]?.replay, undefined);
+  });
+
+  it('deliver: ids of a replayed task never collide with the original delivery', () => {
+    assert.equal(taskMsgId('e', 'ep', 1), 'e:ep:1');
+    assert.equal(taskMsgId('e', 'ep', 1, 0, 'dlq-4'), 'e:ep:dlq-4:1');
+    assert.equal(taskMsgId('e', 'ep', 1, 2, 'r1'), 'e:ep:r1:1:q2');
+    assert.equal(attemptRecordId('e', 'ep', 1), 'e:ep:attempt:1');
+    assert.equal(attemptRecordId('e', 'ep', 1, 'dlq-4'), 'e:ep:dlq-4:attempt:1');
+    assert.equal(deadLetterMsgId('e', 'ep'), 'e:ep:dlq:deliver');
+    assert.equal(deadLetterMsgId('e', 'ep', 'r1'), 'e:ep:r1:dlq:deliver');
+    assert.equal(skippedRecordId('e', 'ep', 'r1'), 'e:ep:r1:skipped');
+    assert.deepEqual([...DELIVERY_PROGRESS_HEADERS], [TaskHeader.attempt, TaskHeader.notBefore, TaskHeader.requeues]);
   });
 
   it('deliver: 410 marks the endpoint gone and dead-letters endpoint_gone', async () => {

@@ -362,6 +362,12 @@ export interface ListEventsRequest {
   pageSize: number;
   /** `next_page_token` of the previous page (a stream sequence); empty for the first. */
   pageToken: string;
+  /**
+   * The newest `page_size` events up to `until_ms` (or now), newest first,
+   * ignoring `since_ms` and `page_token` (the console's live feed). At most
+   * the last 20,000 stream messages are looked at.
+   */
+  newestFirst: boolean;
 }
 
 export interface ListEventsResponse {
@@ -392,6 +398,11 @@ export interface ReplayToEndpointRequest {
   requestId: string;
   /** Stops after this many tasks (default and maximum 100000). */
   limit: number;
+  /**
+   * Only this event (by `hs-event-id`): `since_ms` is then not needed, and the
+   * source, type and window are ignored. NOT_FOUND when it is out of the stream.
+   */
+  eventId: string;
 }
 
 export interface ReplayToEndpointResponse {
@@ -440,6 +451,95 @@ export interface StatsResponse {
   endpoints: EndpointStats[];
   sinceMs: number;
   untilMs: number;
+}
+
+export interface StatsSeriesRequest {
+  /** One endpoint; empty: every endpoint together. */
+  endpoint: string;
+  /** Window in epoch milliseconds; defaults: the last hour. */
+  sinceMs: number;
+  untilMs: number;
+  /** Width of a point in seconds, a multiple of 60; 0 picks one giving at most 60 points. */
+  stepSeconds: number;
+}
+
+export interface StatsPoint {
+  /** Start of the step, epoch ms (UTC). */
+  atMs: number;
+  attempts: number;
+  successes: number;
+  latencyP50Ms: number;
+  latencyP95Ms: number;
+  latencyP99Ms: number;
+  /** Attempts by outcome class, as in EndpointStats. */
+  outcomes: { [key: string]: number };
+}
+
+export interface StatsPoint_OutcomesEntry {
+  key: string;
+  value: number;
+}
+
+export interface StatsSeriesResponse {
+  /** Steps with attempts only, oldest first. */
+  points: StatsPoint[];
+  sinceMs: number;
+  untilMs: number;
+  stepSeconds: number;
+}
+
+export interface EndpointHealthRequest {
+  /** One endpoint; empty: every endpoint. */
+  endpoint: string;
+  /** Window of the ClickHouse figures; default the last hour. */
+  sinceMs: number;
+  untilMs: number;
+}
+
+export interface CircuitReport {
+  /** The deliver replica (host name and process id) that reported it. */
+  replica: string;
+  /** closed, open or half-open. */
+  state: string;
+  /** When the replica last wrote this report, epoch ms (reports expire after 60 s). */
+  reportedAtMs: number;
+}
+
+export interface LastFailure {
+  eventId: string;
+  attempt: number;
+  /** HTTP status; 0 when there was no response. */
+  status: number;
+  outcome: string;
+  atMs: number;
+  responseExcerpt: string;
+}
+
+export interface EndpointHealth {
+  endpointId: string;
+  url: string;
+  /** The record's `enabled`. */
+  enabled: boolean;
+  /** Set when deliver disabled the endpoint (410 Gone): the reason it recorded. */
+  disabledReason: string;
+  /** Non-closed circuits, one per reporting replica; empty: closed everywhere. */
+  circuits: CircuitReport[];
+  /** Dead letters waiting on `hs.dlq.deliver.{endpoint}`. */
+  deadLetters: number;
+  /** ClickHouse figures over the window (absent without ClickHouse or attempts). */
+  stats?:
+    | EndpointStats
+    | undefined;
+  /** The newest failed attempt in the window (absent when none). */
+  lastFailure?: LastFailure | undefined;
+}
+
+export interface EndpointHealthResponse {
+  endpoints: EndpointHealth[];
+  sinceMs: number;
+  untilMs: number;
+  /** Why the ClickHouse figures are missing (not configured, query failed); empty otherwise. */
+  statsNote: string;
 }
 
 function createBaseSource(): Source {
@@ -520,6 +620,40 @@ export const Source: MessageFns<Source> = {
     }
   },
 
+  fromJSON(object: any): Source {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      configJson: isSet(object.configJson)
+        ? globalThis.String(object.configJson)
+        : isSet(object.config_json)
+        ? globalThis.String(object.config_json)
+        : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      updatedAtMs: isSet(object.updatedAtMs)
+        ? globalThis.Number(object.updatedAtMs)
+        : isSet(object.updated_at_ms)
+        ? globalThis.Number(object.updated_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: Source): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.configJson !== "") {
+      obj.configJson = message.configJson;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.updatedAtMs !== 0) {
+      obj.updatedAtMs = Math.round(message.updatedAtMs);
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<Source>): Source {
     return Source.fromPartial(base ?? {});
   },
@@ -578,6 +712,24 @@ export const CreateSourceRequest: MessageFns<CreateSourceRequest> = {
     }
   },
 
+  fromJSON(object: any): CreateSourceRequest {
+    return {
+      configJson: isSet(object.configJson)
+        ? globalThis.String(object.configJson)
+        : isSet(object.config_json)
+        ? globalThis.String(object.config_json)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateSourceRequest): unknown {
+    const obj: any = {};
+    if (message.configJson !== "") {
+      obj.configJson = message.configJson;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<CreateSourceRequest>): CreateSourceRequest {
     return CreateSourceRequest.fromPartial(base ?? {});
   },
@@ -631,6 +783,18 @@ export const GetSourceRequest: MessageFns<GetSourceRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): GetSourceRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: GetSourceRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<GetSourceRequest>): GetSourceRequest {
@@ -697,6 +861,32 @@ export const ListSourcesRequest: MessageFns<ListSourcesRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): ListSourcesRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSourcesRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<ListSourcesRequest>): ListSourcesRequest {
@@ -766,6 +956,28 @@ export const ListSourcesResponse: MessageFns<ListSourcesResponse> = {
     }
   },
 
+  fromJSON(object: any): ListSourcesResponse {
+    return {
+      sources: globalThis.Array.isArray(object?.sources) ? object.sources.map((e: any) => Source.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSourcesResponse): unknown {
+    const obj: any = {};
+    if (message.sources?.length) {
+      obj.sources = message.sources.map((e) => Source.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<ListSourcesResponse>): ListSourcesResponse {
     return ListSourcesResponse.fromPartial(base ?? {});
   },
@@ -833,6 +1045,28 @@ export const UpdateSourceRequest: MessageFns<UpdateSourceRequest> = {
     }
   },
 
+  fromJSON(object: any): UpdateSourceRequest {
+    return {
+      configJson: isSet(object.configJson)
+        ? globalThis.String(object.configJson)
+        : isSet(object.config_json)
+        ? globalThis.String(object.config_json)
+        : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: UpdateSourceRequest): unknown {
+    const obj: any = {};
+    if (message.configJson !== "") {
+      obj.configJson = message.configJson;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<UpdateSourceRequest>): UpdateSourceRequest {
     return UpdateSourceRequest.fromPartial(base ?? {});
   },
@@ -898,6 +1132,24 @@ export const DeleteSourceRequest: MessageFns<DeleteSourceRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): DeleteSourceRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: DeleteSourceRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<DeleteSourceRequest>): DeleteSourceRequest {
@@ -989,6 +1241,40 @@ export const Endpoint: MessageFns<Endpoint> = {
     }
   },
 
+  fromJSON(object: any): Endpoint {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      configJson: isSet(object.configJson)
+        ? globalThis.String(object.configJson)
+        : isSet(object.config_json)
+        ? globalThis.String(object.config_json)
+        : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      updatedAtMs: isSet(object.updatedAtMs)
+        ? globalThis.Number(object.updatedAtMs)
+        : isSet(object.updated_at_ms)
+        ? globalThis.Number(object.updated_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: Endpoint): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.configJson !== "") {
+      obj.configJson = message.configJson;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.updatedAtMs !== 0) {
+      obj.updatedAtMs = Math.round(message.updatedAtMs);
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<Endpoint>): Endpoint {
     return Endpoint.fromPartial(base ?? {});
   },
@@ -1047,6 +1333,24 @@ export const CreateEndpointRequest: MessageFns<CreateEndpointRequest> = {
     }
   },
 
+  fromJSON(object: any): CreateEndpointRequest {
+    return {
+      configJson: isSet(object.configJson)
+        ? globalThis.String(object.configJson)
+        : isSet(object.config_json)
+        ? globalThis.String(object.config_json)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateEndpointRequest): unknown {
+    const obj: any = {};
+    if (message.configJson !== "") {
+      obj.configJson = message.configJson;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<CreateEndpointRequest>): CreateEndpointRequest {
     return CreateEndpointRequest.fromPartial(base ?? {});
   },
@@ -1100,6 +1404,18 @@ export const GetEndpointRequest: MessageFns<GetEndpointRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): GetEndpointRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: GetEndpointRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<GetEndpointRequest>): GetEndpointRequest {
@@ -1166,6 +1482,32 @@ export const ListEndpointsRequest: MessageFns<ListEndpointsRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): ListEndpointsRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListEndpointsRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<ListEndpointsRequest>): ListEndpointsRequest {
@@ -1235,6 +1577,30 @@ export const ListEndpointsResponse: MessageFns<ListEndpointsResponse> = {
     }
   },
 
+  fromJSON(object: any): ListEndpointsResponse {
+    return {
+      endpoints: globalThis.Array.isArray(object?.endpoints)
+        ? object.endpoints.map((e: any) => Endpoint.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListEndpointsResponse): unknown {
+    const obj: any = {};
+    if (message.endpoints?.length) {
+      obj.endpoints = message.endpoints.map((e) => Endpoint.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<ListEndpointsResponse>): ListEndpointsResponse {
     return ListEndpointsResponse.fromPartial(base ?? {});
   },
@@ -1302,6 +1668,28 @@ export const UpdateEndpointRequest: MessageFns<UpdateEndpointRequest> = {
     }
   },
 
+  fromJSON(object: any): UpdateEndpointRequest {
+    return {
+      configJson: isSet(object.configJson)
+        ? globalThis.String(object.configJson)
+        : isSet(object.config_json)
+        ? globalThis.String(object.config_json)
+        : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: UpdateEndpointRequest): unknown {
+    const obj: any = {};
+    if (message.configJson !== "") {
+      obj.configJson = message.configJson;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<UpdateEndpointRequest>): UpdateEndpointRequest {
     return UpdateEndpointRequest.fromPartial(base ?? {});
   },
@@ -1367,6 +1755,24 @@ export const DeleteEndpointRequest: MessageFns<DeleteEndpointRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): DeleteEndpointRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: DeleteEndpointRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<DeleteEndpointRequest>): DeleteEndpointRequest {
@@ -1445,6 +1851,28 @@ export const SetEndpointEnabledRequest: MessageFns<SetEndpointEnabledRequest> = 
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): SetEndpointEnabledRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: SetEndpointEnabledRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<SetEndpointEnabledRequest>): SetEndpointEnabledRequest {
@@ -1548,6 +1976,48 @@ export const RotateSecretRequest: MessageFns<RotateSecretRequest> = {
     }
   },
 
+  fromJSON(object: any): RotateSecretRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      newSecret: isSet(object.newSecret)
+        ? globalThis.String(object.newSecret)
+        : isSet(object.new_secret)
+        ? globalThis.String(object.new_secret)
+        : "",
+      newSecretId: isSet(object.newSecretId)
+        ? globalThis.String(object.newSecretId)
+        : isSet(object.new_secret_id)
+        ? globalThis.String(object.new_secret_id)
+        : "",
+      previousValidUntilMs: isSet(object.previousValidUntilMs)
+        ? globalThis.Number(object.previousValidUntilMs)
+        : isSet(object.previous_valid_until_ms)
+        ? globalThis.Number(object.previous_valid_until_ms)
+        : 0,
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: RotateSecretRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.newSecret !== "") {
+      obj.newSecret = message.newSecret;
+    }
+    if (message.newSecretId !== "") {
+      obj.newSecretId = message.newSecretId;
+    }
+    if (message.previousValidUntilMs !== 0) {
+      obj.previousValidUntilMs = Math.round(message.previousValidUntilMs);
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<RotateSecretRequest>): RotateSecretRequest {
     return RotateSecretRequest.fromPartial(base ?? {});
   },
@@ -1638,6 +2108,44 @@ export const RotateSecretResponse: MessageFns<RotateSecretResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): RotateSecretResponse {
+    return {
+      configJson: isSet(object.configJson)
+        ? globalThis.String(object.configJson)
+        : isSet(object.config_json)
+        ? globalThis.String(object.config_json)
+        : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      secretId: isSet(object.secretId)
+        ? globalThis.String(object.secretId)
+        : isSet(object.secret_id)
+        ? globalThis.String(object.secret_id)
+        : "",
+      secretValue: isSet(object.secretValue)
+        ? globalThis.String(object.secretValue)
+        : isSet(object.secret_value)
+        ? globalThis.String(object.secret_value)
+        : "",
+    };
+  },
+
+  toJSON(message: RotateSecretResponse): unknown {
+    const obj: any = {};
+    if (message.configJson !== "") {
+      obj.configJson = message.configJson;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.secretId !== "") {
+      obj.secretId = message.secretId;
+    }
+    if (message.secretValue !== "") {
+      obj.secretValue = message.secretValue;
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<RotateSecretResponse>): RotateSecretResponse {
@@ -1764,6 +2272,56 @@ export const Schema: MessageFns<Schema> = {
     }
   },
 
+  fromJSON(object: any): Schema {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      eventType: isSet(object.eventType)
+        ? globalThis.String(object.eventType)
+        : isSet(object.event_type)
+        ? globalThis.String(object.event_type)
+        : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      schemaJson: isSet(object.schemaJson)
+        ? globalThis.String(object.schemaJson)
+        : isSet(object.schema_json)
+        ? globalThis.String(object.schema_json)
+        : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      updatedAtMs: isSet(object.updatedAtMs)
+        ? globalThis.Number(object.updatedAtMs)
+        : isSet(object.updated_at_ms)
+        ? globalThis.Number(object.updated_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: Schema): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.eventType !== "") {
+      obj.eventType = message.eventType;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.schemaJson !== "") {
+      obj.schemaJson = message.schemaJson;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.updatedAtMs !== 0) {
+      obj.updatedAtMs = Math.round(message.updatedAtMs);
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<Schema>): Schema {
     return Schema.fromPartial(base ?? {});
   },
@@ -1858,6 +2416,40 @@ export const CreateSchemaRequest: MessageFns<CreateSchemaRequest> = {
     }
   },
 
+  fromJSON(object: any): CreateSchemaRequest {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      eventType: isSet(object.eventType)
+        ? globalThis.String(object.eventType)
+        : isSet(object.event_type)
+        ? globalThis.String(object.event_type)
+        : "",
+      schemaJson: isSet(object.schemaJson)
+        ? globalThis.String(object.schemaJson)
+        : isSet(object.schema_json)
+        ? globalThis.String(object.schema_json)
+        : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: CreateSchemaRequest): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.eventType !== "") {
+      obj.eventType = message.eventType;
+    }
+    if (message.schemaJson !== "") {
+      obj.schemaJson = message.schemaJson;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<CreateSchemaRequest>): CreateSchemaRequest {
     return CreateSchemaRequest.fromPartial(base ?? {});
   },
@@ -1925,6 +2517,28 @@ export const GetSchemaRequest: MessageFns<GetSchemaRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): GetSchemaRequest {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      eventType: isSet(object.eventType)
+        ? globalThis.String(object.eventType)
+        : isSet(object.event_type)
+        ? globalThis.String(object.event_type)
+        : "",
+    };
+  },
+
+  toJSON(message: GetSchemaRequest): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.eventType !== "") {
+      obj.eventType = message.eventType;
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<GetSchemaRequest>): GetSchemaRequest {
@@ -2005,6 +2619,36 @@ export const ListSchemasRequest: MessageFns<ListSchemasRequest> = {
     }
   },
 
+  fromJSON(object: any): ListSchemasRequest {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSchemasRequest): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<ListSchemasRequest>): ListSchemasRequest {
     return ListSchemasRequest.fromPartial(base ?? {});
   },
@@ -2071,6 +2715,28 @@ export const ListSchemasResponse: MessageFns<ListSchemasResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): ListSchemasResponse {
+    return {
+      schemas: globalThis.Array.isArray(object?.schemas) ? object.schemas.map((e: any) => Schema.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSchemasResponse): unknown {
+    const obj: any = {};
+    if (message.schemas?.length) {
+      obj.schemas = message.schemas.map((e) => Schema.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<ListSchemasResponse>): ListSchemasResponse {
@@ -2173,6 +2839,44 @@ export const UpdateSchemaRequest: MessageFns<UpdateSchemaRequest> = {
     }
   },
 
+  fromJSON(object: any): UpdateSchemaRequest {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      eventType: isSet(object.eventType)
+        ? globalThis.String(object.eventType)
+        : isSet(object.event_type)
+        ? globalThis.String(object.event_type)
+        : "",
+      schemaJson: isSet(object.schemaJson)
+        ? globalThis.String(object.schemaJson)
+        : isSet(object.schema_json)
+        ? globalThis.String(object.schema_json)
+        : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: UpdateSchemaRequest): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.eventType !== "") {
+      obj.eventType = message.eventType;
+    }
+    if (message.schemaJson !== "") {
+      obj.schemaJson = message.schemaJson;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<UpdateSchemaRequest>): UpdateSchemaRequest {
     return UpdateSchemaRequest.fromPartial(base ?? {});
   },
@@ -2254,6 +2958,32 @@ export const DeleteSchemaRequest: MessageFns<DeleteSchemaRequest> = {
     }
   },
 
+  fromJSON(object: any): DeleteSchemaRequest {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      eventType: isSet(object.eventType)
+        ? globalThis.String(object.eventType)
+        : isSet(object.event_type)
+        ? globalThis.String(object.event_type)
+        : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: DeleteSchemaRequest): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.eventType !== "") {
+      obj.eventType = message.eventType;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<DeleteSchemaRequest>): DeleteSchemaRequest {
     return DeleteSchemaRequest.fromPartial(base ?? {});
   },
@@ -2298,6 +3028,15 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(_: any): DeleteResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteResponse): unknown {
+    const obj: any = {};
+    return obj;
   },
 
   create(base?: DeepPartial<DeleteResponse>): DeleteResponse {
@@ -2387,6 +3126,32 @@ export const DeadLetterFilter: MessageFns<DeadLetterFilter> = {
     }
   },
 
+  fromJSON(object: any): DeadLetterFilter {
+    return {
+      stage: isSet(object.stage) ? globalThis.String(object.stage) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      endpoint: isSet(object.endpoint) ? globalThis.String(object.endpoint) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: DeadLetterFilter): unknown {
+    const obj: any = {};
+    if (message.stage !== "") {
+      obj.stage = message.stage;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.endpoint !== "") {
+      obj.endpoint = message.endpoint;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<DeadLetterFilter>): DeadLetterFilter {
     return DeadLetterFilter.fromPartial(base ?? {});
   },
@@ -2454,6 +3219,24 @@ export const HeaderEntry: MessageFns<HeaderEntry> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): HeaderEntry {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: HeaderEntry): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<HeaderEntry>): HeaderEntry {
@@ -2670,6 +3453,88 @@ export const DeadLetter: MessageFns<DeadLetter> = {
     }
   },
 
+  fromJSON(object: any): DeadLetter {
+    return {
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      stage: isSet(object.stage) ? globalThis.String(object.stage) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      originalSubject: isSet(object.originalSubject)
+        ? globalThis.String(object.originalSubject)
+        : isSet(object.original_subject)
+        ? globalThis.String(object.original_subject)
+        : "",
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      endpoint: isSet(object.endpoint) ? globalThis.String(object.endpoint) : "",
+      deadLetteredAtMs: isSet(object.deadLetteredAtMs)
+        ? globalThis.Number(object.deadLetteredAtMs)
+        : isSet(object.dead_lettered_at_ms)
+        ? globalThis.Number(object.dead_lettered_at_ms)
+        : 0,
+      deliveries: isSet(object.deliveries) ? globalThis.Number(object.deliveries) : 0,
+      headers: globalThis.Array.isArray(object?.headers) ? object.headers.map((e: any) => HeaderEntry.fromJSON(e)) : [],
+      payload: isSet(object.payload) ? Buffer.from(bytesFromBase64(object.payload)) : Buffer.alloc(0),
+      payloadSize: isSet(object.payloadSize)
+        ? globalThis.Number(object.payloadSize)
+        : isSet(object.payload_size)
+        ? globalThis.Number(object.payload_size)
+        : 0,
+    };
+  },
+
+  toJSON(message: DeadLetter): unknown {
+    const obj: any = {};
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.stage !== "") {
+      obj.stage = message.stage;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    if (message.originalSubject !== "") {
+      obj.originalSubject = message.originalSubject;
+    }
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.endpoint !== "") {
+      obj.endpoint = message.endpoint;
+    }
+    if (message.deadLetteredAtMs !== 0) {
+      obj.deadLetteredAtMs = Math.round(message.deadLetteredAtMs);
+    }
+    if (message.deliveries !== 0) {
+      obj.deliveries = Math.round(message.deliveries);
+    }
+    if (message.headers?.length) {
+      obj.headers = message.headers.map((e) => HeaderEntry.toJSON(e));
+    }
+    if (message.payload.length !== 0) {
+      obj.payload = base64FromBytes(message.payload);
+    }
+    if (message.payloadSize !== 0) {
+      obj.payloadSize = Math.round(message.payloadSize);
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<DeadLetter>): DeadLetter {
     return DeadLetter.fromPartial(base ?? {});
   },
@@ -2760,6 +3625,36 @@ export const ListDeadLettersRequest: MessageFns<ListDeadLettersRequest> = {
     }
   },
 
+  fromJSON(object: any): ListDeadLettersRequest {
+    return {
+      filter: isSet(object.filter) ? DeadLetterFilter.fromJSON(object.filter) : undefined,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListDeadLettersRequest): unknown {
+    const obj: any = {};
+    if (message.filter !== undefined) {
+      obj.filter = DeadLetterFilter.toJSON(message.filter);
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<ListDeadLettersRequest>): ListDeadLettersRequest {
     return ListDeadLettersRequest.fromPartial(base ?? {});
   },
@@ -2830,6 +3725,32 @@ export const ListDeadLettersResponse: MessageFns<ListDeadLettersResponse> = {
     }
   },
 
+  fromJSON(object: any): ListDeadLettersResponse {
+    return {
+      deadLetters: globalThis.Array.isArray(object?.deadLetters)
+        ? object.deadLetters.map((e: any) => DeadLetter.fromJSON(e))
+        : globalThis.Array.isArray(object?.dead_letters)
+        ? object.dead_letters.map((e: any) => DeadLetter.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListDeadLettersResponse): unknown {
+    const obj: any = {};
+    if (message.deadLetters?.length) {
+      obj.deadLetters = message.deadLetters.map((e) => DeadLetter.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<ListDeadLettersResponse>): ListDeadLettersResponse {
     return ListDeadLettersResponse.fromPartial(base ?? {});
   },
@@ -2884,6 +3805,18 @@ export const GetDeadLetterRequest: MessageFns<GetDeadLetterRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): GetDeadLetterRequest {
+    return { sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0 };
+  },
+
+  toJSON(message: GetDeadLetterRequest): unknown {
+    const obj: any = {};
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<GetDeadLetterRequest>): GetDeadLetterRequest {
@@ -2985,6 +3918,40 @@ export const ReplayDeadLettersRequest: MessageFns<ReplayDeadLettersRequest> = {
     }
   },
 
+  fromJSON(object: any): ReplayDeadLettersRequest {
+    return {
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      filter: isSet(object.filter) ? DeadLetterFilter.fromJSON(object.filter) : undefined,
+      maxPerSecond: isSet(object.maxPerSecond)
+        ? globalThis.Number(object.maxPerSecond)
+        : isSet(object.max_per_second)
+        ? globalThis.Number(object.max_per_second)
+        : 0,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      purge: isSet(object.purge) ? globalThis.Boolean(object.purge) : false,
+    };
+  },
+
+  toJSON(message: ReplayDeadLettersRequest): unknown {
+    const obj: any = {};
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    if (message.filter !== undefined) {
+      obj.filter = DeadLetterFilter.toJSON(message.filter);
+    }
+    if (message.maxPerSecond !== 0) {
+      obj.maxPerSecond = Math.round(message.maxPerSecond);
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.purge !== false) {
+      obj.purge = message.purge;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<ReplayDeadLettersRequest>): ReplayDeadLettersRequest {
     return ReplayDeadLettersRequest.fromPartial(base ?? {});
   },
@@ -3079,6 +4046,36 @@ export const ReplayResult: MessageFns<ReplayResult> = {
     }
   },
 
+  fromJSON(object: any): ReplayResult {
+    return {
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      msgId: isSet(object.msgId)
+        ? globalThis.String(object.msgId)
+        : isSet(object.msg_id)
+        ? globalThis.String(object.msg_id)
+        : "",
+      duplicate: isSet(object.duplicate) ? globalThis.Boolean(object.duplicate) : false,
+    };
+  },
+
+  toJSON(message: ReplayResult): unknown {
+    const obj: any = {};
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.msgId !== "") {
+      obj.msgId = message.msgId;
+    }
+    if (message.duplicate !== false) {
+      obj.duplicate = message.duplicate;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<ReplayResult>): ReplayResult {
     return ReplayResult.fromPartial(base ?? {});
   },
@@ -3146,6 +4143,26 @@ export const ReplayDeadLettersResponse: MessageFns<ReplayDeadLettersResponse> = 
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): ReplayDeadLettersResponse {
+    return {
+      replayed: isSet(object.replayed) ? globalThis.Number(object.replayed) : 0,
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => ReplayResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ReplayDeadLettersResponse): unknown {
+    const obj: any = {};
+    if (message.replayed !== 0) {
+      obj.replayed = Math.round(message.replayed);
+    }
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => ReplayResult.toJSON(e));
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<ReplayDeadLettersResponse>): ReplayDeadLettersResponse {
@@ -3226,6 +4243,28 @@ export const PurgeDeadLettersRequest: MessageFns<PurgeDeadLettersRequest> = {
     }
   },
 
+  fromJSON(object: any): PurgeDeadLettersRequest {
+    return {
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      filter: isSet(object.filter) ? DeadLetterFilter.fromJSON(object.filter) : undefined,
+      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
+    };
+  },
+
+  toJSON(message: PurgeDeadLettersRequest): unknown {
+    const obj: any = {};
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    if (message.filter !== undefined) {
+      obj.filter = DeadLetterFilter.toJSON(message.filter);
+    }
+    if (message.all !== false) {
+      obj.all = message.all;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<PurgeDeadLettersRequest>): PurgeDeadLettersRequest {
     return PurgeDeadLettersRequest.fromPartial(base ?? {});
   },
@@ -3283,6 +4322,18 @@ export const PurgeDeadLettersResponse: MessageFns<PurgeDeadLettersResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): PurgeDeadLettersResponse {
+    return { purged: isSet(object.purged) ? globalThis.Number(object.purged) : 0 };
+  },
+
+  toJSON(message: PurgeDeadLettersResponse): unknown {
+    const obj: any = {};
+    if (message.purged !== 0) {
+      obj.purged = Math.round(message.purged);
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<PurgeDeadLettersResponse>): PurgeDeadLettersResponse {
@@ -3424,6 +4475,68 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): DeliveryAttempt {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      status: isSet(object.status) ? globalThis.Number(object.status) : 0,
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      latencyMs: isSet(object.latencyMs)
+        ? globalThis.Number(object.latencyMs)
+        : isSet(object.latency_ms)
+        ? globalThis.Number(object.latency_ms)
+        : 0,
+      atMs: isSet(object.atMs)
+        ? globalThis.Number(object.atMs)
+        : isSet(object.at_ms)
+        ? globalThis.Number(object.at_ms)
+        : 0,
+      nextRetryAtMs: isSet(object.nextRetryAtMs)
+        ? globalThis.Number(object.nextRetryAtMs)
+        : isSet(object.next_retry_at_ms)
+        ? globalThis.Number(object.next_retry_at_ms)
+        : 0,
+      responseExcerpt: isSet(object.responseExcerpt)
+        ? globalThis.String(object.responseExcerpt)
+        : isSet(object.response_excerpt)
+        ? globalThis.String(object.response_excerpt)
+        : "",
+    };
+  },
+
+  toJSON(message: DeliveryAttempt): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.status !== 0) {
+      obj.status = Math.round(message.status);
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    if (message.latencyMs !== 0) {
+      obj.latencyMs = Math.round(message.latencyMs);
+    }
+    if (message.atMs !== 0) {
+      obj.atMs = Math.round(message.atMs);
+    }
+    if (message.nextRetryAtMs !== 0) {
+      obj.nextRetryAtMs = Math.round(message.nextRetryAtMs);
+    }
+    if (message.responseExcerpt !== "") {
+      obj.responseExcerpt = message.responseExcerpt;
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<DeliveryAttempt>): DeliveryAttempt {
@@ -3622,6 +4735,92 @@ export const Event: MessageFns<Event> = {
     }
   },
 
+  fromJSON(object: any): Event {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      eventType: isSet(object.eventType)
+        ? globalThis.String(object.eventType)
+        : isSet(object.event_type)
+        ? globalThis.String(object.event_type)
+        : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      receivedAtMs: isSet(object.receivedAtMs)
+        ? globalThis.Number(object.receivedAtMs)
+        : isSet(object.received_at_ms)
+        ? globalThis.Number(object.received_at_ms)
+        : 0,
+      storedAtMs: isSet(object.storedAtMs)
+        ? globalThis.Number(object.storedAtMs)
+        : isSet(object.stored_at_ms)
+        ? globalThis.Number(object.stored_at_ms)
+        : 0,
+      payloadSize: isSet(object.payloadSize)
+        ? globalThis.Number(object.payloadSize)
+        : isSet(object.payload_size)
+        ? globalThis.Number(object.payload_size)
+        : 0,
+      headers: globalThis.Array.isArray(object?.headers)
+        ? object.headers.map((e: any) => HeaderEntry.fromJSON(e))
+        : [],
+      payload: isSet(object.payload) ? Buffer.from(bytesFromBase64(object.payload)) : Buffer.alloc(0),
+      attempts: globalThis.Array.isArray(object?.attempts)
+        ? object.attempts.map((e: any) => DeliveryAttempt.fromJSON(e))
+        : [],
+      attemptsNote: isSet(object.attemptsNote)
+        ? globalThis.String(object.attemptsNote)
+        : isSet(object.attempts_note)
+        ? globalThis.String(object.attempts_note)
+        : "",
+    };
+  },
+
+  toJSON(message: Event): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.eventType !== "") {
+      obj.eventType = message.eventType;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    if (message.receivedAtMs !== 0) {
+      obj.receivedAtMs = Math.round(message.receivedAtMs);
+    }
+    if (message.storedAtMs !== 0) {
+      obj.storedAtMs = Math.round(message.storedAtMs);
+    }
+    if (message.payloadSize !== 0) {
+      obj.payloadSize = Math.round(message.payloadSize);
+    }
+    if (message.headers?.length) {
+      obj.headers = message.headers.map((e) => HeaderEntry.toJSON(e));
+    }
+    if (message.payload.length !== 0) {
+      obj.payload = base64FromBytes(message.payload);
+    }
+    if (message.attempts?.length) {
+      obj.attempts = message.attempts.map((e) => DeliveryAttempt.toJSON(e));
+    }
+    if (message.attemptsNote !== "") {
+      obj.attemptsNote = message.attemptsNote;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<Event>): Event {
     return Event.fromPartial(base ?? {});
   },
@@ -3688,6 +4887,24 @@ export const GetEventRequest: MessageFns<GetEventRequest> = {
     }
   },
 
+  fromJSON(object: any): GetEventRequest {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetEventRequest): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<GetEventRequest>): GetEventRequest {
     return GetEventRequest.fromPartial(base ?? {});
   },
@@ -3699,7 +4916,7 @@ export const GetEventRequest: MessageFns<GetEventRequest> = {
 };
 
 function createBaseListEventsRequest(): ListEventsRequest {
-  return { source: "", eventType: "", sinceMs: 0, untilMs: 0, pageSize: 0, pageToken: "" };
+  return { source: "", eventType: "", sinceMs: 0, untilMs: 0, pageSize: 0, pageToken: "", newestFirst: false };
 }
 
 export const ListEventsRequest: MessageFns<ListEventsRequest> = {
@@ -3721,6 +4938,9 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(50).string(message.pageToken);
+    }
+    if (message.newestFirst !== false) {
+      writer.uint32(56).bool(message.newestFirst);
     }
     return writer;
   },
@@ -3786,6 +5006,14 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.newestFirst = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3796,6 +5024,68 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): ListEventsRequest {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      eventType: isSet(object.eventType)
+        ? globalThis.String(object.eventType)
+        : isSet(object.event_type)
+        ? globalThis.String(object.event_type)
+        : "",
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+      newestFirst: isSet(object.newestFirst)
+        ? globalThis.Boolean(object.newestFirst)
+        : isSet(object.newest_first)
+        ? globalThis.Boolean(object.newest_first)
+        : false,
+    };
+  },
+
+  toJSON(message: ListEventsRequest): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.eventType !== "") {
+      obj.eventType = message.eventType;
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    if (message.newestFirst !== false) {
+      obj.newestFirst = message.newestFirst;
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<ListEventsRequest>): ListEventsRequest {
@@ -3809,6 +5099,7 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
     message.untilMs = object.untilMs ?? 0;
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.newestFirst = object.newestFirst ?? false;
     return message;
   },
 };
@@ -3869,6 +5160,28 @@ export const ListEventsResponse: MessageFns<ListEventsResponse> = {
     }
   },
 
+  fromJSON(object: any): ListEventsResponse {
+    return {
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => Event.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListEventsResponse): unknown {
+    const obj: any = {};
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => Event.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<ListEventsResponse>): ListEventsResponse {
     return ListEventsResponse.fromPartial(base ?? {});
   },
@@ -3890,6 +5203,7 @@ function createBaseReplayToEndpointRequest(): ReplayToEndpointRequest {
     maxPerSecond: 0,
     requestId: "",
     limit: 0,
+    eventId: "",
   };
 }
 
@@ -3918,6 +5232,9 @@ export const ReplayToEndpointRequest: MessageFns<ReplayToEndpointRequest> = {
     }
     if (message.limit !== 0) {
       writer.uint32(64).uint32(message.limit);
+    }
+    if (message.eventId !== "") {
+      writer.uint32(74).string(message.eventId);
     }
     return writer;
   },
@@ -3999,6 +5316,14 @@ export const ReplayToEndpointRequest: MessageFns<ReplayToEndpointRequest> = {
             message.limit = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4009,6 +5334,80 @@ export const ReplayToEndpointRequest: MessageFns<ReplayToEndpointRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): ReplayToEndpointRequest {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      typePattern: isSet(object.typePattern)
+        ? globalThis.String(object.typePattern)
+        : isSet(object.type_pattern)
+        ? globalThis.String(object.type_pattern)
+        : "",
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+      maxPerSecond: isSet(object.maxPerSecond)
+        ? globalThis.Number(object.maxPerSecond)
+        : isSet(object.max_per_second)
+        ? globalThis.Number(object.max_per_second)
+        : 0,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ReplayToEndpointRequest): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.typePattern !== "") {
+      obj.typePattern = message.typePattern;
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    if (message.maxPerSecond !== 0) {
+      obj.maxPerSecond = Math.round(message.maxPerSecond);
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<ReplayToEndpointRequest>): ReplayToEndpointRequest {
@@ -4024,6 +5423,7 @@ export const ReplayToEndpointRequest: MessageFns<ReplayToEndpointRequest> = {
     message.maxPerSecond = object.maxPerSecond ?? 0;
     message.requestId = object.requestId ?? "";
     message.limit = object.limit ?? 0;
+    message.eventId = object.eventId ?? "";
     return message;
   },
 };
@@ -4117,6 +5517,40 @@ export const ReplayToEndpointResponse: MessageFns<ReplayToEndpointResponse> = {
     }
   },
 
+  fromJSON(object: any): ReplayToEndpointResponse {
+    return {
+      replayed: isSet(object.replayed) ? globalThis.Number(object.replayed) : 0,
+      duplicates: isSet(object.duplicates) ? globalThis.Number(object.duplicates) : 0,
+      skipped: isSet(object.skipped) ? globalThis.Number(object.skipped) : 0,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+    };
+  },
+
+  toJSON(message: ReplayToEndpointResponse): unknown {
+    const obj: any = {};
+    if (message.replayed !== 0) {
+      obj.replayed = Math.round(message.replayed);
+    }
+    if (message.duplicates !== 0) {
+      obj.duplicates = Math.round(message.duplicates);
+    }
+    if (message.skipped !== 0) {
+      obj.skipped = Math.round(message.skipped);
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.truncated !== false) {
+      obj.truncated = message.truncated;
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<ReplayToEndpointResponse>): ReplayToEndpointResponse {
     return ReplayToEndpointResponse.fromPartial(base ?? {});
   },
@@ -4207,6 +5641,40 @@ export const StatsRequest: MessageFns<StatsRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
+  },
+
+  fromJSON(object: any): StatsRequest {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      endpoint: isSet(object.endpoint) ? globalThis.String(object.endpoint) : "",
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: StatsRequest): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.endpoint !== "") {
+      obj.endpoint = message.endpoint;
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    return obj;
   },
 
   create(base?: DeepPartial<StatsRequest>): StatsRequest {
@@ -4356,6 +5824,87 @@ export const EndpointStats: MessageFns<EndpointStats> = {
     }
   },
 
+  fromJSON(object: any): EndpointStats {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      successes: isSet(object.successes) ? globalThis.Number(object.successes) : 0,
+      successRate: isSet(object.successRate)
+        ? globalThis.Number(object.successRate)
+        : isSet(object.success_rate)
+        ? globalThis.Number(object.success_rate)
+        : 0,
+      latencyP50Ms: isSet(object.latencyP50Ms)
+        ? globalThis.Number(object.latencyP50Ms)
+        : isSet(object.latency_p50_ms)
+        ? globalThis.Number(object.latency_p50_ms)
+        : 0,
+      latencyP95Ms: isSet(object.latencyP95Ms)
+        ? globalThis.Number(object.latencyP95Ms)
+        : isSet(object.latency_p95_ms)
+        ? globalThis.Number(object.latency_p95_ms)
+        : 0,
+      latencyP99Ms: isSet(object.latencyP99Ms)
+        ? globalThis.Number(object.latencyP99Ms)
+        : isSet(object.latency_p99_ms)
+        ? globalThis.Number(object.latency_p99_ms)
+        : 0,
+      outcomes: isObject(object.outcomes)
+        ? (globalThis.Object.entries(object.outcomes) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: EndpointStats): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    if (message.successes !== 0) {
+      obj.successes = Math.round(message.successes);
+    }
+    if (message.successRate !== 0) {
+      obj.successRate = floatToJson(message.successRate);
+    }
+    if (message.latencyP50Ms !== 0) {
+      obj.latencyP50Ms = floatToJson(message.latencyP50Ms);
+    }
+    if (message.latencyP95Ms !== 0) {
+      obj.latencyP95Ms = floatToJson(message.latencyP95Ms);
+    }
+    if (message.latencyP99Ms !== 0) {
+      obj.latencyP99Ms = floatToJson(message.latencyP99Ms);
+    }
+    if (message.outcomes) {
+      const entries = globalThis.Object.entries(message.outcomes) as [string, number][];
+      if (entries.length > 0) {
+        obj.outcomes = {};
+        entries.forEach(([k, v]) => {
+          obj.outcomes[k] = Math.round(v);
+        });
+      }
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<EndpointStats>): EndpointStats {
     return EndpointStats.fromPartial(base ?? {});
   },
@@ -4437,6 +5986,24 @@ export const EndpointStats_OutcomesEntry: MessageFns<EndpointStats_OutcomesEntry
     }
   },
 
+  fromJSON(object: any): EndpointStats_OutcomesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: EndpointStats_OutcomesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<EndpointStats_OutcomesEntry>): EndpointStats_OutcomesEntry {
     return EndpointStats_OutcomesEntry.fromPartial(base ?? {});
   },
@@ -4515,6 +6082,38 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     }
   },
 
+  fromJSON(object: any): StatsResponse {
+    return {
+      endpoints: globalThis.Array.isArray(object?.endpoints)
+        ? object.endpoints.map((e: any) => EndpointStats.fromJSON(e))
+        : [],
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: StatsResponse): unknown {
+    const obj: any = {};
+    if (message.endpoints?.length) {
+      obj.endpoints = message.endpoints.map((e) => EndpointStats.toJSON(e));
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    return obj;
+  },
+
   create(base?: DeepPartial<StatsResponse>): StatsResponse {
     return StatsResponse.fromPartial(base ?? {});
   },
@@ -4523,6 +6122,1278 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     message.endpoints = object.endpoints?.map((e) => EndpointStats.fromPartial(e)) || [];
     message.sinceMs = object.sinceMs ?? 0;
     message.untilMs = object.untilMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseStatsSeriesRequest(): StatsSeriesRequest {
+  return { endpoint: "", sinceMs: 0, untilMs: 0, stepSeconds: 0 };
+}
+
+export const StatsSeriesRequest: MessageFns<StatsSeriesRequest> = {
+  encode(message: StatsSeriesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpoint !== "") {
+      writer.uint32(10).string(message.endpoint);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(16).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(24).int64(message.untilMs);
+    }
+    if (message.stepSeconds !== 0) {
+      writer.uint32(32).uint32(message.stepSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatsSeriesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatsSeriesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpoint = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.stepSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatsSeriesRequest {
+    return {
+      endpoint: isSet(object.endpoint) ? globalThis.String(object.endpoint) : "",
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+      stepSeconds: isSet(object.stepSeconds)
+        ? globalThis.Number(object.stepSeconds)
+        : isSet(object.step_seconds)
+        ? globalThis.Number(object.step_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: StatsSeriesRequest): unknown {
+    const obj: any = {};
+    if (message.endpoint !== "") {
+      obj.endpoint = message.endpoint;
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    if (message.stepSeconds !== 0) {
+      obj.stepSeconds = Math.round(message.stepSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StatsSeriesRequest>): StatsSeriesRequest {
+    return StatsSeriesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StatsSeriesRequest>): StatsSeriesRequest {
+    const message = createBaseStatsSeriesRequest();
+    message.endpoint = object.endpoint ?? "";
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
+    message.stepSeconds = object.stepSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseStatsPoint(): StatsPoint {
+  return { atMs: 0, attempts: 0, successes: 0, latencyP50Ms: 0, latencyP95Ms: 0, latencyP99Ms: 0, outcomes: {} };
+}
+
+export const StatsPoint: MessageFns<StatsPoint> = {
+  encode(message: StatsPoint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.atMs !== 0) {
+      writer.uint32(8).int64(message.atMs);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(16).int64(message.attempts);
+    }
+    if (message.successes !== 0) {
+      writer.uint32(24).int64(message.successes);
+    }
+    if (message.latencyP50Ms !== 0) {
+      writer.uint32(33).double(message.latencyP50Ms);
+    }
+    if (message.latencyP95Ms !== 0) {
+      writer.uint32(41).double(message.latencyP95Ms);
+    }
+    if (message.latencyP99Ms !== 0) {
+      writer.uint32(49).double(message.latencyP99Ms);
+    }
+    globalThis.Object.entries(message.outcomes).forEach(([key, value]: [string, number]) => {
+      StatsPoint_OutcomesEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatsPoint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatsPoint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.atMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempts = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.successes = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.latencyP50Ms = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.latencyP95Ms = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.latencyP99Ms = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = StatsPoint_OutcomesEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.outcomes[entry7.key] = entry7.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatsPoint {
+    return {
+      atMs: isSet(object.atMs)
+        ? globalThis.Number(object.atMs)
+        : isSet(object.at_ms)
+        ? globalThis.Number(object.at_ms)
+        : 0,
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      successes: isSet(object.successes) ? globalThis.Number(object.successes) : 0,
+      latencyP50Ms: isSet(object.latencyP50Ms)
+        ? globalThis.Number(object.latencyP50Ms)
+        : isSet(object.latency_p50_ms)
+        ? globalThis.Number(object.latency_p50_ms)
+        : 0,
+      latencyP95Ms: isSet(object.latencyP95Ms)
+        ? globalThis.Number(object.latencyP95Ms)
+        : isSet(object.latency_p95_ms)
+        ? globalThis.Number(object.latency_p95_ms)
+        : 0,
+      latencyP99Ms: isSet(object.latencyP99Ms)
+        ? globalThis.Number(object.latencyP99Ms)
+        : isSet(object.latency_p99_ms)
+        ? globalThis.Number(object.latency_p99_ms)
+        : 0,
+      outcomes: isObject(object.outcomes)
+        ? (globalThis.Object.entries(object.outcomes) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: StatsPoint): unknown {
+    const obj: any = {};
+    if (message.atMs !== 0) {
+      obj.atMs = Math.round(message.atMs);
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    if (message.successes !== 0) {
+      obj.successes = Math.round(message.successes);
+    }
+    if (message.latencyP50Ms !== 0) {
+      obj.latencyP50Ms = floatToJson(message.latencyP50Ms);
+    }
+    if (message.latencyP95Ms !== 0) {
+      obj.latencyP95Ms = floatToJson(message.latencyP95Ms);
+    }
+    if (message.latencyP99Ms !== 0) {
+      obj.latencyP99Ms = floatToJson(message.latencyP99Ms);
+    }
+    if (message.outcomes) {
+      const entries = globalThis.Object.entries(message.outcomes) as [string, number][];
+      if (entries.length > 0) {
+        obj.outcomes = {};
+        entries.forEach(([k, v]) => {
+          obj.outcomes[k] = Math.round(v);
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StatsPoint>): StatsPoint {
+    return StatsPoint.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StatsPoint>): StatsPoint {
+    const message = createBaseStatsPoint();
+    message.atMs = object.atMs ?? 0;
+    message.attempts = object.attempts ?? 0;
+    message.successes = object.successes ?? 0;
+    message.latencyP50Ms = object.latencyP50Ms ?? 0;
+    message.latencyP95Ms = object.latencyP95Ms ?? 0;
+    message.latencyP99Ms = object.latencyP99Ms ?? 0;
+    message.outcomes = (globalThis.Object.entries(object.outcomes ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseStatsPoint_OutcomesEntry(): StatsPoint_OutcomesEntry {
+  return { key: "", value: 0 };
+}
+
+export const StatsPoint_OutcomesEntry: MessageFns<StatsPoint_OutcomesEntry> = {
+  encode(message: StatsPoint_OutcomesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatsPoint_OutcomesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatsPoint_OutcomesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatsPoint_OutcomesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: StatsPoint_OutcomesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StatsPoint_OutcomesEntry>): StatsPoint_OutcomesEntry {
+    return StatsPoint_OutcomesEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StatsPoint_OutcomesEntry>): StatsPoint_OutcomesEntry {
+    const message = createBaseStatsPoint_OutcomesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseStatsSeriesResponse(): StatsSeriesResponse {
+  return { points: [], sinceMs: 0, untilMs: 0, stepSeconds: 0 };
+}
+
+export const StatsSeriesResponse: MessageFns<StatsSeriesResponse> = {
+  encode(message: StatsSeriesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.points) {
+      StatsPoint.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(16).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(24).int64(message.untilMs);
+    }
+    if (message.stepSeconds !== 0) {
+      writer.uint32(32).uint32(message.stepSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatsSeriesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatsSeriesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.points.push(StatsPoint.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.stepSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatsSeriesResponse {
+    return {
+      points: globalThis.Array.isArray(object?.points) ? object.points.map((e: any) => StatsPoint.fromJSON(e)) : [],
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+      stepSeconds: isSet(object.stepSeconds)
+        ? globalThis.Number(object.stepSeconds)
+        : isSet(object.step_seconds)
+        ? globalThis.Number(object.step_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: StatsSeriesResponse): unknown {
+    const obj: any = {};
+    if (message.points?.length) {
+      obj.points = message.points.map((e) => StatsPoint.toJSON(e));
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    if (message.stepSeconds !== 0) {
+      obj.stepSeconds = Math.round(message.stepSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StatsSeriesResponse>): StatsSeriesResponse {
+    return StatsSeriesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StatsSeriesResponse>): StatsSeriesResponse {
+    const message = createBaseStatsSeriesResponse();
+    message.points = object.points?.map((e) => StatsPoint.fromPartial(e)) || [];
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
+    message.stepSeconds = object.stepSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseEndpointHealthRequest(): EndpointHealthRequest {
+  return { endpoint: "", sinceMs: 0, untilMs: 0 };
+}
+
+export const EndpointHealthRequest: MessageFns<EndpointHealthRequest> = {
+  encode(message: EndpointHealthRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpoint !== "") {
+      writer.uint32(10).string(message.endpoint);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(16).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(24).int64(message.untilMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndpointHealthRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndpointHealthRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpoint = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EndpointHealthRequest {
+    return {
+      endpoint: isSet(object.endpoint) ? globalThis.String(object.endpoint) : "",
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: EndpointHealthRequest): unknown {
+    const obj: any = {};
+    if (message.endpoint !== "") {
+      obj.endpoint = message.endpoint;
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EndpointHealthRequest>): EndpointHealthRequest {
+    return EndpointHealthRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EndpointHealthRequest>): EndpointHealthRequest {
+    const message = createBaseEndpointHealthRequest();
+    message.endpoint = object.endpoint ?? "";
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseCircuitReport(): CircuitReport {
+  return { replica: "", state: "", reportedAtMs: 0 };
+}
+
+export const CircuitReport: MessageFns<CircuitReport> = {
+  encode(message: CircuitReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.replica !== "") {
+      writer.uint32(10).string(message.replica);
+    }
+    if (message.state !== "") {
+      writer.uint32(18).string(message.state);
+    }
+    if (message.reportedAtMs !== 0) {
+      writer.uint32(24).int64(message.reportedAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CircuitReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCircuitReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.replica = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.reportedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CircuitReport {
+    return {
+      replica: isSet(object.replica) ? globalThis.String(object.replica) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      reportedAtMs: isSet(object.reportedAtMs)
+        ? globalThis.Number(object.reportedAtMs)
+        : isSet(object.reported_at_ms)
+        ? globalThis.Number(object.reported_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: CircuitReport): unknown {
+    const obj: any = {};
+    if (message.replica !== "") {
+      obj.replica = message.replica;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.reportedAtMs !== 0) {
+      obj.reportedAtMs = Math.round(message.reportedAtMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CircuitReport>): CircuitReport {
+    return CircuitReport.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CircuitReport>): CircuitReport {
+    const message = createBaseCircuitReport();
+    message.replica = object.replica ?? "";
+    message.state = object.state ?? "";
+    message.reportedAtMs = object.reportedAtMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseLastFailure(): LastFailure {
+  return { eventId: "", attempt: 0, status: 0, outcome: "", atMs: 0, responseExcerpt: "" };
+}
+
+export const LastFailure: MessageFns<LastFailure> = {
+  encode(message: LastFailure, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(16).uint32(message.attempt);
+    }
+    if (message.status !== 0) {
+      writer.uint32(24).uint32(message.status);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(34).string(message.outcome);
+    }
+    if (message.atMs !== 0) {
+      writer.uint32(40).int64(message.atMs);
+    }
+    if (message.responseExcerpt !== "") {
+      writer.uint32(50).string(message.responseExcerpt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LastFailure {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLastFailure();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.status = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.atMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.responseExcerpt = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LastFailure {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      status: isSet(object.status) ? globalThis.Number(object.status) : 0,
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      atMs: isSet(object.atMs)
+        ? globalThis.Number(object.atMs)
+        : isSet(object.at_ms)
+        ? globalThis.Number(object.at_ms)
+        : 0,
+      responseExcerpt: isSet(object.responseExcerpt)
+        ? globalThis.String(object.responseExcerpt)
+        : isSet(object.response_excerpt)
+        ? globalThis.String(object.response_excerpt)
+        : "",
+    };
+  },
+
+  toJSON(message: LastFailure): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.status !== 0) {
+      obj.status = Math.round(message.status);
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    if (message.atMs !== 0) {
+      obj.atMs = Math.round(message.atMs);
+    }
+    if (message.responseExcerpt !== "") {
+      obj.responseExcerpt = message.responseExcerpt;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LastFailure>): LastFailure {
+    return LastFailure.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LastFailure>): LastFailure {
+    const message = createBaseLastFailure();
+    message.eventId = object.eventId ?? "";
+    message.attempt = object.attempt ?? 0;
+    message.status = object.status ?? 0;
+    message.outcome = object.outcome ?? "";
+    message.atMs = object.atMs ?? 0;
+    message.responseExcerpt = object.responseExcerpt ?? "";
+    return message;
+  },
+};
+
+function createBaseEndpointHealth(): EndpointHealth {
+  return {
+    endpointId: "",
+    url: "",
+    enabled: false,
+    disabledReason: "",
+    circuits: [],
+    deadLetters: 0,
+    stats: undefined,
+    lastFailure: undefined,
+  };
+}
+
+export const EndpointHealth: MessageFns<EndpointHealth> = {
+  encode(message: EndpointHealth, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    if (message.url !== "") {
+      writer.uint32(18).string(message.url);
+    }
+    if (message.enabled !== false) {
+      writer.uint32(24).bool(message.enabled);
+    }
+    if (message.disabledReason !== "") {
+      writer.uint32(34).string(message.disabledReason);
+    }
+    for (const v of message.circuits) {
+      CircuitReport.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.deadLetters !== 0) {
+      writer.uint32(48).uint64(message.deadLetters);
+    }
+    if (message.stats !== undefined) {
+      EndpointStats.encode(message.stats, writer.uint32(58).fork()).join();
+    }
+    if (message.lastFailure !== undefined) {
+      LastFailure.encode(message.lastFailure, writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndpointHealth {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndpointHealth();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.disabledReason = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.circuits.push(CircuitReport.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.deadLetters = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.stats = EndpointStats.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.lastFailure = LastFailure.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EndpointHealth {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+      url: isSet(object.url) ? globalThis.String(object.url) : "",
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+      disabledReason: isSet(object.disabledReason)
+        ? globalThis.String(object.disabledReason)
+        : isSet(object.disabled_reason)
+        ? globalThis.String(object.disabled_reason)
+        : "",
+      circuits: globalThis.Array.isArray(object?.circuits)
+        ? object.circuits.map((e: any) => CircuitReport.fromJSON(e))
+        : [],
+      deadLetters: isSet(object.deadLetters)
+        ? globalThis.Number(object.deadLetters)
+        : isSet(object.dead_letters)
+        ? globalThis.Number(object.dead_letters)
+        : 0,
+      stats: isSet(object.stats) ? EndpointStats.fromJSON(object.stats) : undefined,
+      lastFailure: isSet(object.lastFailure)
+        ? LastFailure.fromJSON(object.lastFailure)
+        : isSet(object.last_failure)
+        ? LastFailure.fromJSON(object.last_failure)
+        : undefined,
+    };
+  },
+
+  toJSON(message: EndpointHealth): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    if (message.disabledReason !== "") {
+      obj.disabledReason = message.disabledReason;
+    }
+    if (message.circuits?.length) {
+      obj.circuits = message.circuits.map((e) => CircuitReport.toJSON(e));
+    }
+    if (message.deadLetters !== 0) {
+      obj.deadLetters = Math.round(message.deadLetters);
+    }
+    if (message.stats !== undefined) {
+      obj.stats = EndpointStats.toJSON(message.stats);
+    }
+    if (message.lastFailure !== undefined) {
+      obj.lastFailure = LastFailure.toJSON(message.lastFailure);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EndpointHealth>): EndpointHealth {
+    return EndpointHealth.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EndpointHealth>): EndpointHealth {
+    const message = createBaseEndpointHealth();
+    message.endpointId = object.endpointId ?? "";
+    message.url = object.url ?? "";
+    message.enabled = object.enabled ?? false;
+    message.disabledReason = object.disabledReason ?? "";
+    message.circuits = object.circuits?.map((e) => CircuitReport.fromPartial(e)) || [];
+    message.deadLetters = object.deadLetters ?? 0;
+    message.stats = (object.stats !== undefined && object.stats !== null)
+      ? EndpointStats.fromPartial(object.stats)
+      : undefined;
+    message.lastFailure = (object.lastFailure !== undefined && object.lastFailure !== null)
+      ? LastFailure.fromPartial(object.lastFailure)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEndpointHealthResponse(): EndpointHealthResponse {
+  return { endpoints: [], sinceMs: 0, untilMs: 0, statsNote: "" };
+}
+
+export const EndpointHealthResponse: MessageFns<EndpointHealthResponse> = {
+  encode(message: EndpointHealthResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.endpoints) {
+      EndpointHealth.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(16).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(24).int64(message.untilMs);
+    }
+    if (message.statsNote !== "") {
+      writer.uint32(34).string(message.statsNote);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndpointHealthResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndpointHealthResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpoints.push(EndpointHealth.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.statsNote = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EndpointHealthResponse {
+    return {
+      endpoints: globalThis.Array.isArray(object?.endpoints)
+        ? object.endpoints.map((e: any) => EndpointHealth.fromJSON(e))
+        : [],
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+      statsNote: isSet(object.statsNote)
+        ? globalThis.String(object.statsNote)
+        : isSet(object.stats_note)
+        ? globalThis.String(object.stats_note)
+        : "",
+    };
+  },
+
+  toJSON(message: EndpointHealthResponse): unknown {
+    const obj: any = {};
+    if (message.endpoints?.length) {
+      obj.endpoints = message.endpoints.map((e) => EndpointHealth.toJSON(e));
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    if (message.statsNote !== "") {
+      obj.statsNote = message.statsNote;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EndpointHealthResponse>): EndpointHealthResponse {
+    return EndpointHealthResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EndpointHealthResponse>): EndpointHealthResponse {
+    const message = createBaseEndpointHealthResponse();
+    message.endpoints = object.endpoints?.map((e) => EndpointHealth.fromPartial(e)) || [];
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
+    message.statsNote = object.statsNote ?? "";
     return message;
   },
 };
@@ -4788,7 +7659,7 @@ export const ControlPlaneService = {
       Buffer.from(ReplayToEndpointResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReplayToEndpointResponse => ReplayToEndpointResponse.decode(value),
   },
-  /** Analytics summaries. UNIMPLEMENTED until the analytics service lands. */
+  /** Per-endpoint delivery summaries from ClickHouse (UNIMPLEMENTED without HS_CLICKHOUSE_URL). */
   stats: {
     path: "/hookstream.v1.ControlPlane/Stats" as const,
     requestStream: false as const,
@@ -4797,6 +7668,35 @@ export const ControlPlaneService = {
     requestDeserialize: (value: Buffer): StatsRequest => StatsRequest.decode(value),
     responseSerialize: (value: StatsResponse): Buffer => Buffer.from(StatsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StatsResponse => StatsResponse.decode(value),
+  },
+  /**
+   * Latency percentiles and attempts by outcome per time step, from ClickHouse's
+   * per-minute views (UNIMPLEMENTED without HS_CLICKHOUSE_URL).
+   */
+  statsSeries: {
+    path: "/hookstream.v1.ControlPlane/StatsSeries" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StatsSeriesRequest): Buffer => Buffer.from(StatsSeriesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StatsSeriesRequest => StatsSeriesRequest.decode(value),
+    responseSerialize: (value: StatsSeriesResponse): Buffer => Buffer.from(StatsSeriesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StatsSeriesResponse => StatsSeriesResponse.decode(value),
+  },
+  /**
+   * Every endpoint (or one) with what an operator asks first: enabled or why
+   * not, the circuit state each deliver replica reports, dead letters waiting,
+   * and from ClickHouse the success rate, latency and the last failed attempt.
+   */
+  endpointHealth: {
+    path: "/hookstream.v1.ControlPlane/EndpointHealth" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EndpointHealthRequest): Buffer =>
+      Buffer.from(EndpointHealthRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EndpointHealthRequest => EndpointHealthRequest.decode(value),
+    responseSerialize: (value: EndpointHealthResponse): Buffer =>
+      Buffer.from(EndpointHealthResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EndpointHealthResponse => EndpointHealthResponse.decode(value),
   },
 } as const;
 
@@ -4844,8 +7744,19 @@ export interface ControlPlaneServer extends UntypedServiceImplementation {
    * (`hs.deliver.{endpoint}`, `Nats-Msg-Id` `{event id}:{endpoint id}:replay:{request id}`).
    */
   replayToEndpoint: handleUnaryCall<ReplayToEndpointRequest, ReplayToEndpointResponse>;
-  /** Analytics summaries. UNIMPLEMENTED until the analytics service lands. */
+  /** Per-endpoint delivery summaries from ClickHouse (UNIMPLEMENTED without HS_CLICKHOUSE_URL). */
   stats: handleUnaryCall<StatsRequest, StatsResponse>;
+  /**
+   * Latency percentiles and attempts by outcome per time step, from ClickHouse's
+   * per-minute views (UNIMPLEMENTED without HS_CLICKHOUSE_URL).
+   */
+  statsSeries: handleUnaryCall<StatsSeriesRequest, StatsSeriesResponse>;
+  /**
+   * Every endpoint (or one) with what an operator asks first: enabled or why
+   * not, the circuit state each deliver replica reports, dead letters waiting,
+   * and from ClickHouse the success rate, latency and the last failed attempt.
+   */
+  endpointHealth: handleUnaryCall<EndpointHealthRequest, EndpointHealthResponse>;
 }
 
 export interface ControlPlaneClient extends Client {
@@ -5239,7 +8150,7 @@ export interface ControlPlaneClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReplayToEndpointResponse) => void,
   ): ClientUnaryCall;
-  /** Analytics summaries. UNIMPLEMENTED until the analytics service lands. */
+  /** Per-endpoint delivery summaries from ClickHouse (UNIMPLEMENTED without HS_CLICKHOUSE_URL). */
   stats(
     request: StatsRequest,
     callback: (error: ServiceError | null, response: StatsResponse) => void,
@@ -5255,6 +8166,45 @@ export interface ControlPlaneClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StatsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Latency percentiles and attempts by outcome per time step, from ClickHouse's
+   * per-minute views (UNIMPLEMENTED without HS_CLICKHOUSE_URL).
+   */
+  statsSeries(
+    request: StatsSeriesRequest,
+    callback: (error: ServiceError | null, response: StatsSeriesResponse) => void,
+  ): ClientUnaryCall;
+  statsSeries(
+    request: StatsSeriesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StatsSeriesResponse) => void,
+  ): ClientUnaryCall;
+  statsSeries(
+    request: StatsSeriesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StatsSeriesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Every endpoint (or one) with what an operator asks first: enabled or why
+   * not, the circuit state each deliver replica reports, dead letters waiting,
+   * and from ClickHouse the success rate, latency and the last failed attempt.
+   */
+  endpointHealth(
+    request: EndpointHealthRequest,
+    callback: (error: ServiceError | null, response: EndpointHealthResponse) => void,
+  ): ClientUnaryCall;
+  endpointHealth(
+    request: EndpointHealthRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EndpointHealthResponse) => void,
+  ): ClientUnaryCall;
+  endpointHealth(
+    request: EndpointHealthRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EndpointHealthResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ControlPlaneClient = makeGenericClientConstructor(
@@ -5265,6 +8215,18 @@ export const ControlPlaneClient = makeGenericClientConstructor(
   service: typeof ControlPlaneService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
@@ -5285,9 +8247,19 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
+}
+
+function isSet(value: any): boolean {
+  return value !== null && value !== undefined;
+}
+
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
+  fromJSON(object: any): T;
+  toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;
   fromPartial(object: DeepPartial<T>): T;
 }

@@ -1,0 +1,63 @@
+import type { ComponentChildren } from 'preact';
+import { ApiError, errorMessage } from '../api.ts';
+import { formatRelative, formatTime } from '../format.ts';
+
+/** A failure in a role="alert" element; nothing when there is none. */
+export function ErrorAlert({ error, prefix }: { error: unknown; prefix?: string }) {
+  if (error === undefined || error === null) return null;
+  return (
+    <div role="alert" class="alert">
+      {prefix !== undefined && <strong>{prefix} </strong>}
+      {errorMessage(error)}
+    </div>
+  );
+}
+
+/** True for the "this needs ClickHouse" answer: shown as a note, not an alert. */
+export function isUnimplemented(error: unknown): boolean {
+  return error instanceof ApiError && (error.code === 'UNIMPLEMENTED' || error.status === 501);
+}
+
+export function Loading({ what }: { what: string }) {
+  return <p class="muted loading">Loading {what}…</p>;
+}
+
+/** A local time, with "12 s ago" after it when `now` is given. */
+export function Time({ ms, now }: { ms: number | undefined; now?: number }) {
+  if (ms === undefined || ms === 0) return <span class="muted">—</span>;
+  const rel = now === undefined ? '' : formatRelative(ms, now);
+  return (
+    <time dateTime={new Date(ms).toISOString()}>
+      {formatTime(ms)}
+      {rel !== '' && <span class="rel"> ({rel})</span>}
+    </time>
+  );
+}
+
+/** A table that scrolls sideways inside its box on narrow screens. */
+export function TableWrap({ children }: { children: ComponentChildren }) {
+  return <div class="table-wrap">{children}</div>;
+}
+
+/**
+ * A role="status" message; rendered only while there is one, so a page has
+ * at most one status element at a time.
+ */
+export function StatusMessage({ message }: { message: string }) {
+  if (message === '') return null;
+  return (
+    <p role="status" class="status">
+      {message}
+    </p>
+  );
+}
+
+/** A labelled value in a figures list. */
+export function Figure({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <div class="figure">
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}

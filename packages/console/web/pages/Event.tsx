@@ -1,0 +1,197 @@
+import { useEffect, useState } from 'preact/hooks';
+import { type HsEvent, type ListEndpointsResponse, type ReplayToEndpointResponse, type Role, rpc } from '../api.ts';
+import { ErrorAlert, Figure, Loading, StatusMessage, TableWrap, Time } from '../components/common.tsx';
+import { decodePayload, endpointReplaySummary, formatBytes, formatDuration, formatStatusOutcome } from '../format.ts';
+import { useAction, useNow, usePoll } from '../hooks.ts';
+import { can } from '../roles.ts';
+import { endpointHref } from '../router.ts';
+
+function ReplayForm({ eventId, onReplayed }: { eventId: string; onReplayed: () => void }) {
+  const [endpoints, setEndpoints] = useState<string[] | undefined>(undefined);
+  const [endpointId, setEndpointId] = useState('');
+  const [message, setMessage] = useState('');
+  const list = useAction(() => rpc<ListEndpointsResponse>('ListEndpoints', { pageSize: 500 }));
+  const replay = useAction((endpoint: string) => rpc<ReplayToEndpointResponse>('ReplayToEndpoint', { endpointId: endpoint, eventId }));
+  const loadList = list.run;
+  useEffect(() => {
+    void loadList().then((r) => {
+      if (r === undefined) return;
+      const ids = (r.endpoints ?? []).map((e) => e.id ?? '').filter((id) => id !== '');
+      setEndpoints(ids);
+      setEndpointId((current) => (current === '' ? (ids[0] ?? '') : current));
+    });
+  }, [loadList]);
+
+  const submit = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    if (endpointId === '') return;
+    setMessage('');
+    const r = await replay.run(endpointId);
+    if (r !== undefined) {
+      setMessage(endpointReplaySummary(r));
+      onReplayed();
+    }
+  };
+  return (
+    <section class="card">
+      <h2>Replay to endpoint</h2>
+      <ErrorAlert error={list.error} />
+      <form class="inline-form" onSubmit={(e) => void submit(e)}>
+        <div class="field">
+          <label for="replay-endpoint">Endpoint</label>
+          <select
+            id="replay-endpoint"
+            value={endpointId}
+            onChange={(e) => setEndpointId(e.currentTarget.value)}
+            disabled={endpoints === undefined}
+          >
+            {endpoints === undefined && <option value="">Loading…</option>}
+            {endpoints?.length === 0 && <option value="">No endpoints</option>}
+            {endpoints?.map((id) => (
+              <option key={id} value={id}>
+                {id}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field field-button">
+          <button type="submit" disabled={replay.busy || endpointId === ''}>
+            Replay event
+          </button>
+        </div>
+      </form>
+      <ErrorAlert error={replay.error} />
+      <StatusMessage message={replay.busy ? 'Replaying…' : message} />
+    </section>
+  );
+}
+
+export function EventPage({ id, role }: { id: string; role: Role | undefined }) {
+  const event = usePoll(() => rpc<HsEvent>('GetEvent', { eventId: id }), 5000, `event:${id}`);
+  const now = useNow(5000);
+  const e = event.data;
+  const payload = decodePayload(e?.payload);
+  const headers = e?.headers ?? [];
+  const attempts = e?.attempts ?? [];
+  return (
+    <>
+      <p class="breadcrumb">
+        <a href="#/events">Live events</a> / event
+      </p>
+      <h1 class="break">Event {id}</h1>
+      <ErrorAlert error={event.error} />
+      {event.loading && e === undefined && <Loading what="the event" />}
+      {e !== undefined && (
+        <>
+          <dl class="figures card">
+            <Figure label="Source">{e.source || '—'}</Figure>
+            <Figure label="Type">{e.eventType || '—'}</Figure>
+            <Figure label="Subject">
+              <code class="break">{e.subject || '—'}</code>
+            </Figure>
+            <Figure label="Sequence">{String(e.sequence ?? 0)}</Figure>
+            <Figure label="Received">
+              <Time ms={e.receivedAtMs} now={now} />
+            </Figure>
+            <Figure label="Stored">
+              <Time ms={e.storedAtMs} now={now} />
+            </Figure>
+            <Figure label="Size">{formatBytes(e.payloadSize ?? 0)}</Figure>
+          </dl>
+
+          {can(role, 'replay') && <ReplayForm eventId={id} onReplayed={event.reload} />}
+
+          <section aria-labelledby="attempts-heading">
+            <h2 id="attempts-heading">Delivery attempts</h2>
+            {e.attemptsNote && <p class="note">{e.attemptsNote}</p>}
+            <TableWrap>
+              <table>
+                <caption>Delivery attempts</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Endpoint</th>
+                    <th scope="col">Attempt</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Outcome</th>
+                    <th scope="col">Latency</th>
+                    <th scope="col">At</th>
+                    <th scope="col">Next retry</th>
+                    <th scope="col">Response</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {attempts.length === 0 ? (
+                    <tr>
+                      <td colSpan={8} class="empty">
+                        No delivery attempts recorded.
+                      </td>
+                    </tr>
+                  ) : (
+                    attempts.map((a) => (
+                      <tr key={`${a.endpointId ?? ''}:${a.attempt ?? 0}:${a.atMs ?? 0}`}>
+                        <td>{a.endpointId ? <a href={endpointHref(a.endpointId)}>{a.endpointId}</a> : '—'}</td>
+                        <td class="num">{a.attempt ?? 0}</td>
+                        <td class="num">{(a.status ?? 0) === 0 ? 'no response' : a.status}</td>
+                        <td>
+                          <span class={a.outcome === 'success' ? 'pill ok' : 'pill bad'}>{formatStatusOutcome(0, a.outcome)}</span>
+                        </td>
+                        <td class="num">{formatDuration(a.latencyMs ?? 0)}</td>
+                        <td class="nowrap">
+                          <Time ms={a.atMs} now={now} />
+                        </td>
+                        <td class="nowrap">
+                          {(a.nextRetryAtMs ?? 0) === 0 ? <span class="muted">none</span> : <Time ms={a.nextRetryAtMs} now={now} />}
+                        </td>
+                        <td class="excerpt">{a.responseExcerpt || <span class="muted">—</span>}</td>
+                      </tr>
+                    ))
+                  )}
+                </tbody>
+              </table>
+            </TableWrap>
+          </section>
+
+          <section aria-labelledby="payload-heading">
+            <h2 id="payload-heading">Payload</h2>
+            {payload.kind === 'empty' && <p class="muted">Empty body.</p>}
+            {payload.kind === 'base64' && <p class="muted">Not UTF-8 text; shown as base64.</p>}
+            {payload.kind !== 'empty' && <pre class="payload">{payload.text}</pre>}
+          </section>
+
+          <section aria-labelledby="headers-heading">
+            <h2 id="headers-heading">Headers</h2>
+            <TableWrap>
+              <table class="compact">
+                <caption>Headers</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Name</th>
+                    <th scope="col">Value</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {headers.length === 0 ? (
+                    <tr>
+                      <td colSpan={2} class="empty">
+                        No headers.
+                      </td>
+                    </tr>
+                  ) : (
+                    headers.map((h, i) => (
+                      <tr key={i}>
+                        <td>
+                          <code>{h.name ?? ''}</code>
+                        </td>
+                        <td class="break">{h.value ?? ''}</td>
+                      </tr>
+                    ))
+                  )}
+                </tbody>
+              </table>
+            </TableWrap>
+          </section>
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,66 @@
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { type BucketOptions, openBucket } from './config-cache.ts';
+
+/**
+ * Circuit reports: each deliver replica keeps its circuit breakers in memory
+ * and writes the ones that are not closed to the `hs_circuits` bucket, key
+ * `{endpoint}.{replica}`, every few seconds. Entries expire after
+ * {@link CIRCUIT_REPORT_TTL_MS}, so a replica that died leaves no stale
+ * "open" behind; a circuit that closes is deleted at the next report.
+ */
+export interface CircuitReport {
+  readonly endpoint: string;
+  /** The deliver replica: host name and process id. */
+  readonly replica: string;
+  readonly state: 'open' | 'half-open' | 'closed';
+  readonly reportedAtMs: number;
+}
+
+/** How long a report lives without being written again. */
+export const CIRCUIT_REPORT_TTL_MS = 60_000;
+
+const KEY_UNSAFE = /[^A-Za-z0-9_-]/g;
+
+/** The bucket key of a report: both parts reduced to KV-safe characters. Pure. */
+export function circuitKey(endpoint: string, replica: string): string {
+  return `${endpoint.replace(KEY_UNSAFE, '_')}.${replica.replace(KEY_UNSAFE, '_')}`;
+}
+
+/** Opens (creating when missing) the circuits bucket with its TTL. */
+export function openCircuitBucket(nc: NatsConnection, name: string, options: Omit<BucketOptions, 'ttlMs' | 'history'>): Promise<KV> {
+  return openBucket(nc, name, { ...options, history: 1, ttlMs: CIRCUIT_REPORT_TTL_MS });
+}
+
+/** Encodes a report as stored. Pure. */
+export function encodeCircuitReport(report: CircuitReport): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(report));
+}
+
+/** Decodes a stored report; undefined for anything malformed. Pure. */
+export function decodeCircuitReport(value: Uint8Array): CircuitReport | undefined {
+  try {
+    const raw = JSON.parse(new TextDecoder().decode(value)) as Partial<CircuitReport> | null;
+    if (raw === null || typeof raw !== 'object') return undefined;
+    const { endpoint, replica, state, reportedAtMs } = raw;
+    if (typeof endpoint !== 'string' || typeof replica !== 'string' || typeof reportedAtMs !== 'number') return undefined;
+    if (state !== 'open' && state !== 'half-open' && state !== 'closed') return undefined;
+    return { endpoint, replica, state, reportedAtMs };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every live report in the bucket (older than the TTL ones are skipped too). */
+export async function readCircuitReports(kv: KV, nowMs: number): Promise<CircuitReport[]> {
+  const reports: CircuitReport[] = [];
+  const keys: string[] = [];
+  for await (const key of await kv.keys()) keys.push(key);
+  for (const key of keys) {
+    const entry = await kv.get(key);
+    if (entry === null || entry.operation !== 'PUT') continue;
+    const report = decodeCircuitReport(entry.value);
+    if (report !== undefined && nowMs - report.reportedAtMs <= CIRCUIT_REPORT_TTL_MS) reports.push(report);
+  }
+  return reports;
+}

@@ -1,0 +1,260 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  type ClickHouseServer,
+  freePort,
+  httpRequest,
+  type NatsServer,
+  startClickHouse,
+  startEndpoint,
+  startNatsServer,
+  type TestEndpoint,
+  waitFor,
+} from '@hookstream/testkit';
+import type { Browser, Page } from 'playwright-core';
+import Stripe from 'stripe';
+import { type ServiceProcess, startService } from '../e2e/processes.ts';
+import { launchChromium } from './chromium.ts';
+
+// Screenshots of every step land here (gitignored; CI keeps the folder as the run's artifacts).
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
+const TOKEN = 'browser-control-token-0123456789';
+const STRIPE_SECRET = 'whsec_browser_secret';
+const MASTER_KEY = randomBytes(32).toString('base64');
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+describe('the web console in headless Chromium against a real stack', () => {
+  let nats: NatsServer;
+  let clickhouse: ClickHouseServer;
+  let browser: Browser;
+  let receiver: TestEndpoint;
+  let consoleUrl: string;
+  let ingestPort: number;
+  const services: ServiceProcess[] = [];
+  let eventId = '';
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    [nats, clickhouse, browser] = await Promise.all([startNatsServer(), startClickHouse(), launchChromium()]);
+    // The receiver refuses everything at first: 400 is permanent, so the task is dead-lettered after one attempt.
+    receiver = await startEndpoint((_r, res) => {
+      res.statusCode = 400;
+      res.end('{"error":"customer_not_found"}');
+    });
+    const base = { HS_NATS_URL: nats.url, HS_NAMESPACE: 'web', HS_MASTER_KEY: MASTER_KEY };
+    const clickhouseEnv = { HS_CLICKHOUSE_URL: clickhouse.url, HS_CLICKHOUSE_DATABASE: 'web' };
+    const consolePort = await freePort();
+    services.push(
+      await startService('control', {
+        ...base,
+        ...clickhouseEnv,
+        HS_CONTROL_PORT: String(await freePort()),
+        HS_CONTROL_HOST: '127.0.0.1',
+        HS_CONTROL_TOKEN: TOKEN,
+        HS_CONSOLE_PORT: String(consolePort),
+        HS_CONSOLE_HOST: '127.0.0.1',
+      }),
+    );
+    consoleUrl = `http://127.0.0.1:${consolePort}`;
+    // Configuration through the console's own API, as the page would call it.
+    for (const [method, body] of [
+      ['CreateSource', { configJson: JSON.stringify({ id: 'shop', provider: 'stripe', secrets: [{ id: 'k1', value: STRIPE_SECRET }] }) }],
+      [
+        'CreateEndpoint',
+        {
+          configJson: JSON.stringify({
+            id: 'orders',
+            url: receiver.url,
+            secrets: [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
+          }),
+        },
+      ],
+    ] as const) {
+      const r = await api(method, body);
+      assert.equal(r.status, 200, `${method}: ${r.body}`);
+    }
+    ingestPort = await freePort();
+    services.push(await startService('ingest', { ...base, HS_INGEST_PORT: String(ingestPort), HS_INGEST_HOST: '127.0.0.1' }));
+    for (const name of ['verify', 'dedup', 'validate', 'route']) services.push(await startService(name, base));
+    services.push(await startService('deliver', { ...base, HS_DELIVER_ALLOW_CIDRS: '127.0.0.1/32' }));
+    services.push(await startService('analytics', { ...base, ...clickhouseEnv, HS_ANALYTICS_BATCH_INTERVAL_MS: '1000' }));
+  });
+
+  after(async () => {
+    await browser?.close();
+    for (const s of services.reverse()) await s.stop();
+    await receiver?.close();
+    await nats?.stop();
+    await clickhouse?.stop();
+  });
+
+  function api(method: string, body: unknown) {
+    return httpRequest({
+      port: Number(new URL(consoleUrl).port),
+      path: `/api/rpc/${method}`,
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    });
+  }
+
+  async function signIn(page: Page): Promise<void> {
+    await page.goto(`${consoleUrl}/`);
+    await page.getByLabel('Access token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+  }
+
+  async function shot(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+  }
+
+  /** No page-level horizontal scrolling, and every control has an accessible name. */
+  async function checkLayout(page: Page, where: string): Promise<void> {
+    // Page-side code as strings: the test's tsconfig has no DOM types.
+    const { scrollWidth, innerWidth } = await page.evaluate<{ scrollWidth: number; innerWidth: number }>(
+      '({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })',
+    );
+    assert.ok(scrollWidth <= innerWidth, `${where}: the page scrolls sideways (${scrollWidth} > ${innerWidth})`);
+    const unnamed = await page.evaluate<string[]>(`(() => {
+      const bad = [];
+      for (const el of document.querySelectorAll('button, a[href], input, select, textarea')) {
+        const field = el.tagName === 'INPUT' || el.tagName === 'SELECT' || el.tagName === 'TEXTAREA';
+        const named =
+          (el.getAttribute('aria-label') || '').trim() !== '' ||
+          (el.getAttribute('aria-labelledby') || '') !== '' ||
+          (field && el.labels && el.labels.length > 0) ||
+          (!field && (el.textContent || '').trim() !== '');
+        if (!named) bad.push(el.outerHTML.slice(0, 120));
+      }
+      return bad;
+    })()`);
+    assert.deepEqual(unnamed, [], `${where}: controls without an accessible name`);
+  }
+
+  it('browser: a wrong token is refused and shows why; nothing is fetched without signing in', async () => {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    await page.goto(`${consoleUrl}/`);
+    await page.getByRole('heading', { name: 'Sign in to hookstream' }).waitFor();
+    await page.getByLabel('Access token').fill('not-the-token-0000000000');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'token was not accepted' }).waitFor();
+    await shot(page, '01-login-refused');
+    await checkLayout(page, 'login');
+    await context.close();
+  });
+
+  it('browser: sign in, see the endpoint fail, replay from the dead-letter list, see the delivery succeed', async () => {
+    // One Stripe-signed event; the receiver answers 400, so it is dead-lettered after one attempt.
+    const body = '{"id":"evt_browser_1","type":"charge.succeeded","data":{"object":{"amount":1200}}}';
+    const posted = await httpRequest({
+      port: ingestPort,
+      path: '/v1/webhooks/shop',
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'stripe-signature': Stripe.webhooks.generateTestHeaderString({
+          payload: body,
+          secret: STRIPE_SECRET,
+          timestamp: Math.floor(Date.now() / 1000),
+        }),
+      },
+    });
+    assert.equal(posted.status, 202, posted.body);
+    eventId = (JSON.parse(posted.body) as { id: string }).id;
+    await waitFor('the failed attempt', () => (receiver.received.length >= 1 ? true : undefined), 30_000);
+    // Wait until the failure is in ClickHouse and the dead letter is stored, so the pages show them.
+    await waitFor(
+      'the failure in ClickHouse and the DLQ',
+      async () => {
+        const health = JSON.parse((await api('EndpointHealth', { endpoint: 'orders' })).body) as {
+          endpoints?: { deadLetters?: number; lastFailure?: { status?: number } }[];
+        };
+        const e = health.endpoints?.[0];
+        return e?.deadLetters === 1 && e.lastFailure?.status === 400 ? true : undefined;
+      },
+      30_000,
+      250,
+    );
+
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    await signIn(page);
+    const endpoints = page.getByRole('table', { name: 'Endpoints' });
+    const row = endpoints.getByRole('row').filter({ has: page.getByRole('link', { name: 'orders' }) });
+    await row.waitFor();
+    await row.filter({ hasText: '400' }).waitFor();
+    assert.match((await row.textContent()) ?? '', /Enabled/);
+    assert.match((await row.textContent()) ?? '', /0(\.0)?\s*%/, 'success rate 0 %');
+    await shot(page, '02-overview-failing');
+    await checkLayout(page, 'overview');
+
+    await row.getByRole('link', { name: 'orders' }).click();
+    await page.getByRole('heading', { name: 'Endpoint orders', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Failed deliveries' }).waitFor();
+    await page
+      .getByRole('button', { name: /^Replay dead letter \d+$/ })
+      .first()
+      .waitFor();
+    assert.match((await page.locator('main').textContent()) ?? '', /customer_not_found|http_4xx|400/);
+    await shot(page, '03-endpoint-failures');
+    await checkLayout(page, 'endpoint');
+
+    // The receiver is fixed; replay from the dead-letter page.
+    receiver.respond = (_r, res) => res.end('ok');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dead letters' }).click();
+    await page.getByRole('heading', { name: 'Dead letters', level: 1 }).waitFor();
+    const letters = page.getByRole('table', { name: 'Dead letters' });
+    const letter = letters.getByRole('row').filter({ has: page.getByRole('link', { name: eventId }) });
+    await letter.waitFor();
+    await shot(page, '04-dead-letters');
+    await checkLayout(page, 'dead letters');
+    await letter.getByRole('button', { name: /^Replay dead letter \d+$/ }).click();
+    await page.getByRole('status').filter({ hasText: 'Replayed 1 dead letter' }).waitFor();
+    await waitFor('the replayed delivery', () => (receiver.received.length >= 2 ? true : undefined), 30_000);
+    await letters.getByRole('link', { name: eventId }).waitFor({ state: 'detached' });
+    await shot(page, '05-replayed');
+
+    // The event's page shows the payload and both attempts: 400, then 200.
+    await page.goto(`${consoleUrl}/#/events/${eventId}`);
+    await page.getByRole('heading', { name: `Event ${eventId}`, level: 1 }).waitFor();
+    assert.match((await page.locator('pre').first().textContent()) ?? '', /"evt_browser_1"/);
+    const attempts = page.getByRole('table', { name: 'Delivery attempts' });
+    await attempts.getByRole('row').filter({ hasText: '200' }).waitFor({ timeout: 30_000 });
+    await attempts.getByRole('row').filter({ hasText: '400' }).waitFor();
+    await shot(page, '06-event-delivered');
+    await checkLayout(page, 'event');
+    await context.close();
+  });
+
+  it('browser: the pages fit a phone-sized viewport', async () => {
+    assert.notEqual(eventId, '', 'runs after the scenario above');
+    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const page = await context.newPage();
+    await signIn(page);
+    await page.getByRole('table', { name: 'Endpoints' }).getByRole('link', { name: 'orders' }).waitFor();
+    await checkLayout(page, 'phone overview');
+    await shot(page, '07-phone-overview');
+    for (const [path, heading, name] of [
+      ['#/events', 'Live events', '08-phone-live-events'],
+      ['#/dead-letters', 'Dead letters', '09-phone-dead-letters'],
+      [`#/events/${eventId}`, `Event ${eventId}`, '10-phone-event'],
+      ['#/endpoints/orders', 'Endpoint orders', '11-phone-endpoint'],
+    ] as const) {
+      await page.goto(`${consoleUrl}/${path}`);
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      await page.waitForLoadState('networkidle');
+      await checkLayout(page, `phone ${heading}`);
+      await shot(page, name);
+    }
+    await page.goto(`${consoleUrl}/#/events`);
+    await page.getByRole('table', { name: 'Live events' }).getByRole('link', { name: eventId }).waitFor();
+    await context.close();
+  });
+});
