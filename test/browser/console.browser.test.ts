@@ -226,7 +226,11 @@ describe('the web console in headless Chromium against a real stack', () => {
     await page.getByRole('heading', { name: `Event ${eventId}`, level: 1 }).waitFor();
     assert.match((await page.locator('pre').first().textContent()) ?? '', /"evt_browser_1"/);
     const attempts = page.getByRole('table', { name: 'Delivery attempts' });
-    await attempts.getByRole('row').filter({ hasText: '200' }).waitFor({ timeout: 30_000 });
+    await attempts
+      .getByRole('row')
+      .filter({ hasText: '200' })
+      .filter({ hasText: /replay dlq-\d+/ })
+      .waitFor({ timeout: 30_000 });
     await attempts.getByRole('row').filter({ hasText: '400' }).waitFor();
     await shot(page, '06-event-delivered');
     await checkLayout(page, 'event');

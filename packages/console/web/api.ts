@@ -127,6 +127,8 @@ export interface DeliveryAttempt {
   atMs?: number;
   nextRetryAtMs?: number;
   responseExcerpt?: string;
+  /** Set for attempts of a replay (`dlq-{sequence}` or a replay request id). */
+  replay?: string;
 }
 
 export interface HsEvent {

@@ -22,7 +22,7 @@ function quote(value: string): string {
 
 /** The SELECT that reads one event's attempts from `{database}.delivery_attempts`. Pure. */
 export function attemptsSql(database: string, eventId: string): string {
-  return `SELECT endpoint_id, attempt, status, toString(outcome) AS outcome, latency_ms, at, next_retry_at, response_excerpt
+  return `SELECT row_id, endpoint_id, attempt, status, toString(outcome) AS outcome, latency_ms, at, next_retry_at, response_excerpt
 FROM ${database}.delivery_attempts FINAL
 WHERE event_id = ${quote(eventId)}
 ORDER BY at, endpoint_id, attempt
@@ -30,6 +30,7 @@ LIMIT 1000`;
 }
 
 interface AttemptRow {
+  row_id: string;
   endpoint_id: string;
   attempt: number;
   status: number | null;
@@ -38,6 +39,18 @@ interface AttemptRow {
   at: number;
   next_retry_at: number | null;
   response_excerpt: string;
+}
+
+/**
+ * The replay an attempt row belongs to, from its `row_id`
+ * (`{event}:{endpoint}:{replay}:attempt:{n}`, deliver's attemptRecordId);
+ * '' for the original delivery's `{event}:{endpoint}:attempt:{n}`. Pure.
+ */
+export function replayOfRow(rowId: string, eventId: string, endpointId: string, attempt: number): string {
+  const prefix = `${eventId}:${endpointId}:`;
+  const suffix = `:attempt:${attempt}`;
+  if (!rowId.startsWith(prefix) || !rowId.endsWith(suffix)) return '';
+  return rowId.slice(prefix.length, rowId.length - suffix.length);
 }
 
 /** {@link AttemptSource} over ClickHouse's `delivery_attempts` (docs/analytics.md). A failed query answers no attempts and says why. */
@@ -56,6 +69,7 @@ export function clickHouseAttempts(runner: SelectRunner, database: string): Atte
             atMs: Number(r.at),
             nextRetryAtMs: Number(r.next_retry_at ?? 0),
             responseExcerpt: r.response_excerpt,
+            replay: replayOfRow(r.row_id, eventId, r.endpoint_id, Number(r.attempt)),
           })),
           note: '',
         };

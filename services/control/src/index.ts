@@ -1,5 +1,13 @@
 export { buildApp, type ControlApp, type ControlOverrides } from './app.ts';
-export { type AttemptSource, attemptsSql, clickHouseAttempts, NO_ATTEMPTS, NO_CLICKHOUSE_NOTE, type SelectRunner } from './attempts.ts';
+export {
+  type AttemptSource,
+  attemptsSql,
+  clickHouseAttempts,
+  NO_ATTEMPTS,
+  NO_CLICKHOUSE_NOTE,
+  replayOfRow,
+  type SelectRunner,
+} from './attempts.ts';
 export { hasBearer } from './auth.ts';
 export { type ConsoleConfig, type ControlConfig, DEFAULT_CONSOLE_DIR, loadConfig } from './config.ts';
 export { callJson, httpStatusOf, methodOf } from './console/rpc-json.ts';

@@ -248,14 +248,14 @@ describe('control: GetEvent attempts from a real ClickHouse', () => {
     assert.deepEqual(none.endpoints, []);
   });
 
-  it('control: GetEvent lists the event delivery_attempts rows, oldest first', async () => {
+  it('control: GetEvent lists the event delivery_attempts rows, oldest first, with the replay each belongs to', async () => {
     const h = headers();
     h.set(Header.eventId, 'evt-ch');
     h.set(Header.source, 'stripe');
     h.set(Header.eventType, 'charge.succeeded');
     await jetstream(nats.nc).publish(t.events('stripe', 'charge.succeeded'), '{}', { headers: h });
-    const row = (attempt: number, outcome: string, st: number | null, at: number) => ({
-      row_id: `evt-ch:wh:${attempt}`,
+    const row = (attempt: number, outcome: string, st: number | null, at: number, replay = '') => ({
+      row_id: replay === '' ? `evt-ch:wh:attempt:${attempt}` : `evt-ch:wh:${replay}:attempt:${attempt}`,
       event_id: 'evt-ch',
       endpoint_id: 'wh',
       source: 'stripe',
@@ -271,7 +271,7 @@ describe('control: GetEvent attempts from a real ClickHouse', () => {
     });
     await store.client.insert({
       table: `${DB}.delivery_attempts`,
-      values: [row(2, 'success', 200, 2_000), row(1, 'http_5xx', 502, 1_000)],
+      values: [row(2, 'http_4xx', 400, 2_000), row(1, 'http_5xx', 502, 1_000), row(1, 'success', 200, 3_000, 'dlq-9')],
       format: 'JSONEachRow',
     });
     const got = await api.getEvent({ eventId: 'evt-ch' });
@@ -286,16 +286,29 @@ describe('control: GetEvent attempts from a real ClickHouse', () => {
         atMs: 1_000,
         nextRetryAtMs: 2_000,
         responseExcerpt: 'bad gateway',
+        replay: '',
       },
       {
         endpointId: 'wh',
         attempt: 2,
+        status: 400,
+        outcome: 'http_4xx',
+        latencyMs: 12,
+        atMs: 2_000,
+        nextRetryAtMs: 3_000,
+        responseExcerpt: 'bad gateway',
+        replay: '',
+      },
+      {
+        endpointId: 'wh',
+        attempt: 1,
         status: 200,
         outcome: 'success',
         latencyMs: 12,
-        atMs: 2_000,
+        atMs: 3_000,
         nextRetryAtMs: 0,
         responseExcerpt: 'ok',
+        replay: 'dlq-9',
       },
     ]);
   });

@@ -13,6 +13,7 @@ import {
   RpcError,
   redact,
   replayMsgId,
+  replayOfRow,
   restoreRedacted,
   rotate,
   toServiceError,
@@ -132,6 +133,13 @@ describe('control: events helpers', () => {
     assert.equal(endpointReplayMsgId('e1', 'wh', 'r1'), 'e1:wh:replay:r1');
     assert.equal(endpointWants({ eventTypes: ['invoice.*'] }, 's', 'invoice.paid'), true);
     assert.equal(endpointWants({ eventTypes: ['*'], sources: ['a'] }, 'b', 'x'), false);
+  });
+
+  it('control: the replay of an attempt row comes from its row id', () => {
+    assert.equal(replayOfRow('e1:wh:attempt:1', 'e1', 'wh', 1), '');
+    assert.equal(replayOfRow('e1:wh:dlq-42:attempt:1', 'e1', 'wh', 1), 'dlq-42');
+    assert.equal(replayOfRow('e1:wh:r:1:attempt:3', 'e1', 'wh', 3), 'r:1');
+    assert.equal(replayOfRow('other', 'e1', 'wh', 1), '');
   });
 
   it('control: attemptsSql quotes the event id', () => {

@@ -128,9 +128,12 @@ export function EventPage({ id, role }: { id: string; role: Role | undefined }) 
                     </tr>
                   ) : (
                     attempts.map((a) => (
-                      <tr key={`${a.endpointId ?? ''}:${a.attempt ?? 0}:${a.atMs ?? 0}`}>
+                      <tr key={`${a.endpointId ?? ''}:${a.replay ?? ''}:${a.attempt ?? 0}:${a.atMs ?? 0}`}>
                         <td>{a.endpointId ? <a href={endpointHref(a.endpointId)}>{a.endpointId}</a> : '—'}</td>
-                        <td class="num">{a.attempt ?? 0}</td>
+                        <td class="num">
+                          {a.attempt ?? 0}
+                          {a.replay && <span class="muted block">replay {a.replay}</span>}
+                        </td>
                         <td class="num">{(a.status ?? 0) === 0 ? 'no response' : a.status}</td>
                         <td>
                           <span class={a.outcome === 'success' ? 'pill ok' : 'pill bad'}>{formatStatusOutcome(0, a.outcome)}</span>

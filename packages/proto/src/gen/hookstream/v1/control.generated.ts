@@ -316,6 +316,12 @@ export interface DeliveryAttempt {
   /** 0 when no retry is planned. */
   nextRetryAtMs: number;
   responseExcerpt: string;
+  /**
+   * The replay this attempt belongs to (`hs-replay`: `dlq-{sequence}` or a
+   * ReplayToEndpoint request id; attempts count from 1 again in a replay);
+   * empty for the original delivery.
+   */
+  replay: string;
 }
 
 export interface Event {
@@ -4356,6 +4362,7 @@ function createBaseDeliveryAttempt(): DeliveryAttempt {
     atMs: 0,
     nextRetryAtMs: 0,
     responseExcerpt: "",
+    replay: "",
   };
 }
 
@@ -4384,6 +4391,9 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
     }
     if (message.responseExcerpt !== "") {
       writer.uint32(66).string(message.responseExcerpt);
+    }
+    if (message.replay !== "") {
+      writer.uint32(74).string(message.replay);
     }
     return writer;
   },
@@ -4465,6 +4475,14 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
             message.responseExcerpt = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.replay = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4507,6 +4525,7 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
         : isSet(object.response_excerpt)
         ? globalThis.String(object.response_excerpt)
         : "",
+      replay: isSet(object.replay) ? globalThis.String(object.replay) : "",
     };
   },
 
@@ -4536,6 +4555,9 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
     if (message.responseExcerpt !== "") {
       obj.responseExcerpt = message.responseExcerpt;
     }
+    if (message.replay !== "") {
+      obj.replay = message.replay;
+    }
     return obj;
   },
 
@@ -4552,6 +4574,7 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
     message.atMs = object.atMs ?? 0;
     message.nextRetryAtMs = object.nextRetryAtMs ?? 0;
     message.responseExcerpt = object.responseExcerpt ?? "";
+    message.replay = object.replay ?? "";
     return message;
   },
 };
