@@ -183,9 +183,39 @@ describe('the web console in headless Chromium against a real stack', () => {
       250,
     );
 
+    // And one forgery: verify rejects it (a row in ClickHouse's rejections, a dead letter of the source).
+    const forged = await httpRequest({
+      port: ingestPort,
+      path: '/v1/webhooks/shop',
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'stripe-signature': Stripe.webhooks.generateTestHeaderString({
+          payload: body,
+          secret: 'whsec_forger',
+          timestamp: Math.floor(Date.now() / 1000),
+        }),
+      },
+    });
+    assert.equal(forged.status, 202, 'verification is asynchronous for this source');
+    await waitFor(
+      'the rejection in ClickHouse',
+      async () => {
+        const health = JSON.parse((await api('SourceHealth', { source: 'shop' })).body) as { sources?: { rejected?: number }[] };
+        return health.sources?.[0]?.rejected === 1 ? true : undefined;
+      },
+      30_000,
+      250,
+    );
+
     const context = await browser.newContext({ viewport: DESKTOP });
     const page = await context.newPage();
     await signIn(page);
+    const sources = page.getByRole('table', { name: 'Sources' });
+    const shop = sources.getByRole('row').filter({ hasText: 'shop' });
+    await shop.filter({ hasText: 'verify/bad_signature' }).waitFor();
+    await shop.getByRole('link', { name: '1 dead letters from source shop' }).waitFor();
     const endpoints = page.getByRole('table', { name: 'Endpoints' });
     const row = endpoints.getByRole('row').filter({ has: page.getByRole('link', { name: 'orders' }) });
     await row.waitFor();

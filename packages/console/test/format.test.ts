@@ -12,6 +12,7 @@ import {
   formatStatusOutcome,
   formatTime,
   fromDatetimeLocal,
+  rejectionSummary,
   toDatetimeLocal,
   truncate,
 } from '../web/format.ts';
@@ -137,5 +138,13 @@ describe('summaries', () => {
     assert.equal(truncate('abcdef', 4), 'abc…');
     assert.equal(truncate('abc', 4), 'abc');
     assert.equal(truncate(undefined, 4), '');
+  });
+
+  it('console: rejection reasons read most frequent first', () => {
+    assert.equal(
+      rejectionSummary({ 'verify/stale_timestamp': 1, 'verify/bad_signature': 3, 'validate/schema_violation': 1 }),
+      'verify/bad_signature 3, validate/schema_violation 1, verify/stale_timestamp 1',
+    );
+    assert.equal(rejectionSummary(undefined), '');
   });
 });

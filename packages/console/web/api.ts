@@ -101,6 +101,34 @@ export interface EndpointHealthResponse {
   statsNote?: string;
 }
 
+export interface LastRejection {
+  eventId?: string;
+  stage?: string;
+  reason?: string;
+  detail?: string;
+  atMs?: number;
+}
+
+export interface SourceHealth {
+  sourceId?: string;
+  provider?: string;
+  enabled?: boolean;
+  eventsStored?: number;
+  deadLetters?: number;
+  rejected?: number;
+  /** By `{stage}/{reason}`. */
+  rejections?: Record<string, number>;
+  duplicates?: number;
+  lastRejection?: LastRejection;
+}
+
+export interface SourceHealthResponse {
+  sources?: SourceHealth[];
+  sinceMs?: number;
+  untilMs?: number;
+  statsNote?: string;
+}
+
 export interface StatsPoint {
   atMs?: number;
   attempts?: number;

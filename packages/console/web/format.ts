@@ -158,3 +158,11 @@ export function circuitSummary(circuits: readonly { replica?: string; state?: st
   if (list.length === 0) return 'closed';
   return list.map((c) => `${c.state || 'unknown'} on ${c.replica || 'unknown replica'}`).join(', ');
 }
+
+/** Rejection reasons of a source, most frequent first: `verify/bad_signature 3, verify/stale_timestamp 1`. */
+export function rejectionSummary(rejections: Readonly<Record<string, number>> | undefined): string {
+  return Object.entries(rejections ?? {})
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .map(([reason, n]) => `${reason} ${formatCount(n)}`)
+    .join(', ');
+}

@@ -174,3 +174,85 @@ export async function lastFailures(runner: SqlRunner, database: string, q: Stats
     responseExcerpt: r.response_excerpt,
   }));
 }
+
+/** What {@link sourceStats} reports for one source over a window. */
+export interface SourceStats {
+  readonly source: string;
+  /** Events refused by a pipeline stage (`rejections`). */
+  readonly rejected: number;
+  /** Rejections by `{stage}/{reason}`, e.g. `verify/bad_signature`. */
+  readonly rejections: Readonly<Record<string, number>>;
+  /** Events dropped as duplicates by dedup. */
+  readonly duplicates: number;
+}
+
+/** The window and optional source of a source stats question. */
+export interface SourceQuery {
+  readonly source?: string;
+  readonly sinceMs: number;
+  readonly untilMs: number;
+}
+
+/**
+ * Rejections (by stage and reason) and duplicates per source between
+ * `sinceMs` and `untilMs` (whole minutes), from the per-minute views
+ * `source_rejections_minute` and `source_duplicates_minute`. Sources with
+ * neither are left out. Throws when ClickHouse cannot answer.
+ */
+export async function sourceStats(runner: SqlRunner, database: string, q: SourceQuery): Promise<SourceStats[]> {
+  const where = [`minute >= ${minute(q.sinceMs)}`, `minute <= ${minute(q.untilMs)}`];
+  if (q.source !== undefined) where.push(`source = ${quote(q.source)}`);
+  const rejections = await runner.select<{ source: string; stage: string; reason: string; n: number }>(
+    `SELECT source, stage, reason, countMerge(rejected) AS n
+     FROM ${database}.source_rejections_minute WHERE ${where.join(' AND ')}
+     GROUP BY source, stage, reason`,
+  );
+  const duplicates = await runner.select<{ source: string; n: number }>(
+    `SELECT source, countMerge(duplicates) AS n
+     FROM ${database}.source_duplicates_minute WHERE ${where.join(' AND ')}
+     GROUP BY source`,
+  );
+  const bySource = new Map<string, { rejected: number; rejections: Record<string, number>; duplicates: number }>();
+  const entry = (source: string) => {
+    const found = bySource.get(source) ?? { rejected: 0, rejections: {}, duplicates: 0 };
+    bySource.set(source, found);
+    return found;
+  };
+  for (const r of rejections) {
+    const e = entry(r.source);
+    e.rejected += Number(r.n);
+    e.rejections[`${r.stage}/${r.reason}`] = Number(r.n);
+  }
+  for (const d of duplicates) entry(d.source).duplicates = Number(d.n);
+  return [...bySource.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([source, e]) => ({ source, ...e }));
+}
+
+/** The newest rejection of a source ({@link lastRejections}). */
+export interface LastRejection {
+  readonly source: string;
+  readonly eventId: string;
+  readonly stage: string;
+  readonly reason: string;
+  readonly detail: string;
+  readonly atMs: number;
+}
+
+/** The newest rejection per source (or for one) in the window, from `rejections`. Throws when ClickHouse cannot answer. */
+export async function lastRejections(runner: SqlRunner, database: string, q: SourceQuery): Promise<LastRejection[]> {
+  const where = [`at >= ${Math.floor(q.sinceMs)}`, `at <= ${Math.floor(q.untilMs)}`];
+  if (q.source !== undefined) where.push(`source = ${quote(q.source)}`);
+  const rows = await runner.select<{ source: string; event_id: string; stage: string; reason: string; detail: string; at: number }>(
+    `SELECT source, event_id, stage, reason, detail, at
+     FROM ${database}.rejections WHERE ${where.join(' AND ')}
+     ORDER BY source, at DESC, row_id DESC
+     LIMIT 1 BY source`,
+  );
+  return rows.map((r) => ({
+    source: r.source,
+    eventId: r.event_id,
+    stage: r.stage,
+    reason: r.reason,
+    detail: r.detail,
+    atMs: Number(r.at),
+  }));
+}

@@ -7,11 +7,13 @@ import {
   endpointStats,
   inDatabase,
   lastFailures,
+  lastRejections,
   loadMigrations,
   type ParsedRecord,
   parseRecord,
   QUERIES,
   type QueryName,
+  sourceStats,
   statsSeries,
   type TableSpec,
 } from '@hookstream/analytics';
@@ -162,6 +164,27 @@ describe('analytics SQL against a real ClickHouse', () => {
         atMs: T0 + 10_000,
         responseExcerpt: 'HTTP 503',
       },
+    ]);
+  });
+
+  it('analytics: source stats (console) count rejections by stage and reason and duplicates per source; lastRejections finds the newest', async () => {
+    const window = { sinceMs: T0, untilMs: T0 + 3_600_000 };
+    assert.deepEqual(await sourceStats(store, DB, window), [
+      { source: 'github', rejected: 1, rejections: { 'verify/bad_signature': 1 }, duplicates: 1 },
+      { source: 'stripe', rejected: 3, rejections: { 'verify/bad_signature': 2, 'verify/stale_timestamp': 1 }, duplicates: 2 },
+    ]);
+    assert.deepEqual(await sourceStats(store, DB, { ...window, source: 'github', untilMs: T0 + 30_000 }), [
+      { source: 'github', rejected: 1, rejections: { 'verify/bad_signature': 1 }, duplicates: 0 },
+    ]);
+    assert.deepEqual(
+      (await lastRejections(store, DB, window)).map((r) => [r.source, r.eventId, r.reason, r.atMs - T0]),
+      [
+        ['github', 'r4', 'bad_signature', 3_000],
+        ['stripe', 'r3', 'stale_timestamp', 61_000],
+      ],
+    );
+    assert.deepEqual(await lastRejections(store, DB, { ...window, source: 'stripe', untilMs: T0 + 1_500 }), [
+      { source: 'stripe', eventId: 'r1', stage: 'verify', reason: 'bad_signature', detail: 'bad_signature detail', atMs: T0 + 1_000 },
     ]);
   });
 

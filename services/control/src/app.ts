@@ -1,4 +1,4 @@
-import { ClickHouseRowStore, endpointStats, lastFailures, statsSeries } from '@hookstream/analytics';
+import { ClickHouseRowStore, endpointStats, lastFailures, lastRejections, sourceStats, statsSeries } from '@hookstream/analytics';
 import {
   type App,
   CleanupStack,
@@ -11,6 +11,7 @@ import {
   parseEndpointConfig,
   parseSourceConfig,
   readCircuitReports,
+  type SourceConfig,
   startHealthServer,
 } from '@hookstream/runtime';
 import { type AttemptSource, clickHouseAttempts, NO_ATTEMPTS } from './attempts.ts';
@@ -23,6 +24,18 @@ import { buildHandlers, type HandlerDeps } from './handlers.ts';
 import { type HealthSources, parseEndpointState } from './health.ts';
 import { RecordBucket } from './records.ts';
 import { SchemaBucket } from './schemas.ts';
+
+/** Every record of a bucket, page by page. */
+async function allRecords<T extends SourceConfig | EndpointConfig>(bucket: RecordBucket<T>): Promise<T[]> {
+  const all: T[] = [];
+  let token = '';
+  do {
+    const page = await bucket.list(500, token);
+    all.push(...page.items.map((s) => s.record));
+    token = page.next;
+  } while (token !== '');
+  return all;
+}
 
 /** Dependencies a test may replace. */
 export interface ControlOverrides {
@@ -74,7 +87,12 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
         analytics = {
           stats: (q) => endpointStats(store, ch.database, q),
           series: (q) => statsSeries(store, ch.database, q),
-          analytics: { stats: (q) => endpointStats(store, ch.database, q), lastFailures: (q) => lastFailures(store, ch.database, q) },
+          analytics: {
+            stats: (q) => endpointStats(store, ch.database, q),
+            lastFailures: (q) => lastFailures(store, ch.database, q),
+            sourceStats: (q) => sourceStats(store, ch.database, q),
+            lastRejections: (q) => lastRejections(store, ch.database, q),
+          },
         };
       }
       const bucket = (name: string) => openBucket(platform.nats.nc, name, { replicas: config.streamReplicas });
@@ -82,32 +100,26 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
       const deadLetters = new DeadLetters(platform.js, platform.jsm, t);
       const stateBucket = await bucket(t.buckets.endpointState);
       const circuitBucket = await openCircuitBucket(platform.nats.nc, t.buckets.circuits, { replicas: config.streamReplicas });
+      const sources = new RecordBucket(await bucket(t.buckets.sources), 'source', parseSourceConfig, config.secretBox);
+      const events = new EventStore(platform.js, platform.jsm, t);
       const healthSources: HealthSources = {
-        endpoints: async (id) => {
-          if (id !== '') return [(await endpoints.require(id)).record];
-          const all: EndpointConfig[] = [];
-          let token = '';
-          do {
-            const page = await endpoints.list(500, token);
-            all.push(...page.items.map((s) => s.record));
-            token = page.next;
-          } while (token !== '');
-          return all;
-        },
+        endpoints: async (id) => (id === '' ? await allRecords(endpoints) : [(await endpoints.require(id)).record]),
+        sources: async (id) => (id === '' ? await allRecords(sources) : [(await sources.require(id)).record]),
         states: async (id) => {
           const entry = await stateBucket.get(id).catch(() => null);
           return entry === null || entry.operation !== 'PUT' ? undefined : parseEndpointState(entry.value);
         },
         circuits: (nowMs) => readCircuitReports(circuitBucket, nowMs),
-        deadLetters: () => deadLetters.deliverCounts(),
+        deadLetters: () => deadLetters.counts(),
+        eventsBySource: () => events.countsBySource(),
         ...(analytics.analytics !== undefined ? { analytics: analytics.analytics } : {}),
       };
       const handlers = buildHandlers({
-        sources: new RecordBucket(await bucket(t.buckets.sources), 'source', parseSourceConfig, config.secretBox),
+        sources,
         endpoints,
         schemas: new SchemaBucket(await bucket(t.buckets.schemas)),
         deadLetters,
-        events: new EventStore(platform.js, platform.jsm, t),
+        events,
         attempts,
         ...(analytics.stats !== undefined ? { stats: analytics.stats } : {}),
         ...(analytics.series !== undefined ? { series: analytics.series } : {}),

@@ -77,12 +77,19 @@ export class DeadLetters {
     this.#t = t;
   }
 
-  /** Dead letters waiting per endpoint (`hs.dlq.deliver.{endpoint}`), from the stream's per-subject counts. */
-  async deliverCounts(): Promise<Map<string, number>> {
-    const prefix = this.#t.subject('hs.dlq.deliver.');
+  /**
+   * Dead letters waiting per (stage, key) from the stream's per-subject
+   * counts: the key is the endpoint for `deliver`, the source for every other
+   * stage (`hs.dlq.{stage}.{key}`).
+   */
+  async counts(): Promise<{ readonly stage: string; readonly key: string; readonly count: number }[]> {
+    const prefix = this.#t.subject('hs.dlq.');
     const info = await this.#jsm.streams.info(this.#t.streams.dlq, { subjects_filter: `${prefix}>` });
-    const counts = new Map<string, number>();
-    for (const [subject, n] of Object.entries(info.state.subjects ?? {})) counts.set(subject.slice(prefix.length), n);
+    const counts: { stage: string; key: string; count: number }[] = [];
+    for (const [subject, count] of Object.entries(info.state.subjects ?? {})) {
+      const [stage = '', key = ''] = subject.slice(prefix.length).split('.');
+      counts.push({ stage, key, count });
+    }
     return counts;
   }
 

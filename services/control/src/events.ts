@@ -284,6 +284,18 @@ export class EventStore {
     return found.slice(0, size);
   }
 
+  /** Events stored per source (the `{source}` token of `events.{source}.…`), from the stream's per-subject counts. */
+  async countsBySource(): Promise<Map<string, number>> {
+    const prefix = this.#t.subject('events.');
+    const info = await this.#jsm.streams.info(this.#t.streams.events, { subjects_filter: `${prefix}>` });
+    const counts = new Map<string, number>();
+    for (const [subject, n] of Object.entries(info.state.subjects ?? {})) {
+      const source = subject.slice(prefix.length).split('.')[0] ?? '';
+      counts.set(source, (counts.get(source) ?? 0) + n);
+    }
+    return counts;
+  }
+
   /** Publishes the event at `seq` as a task for `endpoint`: stored, dropped as a duplicate, or gone from the stream. */
   async #publishTask(endpoint: EndpointConfig, seq: number, requestId: string): Promise<'stored' | 'duplicate' | 'gone'> {
     const msg = await this.#jsm.streams.getMessage(this.#t.streams.events, { seq }).catch(() => null);

@@ -18,7 +18,7 @@ import type { AttemptSource } from './attempts.ts';
 import type { DeadLetterMatch, DeadLetters } from './dead-letters.ts';
 import { invalid, RpcError } from './errors.ts';
 import type { EventStore, EventView, EventWindow } from './events.ts';
-import { endpointHealth, type HealthSources } from './health.ts';
+import { endpointHealth, type HealthSources, sourceHealth } from './health.ts';
 import { pageSize, parseJsonField, type RecordBucket, type Stored } from './records.ts';
 import type { SchemaBucket } from './schemas.ts';
 import { generateSecret, redact, restoreRedacted, rotate } from './secrets.ts';
@@ -354,7 +354,11 @@ export function buildHandlers(deps: HandlerDeps): Handlers {
     endpointHealth: async (req) => {
       const nowMs = now();
       const window = statsWindow(req, nowMs);
-      return endpointHealth(deps.health, { endpointId: req.endpoint, ...window, nowMs });
+      return endpointHealth(deps.health, { id: req.endpoint, ...window, nowMs });
+    },
+    sourceHealth: async (req) => {
+      const nowMs = now();
+      return sourceHealth(deps.health, { id: req.source, ...statsWindow(req, nowMs), nowMs });
     },
   };
 }

@@ -1,6 +1,6 @@
-import type { EndpointStats, LastFailure, StatsQuery } from '@hookstream/analytics';
-import type { EndpointHealth, EndpointHealthResponse } from '@hookstream/proto';
-import type { CircuitReport, EndpointConfig } from '@hookstream/runtime';
+import type { EndpointStats, LastFailure, LastRejection, SourceQuery, SourceStats, StatsQuery } from '@hookstream/analytics';
+import type { EndpointHealth, EndpointHealthResponse, SourceHealth, SourceHealthResponse } from '@hookstream/proto';
+import type { CircuitReport, EndpointConfig, SourceConfig } from '@hookstream/runtime';
 
 /** What deliver wrote about an endpoint in `hs_endpoint_state` (410 Gone). */
 export interface EndpointStateView {
@@ -8,19 +8,47 @@ export interface EndpointStateView {
   readonly reason: string;
 }
 
-/** Where EndpointHealth reads each part; every part but the endpoints may fail without failing the call. */
+/** Where EndpointHealth and SourceHealth read each part. NATS reads throw; ClickHouse failing only leaves its figures out. */
 export interface HealthSources {
   /** Every endpoint record, or the one asked for. */
   readonly endpoints: (id: string) => Promise<EndpointConfig[]>;
+  /** Every source record, or the one asked for. */
+  readonly sources: (id: string) => Promise<SourceConfig[]>;
   readonly states: (id: string) => Promise<EndpointStateView | undefined>;
   readonly circuits: (nowMs: number) => Promise<CircuitReport[]>;
-  /** Dead letters waiting per endpoint (`hs.dlq.deliver.{endpoint}`). */
-  readonly deadLetters: () => Promise<ReadonlyMap<string, number>>;
+  /** Dead letters waiting per (stage, key): key = endpoint for `deliver`, else the source. */
+  readonly deadLetters: () => Promise<readonly { readonly stage: string; readonly key: string; readonly count: number }[]>;
+  /** Events HS_EVENTS holds per source. */
+  readonly eventsBySource: () => Promise<ReadonlyMap<string, number>>;
   /** ClickHouse figures; undefined when ClickHouse is not configured. */
   readonly analytics?: {
     readonly stats: (q: StatsQuery) => Promise<EndpointStats[]>;
     readonly lastFailures: (q: StatsQuery) => Promise<LastFailure[]>;
+    readonly sourceStats: (q: SourceQuery) => Promise<SourceStats[]>;
+    readonly lastRejections: (q: SourceQuery) => Promise<LastRejection[]>;
   };
+}
+
+/** What a health question asks: one id or all ('' ), the ClickHouse window, and now. */
+export interface HealthQuery {
+  readonly id: string;
+  readonly sinceMs: number;
+  readonly untilMs: number;
+  readonly nowMs: number;
+}
+
+/** Runs the ClickHouse part of a health answer: its result, or empty results and the note saying why. */
+async function clickhouseFigures<T>(
+  analytics: HealthSources['analytics'],
+  query: (a: NonNullable<HealthSources['analytics']>) => Promise<T>,
+  empty: T,
+): Promise<{ readonly figures: T; readonly note: string }> {
+  if (analytics === undefined) return { figures: empty, note: NO_STATS_NOTE };
+  try {
+    return { figures: await query(analytics), note: '' };
+  } catch (err) {
+    return { figures: empty, note: `ClickHouse query failed: ${(err as Error).message.slice(0, 300)}` };
+  }
 }
 
 /** The note when the control service has no ClickHouse. */
@@ -44,29 +72,20 @@ export function parseEndpointState(value: Uint8Array): EndpointStateView | undef
  * and the last failure. ClickHouse failing leaves the figures out and says
  * why in `statsNote`; the other parts are NATS reads that throw.
  */
-export async function endpointHealth(
-  sources: HealthSources,
-  q: { readonly endpointId: string; readonly sinceMs: number; readonly untilMs: number; readonly nowMs: number },
-): Promise<EndpointHealthResponse> {
-  const records = await sources.endpoints(q.endpointId);
+export async function endpointHealth(sources: HealthSources, q: HealthQuery): Promise<EndpointHealthResponse> {
+  const records = await sources.endpoints(q.id);
   const [circuits, deadLetters] = await Promise.all([sources.circuits(q.nowMs), sources.deadLetters()]);
-  let stats: EndpointStats[] = [];
-  let failures: LastFailure[] = [];
-  let statsNote = '';
-  if (sources.analytics === undefined) statsNote = NO_STATS_NOTE;
-  else {
-    const window: StatsQuery = { sinceMs: q.sinceMs, untilMs: q.untilMs, ...(q.endpointId !== '' ? { endpointId: q.endpointId } : {}) };
-    try {
-      [stats, failures] = await Promise.all([sources.analytics.stats(window), sources.analytics.lastFailures(window)]);
-    } catch (err) {
-      statsNote = `ClickHouse query failed: ${(err as Error).message.slice(0, 300)}`;
-    }
-  }
+  const window: StatsQuery = { sinceMs: q.sinceMs, untilMs: q.untilMs, ...(q.id !== '' ? { endpointId: q.id } : {}) };
+  const { figures, note } = await clickhouseFigures(
+    sources.analytics,
+    async (a) => ({ stats: await a.stats(window), failures: await a.lastFailures(window) }),
+    { stats: [] as EndpointStats[], failures: [] as LastFailure[] },
+  );
   const endpoints: EndpointHealth[] = [];
   for (const record of records) {
     const state = await sources.states(record.id);
-    const s = stats.find((x) => x.endpointId === record.id);
-    const f = failures.find((x) => x.endpointId === record.id);
+    const s = figures.stats.find((x) => x.endpointId === record.id);
+    const f = figures.failures.find((x) => x.endpointId === record.id);
     endpoints.push({
       endpointId: record.id,
       url: record.url,
@@ -76,20 +95,8 @@ export async function endpointHealth(
         .filter((c) => c.endpoint === record.id && c.state !== 'closed')
         .sort((a, b) => a.replica.localeCompare(b.replica))
         .map((c) => ({ replica: c.replica, state: c.state, reportedAtMs: c.reportedAtMs })),
-      deadLetters: deadLetters.get(record.id) ?? 0,
-      stats:
-        s === undefined
-          ? undefined
-          : {
-              endpointId: s.endpointId,
-              attempts: s.attempts,
-              successes: s.successes,
-              successRate: s.successRate,
-              latencyP50Ms: s.latencyP50Ms,
-              latencyP95Ms: s.latencyP95Ms,
-              latencyP99Ms: s.latencyP99Ms,
-              outcomes: { ...s.outcomes },
-            },
+      deadLetters: deadLetters.filter((d) => d.stage === 'deliver' && d.key === record.id).reduce((n, d) => n + d.count, 0),
+      stats: s === undefined ? undefined : { ...s, outcomes: { ...s.outcomes } },
       lastFailure:
         f === undefined
           ? undefined
@@ -103,5 +110,38 @@ export async function endpointHealth(
             },
     });
   }
-  return { endpoints, sinceMs: q.sinceMs, untilMs: q.untilMs, statsNote };
+  return { endpoints, sinceMs: q.sinceMs, untilMs: q.untilMs, statsNote: note };
+}
+
+/**
+ * Assembles SourceHealth: the source records (required), events stored and
+ * dead letters waiting per source (NATS), and from ClickHouse rejections,
+ * duplicates and the last rejection (left out with a `statsNote` when
+ * ClickHouse is missing or fails).
+ */
+export async function sourceHealth(sources: HealthSources, q: HealthQuery): Promise<SourceHealthResponse> {
+  const records = await sources.sources(q.id);
+  const [events, deadLetters] = await Promise.all([sources.eventsBySource(), sources.deadLetters()]);
+  const window: SourceQuery = { sinceMs: q.sinceMs, untilMs: q.untilMs, ...(q.id !== '' ? { source: q.id } : {}) };
+  const { figures, note } = await clickhouseFigures(
+    sources.analytics,
+    async (a) => ({ stats: await a.sourceStats(window), rejections: await a.lastRejections(window) }),
+    { stats: [] as SourceStats[], rejections: [] as LastRejection[] },
+  );
+  const out: SourceHealth[] = records.map((record) => {
+    const s = figures.stats.find((x) => x.source === record.id);
+    const r = figures.rejections.find((x) => x.source === record.id);
+    return {
+      sourceId: record.id,
+      provider: record.provider ?? record.scheme?.kind ?? '',
+      enabled: record.enabled,
+      eventsStored: events.get(record.id) ?? 0,
+      deadLetters: deadLetters.filter((d) => d.stage !== 'deliver' && d.key === record.id).reduce((n, d) => n + d.count, 0),
+      rejected: s?.rejected ?? 0,
+      rejections: { ...(s?.rejections ?? {}) },
+      duplicates: s?.duplicates ?? 0,
+      lastRejection: r === undefined ? undefined : { eventId: r.eventId, stage: r.stage, reason: r.reason, detail: r.detail, atMs: r.atMs },
+    };
+  });
+  return { sources: out, sinceMs: q.sinceMs, untilMs: q.untilMs, statsNote: note };
 }

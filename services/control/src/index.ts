@@ -13,7 +13,7 @@ export { type ConsoleConfig, type ControlConfig, DEFAULT_CONSOLE_DIR, loadConfig
 export { callJson, httpStatusOf, methodOf } from './console/rpc-json.ts';
 export { type ConsoleServer, type ConsoleServerOptions, MAX_BODY_BYTES, SECURITY_HEADERS, startConsoleServer } from './console/server.ts';
 export { readStatic, resolveStaticPath, type StaticAnswer } from './console/static-files.ts';
-export { authenticate, mayCall, type Principal, parseUsersFile, type Role, tokenDigest } from './console/users.ts';
+export { authenticate, isRead, mayCall, type Principal, parseUsersFile, type Role, tokenDigest } from './console/users.ts';
 export { type DeadLetterMatch, DeadLetters, isEmptyMatch, matches, type Replayed, replayHeaders, replayMsgId } from './dead-letters.ts';
 export { invalid, isWrongRevision, notFound, RpcError, toServiceError } from './errors.ts';
 export {
@@ -31,7 +31,15 @@ export {
 } from './events.ts';
 export { type GrpcServer, type GrpcServerOptions, SERVICE_NAME, startGrpcServer } from './grpc-server.ts';
 export { buildHandlers, deadLetterOut, eventOut, type HandlerDeps, type Handlers, statsWindow } from './handlers.ts';
-export { type EndpointStateView, endpointHealth, type HealthSources, NO_STATS_NOTE, parseEndpointState } from './health.ts';
+export {
+  type EndpointStateView,
+  endpointHealth,
+  type HealthQuery,
+  type HealthSources,
+  NO_STATS_NOTE,
+  parseEndpointState,
+  sourceHealth,
+} from './health.ts';
 export { type Page, pageSize, parseJsonField, RecordBucket, type Stored } from './records.ts';
 export { SchemaBucket, type SchemaInput } from './schemas.ts';
 export { generateSecret, REDACTED, type Rotation, redact, restoreRedacted, rotate } from './secrets.ts';

@@ -270,4 +270,26 @@ describe('control: the web console API against a real nats-server', () => {
     assert.equal(tasks.length, 1);
     assert.equal(new TextDecoder().decode(tasks[0]?.data), '{"n":297}');
   });
+
+  it('console: SourceHealth counts events stored and dead letters per source (every stage but deliver); no ClickHouse: a note', async () => {
+    // Runs after the feed test stored 100 shop and 200 crm events.
+    for (const id of ['shop', 'crm', 'quiet']) {
+      const created = await rpc('CreateSource', { configJson: JSON.stringify({ id, provider: 'stripe', secrets: SECRETS }) });
+      assert.equal(created.status, 200, JSON.stringify(created.json));
+    }
+    const js = jetstream(nats.nc);
+    for (const stage of ['verify', 'validate']) await js.publish(t.dlq(stage, 'shop'), '{}');
+    await js.publish(t.dlq('deliver', 'shop'), '{}'); // an endpoint named like the source: not the source's
+    const health = await rpc('SourceHealth', {}, VIEWER);
+    assert.equal(health.status, 200, JSON.stringify(health.json));
+    assert.equal(health.json.statsNote, NO_STATS_NOTE);
+    assert.deepEqual(health.json.sources, [
+      { sourceId: 'crm', provider: 'stripe', enabled: true, eventsStored: 200 },
+      { sourceId: 'quiet', provider: 'stripe', enabled: true },
+      { sourceId: 'shop', provider: 'stripe', enabled: true, eventsStored: 100, deadLetters: 2 },
+    ]);
+    const one = await rpc('SourceHealth', { source: 'shop' });
+    assert.equal((one.json.sources as unknown[]).length, 1);
+    assert.equal((await rpc('SourceHealth', { source: 'nope' })).status, 404);
+  });
 });

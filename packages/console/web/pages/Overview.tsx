@@ -1,5 +1,6 @@
-import { type EndpointHealth, type EndpointHealthResponse, rpc } from '../api.ts';
+import { type EndpointHealth, type EndpointHealthResponse, rpc, type SourceHealthResponse } from '../api.ts';
 import { ErrorAlert, Loading, TableWrap, Time } from '../components/common.tsx';
+import { SourcesTable } from '../components/SourcesTable.tsx';
 import { StatsCharts } from '../components/StatsCharts.tsx';
 import { circuitSummary, formatCount, formatDuration, formatPercent, formatStatusOutcome, truncate } from '../format.ts';
 import { useNow, usePoll } from '../hooks.ts';
@@ -26,7 +27,9 @@ function EndpointRow({ e, now }: { e: EndpointHealth; now: number }) {
         ) : (
           <>
             {formatPercent(stats.successRate)}
-            <div class="sub">{formatCount(stats.attempts)} attempts</div>
+            <div class="sub">
+              {formatCount(stats.attempts)} {stats.attempts === 1 ? 'attempt' : 'attempts'}
+            </div>
           </>
         )}
       </td>
@@ -54,12 +57,13 @@ function EndpointRow({ e, now }: { e: EndpointHealth; now: number }) {
 
 export function OverviewPage() {
   const health = usePoll(() => rpc<EndpointHealthResponse>('EndpointHealth', {}), 10_000, 'health:all');
+  const sources = usePoll(() => rpc<SourceHealthResponse>('SourceHealth', {}), 10_000, 'sources:all');
   const now = useNow(5000);
   const endpoints = health.data?.endpoints ?? [];
   return (
     <>
       <h1>Overview</h1>
-      <p class="muted">Every endpoint over the last hour. Refreshes every 10 seconds.</p>
+      <p class="muted">Every endpoint and source over the last hour. Refreshes every 10 seconds.</p>
       <ErrorAlert error={health.error} />
       {health.data?.statsNote && <p class="note">{health.data.statsNote}</p>}
       {health.loading && health.data === undefined ? (
@@ -94,6 +98,12 @@ export function OverviewPage() {
             </table>
           </TableWrap>
         )
+      )}
+      <ErrorAlert error={sources.error} />
+      {sources.data !== undefined && (
+        <TableWrap>
+          <SourcesTable sources={sources.data.sources ?? []} now={now} />
+        </TableWrap>
       )}
       <StatsCharts endpoint="" />
     </>

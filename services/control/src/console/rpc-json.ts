@@ -43,6 +43,7 @@ const CODECS: { readonly [K in Method]: { readonly request: JsonCodec<Req<K>>; r
   stats: { request: pb.StatsRequest, response: pb.StatsResponse },
   statsSeries: { request: pb.StatsSeriesRequest, response: pb.StatsSeriesResponse },
   endpointHealth: { request: pb.EndpointHealthRequest, response: pb.EndpointHealthResponse },
+  sourceHealth: { request: pb.SourceHealthRequest, response: pb.SourceHealthResponse },
 };
 
 /** The handler key of a URL's PascalCase RPC name (`ListEndpoints` → `listEndpoints`), or undefined. Pure. */

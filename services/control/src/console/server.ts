@@ -6,7 +6,7 @@ import { toServiceError } from '../errors.ts';
 import type { Handlers } from '../handlers.ts';
 import { callJson, httpStatusOf, methodOf } from './rpc-json.ts';
 import { readStatic } from './static-files.ts';
-import { authenticate, mayCall, type Principal } from './users.ts';
+import { authenticate, isRead, mayCall, type Principal } from './users.ts';
 
 /** Options for {@link startConsoleServer}. */
 export interface ConsoleServerOptions {
@@ -125,10 +125,9 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       throw new HttpError(403, 'PERMISSION_DENIED', `role ${principal.role} may not call ${rpc?.[1]}`);
     }
     const body = await readJsonBody(req);
-    const reads = /^(get|list|stats|endpointHealth)/.test(method);
     try {
       const answer = await callJson(handlers, method, body);
-      if (!reads) logger.info({ user: principal.user, role: principal.role, method }, 'console call');
+      if (!isRead(method)) logger.info({ user: principal.user, role: principal.role, method }, 'console call');
       sendJson(res, 200, answer);
     } catch (err) {
       const error = toServiceError(err);

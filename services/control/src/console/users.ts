@@ -19,17 +19,22 @@ const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
 /** RPCs an operator may call besides the reads. */
 const OPERATOR_RPCS = new Set(['replayDeadLetters', 'purgeDeadLetters', 'replayToEndpoint', 'setEndpointEnabled']);
 /** Reads: every viewer may call them. */
-const READ_RPC = /^(get|list)[A-Z]|^(stats|statsSeries|endpointHealth)$/;
+const READ_RPC = /^(get|list)[A-Z]|^(stats|statsSeries|endpointHealth|sourceHealth)$/;
 
 /** SHA-256 of a token. Pure. */
 export function tokenDigest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
+/** Whether an RPC (handler key, e.g. `listEndpoints`) only reads. Pure. */
+export function isRead(method: string): boolean {
+  return READ_RPC.test(method);
+}
+
 /** Whether `role` may call the RPC named `method` (handler key, e.g. `listEndpoints`). Pure. */
 export function mayCall(role: Role, method: string): boolean {
   if (role === 'admin') return true;
-  if (READ_RPC.test(method)) return true;
+  if (isRead(method)) return true;
   return role === 'operator' && OPERATOR_RPCS.has(method);
 }
 

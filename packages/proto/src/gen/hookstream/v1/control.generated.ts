@@ -548,6 +548,53 @@ export interface EndpointHealthResponse {
   statsNote: string;
 }
 
+export interface SourceHealthRequest {
+  /** One source; empty: every source. */
+  source: string;
+  /** Window of the ClickHouse figures; default the last hour. */
+  sinceMs: number;
+  untilMs: number;
+}
+
+export interface LastRejection {
+  eventId: string;
+  stage: string;
+  reason: string;
+  detail: string;
+  atMs: number;
+}
+
+export interface SourceHealth {
+  sourceId: string;
+  /** The record's provider preset, or its scheme's kind when it has none. */
+  provider: string;
+  /** The record's `enabled` (a disabled source answers 404 at ingest). */
+  enabled: boolean;
+  /** Events of this source HS_EVENTS holds (within its retention). */
+  eventsStored: number;
+  /** Dead letters waiting from its pipeline stages (`hs.dlq.{stage}.{source}`, every stage but deliver). */
+  deadLetters: number;
+  /** ClickHouse, over the window: rejections in all and by `{stage}/{reason}`, and duplicates dropped. */
+  rejected: number;
+  rejections: { [key: string]: number };
+  duplicates: number;
+  /** The newest rejection in the window (absent when none). */
+  lastRejection?: LastRejection | undefined;
+}
+
+export interface SourceHealth_RejectionsEntry {
+  key: string;
+  value: number;
+}
+
+export interface SourceHealthResponse {
+  sources: SourceHealth[];
+  sinceMs: number;
+  untilMs: number;
+  /** Why the ClickHouse figures are missing (not configured, query failed); empty otherwise. */
+  statsNote: string;
+}
+
 function createBaseSource(): Source {
   return { id: "", configJson: "", revision: 0, updatedAtMs: 0 };
 }
@@ -7421,6 +7468,727 @@ export const EndpointHealthResponse: MessageFns<EndpointHealthResponse> = {
   },
 };
 
+function createBaseSourceHealthRequest(): SourceHealthRequest {
+  return { source: "", sinceMs: 0, untilMs: 0 };
+}
+
+export const SourceHealthRequest: MessageFns<SourceHealthRequest> = {
+  encode(message: SourceHealthRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.source !== "") {
+      writer.uint32(10).string(message.source);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(16).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(24).int64(message.untilMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SourceHealthRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSourceHealthRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SourceHealthRequest {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: SourceHealthRequest): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SourceHealthRequest>): SourceHealthRequest {
+    return SourceHealthRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SourceHealthRequest>): SourceHealthRequest {
+    const message = createBaseSourceHealthRequest();
+    message.source = object.source ?? "";
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseLastRejection(): LastRejection {
+  return { eventId: "", stage: "", reason: "", detail: "", atMs: 0 };
+}
+
+export const LastRejection: MessageFns<LastRejection> = {
+  encode(message: LastRejection, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.stage !== "") {
+      writer.uint32(18).string(message.stage);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    if (message.detail !== "") {
+      writer.uint32(34).string(message.detail);
+    }
+    if (message.atMs !== 0) {
+      writer.uint32(40).int64(message.atMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LastRejection {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLastRejection();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stage = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.atMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LastRejection {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      stage: isSet(object.stage) ? globalThis.String(object.stage) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      atMs: isSet(object.atMs)
+        ? globalThis.Number(object.atMs)
+        : isSet(object.at_ms)
+        ? globalThis.Number(object.at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: LastRejection): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.stage !== "") {
+      obj.stage = message.stage;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    if (message.atMs !== 0) {
+      obj.atMs = Math.round(message.atMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LastRejection>): LastRejection {
+    return LastRejection.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LastRejection>): LastRejection {
+    const message = createBaseLastRejection();
+    message.eventId = object.eventId ?? "";
+    message.stage = object.stage ?? "";
+    message.reason = object.reason ?? "";
+    message.detail = object.detail ?? "";
+    message.atMs = object.atMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseSourceHealth(): SourceHealth {
+  return {
+    sourceId: "",
+    provider: "",
+    enabled: false,
+    eventsStored: 0,
+    deadLetters: 0,
+    rejected: 0,
+    rejections: {},
+    duplicates: 0,
+    lastRejection: undefined,
+  };
+}
+
+export const SourceHealth: MessageFns<SourceHealth> = {
+  encode(message: SourceHealth, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sourceId !== "") {
+      writer.uint32(10).string(message.sourceId);
+    }
+    if (message.provider !== "") {
+      writer.uint32(18).string(message.provider);
+    }
+    if (message.enabled !== false) {
+      writer.uint32(24).bool(message.enabled);
+    }
+    if (message.eventsStored !== 0) {
+      writer.uint32(32).uint64(message.eventsStored);
+    }
+    if (message.deadLetters !== 0) {
+      writer.uint32(40).uint64(message.deadLetters);
+    }
+    if (message.rejected !== 0) {
+      writer.uint32(48).int64(message.rejected);
+    }
+    globalThis.Object.entries(message.rejections).forEach(([key, value]: [string, number]) => {
+      SourceHealth_RejectionsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    if (message.duplicates !== 0) {
+      writer.uint32(64).int64(message.duplicates);
+    }
+    if (message.lastRejection !== undefined) {
+      LastRejection.encode(message.lastRejection, writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SourceHealth {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSourceHealth();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sourceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.provider = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.eventsStored = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.deadLetters = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.rejected = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = SourceHealth_RejectionsEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.rejections[entry7.key] = entry7.value;
+            }
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.duplicates = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.lastRejection = LastRejection.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SourceHealth {
+    return {
+      sourceId: isSet(object.sourceId)
+        ? globalThis.String(object.sourceId)
+        : isSet(object.source_id)
+        ? globalThis.String(object.source_id)
+        : "",
+      provider: isSet(object.provider) ? globalThis.String(object.provider) : "",
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+      eventsStored: isSet(object.eventsStored)
+        ? globalThis.Number(object.eventsStored)
+        : isSet(object.events_stored)
+        ? globalThis.Number(object.events_stored)
+        : 0,
+      deadLetters: isSet(object.deadLetters)
+        ? globalThis.Number(object.deadLetters)
+        : isSet(object.dead_letters)
+        ? globalThis.Number(object.dead_letters)
+        : 0,
+      rejected: isSet(object.rejected) ? globalThis.Number(object.rejected) : 0,
+      rejections: isObject(object.rejections)
+        ? (globalThis.Object.entries(object.rejections) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      duplicates: isSet(object.duplicates) ? globalThis.Number(object.duplicates) : 0,
+      lastRejection: isSet(object.lastRejection)
+        ? LastRejection.fromJSON(object.lastRejection)
+        : isSet(object.last_rejection)
+        ? LastRejection.fromJSON(object.last_rejection)
+        : undefined,
+    };
+  },
+
+  toJSON(message: SourceHealth): unknown {
+    const obj: any = {};
+    if (message.sourceId !== "") {
+      obj.sourceId = message.sourceId;
+    }
+    if (message.provider !== "") {
+      obj.provider = message.provider;
+    }
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    if (message.eventsStored !== 0) {
+      obj.eventsStored = Math.round(message.eventsStored);
+    }
+    if (message.deadLetters !== 0) {
+      obj.deadLetters = Math.round(message.deadLetters);
+    }
+    if (message.rejected !== 0) {
+      obj.rejected = Math.round(message.rejected);
+    }
+    if (message.rejections) {
+      const entries = globalThis.Object.entries(message.rejections) as [string, number][];
+      if (entries.length > 0) {
+        obj.rejections = {};
+        entries.forEach(([k, v]) => {
+          obj.rejections[k] = Math.round(v);
+        });
+      }
+    }
+    if (message.duplicates !== 0) {
+      obj.duplicates = Math.round(message.duplicates);
+    }
+    if (message.lastRejection !== undefined) {
+      obj.lastRejection = LastRejection.toJSON(message.lastRejection);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SourceHealth>): SourceHealth {
+    return SourceHealth.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SourceHealth>): SourceHealth {
+    const message = createBaseSourceHealth();
+    message.sourceId = object.sourceId ?? "";
+    message.provider = object.provider ?? "";
+    message.enabled = object.enabled ?? false;
+    message.eventsStored = object.eventsStored ?? 0;
+    message.deadLetters = object.deadLetters ?? 0;
+    message.rejected = object.rejected ?? 0;
+    message.rejections = (globalThis.Object.entries(object.rejections ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.duplicates = object.duplicates ?? 0;
+    message.lastRejection = (object.lastRejection !== undefined && object.lastRejection !== null)
+      ? LastRejection.fromPartial(object.lastRejection)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSourceHealth_RejectionsEntry(): SourceHealth_RejectionsEntry {
+  return { key: "", value: 0 };
+}
+
+export const SourceHealth_RejectionsEntry: MessageFns<SourceHealth_RejectionsEntry> = {
+  encode(message: SourceHealth_RejectionsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SourceHealth_RejectionsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSourceHealth_RejectionsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SourceHealth_RejectionsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: SourceHealth_RejectionsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SourceHealth_RejectionsEntry>): SourceHealth_RejectionsEntry {
+    return SourceHealth_RejectionsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SourceHealth_RejectionsEntry>): SourceHealth_RejectionsEntry {
+    const message = createBaseSourceHealth_RejectionsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseSourceHealthResponse(): SourceHealthResponse {
+  return { sources: [], sinceMs: 0, untilMs: 0, statsNote: "" };
+}
+
+export const SourceHealthResponse: MessageFns<SourceHealthResponse> = {
+  encode(message: SourceHealthResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.sources) {
+      SourceHealth.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(16).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(24).int64(message.untilMs);
+    }
+    if (message.statsNote !== "") {
+      writer.uint32(34).string(message.statsNote);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SourceHealthResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSourceHealthResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sources.push(SourceHealth.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.statsNote = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SourceHealthResponse {
+    return {
+      sources: globalThis.Array.isArray(object?.sources)
+        ? object.sources.map((e: any) => SourceHealth.fromJSON(e))
+        : [],
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+      statsNote: isSet(object.statsNote)
+        ? globalThis.String(object.statsNote)
+        : isSet(object.stats_note)
+        ? globalThis.String(object.stats_note)
+        : "",
+    };
+  },
+
+  toJSON(message: SourceHealthResponse): unknown {
+    const obj: any = {};
+    if (message.sources?.length) {
+      obj.sources = message.sources.map((e) => SourceHealth.toJSON(e));
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    if (message.statsNote !== "") {
+      obj.statsNote = message.statsNote;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SourceHealthResponse>): SourceHealthResponse {
+    return SourceHealthResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SourceHealthResponse>): SourceHealthResponse {
+    const message = createBaseSourceHealthResponse();
+    message.sources = object.sources?.map((e) => SourceHealth.fromPartial(e)) || [];
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
+    message.statsNote = object.statsNote ?? "";
+    return message;
+  },
+};
+
 /** Every RPC needs `authorization: Bearer <HS_CONTROL_TOKEN>` metadata. */
 export type ControlPlaneService = typeof ControlPlaneService;
 export const ControlPlaneService = {
@@ -7721,6 +8489,21 @@ export const ControlPlaneService = {
       Buffer.from(EndpointHealthResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EndpointHealthResponse => EndpointHealthResponse.decode(value),
   },
+  /**
+   * Every source (or one) with events stored, dead letters waiting from its
+   * pipeline stages, and from ClickHouse its rejections, duplicates and the
+   * last rejection.
+   */
+  sourceHealth: {
+    path: "/hookstream.v1.ControlPlane/SourceHealth" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SourceHealthRequest): Buffer => Buffer.from(SourceHealthRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SourceHealthRequest => SourceHealthRequest.decode(value),
+    responseSerialize: (value: SourceHealthResponse): Buffer =>
+      Buffer.from(SourceHealthResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SourceHealthResponse => SourceHealthResponse.decode(value),
+  },
 } as const;
 
 export interface ControlPlaneServer extends UntypedServiceImplementation {
@@ -7780,6 +8563,12 @@ export interface ControlPlaneServer extends UntypedServiceImplementation {
    * and from ClickHouse the success rate, latency and the last failed attempt.
    */
   endpointHealth: handleUnaryCall<EndpointHealthRequest, EndpointHealthResponse>;
+  /**
+   * Every source (or one) with events stored, dead letters waiting from its
+   * pipeline stages, and from ClickHouse its rejections, duplicates and the
+   * last rejection.
+   */
+  sourceHealth: handleUnaryCall<SourceHealthRequest, SourceHealthResponse>;
 }
 
 export interface ControlPlaneClient extends Client {
@@ -8227,6 +9016,26 @@ export interface ControlPlaneClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EndpointHealthResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Every source (or one) with events stored, dead letters waiting from its
+   * pipeline stages, and from ClickHouse its rejections, duplicates and the
+   * last rejection.
+   */
+  sourceHealth(
+    request: SourceHealthRequest,
+    callback: (error: ServiceError | null, response: SourceHealthResponse) => void,
+  ): ClientUnaryCall;
+  sourceHealth(
+    request: SourceHealthRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SourceHealthResponse) => void,
+  ): ClientUnaryCall;
+  sourceHealth(
+    request: SourceHealthRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SourceHealthResponse) => void,
   ): ClientUnaryCall;
 }
 
