@@ -102,6 +102,18 @@ describe('the web console in headless Chromium against a real stack', () => {
     });
   }
 
+  /** POSTs `body` to the shop source with a Stripe signature made with `secret`. */
+  function postStripe(body: string, secret: string) {
+    const signature = Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp: Math.floor(Date.now() / 1000) });
+    return httpRequest({
+      port: ingestPort,
+      path: '/v1/webhooks/shop',
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+    });
+  }
+
   async function signIn(page: Page): Promise<void> {
     await page.goto(`${consoleUrl}/`);
     await page.getByLabel('Access token').fill(TOKEN);
@@ -152,20 +164,7 @@ describe('the web console in headless Chromium against a real stack', () => {
   it('browser: sign in, see the endpoint fail, replay from the dead-letter list, see the delivery succeed', async () => {
     // One Stripe-signed event; the receiver answers 400, so it is dead-lettered after one attempt.
     const body = '{"id":"evt_browser_1","type":"charge.succeeded","data":{"object":{"amount":1200}}}';
-    const posted = await httpRequest({
-      port: ingestPort,
-      path: '/v1/webhooks/shop',
-      method: 'POST',
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'stripe-signature': Stripe.webhooks.generateTestHeaderString({
-          payload: body,
-          secret: STRIPE_SECRET,
-          timestamp: Math.floor(Date.now() / 1000),
-        }),
-      },
-    });
+    const posted = await postStripe(body, STRIPE_SECRET);
     assert.equal(posted.status, 202, posted.body);
     eventId = (JSON.parse(posted.body) as { id: string }).id;
     await waitFor('the failed attempt', () => (receiver.received.length >= 1 ? true : undefined), 30_000);
@@ -184,20 +183,7 @@ describe('the web console in headless Chromium against a real stack', () => {
     );
 
     // And one forgery: verify rejects it (a row in ClickHouse's rejections, a dead letter of the source).
-    const forged = await httpRequest({
-      port: ingestPort,
-      path: '/v1/webhooks/shop',
-      method: 'POST',
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'stripe-signature': Stripe.webhooks.generateTestHeaderString({
-          payload: body,
-          secret: 'whsec_forger',
-          timestamp: Math.floor(Date.now() / 1000),
-        }),
-      },
-    });
+    const forged = await postStripe(body, 'whsec_forger');
     assert.equal(forged.status, 202, 'verification is asynchronous for this source');
     await waitFor(
       'the rejection in ClickHouse',
