@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { tokenDigest } from '@hookstream/control';
 import {
   type ClickHouseServer,
   freePort,
@@ -22,6 +25,8 @@ import { launchChromium } from './chromium.ts';
 // Screenshots of every step land here (gitignored; CI keeps the folder as the run's artifacts).
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
 const TOKEN = 'browser-control-token-0123456789';
+const OPERATOR = 'browser-operator-token-0123456789';
+const VIEWER = 'browser-viewer-token-0123456789';
 const STRIPE_SECRET = 'whsec_browser_secret';
 const MASTER_KEY = randomBytes(32).toString('base64');
 const DESKTOP = { width: 1280, height: 800 };
@@ -36,6 +41,7 @@ describe('the web console in headless Chromium against a real stack', () => {
   let ingestPort: number;
   const services: ServiceProcess[] = [];
   let eventId = '';
+  let usersDir = '';
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -48,6 +54,9 @@ describe('the web console in headless Chromium against a real stack', () => {
     const base = { HS_NATS_URL: nats.url, HS_NAMESPACE: 'web', HS_MASTER_KEY: MASTER_KEY };
     const clickhouseEnv = { HS_CLICKHOUSE_URL: clickhouse.url, HS_CLICKHOUSE_DATABASE: 'web' };
     const consolePort = await freePort();
+    usersDir = mkdtempSync(join(tmpdir(), 'hs-browser-'));
+    const users = join(usersDir, 'users');
+    writeFileSync(users, `olga operator ${tokenDigest(OPERATOR).toString('hex')}\nvera viewer ${tokenDigest(VIEWER).toString('hex')}\n`);
     services.push(
       await startService('control', {
         ...base,
@@ -57,6 +66,7 @@ describe('the web console in headless Chromium against a real stack', () => {
         HS_CONTROL_TOKEN: TOKEN,
         HS_CONSOLE_PORT: String(consolePort),
         HS_CONSOLE_HOST: '127.0.0.1',
+        HS_CONSOLE_USERS_FILE: users,
       }),
     );
     consoleUrl = `http://127.0.0.1:${consolePort}`;
@@ -90,6 +100,7 @@ describe('the web console in headless Chromium against a real stack', () => {
     await receiver?.close();
     await nats?.stop();
     await clickhouse?.stop();
+    if (usersDir !== '') rmSync(usersDir, { recursive: true, force: true });
   });
 
   function api(method: string, body: unknown) {
@@ -114,9 +125,9 @@ describe('the web console in headless Chromium against a real stack', () => {
     });
   }
 
-  async function signIn(page: Page): Promise<void> {
+  async function signIn(page: Page, token = TOKEN): Promise<void> {
     await page.goto(`${consoleUrl}/`);
-    await page.getByLabel('Access token').fill(TOKEN);
+    await page.getByLabel('Access token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
   }
@@ -253,6 +264,50 @@ describe('the web console in headless Chromium against a real stack', () => {
     await context.close();
   });
 
+  it("browser: an operator replays one event and an endpoint's time range; a viewer sees no replay buttons", async () => {
+    assert.notEqual(eventId, '', 'runs after the scenario above');
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    await signIn(page, OPERATOR);
+    await page.getByText('olga').waitFor();
+    const before = receiver.received.length;
+    await page.goto(`${consoleUrl}/#/events/${eventId}`);
+    await page.getByRole('heading', { name: `Event ${eventId}`, level: 1 }).waitFor();
+    await page.getByLabel('Endpoint').selectOption('orders');
+    await page.getByRole('button', { name: 'Replay event' }).click();
+    await page.getByRole('status').filter({ hasText: 'Replayed 1 event (0 skipped, 0 already replayed)' }).waitFor();
+    await waitFor('the replayed event', () => (receiver.received.length === before + 1 ? true : undefined), 30_000);
+    const okRows = page.getByRole('table', { name: 'Delivery attempts' }).getByRole('row').filter({ hasText: '200' });
+    await waitFor('two successful attempts on the page', async () => ((await okRows.count()) === 2 ? true : undefined), 30_000, 250);
+    await shot(page, '07-event-replayed-by-operator');
+
+    await page.goto(`${consoleUrl}/#/endpoints/orders`);
+    await page.getByRole('heading', { name: 'Endpoint orders', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Replay time range' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^Replayed 1 event \(0 skipped/ })
+      .waitFor();
+    await waitFor('the time-range replay', () => (receiver.received.length === before + 2 ? true : undefined), 30_000);
+    await shot(page, '08-endpoint-range-replayed');
+    await context.close();
+
+    const viewer = await browser.newContext({ viewport: DESKTOP });
+    const view = await viewer.newPage();
+    await signIn(view, VIEWER);
+    await view.goto(`${consoleUrl}/#/dead-letters`);
+    // The forged event's dead letter (verify) is listed, without replay buttons.
+    const letters = view.getByRole('table', { name: 'Dead letters' });
+    await letters.getByRole('row').filter({ hasText: 'bad_signature' }).waitFor();
+    assert.equal(await view.getByRole('button', { name: /^Replay/ }).count(), 0);
+    await view.goto(`${consoleUrl}/#/events/${eventId}`);
+    await view.getByRole('heading', { name: `Event ${eventId}`, level: 1 }).waitFor();
+    await view.getByRole('table', { name: 'Delivery attempts' }).waitFor();
+    assert.equal(await view.getByRole('button', { name: 'Replay event' }).count(), 0);
+    await shot(view, '09-viewer-dead-letters');
+    await viewer.close();
+  });
+
   it('browser: the pages fit a phone-sized viewport', async () => {
     assert.notEqual(eventId, '', 'runs after the scenario above');
     const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
@@ -260,12 +315,12 @@ describe('the web console in headless Chromium against a real stack', () => {
     await signIn(page);
     await page.getByRole('table', { name: 'Endpoints' }).getByRole('link', { name: 'orders' }).waitFor();
     await checkLayout(page, 'phone overview');
-    await shot(page, '07-phone-overview');
+    await shot(page, '10-phone-overview');
     for (const [path, heading, name] of [
-      ['#/events', 'Live events', '08-phone-live-events'],
-      ['#/dead-letters', 'Dead letters', '09-phone-dead-letters'],
-      [`#/events/${eventId}`, `Event ${eventId}`, '10-phone-event'],
-      ['#/endpoints/orders', 'Endpoint orders', '11-phone-endpoint'],
+      ['#/events', 'Live events', '11-phone-live-events'],
+      ['#/dead-letters', 'Dead letters', '12-phone-dead-letters'],
+      [`#/events/${eventId}`, `Event ${eventId}`, '13-phone-event'],
+      ['#/endpoints/orders', 'Endpoint orders', '14-phone-endpoint'],
     ] as const) {
       await page.goto(`${consoleUrl}/${path}`);
       await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
