@@ -36,11 +36,13 @@ export const USAGE = `usage: hs <resource> <command> [args] [--json] [--url host
                rotate-secret <id> [--secret value] [--secret-id id]
   hs schemas   list [--source s] | get <source> <type> | create <source> <type> -f <schema.json|-> | delete <source> <type>
   hs stats     [--endpoint e] [--since T] [--until T]      delivery success rate, latency percentiles, failures (from ClickHouse)
+  hs health    [--since T] [--until T]                     endpoints (circuits, dead letters, last failure) and sources (rejections)
   hs dlq       list [--stage s] [--source s] [--endpoint e] [--reason r] [--limit n]
                show <seq>
                replay <seq> | replay [--stage s] [--source s] [--endpoint e] [--reason r] [--rate n] [--limit n] [--purge]
   hs events    get <event id> | list [--source s] [--type t] [--since T] [--until T] [--limit n]
   hs replay    --endpoint e --since T [--until T] [--source s] [--type t] [--rate n] [--limit n] [--request-id id]
+               --endpoint e --event <event id> [--request-id id]      one event
   hs tail      [subject]            print what is published on events.> (or subject); needs HS_NATS_URL
   hs apply     -f hookstream.yaml [--prune] [--dry-run]
 
@@ -72,6 +74,7 @@ const OPTIONS = {
   since: { type: 'string' },
   until: { type: 'string' },
   'request-id': { type: 'string' },
+  event: { type: 'string' },
   secret: { type: 'string' },
   'secret-id': { type: 'string' },
   count: { type: 'string' },
@@ -186,15 +189,56 @@ async function execute(api: ControlApi, resource: string, command: string, pos: 
       ]);
       return { json: r, text: table([['ENDPOINT', 'ATTEMPTS', 'SUCCESS', 'P50 MS', 'P95 MS', 'P99 MS', 'FAILURES'], ...rows]) };
     }
+    case 'health': {
+      const window = {
+        sinceMs: v.since === undefined ? 0 : timeOption(v.since, 'since'),
+        untilMs: v.until === undefined ? 0 : timeOption(v.until, 'until'),
+      };
+      const [endpoints, sources] = await Promise.all([
+        api.endpointHealth({ endpoint: v.endpoint ?? '', ...window }),
+        api.sourceHealth({ source: v.source ?? '', ...window }),
+      ]);
+      const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+      const endpointRows = endpoints.endpoints.map((e) => [
+        e.endpointId,
+        e.enabled ? (e.disabledReason === '' ? 'enabled' : `disabled: ${e.disabledReason}`) : 'disabled',
+        e.stats === undefined ? '-' : pct(e.stats.successRate),
+        e.stats === undefined ? '-' : e.stats.latencyP95Ms.toFixed(0),
+        e.circuits.length === 0 ? 'closed' : e.circuits.map((c) => `${c.state}@${c.replica}`).join(' '),
+        e.deadLetters,
+        e.lastFailure === undefined
+          ? '-'
+          : `${e.lastFailure.status || e.lastFailure.outcome} ${new Date(e.lastFailure.atMs).toISOString()}`,
+      ]);
+      const sourceRows = sources.sources.map((s) => [
+        s.sourceId,
+        s.provider,
+        s.eventsStored,
+        s.rejected,
+        Object.entries(s.rejections)
+          .map(([k, n]) => `${k}=${n}`)
+          .join(' ') || '-',
+        s.duplicates,
+        s.deadLetters,
+      ]);
+      const notes = [...new Set([endpoints.statsNote, sources.statsNote].filter((n) => n !== ''))].map((n) => `note: ${n}\n`);
+      const text =
+        table([['ENDPOINT', 'STATUS', 'SUCCESS', 'P95 MS', 'CIRCUIT', 'DLQ', 'LAST FAILURE'], ...endpointRows]) +
+        '\n' +
+        table([['SOURCE', 'PROVIDER', 'EVENTS', 'REJECTED', 'REASONS', 'DUPLICATES', 'DLQ'], ...sourceRows]) +
+        notes.join('');
+      return { json: { endpoints, sources }, text };
+    }
     case 'replay': {
       if (v.endpoint === undefined) throw new UsageError('--endpoint is required');
-      if (v.since === undefined) throw new UsageError('--since is required');
+      if (v.since === undefined && v.event === undefined) throw new UsageError('--since (or --event) is required');
       const r = await api.replayToEndpoint(
         {
           endpointId: v.endpoint,
+          eventId: v.event ?? '',
           source: v.source ?? '',
           typePattern: v.type ?? '',
-          sinceMs: timeOption(v.since, 'since'),
+          sinceMs: v.since === undefined ? 0 : timeOption(v.since, 'since'),
           untilMs: timeOption(v.until, 'until'),
           maxPerSecond: positiveInt(v.rate, 'rate'),
           limit: positiveInt(v.limit, 'limit'),

@@ -254,6 +254,23 @@ ${extra}`;
     const unknown = await hs('replay', '--endpoint', 'ghost', '--since', '1h');
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /NOT_FOUND/);
+    const one = await hs('replay', '--endpoint', 'rp', '--event', 'evt-l2', '--request-id', 'r2');
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(one.stdout, 'replayed 1 events to endpoint rp (request r2)\n');
+    const after = await storedMessages(await jetstreamManager(nats.nc), t.streams.delivery, t.deliver('rp'));
+    assert.equal(after.at(-1)?.header.get('Nats-Msg-Id'), 'evt-l2:rp:replay:r2');
+    assert.equal(after.at(-1)?.header.get('hs-replay'), 'r2');
+  });
+
+  it('hs: health lists endpoints and sources with their dead letters and events; without ClickHouse it says why figures are missing', async () => {
+    const r = await hs('health');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ENDPOINT\s+STATUS\s+SUCCESS\s+P95 MS\s+CIRCUIT\s+DLQ\s+LAST FAILURE\n/);
+    assert.match(r.stdout, /\nrp\s+enabled\s+-\s+-\s+closed\s+0\s+-\n/);
+    assert.match(r.stdout, /\nSOURCE\s+PROVIDER\s+EVENTS\s+REJECTED\s+REASONS\s+DUPLICATES\s+DLQ\n/);
+    assert.match(r.stdout, /note: .*HS_CLICKHOUSE_URL/);
+    const json = JSON.parse((await hs('health', '--json')).stdout) as { endpoints: { endpoints: { endpointId: string }[] } };
+    assert.ok(json.endpoints.endpoints.some((e) => e.endpointId === 'rp'));
   });
 
   it('hs: tail prints each message on events.> with its envelope headers and body', async () => {
