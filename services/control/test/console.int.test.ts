@@ -248,6 +248,8 @@ describe('control: the web console API against a real nats-server', () => {
     assert.equal(shopIds.length, 100);
     assert.equal(shopIds[0], 'feed-297');
     assert.equal(shopIds[99], 'feed-0');
+    const nobody = await rpc('ListEvents', { newestFirst: true, pageSize: 10, source: 'nobody' });
+    assert.deepEqual(nobody.json, {}, 'a source without events: an empty answer');
     const contacts = await rpc('ListEvents', { newestFirst: true, pageSize: 2, eventType: 'contact.*' });
     assert.deepEqual(
       (contacts.json.events as { eventId: string }[]).map((e) => e.eventId),
