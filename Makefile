@@ -54,7 +54,7 @@ test: setup-browser lint helm-lint check-proto build ## lint, type-check, chart,
 chaos: setup ## the chaos suite in its long form (600 events; make test runs 100)
 	CHAOS_EVENTS=600 node --test --test-timeout=900000 test/chaos/chaos.int.test.ts
 
-bench: bench-ingest bench-verify bench-dedup bench-validate bench-deliver bench-analytics bench-e2e ## every benchmark
+bench: bench-ingest bench-verify bench-dedup bench-validate bench-deliver bench-analytics bench-console bench-e2e ## every benchmark
 
 bench-ingest: setup ## ingest vs bare node:http vs raw JetStream publish (writes bench/ingest/results/)
 	node bench/ingest/run.ts
@@ -73,6 +73,9 @@ bench-deliver: setup ## deliver service vs a bare undici POST loop to the same l
 
 bench-analytics: setup ## analytics sink vs a direct ClickHouse batch insert of the same rows
 	node bench/analytics/run.ts
+
+bench-console: setup ## the console's JSON API vs gRPC for the same RPCs (ListEndpoints, EndpointHealth, the live feed)
+	node bench/console/run.ts
 
 bench-e2e: setup ## the whole pipeline: offered load to saturation, writes bench/e2e/results and latency.png
 	node bench/e2e/run.ts

@@ -3,7 +3,8 @@ import {
   type App,
   CleanupStack,
   createLogger,
-  type EndpointConfig,
+  decodeEndpoint,
+  decodeSource,
   type Logger,
   openBucket,
   openCircuitBucket,
@@ -11,8 +12,8 @@ import {
   parseEndpointConfig,
   parseSourceConfig,
   readCircuitReports,
-  type SourceConfig,
   startHealthServer,
+  watchConfig,
 } from '@hookstream/runtime';
 import { type AttemptSource, clickHouseAttempts, NO_ATTEMPTS } from './attempts.ts';
 import type { ControlConfig } from './config.ts';
@@ -21,20 +22,15 @@ import { DeadLetters } from './dead-letters.ts';
 import { EventStore } from './events.ts';
 import { type GrpcServer, startGrpcServer } from './grpc-server.ts';
 import { buildHandlers, type HandlerDeps } from './handlers.ts';
-import { type HealthSources, parseEndpointState } from './health.ts';
+import { type EndpointStateView, type HealthSources, parseEndpointState } from './health.ts';
 import { RecordBucket } from './records.ts';
 import { SchemaBucket } from './schemas.ts';
 
-/** Every record of a bucket, page by page. */
-async function allRecords<T extends SourceConfig | EndpointConfig>(bucket: RecordBucket<T>): Promise<T[]> {
-  const all: T[] = [];
-  let token = '';
-  do {
-    const page = await bucket.list(500, token);
-    all.push(...page.items.map((s) => s.record));
-    token = page.next;
-  } while (token !== '');
-  return all;
+/** An `hs_endpoint_state` value for a live cache (which wants a throw for a bad value). */
+function decodeEndpointState(key: string, value: Uint8Array): EndpointStateView {
+  const state = parseEndpointState(value);
+  if (state === undefined) throw new Error(`${key}: not an endpoint state`);
+  return state;
 }
 
 /** Dependencies a test may replace. */
@@ -96,19 +92,32 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
         };
       }
       const bucket = (name: string) => openBucket(platform.nats.nc, name, { replicas: config.streamReplicas });
-      const endpoints = new RecordBucket(await bucket(t.buckets.endpoints), 'endpoint', parseEndpointConfig, config.secretBox);
+      const endpointsKv = await bucket(t.buckets.endpoints);
+      const sourcesKv = await bucket(t.buckets.sources);
+      const endpoints = new RecordBucket(endpointsKv, 'endpoint', parseEndpointConfig, config.secretBox);
+      const sources = new RecordBucket(sourcesKv, 'source', parseSourceConfig, config.secretBox);
       const deadLetters = new DeadLetters(platform.js, platform.jsm, t);
-      const stateBucket = await bucket(t.buckets.endpointState);
-      const circuitBucket = await openCircuitBucket(platform.nats.nc, t.buckets.circuits, { replicas: config.streamReplicas });
-      const sources = new RecordBucket(await bucket(t.buckets.sources), 'source', parseSourceConfig, config.secretBox);
       const events = new EventStore(platform.js, platform.jsm, t);
+      // The health RPCs (polled by every open console) read live copies of the buckets, as the pipeline
+      // services do, instead of one KV get per record per call; a write shows within the watch's delay.
+      const endpointCache = await watchConfig(endpointsKv, (key, value) => decodeEndpoint(key, value, config.secretBox), logger);
+      const sourceCache = await watchConfig(sourcesKv, (key, value) => decodeSource(key, value, config.secretBox), logger);
+      const stateCache = await watchConfig(await bucket(t.buckets.endpointState), decodeEndpointState, logger);
+      for (const [name, cache] of [
+        ['endpoints watch', endpointCache],
+        ['sources watch', sourceCache],
+        ['endpoint state watch', stateCache],
+      ] as const) {
+        cleanup.push(name, () => cache.stop());
+      }
+      await Promise.all([endpointCache.ready(), sourceCache.ready(), stateCache.ready()]);
+      const circuitBucket = await openCircuitBucket(platform.nats.nc, t.buckets.circuits, { replicas: config.streamReplicas });
+      const byId = <T extends { readonly id: string }>(records: Iterable<T>): T[] =>
+        [...records].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const healthSources: HealthSources = {
-        endpoints: async (id) => (id === '' ? await allRecords(endpoints) : [(await endpoints.require(id)).record]),
-        sources: async (id) => (id === '' ? await allRecords(sources) : [(await sources.require(id)).record]),
-        states: async (id) => {
-          const entry = await stateBucket.get(id).catch(() => null);
-          return entry === null || entry.operation !== 'PUT' ? undefined : parseEndpointState(entry.value);
-        },
+        endpoints: async (id) => (id === '' ? byId(endpointCache.values()) : [(await endpoints.require(id)).record]),
+        sources: async (id) => (id === '' ? byId(sourceCache.values()) : [(await sources.require(id)).record]),
+        states: async (id) => stateCache.get(id),
         circuits: (nowMs) => readCircuitReports(circuitBucket, nowMs),
         deadLetters: () => deadLetters.counts(),
         eventsBySource: () => events.countsBySource(),

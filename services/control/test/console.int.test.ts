@@ -14,7 +14,7 @@ import {
   openCircuitBucket,
   topology,
 } from '@hookstream/runtime';
-import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages } from '@hookstream/testkit';
+import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 
@@ -191,7 +191,14 @@ describe('control: the web console API against a real nats-server', () => {
       h.set(Header.dlqStage, 'deliver');
       await js.publish(t.dlq('deliver', 'web'), '{}', { headers: h });
     }
-    const health = await rpc('EndpointHealth', {}, VIEWER);
+    // The health RPCs read live copies of the buckets: the writes above show within the watch's delay.
+    const health = await waitFor('the 410 state in EndpointHealth', async () => {
+      const h = await rpc('EndpointHealth', {}, VIEWER);
+      const gone = (h.json.endpoints as { endpointId: string; disabledReason?: string }[] | undefined)?.find(
+        (e) => e.endpointId === 'gone',
+      );
+      return gone?.disabledReason !== undefined ? h : undefined;
+    });
     assert.equal(health.status, 200);
     assert.equal(health.json.statsNote, NO_STATS_NOTE);
     const byId = new Map((health.json.endpoints as Record<string, unknown>[]).map((e) => [e.endpointId, e]));
@@ -282,7 +289,10 @@ describe('control: the web console API against a real nats-server', () => {
     const js = jetstream(nats.nc);
     for (const stage of ['verify', 'validate']) await js.publish(t.dlq(stage, 'shop'), '{}');
     await js.publish(t.dlq('deliver', 'shop'), '{}'); // an endpoint named like the source: not the source's
-    const health = await rpc('SourceHealth', {}, VIEWER);
+    const health = await waitFor('three sources in SourceHealth', async () => {
+      const h = await rpc('SourceHealth', {}, VIEWER);
+      return (h.json.sources as unknown[] | undefined)?.length === 3 ? h : undefined;
+    });
     assert.equal(health.status, 200, JSON.stringify(health.json));
     assert.equal(health.json.statsNote, NO_STATS_NOTE);
     assert.deepEqual(health.json.sources, [
