@@ -3,10 +3,17 @@ import type { Row, TableSpec } from './records.ts';
 
 /** Where the sink writes rows. The ClickHouse one is {@link ClickHouseRowStore}; tests may fake it. */
 export interface RowStore {
-  /** Inserts `rows` into `table` in one INSERT. Resolves once ClickHouse accepted them; throws otherwise. */
-  insert(table: TableSpec, rows: readonly Row[]): Promise<void>;
+  /**
+   * Inserts `rows` into `table` in one INSERT, sent with `queryId` as its
+   * query id when given. Resolves once ClickHouse accepted them; throws otherwise (which
+   * does not mean they were not stored: a timeout may leave the INSERT
+   * running on the server).
+   */
+  insert(table: TableSpec, rows: readonly Row[], queryId?: string): Promise<void>;
   /** The `row_id`s of `rows` that `table` already holds. Throws when ClickHouse cannot answer. */
   existingIds(table: TableSpec, rows: readonly (Row & { readonly row_id: string; readonly at: number })[]): Promise<Set<string>>;
+  /** Which of `queryIds` ClickHouse is still running (`system.processes`). Throws when it cannot answer. */
+  running(queryIds: readonly string[]): Promise<Set<string>>;
 }
 
 /** Runs SQL statements (migrations, analyst queries). */
@@ -70,9 +77,22 @@ export class ClickHouseRowStore implements RowStore, SqlRunner {
     });
   }
 
-  async insert(table: TableSpec, rows: readonly Row[]): Promise<void> {
+  async insert(table: TableSpec, rows: readonly Row[], queryId?: string): Promise<void> {
     if (rows.length === 0) return;
-    await this.client.insert({ table: `${this.database}.${table.name}`, values: rows as Row[], format: 'JSONEachRow' });
+    await this.client.insert({
+      table: `${this.database}.${table.name}`,
+      values: rows as Row[],
+      format: 'JSONEachRow',
+      ...(queryId !== undefined ? { query_id: queryId } : {}),
+    });
+  }
+
+  async running(queryIds: readonly string[]): Promise<Set<string>> {
+    if (queryIds.length === 0) return new Set();
+    const rows = await this.select<{ query_id: string }>(
+      `SELECT query_id FROM system.processes WHERE query_id IN (${queryIds.map((id) => quote(id)).join(', ')})`,
+    );
+    return new Set(rows.map((r) => r.query_id));
   }
 
   async existingIds(table: TableSpec, rows: readonly (Row & { readonly row_id: string; readonly at: number })[]): Promise<Set<string>> {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ensureDurableConsumer, type Logger, metrics, publishDeadLetter } from '@hookstream/runtime';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { RowStore } from './clickhouse.ts';
@@ -41,6 +42,8 @@ export interface SinkCounts {
   deadLettered: number;
   /** INSERT (or existence check) failures; each is retried. */
   insertFailures: number;
+  /** Polls that found a failed INSERT still running on the server (the retry waited for it). */
+  settleWaits: number;
 }
 
 /** The running sink. */
@@ -67,6 +70,8 @@ interface Held {
 }
 
 const STAGE = 'analytics';
+// How often a retry asks whether a failed INSERT still runs.
+const SETTLE_POLL_MS = 200;
 
 /**
  * Creates (or updates) the durable pull consumer on `hs.obs.>` and runs the
@@ -77,7 +82,8 @@ const STAGE = 'analytics';
  * batch is held and retried with backoff (`working()` keeps JetStream from
  * redelivering it) and nothing more is fetched, so an outage backs up in the
  * stream. A batch that may already be partly or wholly stored (a retried
- * insert, a redelivered message) first asks ClickHouse which `row_id`s it
+ * insert, a redelivered message) first waits until ClickHouse runs none of
+ * its failed INSERTs (each has a query id), then asks which `row_id`s it
  * holds and sends only the others, so retries neither lose nor double rows.
  * Resolves once the consumer exists; throws when it cannot be made.
  */
@@ -86,7 +92,7 @@ export async function startSink(options: SinkOptions): Promise<Sink> {
   await ensureConsumer(jsm, options);
   const consumer = await js.consumers.get(options.stream, options.durable);
   const retryDelay = options.retryDelayMs ?? defaultInsertRetryMs;
-  const counts: SinkCounts = { batches: 0, acked: 0, inserted: 0, skipped: 0, deadLettered: 0, insertFailures: 0 };
+  const counts: SinkCounts = { batches: 0, acked: 0, inserted: 0, skipped: 0, deadLettered: 0, insertFailures: 0, settleWaits: 0 };
   let healthy = true;
   let clickhouseOk = true;
   let stopping = false;
@@ -134,16 +140,26 @@ export async function startSink(options: SinkOptions): Promise<Sink> {
     const pendingTables = new Set(byTable.keys());
     let check = mayBeStored;
     let failures = 0;
+    // INSERTs that failed on the client's side; ClickHouse may still be running them.
+    const unsettled: string[] = [];
     while (true) {
       try {
         for (const table of [...pendingTables]) {
           let rows = [...(byTable.get(table)?.values() ?? [])];
           if (check) {
+            // Asking which rows are stored while a failed INSERT still runs would miss its rows and send them twice.
+            await settle(unsettled);
             const existing = await store.existingIds(table, rows);
             counts.skipped += existing.size;
             rows = rows.filter((r) => !existing.has(r.row_id));
           }
-          await store.insert(table, rows);
+          const queryId = `hs-sink-${randomUUID()}`;
+          try {
+            await store.insert(table, rows, queryId);
+          } catch (err) {
+            unsettled.push(queryId);
+            throw err;
+          }
           counts.inserted += rows.length;
           pendingTables.delete(table);
         }
@@ -165,6 +181,24 @@ export async function startSink(options: SinkOptions): Promise<Sink> {
         await sleep(delay);
         if (stopping) return false;
       }
+    }
+  };
+
+  /**
+   * Waits until ClickHouse runs none of `queryIds` (each INSERT has then
+   * either been applied or not, for good), polling `system.processes`, and
+   * empties the list. Throws when ClickHouse cannot answer or the sink stops.
+   */
+  const settle = async (queryIds: string[]): Promise<void> => {
+    while (queryIds.length > 0) {
+      const running = await store.running(queryIds);
+      if (running.size === 0) {
+        queryIds.length = 0;
+        return;
+      }
+      if (stopping) throw new Error('stopping while an INSERT still runs');
+      counts.settleWaits++;
+      await sleep(SETTLE_POLL_MS);
     }
   };
 

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type AnalyticsApp, buildApp, inDatabase, loadConfig, QUERIES, type QueryName } from '@hookstream/analytics';
+import {
+  type AnalyticsApp,
+  buildApp,
+  type ClickHouseRowStore,
+  inDatabase,
+  loadConfig,
+  QUERIES,
+  type QueryName,
+  type RowStore,
+} from '@hookstream/analytics';
 import {
   AckingPublisher,
   createLogger,
@@ -115,6 +124,55 @@ describe('analytics against a real nats-server and ClickHouse', () => {
       assert.equal(app.sink().counts.deadLettered, 3);
       const ready = await httpRequest({ port: app.healthPort(), path: '/readyz' });
       assert.equal(ready.status, 200);
+    } finally {
+      publisher.close();
+      await app.close();
+    }
+  });
+
+  // Scenario: the client gives up on an INSERT (a timeout) that ClickHouse
+  // goes on to apply 600 ms later. The store below sends the first INSERT
+  // late, after reporting it failed, and reports its query id as running
+  // until it is applied; storage and existence checks are the real
+  // ClickHouse. The sink's retry must wait for that INSERT, see its rows and
+  // send nothing twice.
+  it('analytics: a retry waits for a failed INSERT that ClickHouse is still running, so no row is written twice', async () => {
+    const t = await setUp('a3');
+    const db = 'hs_late';
+    let real: ClickHouseRowStore | undefined;
+    const late = new Set<string>();
+    let delayed = 0;
+    const store: RowStore = {
+      insert: async (table, rows, queryId) => {
+        if (real === undefined) throw new Error('not ready');
+        if (delayed === 0 && queryId !== undefined) {
+          delayed++;
+          late.add(queryId);
+          const target = real;
+          setTimeout(() => {
+            void target.insert(table, rows, queryId).finally(() => late.delete(queryId));
+          }, 600);
+          throw new Error('Timeout error (the client gave up)');
+        }
+        return real.insert(table, rows, queryId);
+      },
+      existingIds: (table, rows) => (real as ClickHouseRowStore).existingIds(table, rows),
+      running: async (ids) => new Set([...(await (real as ClickHouseRowStore).running(ids)), ...ids.filter((id) => late.has(id))]),
+    };
+    const app = buildApp(loadConfig(env('a3', db)), { logger, store, retryDelayMs: () => 50 });
+    await app.run();
+    real = app.clickhouse();
+    const publisher = new AckingPublisher(nc.nc, 10_000);
+    try {
+      const obs = new ObsPublisher(publisher, t);
+      const records = Array.from({ length: 200 }, (_, n) => ({ ...ATTEMPTS[n % ATTEMPTS.length], event_id: `late${n}`, at: T0 + n }));
+      await Promise.all(records.map((r, n) => obs.record('attempt', r, `late${n}`)));
+      await drained(t);
+      assert.equal(delayed, 1, 'the first INSERT was the late one');
+      await waitFor('the late INSERT to land', () => (late.size === 0 ? true : undefined));
+      assert.equal(await count(db, 'SELECT count() FROM hookstream.delivery_attempts'), 200, 'raw rows, no FINAL');
+      assert.equal(await count(db, 'SELECT countMerge(attempts) FROM hookstream.endpoint_minute'), 200, 'view');
+      assert.ok(app.sink().counts.settleWaits > 0, 'the retry waited for it');
     } finally {
       publisher.close();
       await app.close();
