@@ -308,6 +308,56 @@ describe('the web console in headless Chromium against a real stack', () => {
     await viewer.close();
   });
 
+  it('browser: an operator replays a filtered batch of dead letters after confirming', async () => {
+    // Two more events fail permanently, so the endpoint has two dead letters.
+    receiver.respond = (_r, res) => {
+      res.statusCode = 422;
+      res.end('{"error":"unprocessable"}');
+    };
+    const before = receiver.received.length;
+    for (const n of [2, 3]) {
+      const body = `{"id":"evt_browser_${n}","type":"charge.succeeded","data":{"object":{"amount":${n}00}}}`;
+      assert.equal((await postStripe(body, STRIPE_SECRET)).status, 202);
+    }
+    await waitFor(
+      'two dead letters of orders',
+      async () => {
+        const health = JSON.parse((await api('EndpointHealth', { endpoint: 'orders' })).body) as { endpoints?: { deadLetters?: number }[] };
+        return health.endpoints?.[0]?.deadLetters === 2 ? true : undefined;
+      },
+      30_000,
+      250,
+    );
+    receiver.respond = (_r, res) => res.end('ok');
+
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    await signIn(page, OPERATOR);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dead letters' }).click();
+    await page.getByLabel('Stage').fill('deliver');
+    await page.getByLabel('Endpoint').fill('orders');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    const letters = page.getByRole('table', { name: 'Dead letters' });
+    await waitFor(
+      'two rows',
+      async () => ((await letters.getByRole('button', { name: /^Replay dead letter \d+$/ }).count()) === 2 ? true : undefined),
+      15_000,
+      100,
+    );
+    assert.match(page.url(), /endpoint=orders/);
+    await page.getByRole('button', { name: 'Replay all matching' }).click();
+    await shot(page, '10-batch-replay-confirm');
+    await page.getByRole('button', { name: 'Confirm replay' }).click();
+    await page.getByRole('status').filter({ hasText: 'Replayed 2 dead letters' }).waitFor();
+    await waitFor('both replayed deliveries', () => (receiver.received.length === before + 4 ? true : undefined), 30_000);
+    await letters
+      .getByRole('button', { name: /^Replay dead letter \d+$/ })
+      .first()
+      .waitFor({ state: 'detached' });
+    await shot(page, '11-batch-replayed');
+    await context.close();
+  });
+
   it('browser: the pages fit a phone-sized viewport', async () => {
     assert.notEqual(eventId, '', 'runs after the scenario above');
     const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
@@ -315,12 +365,12 @@ describe('the web console in headless Chromium against a real stack', () => {
     await signIn(page);
     await page.getByRole('table', { name: 'Endpoints' }).getByRole('link', { name: 'orders' }).waitFor();
     await checkLayout(page, 'phone overview');
-    await shot(page, '10-phone-overview');
+    await shot(page, '12-phone-overview');
     for (const [path, heading, name] of [
-      ['#/events', 'Live events', '11-phone-live-events'],
-      ['#/dead-letters', 'Dead letters', '12-phone-dead-letters'],
-      [`#/events/${eventId}`, `Event ${eventId}`, '13-phone-event'],
-      ['#/endpoints/orders', 'Endpoint orders', '14-phone-endpoint'],
+      ['#/events', 'Live events', '13-phone-live-events'],
+      ['#/dead-letters', 'Dead letters', '14-phone-dead-letters'],
+      [`#/events/${eventId}`, `Event ${eventId}`, '15-phone-event'],
+      ['#/endpoints/orders', 'Endpoint orders', '16-phone-endpoint'],
     ] as const) {
       await page.goto(`${consoleUrl}/${path}`);
       await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
