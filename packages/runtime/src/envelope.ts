@@ -47,6 +47,16 @@ export const Header = Object.freeze({
 });
 
 /**
+ * `{event}:{endpoint}`, or `{event}:{endpoint}:{replay}` for a replayed
+ * delivery (`hs-replay`): the stem of every id deliver derives for a task —
+ * put-backs, attempt and skip records (analytics' `row_id`s) and its dead
+ * letter — so a replay never collides with the original delivery. Pure.
+ */
+export function deliveryKey(eventId: string, endpointId: string, replayId = ''): string {
+  return replayId === '' ? `${eventId}:${endpointId}` : `${eventId}:${endpointId}:${replayId}`;
+}
+
+/**
  * Headers deliver adds to a task it puts back (attempts made, backoff due
  * time, throttle requeues). A replay drops them: a replayed task starts
  * again at attempt 1.

@@ -23,6 +23,7 @@ export {
 } from './endpoints.ts';
 export {
   DELIVERY_PROGRESS_HEADERS,
+  deliveryKey,
   type Envelope,
   envelopeOf,
   forwardHeaders,

@@ -1,3 +1,5 @@
+import { deliveryKey } from '@hookstream/runtime';
+
 /** A row as it is sent to ClickHouse (JSONEachRow): column name to value. */
 export type Row = Readonly<Record<string, string | number | null>>;
 
@@ -163,7 +165,7 @@ function attempt(o: Obj): ParsedRecord['row'] {
   }
   return {
     // deliver's attemptRecordId: a replayed task's attempts get their own rows.
-    row_id: replay === '' ? `${eventId}:${endpointId}:attempt:${n}` : `${eventId}:${endpointId}:${replay}:attempt:${n}`,
+    row_id: `${deliveryKey(eventId, endpointId, replay)}:attempt:${n}`,
     event_id: eventId,
     endpoint_id: endpointId,
     source: str(o, 'source'),
@@ -185,7 +187,7 @@ function skipped(o: Obj): ParsedRecord['row'] {
   const endpointId = id(o, 'endpoint_id');
   const replay = optStr(o, 'replay');
   return {
-    row_id: replay === '' ? `${eventId}:${endpointId}:skipped` : `${eventId}:${endpointId}:${replay}:skipped`,
+    row_id: `${deliveryKey(eventId, endpointId, replay)}:skipped`,
     event_id: eventId,
     endpoint_id: endpointId,
     source: str(o, 'source'),

@@ -1,5 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
+import { bearerToken, tokenDigest } from './console/users.ts';
 
 /**
  * Whether call metadata carries `authorization: Bearer <token>`. The
@@ -9,9 +10,6 @@ import type { Metadata } from '@grpc/grpc-js';
 export function hasBearer(metadata: Metadata, token: string): boolean {
   const values = metadata.get('authorization');
   if (values.length !== 1) return false;
-  const header = String(values[0]);
-  const match = /^Bearer (.+)$/i.exec(header.trim());
-  if (match === null) return false;
-  const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
-  return timingSafeEqual(digest(match[1] as string), digest(token));
+  const given = bearerToken(String(values[0]));
+  return given !== undefined && timingSafeEqual(tokenDigest(given), tokenDigest(token));
 }

@@ -192,7 +192,7 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
             return result;
           },
         },
-        recordAttempt: (record, task) => {
+        recordAttempt: (record) => {
           metrics.deliveries.inc({ endpoint: record.endpoint_id, outcome: record.outcome });
           annotateSpan({
             'hookstream.endpoint': record.endpoint_id,
@@ -200,9 +200,9 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
             'hookstream.delivery_outcome': record.outcome,
             ...(record.status !== null ? { 'http.response.status_code': record.status } : {}),
           });
-          return obs.record('attempt', record, attemptRecordId(record.event_id, record.endpoint_id, record.attempt, task.replayId));
+          return obs.record('attempt', record, attemptRecordId(record.event_id, record.endpoint_id, record.attempt, record.replay));
         },
-        recordSkipped: (record, task) => obs.record('skipped', record, skippedRecordId(record.event_id, record.endpoint_id, task.replayId)),
+        recordSkipped: (record) => obs.record('skipped', record, skippedRecordId(record.event_id, record.endpoint_id, record.replay)),
         putBack,
         deadLetter,
         defer,

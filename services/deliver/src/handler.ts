@@ -75,8 +75,8 @@ export interface DeliverDeps {
   readonly markGone: (id: string, atMs: number) => Promise<void>;
   readonly gates: Pick<EndpointGates, 'admitWaiting'>;
   readonly sender: Pick<HttpSender, 'send'>;
-  readonly recordAttempt: (record: AttemptRecord, task: Task) => Promise<void>;
-  readonly recordSkipped: (record: SkippedRecord, task: Task) => Promise<void>;
+  readonly recordAttempt: (record: AttemptRecord) => Promise<void>;
+  readonly recordSkipped: (record: SkippedRecord) => Promise<void>;
   /** Publishes the task again on its subject with the given deliver headers; resolves on the PubAck. */
   readonly putBack: (msg: TaskMessage, task: Task, next: NextTask) => Promise<void>;
   /** Publishes the task to `hs.dlq.deliver.{endpoint}`; resolves on the PubAck. */
@@ -150,7 +150,7 @@ async function skip(msg: TaskMessage, task: Task, reason: DeadLetterReason, deta
     at: deps.now(),
     ...(task.replayId !== '' ? { replay: task.replayId } : {}),
   };
-  await Promise.all([deps.recordSkipped(record, task), deps.deadLetter(msg, task, reason, detail, task.attemptsMade)]);
+  await Promise.all([deps.recordSkipped(record), deps.deadLetter(msg, task, reason, detail, task.attemptsMade)]);
   return { kind: 'ack' };
 }
 
@@ -255,6 +255,6 @@ async function settleAttempt(
     if (giveUp === 'endpoint_gone') await deps.markGone(endpoint.id, end);
     await deps.deadLetter(msg, task, giveUp, describe(result, c), attempt);
   };
-  await Promise.all([deps.recordAttempt(record, task), followUp()]);
+  await Promise.all([deps.recordAttempt(record), followUp()]);
   return { kind: 'ack' };
 }

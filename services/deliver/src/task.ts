@@ -1,4 +1,4 @@
-import { Header, type StageMessage } from '@hookstream/runtime';
+import { deliveryKey, Header, type StageMessage } from '@hookstream/runtime';
 
 /**
  * Headers deliver adds to a task it puts back on `hs.deliver.{endpoint}`
@@ -56,11 +56,6 @@ export function readTask(msg: Pick<StageMessage, 'header' | 'subject'>, nowMs: n
   };
 }
 
-/** `{event}:{endpoint}`, or `{event}:{endpoint}:{replay}` for a replayed task: the base of deliver's ids for it. Pure. */
-function taskKey(eventId: string, endpointId: string, replayId: string): string {
-  return replayId === '' ? `${eventId}:${endpointId}` : `${eventId}:${endpointId}:${replayId}`;
-}
-
 /**
  * The `Nats-Msg-Id` of a task put back after `attemptsMade` attempts (and
  * `requeues` throttle requeues of that attempt): route's original is
@@ -71,21 +66,21 @@ function taskKey(eventId: string, endpointId: string, replayId: string): string 
  * original's.
  */
 export function taskMsgId(eventId: string, endpointId: string, attemptsMade: number, requeues = 0, replayId = ''): string {
-  const base = `${taskKey(eventId, endpointId, replayId)}:${attemptsMade}`;
+  const base = `${deliveryKey(eventId, endpointId, replayId)}:${attemptsMade}`;
   return requeues === 0 ? base : `${base}:q${requeues}`;
 }
 
 /** `{event}:{endpoint}[:{replay}]:attempt:{n}`, the `Nats-Msg-Id` (and ClickHouse `row_id`) of the n-th attempt's record. */
 export function attemptRecordId(eventId: string, endpointId: string, attempt: number, replayId = ''): string {
-  return `${taskKey(eventId, endpointId, replayId)}:attempt:${attempt}`;
+  return `${deliveryKey(eventId, endpointId, replayId)}:attempt:${attempt}`;
 }
 
 /** `{event}:{endpoint}[:{replay}]:dlq:deliver`, the `Nats-Msg-Id` of a task's dead letter. */
 export function deadLetterMsgId(eventId: string, endpointId: string, replayId = ''): string {
-  return `${taskKey(eventId, endpointId, replayId)}:dlq:deliver`;
+  return `${deliveryKey(eventId, endpointId, replayId)}:dlq:deliver`;
 }
 
 /** `{event}:{endpoint}[:{replay}]:skipped`, the `Nats-Msg-Id` of a skipped task's record. */
 export function skippedRecordId(eventId: string, endpointId: string, replayId = ''): string {
-  return `${taskKey(eventId, endpointId, replayId)}:skipped`;
+  return `${deliveryKey(eventId, endpointId, replayId)}:skipped`;
 }

@@ -5,7 +5,7 @@ import { type DeadLetter, rpc } from '../api.ts';
 import { decodePayload, formatBytes, formatCount } from '../format.ts';
 import { useAction, useNow } from '../hooks.ts';
 import { eventHref } from '../router.ts';
-import { ErrorAlert, TableWrap, Time } from './common.tsx';
+import { ErrorAlert, HeadersTable, TableWrap, Time } from './common.tsx';
 
 const COLUMNS = 8;
 
@@ -32,27 +32,7 @@ function PayloadRow({ sequence }: { sequence: number }) {
             {(letter.headers ?? []).length === 0 ? (
               <p class="muted">No headers.</p>
             ) : (
-              <TableWrap>
-                <table class="compact">
-                  <caption class="visually-hidden">Headers of dead letter {sequence}</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Value</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {(letter.headers ?? []).map((h, i) => (
-                      <tr key={i}>
-                        <td>
-                          <code>{h.name ?? ''}</code>
-                        </td>
-                        <td class="break">{h.value ?? ''}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </TableWrap>
+              <HeadersTable headers={letter.headers ?? []} caption={`Headers of dead letter ${sequence}`} hideCaption />
             )}
             <h4>
               Payload <span class="muted">({formatBytes(letter.payloadSize ?? 0)})</span>

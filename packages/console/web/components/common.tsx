@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { ApiError, errorMessage } from '../api.ts';
+import { ApiError, errorMessage, type HeaderEntry } from '../api.ts';
 import { formatRelative, formatTime } from '../format.ts';
 
 /** A failure in a role="alert" element; nothing when there is none. */
@@ -59,5 +59,48 @@ export function Figure({ label, children }: { label: string; children: Component
       <dt>{label}</dt>
       <dd>{children}</dd>
     </div>
+  );
+}
+
+/** Name/value rows of message headers (an event's, a dead letter's); a "No headers." row when there are none. */
+export function HeadersTable({
+  headers,
+  caption,
+  hideCaption = false,
+}: {
+  headers: readonly HeaderEntry[];
+  caption: string;
+  hideCaption?: boolean;
+}) {
+  return (
+    <TableWrap>
+      <table class="compact">
+        <caption class={hideCaption ? 'visually-hidden' : undefined}>{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Value</th>
+          </tr>
+        </thead>
+        <tbody>
+          {headers.length === 0 ? (
+            <tr>
+              <td colSpan={2} class="empty">
+                No headers.
+              </td>
+            </tr>
+          ) : (
+            headers.map((h, i) => (
+              <tr key={i}>
+                <td>
+                  <code>{h.name ?? ''}</code>
+                </td>
+                <td class="break">{h.value ?? ''}</td>
+              </tr>
+            ))
+          )}
+        </tbody>
+      </table>
+    </TableWrap>
   );
 }

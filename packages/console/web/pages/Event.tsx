@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type HsEvent, type ListEndpointsResponse, type ReplayToEndpointResponse, type Role, rpc } from '../api.ts';
-import { ErrorAlert, Figure, Loading, StatusMessage, TableWrap, Time } from '../components/common.tsx';
+import { ErrorAlert, Figure, HeadersTable, Loading, StatusMessage, TableWrap, Time } from '../components/common.tsx';
 import { decodePayload, endpointReplaySummary, formatBytes, formatDuration, formatStatusOutcome } from '../format.ts';
 import { useAction, useNow, usePoll } from '../hooks.ts';
 import { can } from '../roles.ts';
@@ -163,35 +163,7 @@ export function EventPage({ id, role }: { id: string; role: Role | undefined }) 
 
           <section aria-labelledby="headers-heading">
             <h2 id="headers-heading">Headers</h2>
-            <TableWrap>
-              <table class="compact">
-                <caption>Headers</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Value</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {headers.length === 0 ? (
-                    <tr>
-                      <td colSpan={2} class="empty">
-                        No headers.
-                      </td>
-                    </tr>
-                  ) : (
-                    headers.map((h, i) => (
-                      <tr key={i}>
-                        <td>
-                          <code>{h.name ?? ''}</code>
-                        </td>
-                        <td class="break">{h.value ?? ''}</td>
-                      </tr>
-                    ))
-                  )}
-                </tbody>
-              </table>
-            </TableWrap>
+            <HeadersTable headers={headers} caption="Headers" />
           </section>
         </>
       )}

@@ -21,6 +21,11 @@ const OPERATOR_RPCS = new Set(['replayDeadLetters', 'purgeDeadLetters', 'replayT
 /** Reads: every viewer may call them. */
 const READ_RPC = /^(get|list)[A-Z]|^(stats|statsSeries|endpointHealth|sourceHealth)$/;
 
+/** The token of an `authorization: Bearer <token>` value, or undefined. Pure. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return authorization === undefined ? undefined : /^Bearer (.+)$/i.exec(authorization.trim())?.[1];
+}
+
 /** SHA-256 of a token. Pure. */
 export function tokenDigest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
@@ -67,10 +72,9 @@ export function parseUsersFile(text: string): Principal[] {
  * the answer's timing does not depend on which one matched. Pure.
  */
 export function authenticate(authorization: string | undefined, principals: readonly Principal[]): Principal | undefined {
-  if (authorization === undefined) return undefined;
-  const match = /^Bearer (.+)$/i.exec(authorization.trim());
-  if (match === null) return undefined;
-  const digest = tokenDigest(match[1] as string);
+  const token = bearerToken(authorization);
+  if (token === undefined) return undefined;
+  const digest = tokenDigest(token);
   let found: Principal | undefined;
   for (const p of principals) if (timingSafeEqual(digest, p.tokenSha256) && found === undefined) found = p;
   return found;
