@@ -10,7 +10,14 @@ import {
   sanitizeToken,
   type Topology,
 } from '@hookstream/runtime';
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg, type StoredMsg } from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type StoredMsg,
+  type StreamState,
+} from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { invalid, RpcError } from './errors.ts';
 import type { Page } from './records.ts';
@@ -271,14 +278,21 @@ export class EventStore {
       // One direct get tells whether the window holds a match at all (a quiet source skips windows without a consumer).
       const next = await this.#nextMatching(filter, start);
       if (next !== undefined && next <= last) {
-        await this.#scan(filter, { seq: next }, window.untilMs, chunk, (m) => {
-          if (m.seq > last) return false;
-          const type = headerValue(m.headers, Header.eventType) ?? '';
-          if (window.typePattern === '' || matchesEventType(window.typePattern, type)) {
-            part.push(viewOf({ seq: m.seq, subject: m.subject, header: m.headers, data: m.data, time: m.time }, false));
-          }
-          return m.seq < last;
-        });
+        await this.#scan(
+          filter,
+          { seq: next },
+          window.untilMs,
+          chunk,
+          (m) => {
+            if (m.seq > last) return false;
+            const type = headerValue(m.headers, Header.eventType) ?? '';
+            if (window.typePattern === '' || matchesEventType(window.typePattern, type)) {
+              part.push(viewOf({ seq: m.seq, subject: m.subject, header: m.headers, data: m.data, time: m.time }, false));
+            }
+            return m.seq < last;
+          },
+          state,
+        );
       }
       found.push(...part.reverse());
       scanned += end - start + 1;
@@ -330,15 +344,26 @@ export class EventStore {
    * consumer (headers only), until `visit` answers false, a message stored
    * after `untilMs` (0: no bound), `maxScan` messages, or the end of the
    * stream. Resolves to the sequence to continue from, or undefined at the end.
+   * `probed`: the caller read the stream's state and knows `start` is a
+   * message on the filter (`latest`), so neither is asked again.
    */
-  async #scan(filter: string, start: Start, untilMs: number, maxScan: number, visit: (m: JsMsg) => boolean): Promise<number | undefined> {
+  async #scan(
+    filter: string,
+    start: Start,
+    untilMs: number,
+    maxScan: number,
+    visit: (m: JsMsg) => boolean,
+    probed?: StreamState,
+  ): Promise<number | undefined> {
     const stream = this.#t.streams.events;
-    const state = (await this.#jsm.streams.info(stream)).state;
-    if (state.messages === 0) return undefined;
-    if ('seq' in start && start.seq > state.last_seq) return undefined;
-    if ('timeMs' in start && start.timeMs > new Date(state.last_ts).getTime()) return undefined;
-    // Nothing on the filter from the start (or, for a time start, at all): answer now instead of after a fetch's 1 s wait.
-    if ((await this.#nextMatching(filter, 'seq' in start ? start.seq : state.first_seq)) === undefined) return undefined;
+    const state = probed ?? (await this.#jsm.streams.info(stream)).state;
+    if (probed === undefined) {
+      if (state.messages === 0) return undefined;
+      if ('seq' in start && start.seq > state.last_seq) return undefined;
+      if ('timeMs' in start && start.timeMs > new Date(state.last_ts).getTime()) return undefined;
+      // Nothing on the filter from the start (or, for a time start, at all): answer now instead of after a fetch's 1 s wait.
+      if ((await this.#nextMatching(filter, 'seq' in start ? start.seq : state.first_seq)) === undefined) return undefined;
+    }
     const consumer = await this.#js.consumers.get(stream, {
       filter_subjects: filter,
       headers_only: true,
