@@ -31,6 +31,8 @@ export interface ConfigCache<T> {
   isReady(): boolean;
   /** Resolves once ready. */
   ready(): Promise<void>;
+  /** Calls `listener` with the key after every applied put or delete; answers the function that removes it. */
+  onChange(listener: (key: string) => void): () => void;
   /** Stops watching. */
   stop(): void;
 }
@@ -43,6 +45,7 @@ export interface ConfigCache<T> {
  */
 export async function watchConfig<T>(kv: KV, decode: (key: string, value: Uint8Array) => T, logger: Logger): Promise<ConfigCache<T>> {
   const records = new Map<string, T>();
+  const listeners = new Set<(key: string) => void>();
   const status = await kv.status();
   // The watcher first replays the last value of every key; the bucket's last
   // sequence at start tells when that replay is complete.
@@ -68,6 +71,7 @@ export async function watchConfig<T>(kv: KV, decode: (key: string, value: Uint8A
       } else {
         records.delete(entry.key);
       }
+      for (const listener of listeners) listener(entry.key);
       if (!ready && entry.revision >= initialRevision) {
         ready = true;
         markReady();
@@ -79,6 +83,10 @@ export async function watchConfig<T>(kv: KV, decode: (key: string, value: Uint8A
     values: () => records.values(),
     isReady: () => ready,
     ready: () => readyPromise,
+    onChange: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     stop: () => iter.stop(),
   };
 }

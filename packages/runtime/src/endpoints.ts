@@ -47,10 +47,16 @@ export interface EndpointConfig {
   readonly headers?: Readonly<Record<string, string>>;
   /** Response timeout. Default 3 s. */
   readonly timeoutMs: number;
-  /** Requests in flight to this endpoint at most. Default 10. */
+  /** Requests in flight to this endpoint at most, across every deliver replica. Default 10. */
   readonly maxConcurrency: number;
-  /** Requests per second at most; unlimited when absent. */
+  /** Requests per second at most, across every deliver replica; unlimited when absent. */
   readonly rateLimitPerSecond?: number;
+  /**
+   * `strict`: one request in flight, and the next task is not sent until the
+   * previous one succeeded or was dead-lettered (retries keep the order;
+   * `maxConcurrency` is then 1). Absent: unordered.
+   */
+  readonly ordering?: 'strict';
   readonly retry: RetryPolicy;
   readonly circuit: CircuitPolicy;
   readonly description?: string;
@@ -148,6 +154,7 @@ export function parseEndpointConfig(input: unknown): EndpointConfig {
       headers[name] = value;
     }
   }
+  if (raw.ordering !== undefined && raw.ordering !== 'strict') throw new ValidationError('ordering', 'must be "strict" or absent');
   const retryRaw = raw.retry === undefined ? {} : obj(raw.retry, 'retry');
   const circuitRaw = raw.circuit === undefined ? {} : obj(raw.circuit, 'circuit');
   const config: EndpointConfig = {

@@ -62,12 +62,14 @@ export {
 } from './sources.ts';
 export {
   buildStage,
+  type ConsumerSpec,
   readStageSettings,
   type StageApp,
   type StageContext,
   type StageOptions,
   type StageSettings,
   type StageWiring,
+  type StartConsumer,
 } from './stage.ts';
 export { ensureStreams, type ManagedStreamConfig, type StreamOptions, streamConfigs } from './streams.ts';
 export {
@@ -85,6 +87,7 @@ export {
   type DurableConsumerOptions,
   defaultRetryDelayMs,
   ensureDurableConsumer,
+  Limiter,
   publishDeadLetter,
   type SettleDeps,
   settle,

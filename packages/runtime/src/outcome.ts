@@ -4,7 +4,12 @@
  * or dead-letter + term.
  */
 export type Outcome =
-  | { readonly kind: 'ack' }
+  /**
+   * `holdMs`: keep the message unacknowledged (its consumer slot taken) this
+   * much longer before the ack. Deliver uses it to pace an endpoint's rate
+   * through the consumer's `max_ack_pending`, which holds across replicas.
+   */
+  | { readonly kind: 'ack'; readonly holdMs?: number }
   | { readonly kind: 'nak'; readonly delayMs: number }
   | { readonly kind: 'term'; readonly reason: string; readonly detail?: string };
 

@@ -12,7 +12,7 @@ import { AckingPublisher } from './publisher.ts';
 import { decodeSource, type SourceConfig } from './sources.ts';
 import { extractTraceContext, inSpan } from './telemetry.ts';
 import type { Topology } from './topology.ts';
-import { startWorker, type Worker } from './worker.ts';
+import { type Limiter, startWorker, type Worker } from './worker.ts';
 
 /** The settings every pipeline stage (a consumer that publishes onward) has. */
 export interface StageSettings {
@@ -59,7 +59,37 @@ export interface StageWiring {
   readonly readiness?: Readonly<Record<string, Check>>;
   /** Resolves when setup's own state is loaded; the consumer starts after it. */
   readonly ready?: Promise<void>;
+  /**
+   * Consumers the stage manages itself (deliver: one per endpoint), started
+   * once `ready` resolves. `start` runs one durable consumer of the input
+   * stream with the stage's handler, spans and dead-letter routing; the
+   * stage answers the running whole (stopped on close; unhealthy makes the
+   * service unhealthy). Absent: one durable consumer named after the stage
+   * on `input`'s filter subject.
+   */
+  readonly consume?: (start: StartConsumer) => Promise<Worker>;
 }
+
+/** One durable consumer of a stage's input stream, as {@link StageWiring.consume} asks for it. */
+export interface ConsumerSpec {
+  readonly durable: string;
+  readonly filterSubject: string;
+  /** Messages handled at once by this consumer in this process. */
+  readonly concurrency: number;
+  /** The consumer's `max_ack_pending` (in flight across every replica). */
+  readonly maxAckPending?: number;
+  /** Overrides the stage's `maxDeliver`. */
+  readonly maxDeliver?: number;
+  /** A permit pool shared with the stage's other consumers. */
+  readonly limiter?: Limiter;
+  /** Called when this consumer can no longer consume (default: the service turns unhealthy). */
+  readonly onFatal?: (err: Error) => void;
+  /** Replaces the stage's handler for this consumer. */
+  readonly handle?: (msg: StageMessage) => Promise<Outcome>;
+}
+
+/** Starts one consumer with the stage's handler (see {@link StageWiring.consume}). */
+export type StartConsumer = (spec: ConsumerSpec) => Promise<Worker>;
 
 /** Options for {@link buildStage}. */
 export interface StageOptions {
@@ -136,51 +166,62 @@ export function buildStage(options: StageOptions): StageApp {
       cleanup.push('health', () => health.close());
       await Promise.all([sources.ready(), wiring.ready]);
       const input = options.input(t);
-      worker = await startWorker({
-        js: platform.js,
-        jsm: platform.jsm,
-        logger,
-        stage,
-        stream: input.stream,
-        durable: stage,
-        filterSubject: input.filterSubject,
-        maxDeliver: config.maxDeliver,
-        ackWaitMs: config.ackWaitMs,
-        concurrency: config.concurrency,
-        deadLetterSubject: (m) =>
-          t.dlq(
-            stage,
-            options.deadLetterKey?.(stageMessage(m)) ?? headerValue(m.headers, Header.source) ?? m.subject.split('.').pop() ?? '_',
-          ),
-        // One span per stage per message, a child of the previous stage's.
-        handle: (m) => {
-          const msg = stageMessage(m);
-          return inSpan(
-            stage,
-            'consumer',
-            extractTraceContext(m.headers),
-            {
-              'hookstream.event_id': msg.header(Header.eventId) ?? '',
-              'hookstream.source': msg.header(Header.source) ?? '',
-              'hookstream.event_type': msg.header(Header.eventType) ?? '',
-              'hookstream.delivery_count': m.info.deliveryCount,
-            },
-            async (span) => {
-              const outcome = await wiring.handle(msg);
-              span.setAttribute('hookstream.outcome', outcome.kind);
-              if (outcome.kind === 'term') span.setAttribute('hookstream.reason', outcome.reason);
-              return outcome;
-            },
-          );
-        },
-      });
+      const start: StartConsumer = (spec) =>
+        startWorker({
+          js: platform.js,
+          jsm: platform.jsm,
+          logger,
+          stage,
+          stream: input.stream,
+          durable: spec.durable,
+          filterSubject: spec.filterSubject,
+          maxDeliver: spec.maxDeliver ?? config.maxDeliver,
+          ackWaitMs: config.ackWaitMs,
+          concurrency: spec.concurrency,
+          ...(spec.maxAckPending !== undefined ? { maxAckPending: spec.maxAckPending } : {}),
+          ...(spec.limiter !== undefined ? { limiter: spec.limiter } : {}),
+          ...(spec.onFatal !== undefined ? { onFatal: spec.onFatal } : {}),
+          deadLetterSubject: (m) =>
+            t.dlq(
+              stage,
+              options.deadLetterKey?.(stageMessage(m)) ?? headerValue(m.headers, Header.source) ?? m.subject.split('.').pop() ?? '_',
+            ),
+          // One span per stage per message, a child of the previous stage's.
+          handle: (m) => {
+            const msg = stageMessage(m);
+            return inSpan(
+              stage,
+              'consumer',
+              extractTraceContext(m.headers),
+              {
+                'hookstream.event_id': msg.header(Header.eventId) ?? '',
+                'hookstream.source': msg.header(Header.source) ?? '',
+                'hookstream.event_type': msg.header(Header.eventType) ?? '',
+                'hookstream.delivery_count': m.info.deliveryCount,
+              },
+              async (span) => {
+                const outcome = await (spec.handle ?? wiring.handle)(msg);
+                span.setAttribute('hookstream.outcome', outcome.kind);
+                if (outcome.kind === 'term') span.setAttribute('hookstream.reason', outcome.reason);
+                return outcome;
+              },
+            );
+          },
+        });
+      worker =
+        wiring.consume !== undefined
+          ? await wiring.consume(start)
+          : await start({ durable: stage, filterSubject: input.filterSubject, concurrency: config.concurrency });
       const running = worker;
       cleanup.push('worker', () => running.stop());
       // Consumer lag and dead-letter depth, read at scrape time.
+      const ownConsumer = wiring.consume === undefined;
       const removeRefresher = addMetricsRefresher(async () => {
-        const info = await platform.jsm.consumers.info(input.stream, stage);
-        metrics.consumerPending.set({ stage }, info.num_pending);
-        metrics.consumerAckPending.set({ stage }, info.num_ack_pending);
+        if (ownConsumer) {
+          const info = await platform.jsm.consumers.info(input.stream, stage);
+          metrics.consumerPending.set({ stage }, info.num_pending);
+          metrics.consumerAckPending.set({ stage }, info.num_ack_pending);
+        }
         metrics.dlqDepth.set((await platform.jsm.streams.info(t.streams.dlq)).state.messages);
       });
       cleanup.push('metrics refresher', removeRefresher);

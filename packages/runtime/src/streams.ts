@@ -70,7 +70,7 @@ export function streamConfigs(t: Topology, options: StreamOptions): ManagedStrea
       ...base,
       name: t.streams.delivery,
       description: 'hookstream: one task per (event, endpoint)',
-      subjects: [t.subject('hs.deliver.>')],
+      subjects: [t.subject('hs.deliver.>'), t.subject('hs.retry.>')],
       retention: RetentionPolicy.Workqueue,
       max_age: 0,
     },

@@ -22,6 +22,8 @@ export interface Topology {
     readonly endpointState: string;
     /** Written by deliver: circuits that are not closed, per replica (entries expire; docs/console.md). */
     readonly circuits: string;
+    /** Written by deliver: the attempt state of the task at the head of each strictly ordered endpoint (docs/delivery.md). */
+    readonly deliveryHeads: string;
   };
   /** `hs.raw.{source}` */
   raw(source: string): string;
@@ -35,6 +37,8 @@ export interface Topology {
   events(source: string, eventType: string): string;
   /** `hs.deliver.{endpoint}` */
   deliver(endpoint: string): string;
+  /** `hs.retry.{endpoint}`: a task waiting for its next attempt (deliver's retry consumer moves it back when due). */
+  retry(endpoint: string): string;
   /** `hs.dlq.{stage}.{key}` where key is the source (or endpoint for deliver). */
   dlq(stage: string, key: string): string;
   /** `hs.obs.{kind}` */
@@ -67,6 +71,7 @@ export function topology(namespace = ''): Topology {
       dedup: `${streamPrefix}hs_dedup`,
       endpointState: `${streamPrefix}hs_endpoint_state`,
       circuits: `${streamPrefix}hs_circuits`,
+      deliveryHeads: `${streamPrefix}hs_delivery_heads`,
     }),
     raw: (source: string) => s(`hs.raw.${sanitizeToken(source)}`),
     verified: (source: string) => s(`hs.verified.${sanitizeToken(source)}`),
@@ -74,6 +79,7 @@ export function topology(namespace = ''): Topology {
     valid: (source: string) => s(`hs.valid.${sanitizeToken(source)}`),
     events: (source: string, eventType: string) => s(`events.${sanitizeToken(source)}.${sanitizeDotted(eventType)}`),
     deliver: (endpoint: string) => s(`hs.deliver.${sanitizeToken(endpoint)}`),
+    retry: (endpoint: string) => s(`hs.retry.${sanitizeToken(endpoint)}`),
     dlq: (stage: string, key: string) => s(`hs.dlq.${sanitizeToken(stage)}.${sanitizeToken(key)}`),
     obs: (kind: string) => s(`hs.obs.${sanitizeToken(kind)}`),
     subject: (pattern: string) => s(pattern),

@@ -33,6 +33,10 @@ export interface WorkerOptions {
   readonly ackWaitMs: number;
   /** Messages handled at once. */
   readonly concurrency: number;
+  /** The consumer's `max_ack_pending` (default `max(4 × concurrency, 64)`): in flight across every replica. */
+  readonly maxAckPending?: number;
+  /** A limit shared with other workers of the process: a message is handled only while holding one of its permits. */
+  readonly limiter?: Limiter;
   /** Delay before redelivery after a thrown error, by delivery count (1-based). */
   readonly retryDelayMs?: (deliveryCount: number) => number;
   /** Called when the worker can no longer consume; the service reports unhealthy. */
@@ -47,6 +51,41 @@ export interface Worker {
   healthy(): boolean;
   /** Messages settled so far, by outcome kind. */
   readonly counts: Readonly<Record<'ack' | 'nak' | 'term' | 'error', number>>;
+}
+
+/**
+ * Permits shared by several workers (deliver runs one per endpoint): at most
+ * `size` messages handled at once in the process. FIFO.
+ */
+export class Limiter {
+  readonly #size: number;
+  #used = 0;
+  readonly #queue: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  /** Resolves once a permit is held; call {@link release} exactly once after. */
+  acquire(): Promise<void> | undefined {
+    if (this.#used < this.#size) {
+      this.#used++;
+      return undefined;
+    }
+    return new Promise<void>((resolve) => this.#queue.push(resolve));
+  }
+
+  /** Gives a permit back (to the longest waiter, if any). */
+  release(): void {
+    const next = this.#queue.shift();
+    if (next !== undefined) next();
+    else this.#used--;
+  }
+
+  /** Permits held now. */
+  get used(): number {
+    return this.#used;
+  }
 }
 
 /** Exponential 1 s, 2 s, 4 s … capped at 60 s. */
@@ -102,10 +141,13 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     durable: options.durable,
     filterSubject: options.filterSubject,
     ackWaitMs: options.ackWaitMs,
-    maxAckPending: Math.max(options.concurrency * 4, 64),
+    maxAckPending: options.maxAckPending ?? Math.max(options.concurrency * 4, 64),
   });
   const consumer = await js.consumers.get(options.stream, options.durable);
-  const messages = await consumer.consume({ max_messages: Math.max(options.concurrency * 2, 16) });
+  // Never buffer more than the server would let be unacknowledged anyway.
+  const buffer = Math.max(1, Math.min(Math.max(options.concurrency * 2, 16), options.maxAckPending ?? Number.POSITIVE_INFINITY));
+  const messages = await consumer.consume({ max_messages: buffer });
+  const holds = new Holds();
 
   const counts = { ack: 0, nak: 0, term: 0, error: 0 };
   let healthy = true;
@@ -126,6 +168,16 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   };
 
   const processOne = async (msg: JsMsg): Promise<void> => {
+    const waiting = options.limiter?.acquire();
+    if (waiting !== undefined) await keepAlive(msg, waiting, options.ackWaitMs);
+    try {
+      await handleOne(msg);
+    } finally {
+      options.limiter?.release();
+    }
+  };
+
+  const handleOne = async (msg: JsMsg): Promise<void> => {
     const startedAt = performance.now();
     let outcome: Outcome;
     const deliveries = msg.info.deliveryCount;
@@ -144,7 +196,13 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
             : { kind: 'nak', delayMs: (options.retryDelayMs ?? defaultRetryDelayMs)(deliveries) };
       }
     }
-    await settle(msg, outcome, { js, logger, stage: options.stage, deadLetterSubject: options.deadLetterSubject });
+    await settle(msg, outcome, {
+      js,
+      logger,
+      stage: options.stage,
+      deadLetterSubject: options.deadLetterSubject,
+      hold: (ms) => holds.hold(msg, ms, options.ackWaitMs),
+    });
     counts[outcome.kind]++;
     metrics.stageMessages.inc({ stage: options.stage, outcome: outcome.kind });
     metrics.stageDuration.observe({ stage: options.stage }, (performance.now() - startedAt) / 1000);
@@ -169,6 +227,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     healthy: () => healthy,
     stop: async () => {
       messages.stop();
+      holds.releaseAll();
       await loop;
       while (inFlight > 0) {
         await new Promise<void>((resolve) => {
@@ -185,10 +244,49 @@ export interface SettleDeps {
   readonly logger: Logger;
   readonly stage: string;
   readonly deadLetterSubject: (msg: JsMsg) => string;
+  /** Waits out an ack's `holdMs` (default: no wait). */
+  readonly hold?: (ms: number) => Promise<void>;
+}
+
+// Tells the server a message is still being worked on while `until` is pending,
+// so a long wait (a shared permit, a held ack) never outlives the ack wait.
+async function keepAlive(msg: JsMsg, until: Promise<void>, ackWaitMs: number): Promise<void> {
+  const timer = setInterval(() => msg.working(), Math.max(500, Math.floor(ackWaitMs / 3)));
+  try {
+    await until;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Acks held back by `holdMs`; a stopping worker acks them at once. */
+class Holds {
+  readonly #pending = new Set<() => void>();
+  #stopped = false;
+
+  hold(msg: JsMsg, ms: number, ackWaitMs: number): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    let release: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => release(), ms);
+      release = () => {
+        clearTimeout(timer);
+        this.#pending.delete(release);
+        resolve();
+      };
+      this.#pending.add(release);
+    });
+    return keepAlive(msg, done, ackWaitMs);
+  }
+
+  releaseAll(): void {
+    this.#stopped = true;
+    for (const release of [...this.#pending]) release();
+  }
 }
 
 /**
- * Applies an outcome to a message: `ack` acks; `nak` naks with its delay;
+ * Applies an outcome to a message: `ack` acks (after `holdMs`, through `deps.hold`); `nak` naks with its delay;
  * `term` first publishes the message to the DLQ with the reason (and waits
  * for JetStream's ack), then terms it. If the dead-letter publish fails the
  * message is nak'ed instead, so it is never dropped. Never throws.
@@ -196,6 +294,7 @@ export interface SettleDeps {
 export async function settle(msg: JsMsg, outcome: Outcome, deps: SettleDeps): Promise<void> {
   switch (outcome.kind) {
     case 'ack':
+      if (outcome.holdMs !== undefined && outcome.holdMs > 0 && deps.hold !== undefined) await deps.hold(outcome.holdMs);
       msg.ack();
       return;
     case 'nak':

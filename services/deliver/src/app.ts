@@ -6,6 +6,7 @@ import {
   type EndpointConfig,
   forwardHeaders,
   Header,
+  Limiter,
   type Logger,
   metrics,
   nak,
@@ -13,12 +14,25 @@ import {
   openBucket,
   openCircuitBucket,
   type StageApp,
+  type StageMessage,
+  type StartConsumer,
+  type Worker,
   watchConfig,
 } from '@hookstream/runtime';
 import { CircuitReporter, replicaName } from './circuit-report.ts';
 import type { DeliverConfig } from './config.ts';
-import { type DeadLetterReason, type DeliverDeps, handleTask, type NextTask, type TaskMessage } from './handler.ts';
+import {
+  type DeadLetterReason,
+  type DeliverDeps,
+  type HeadState,
+  type HeadStore,
+  handleTask,
+  type NextTask,
+  releaseWhenDue,
+  type TaskMessage,
+} from './handler.ts';
 import { GuardedHttpClient, type HttpSender } from './http-client.ts';
+import { EndpointConsumers, RETRY_CONSUMER } from './lanes.ts';
 import { AddressGuard, type Resolver, systemResolver } from './ssrf.ts';
 import { attemptRecordId, deadLetterMsgId, skippedRecordId, type Task, TaskHeader, taskMsgId } from './task.ts';
 import { EndpointGates } from './throttle.ts';
@@ -38,6 +52,9 @@ export interface DeliverOverrides {
   readonly circuitReportIntervalMs?: number;
 }
 
+/** Deliveries of a strictly ordered endpoint's task before it is a poison message: its backoffs and circuit waits are naks in place. */
+const STRICT_MAX_DELIVER = 100_000;
+
 /** Counts since start (this replica), for tests and metrics. */
 export interface DeliverCounts {
   attempts: number;
@@ -47,10 +64,12 @@ export interface DeliverCounts {
   requeued: number;
 }
 
-/** The deliver service: the stage plus its counts and per-endpoint gates. */
+/** The deliver service: the stage plus its counts, per-endpoint gates and consumers. */
 export interface DeliverApp extends StageApp {
   readonly counts: Readonly<DeliverCounts>;
   readonly gates: EndpointGates;
+  /** Endpoints with a running consumer in this replica (once running). */
+  endpointConsumers(): string[];
 }
 
 /** A value in the `hs_endpoint_state` bucket (key = endpoint id). */
@@ -76,10 +95,45 @@ function oneLine(value: string): string {
   return value.replace(/[\r\n]+/g, ' ').slice(0, 2_000);
 }
 
+function decodeHead(value: Uint8Array): HeadState | undefined {
+  try {
+    const raw = JSON.parse(new TextDecoder().decode(value)) as Partial<HeadState>;
+    if (typeof raw.key !== 'string' || typeof raw.attempts !== 'number' || typeof raw.notBeforeMs !== 'number') return undefined;
+    return { key: raw.key, attempts: raw.attempts, notBeforeMs: raw.notBeforeMs };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A worker made of several: stops them all, healthy while all are, counts summed. */
+function workerGroup(parts: () => Worker[], healthy: () => boolean, stop: () => Promise<void>): Worker {
+  const sum = (kind: keyof Worker['counts']): number => parts().reduce((n, w) => n + w.counts[kind], 0);
+  return {
+    stop,
+    healthy: () => healthy() && parts().every((w) => w.healthy()),
+    counts: {
+      get ack() {
+        return sum('ack');
+      },
+      get nak() {
+        return sum('nak');
+      },
+      get term() {
+        return sum('term');
+      },
+      get error() {
+        return sum('error');
+      },
+    },
+  };
+}
+
 /**
  * Wires deliver on the shared stage wiring: live caches of `hs_endpoints`
- * and `hs_endpoint_state`, the guarded HTTP client, the per-endpoint gates,
- * and a durable consumer on `hs.deliver.>` whose handler POSTs each task.
+ * and `hs_endpoint_state`, the guarded HTTP client, the per-endpoint
+ * circuit breakers, one durable consumer per endpoint on
+ * `hs.deliver.{endpoint}` whose handler POSTs each task (lanes.ts), and the
+ * retry consumer on `hs.retry.>` that moves tasks back when they are due.
  * Dead letters of the handler go to `hs.dlq.deliver.{endpoint}` (published
  * here, then the task is acked); so do the worker's own (a task delivered
  * more than `maxDeliver` times, a handler that keeps throwing), through
@@ -94,11 +148,12 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
   // a new message so JetStream's delivery count (bounded by maxDeliver)
   // starts again.
   const requeueAfter = Math.max(1, Math.floor(config.maxDeliver / 10));
+  let lanes: EndpointConsumers | undefined;
   const stage = buildStage({
     config,
     ...(overrides.logger ? { logger: overrides.logger } : {}),
     stage: 'deliver',
-    input: (t) => ({ stream: t.streams.delivery, filterSubject: t.subject('hs.deliver.>') }),
+    input: (t) => ({ stream: t.streams.delivery, filterSubject: t.subject('hs.deliver.*') }),
     deadLetterKey: (m) => m.header(Header.endpointId),
     setup: async ({ platform, publisher, obs, topology: t, cleanup, logger }) => {
       const nc = platform.nats.nc;
@@ -128,6 +183,16 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
         logger,
       });
       cleanup.push('circuit reports', reporter.start(overrides.circuitReportIntervalMs));
+      const headsBucket = await openBucket(nc, t.buckets.deliveryHeads, { replicas: config.streamReplicas });
+      const heads: HeadStore = {
+        get: async (id) => {
+          const entry = await headsBucket.get(id);
+          return entry === null || entry.operation !== 'PUT' ? undefined : decodeHead(entry.value);
+        },
+        put: async (id, head) => {
+          await headsBucket.put(id, JSON.stringify(head));
+        },
+      };
       const localGone = new Map<string, number>();
       const deferrals = new Map<string, number>();
 
@@ -138,7 +203,14 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
         if (next.requeues > 0) h.set(TaskHeader.requeues, String(next.requeues));
         else h.delete(TaskHeader.requeues);
         h.set('Nats-Msg-Id', taskMsgId(task.eventId, task.endpointId, next.attemptsMade, next.requeues, task.replayId));
-        await publisher.publish(msg.subject, msg.data, h);
+        await publisher.publish(t.retry(task.endpointId), msg.data, h);
+      };
+
+      // The retry consumer's way back: the task unchanged, to its endpoint's queue.
+      const release = async (msg: TaskMessage, task: Task): Promise<void> => {
+        const h = forwardHeaders(msg.headers);
+        h.set('Nats-Msg-Id', `${taskMsgId(task.eventId, task.endpointId, task.attemptsMade, task.requeues, task.replayId)}:due`);
+        await publisher.publish(t.deliver(task.endpointId), msg.data, h);
       };
 
       const deadLetter = async (msg: TaskMessage, task: Task, reason: DeadLetterReason, detail: string, attempts: number) => {
@@ -184,6 +256,7 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
           localGone.set(id, now() + LOCAL_GONE_MS);
         },
         gates,
+        heads,
         sender: {
           send: async (req) => {
             counts.attempts++;
@@ -213,12 +286,51 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
         // JetStream would hand the task to another worker meanwhile.
         maxTimeoutMs: Math.max(100, Math.floor(config.ackWaitMs / 2)),
       };
+      const limiter = new Limiter(config.concurrency);
+      const consume = async (start: StartConsumer): Promise<Worker> => {
+        const retry = await start({
+          durable: RETRY_CONSUMER,
+          filterSubject: t.subject('hs.retry.>'),
+          concurrency: config.concurrency,
+          maxAckPending: config.retryMaxPending,
+          handle: (m: StageMessage) => releaseWhenDue(m, { release, now }),
+        });
+        lanes = new EndpointConsumers({
+          jsm: platform.jsm,
+          stream: t.streams.delivery,
+          topology: t,
+          endpoints,
+          start,
+          limiter,
+          logger,
+          scanIntervalMs: config.scanIntervalMs,
+          strictMaxDeliver: STRICT_MAX_DELIVER,
+        });
+        const running = lanes;
+        await running.start();
+        return workerGroup(
+          () => [retry, ...running.workers()],
+          () => running.healthy(),
+          async () => {
+            await running.stop();
+            await retry.stop();
+          },
+        );
+      };
+      cleanup.push(
+        'delivery metrics',
+        addMetricsRefresher(async () => {
+          const info = await platform.jsm.streams.info(t.streams.delivery);
+          metrics.consumerPending.set({ stage: 'deliver' }, info.state.messages);
+        }),
+      );
       return {
         handle: (m) => handleTask(m, deps),
+        consume,
         readiness: { endpoints: () => endpoints.isReady(), endpointState: () => states.isReady() },
         ready: Promise.all([endpoints.ready(), states.ready()]).then(() => undefined),
       };
     },
   });
-  return Object.assign(stage, { counts, gates });
+  return Object.assign(stage, { counts, gates, endpointConsumers: () => lanes?.endpoints() ?? [] });
 }

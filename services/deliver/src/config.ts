@@ -7,11 +7,19 @@ export interface DeliverConfig extends BaseConfig, StageSettings {
   readonly allowCidrs: readonly string[];
   /** The `user-agent` of every POST (`HS_DELIVER_USER_AGENT`, default `hookstream/0.1`). */
   readonly userAgent: string;
+  /** How often the delivery stream is scanned for tasks whose endpoint has no consumer (`HS_DELIVER_SCAN_INTERVAL_MS`). */
+  readonly scanIntervalMs: number;
+  /** The retry consumer's `max_ack_pending`: tasks waiting out a backoff at once (`HS_DELIVER_RETRY_MAX_PENDING`). */
+  readonly retryMaxPending: number;
 }
 
 /** Deliver's defaults where they differ from every stage's (see docs/delivery.md). */
 export const DELIVER_DEFAULTS = Object.freeze({
-  /** Tasks in flight per replica: mostly waiting on the network, so far more than a CPU-bound stage. */
+  /**
+   * Tasks handled at once per replica, over all endpoints (each endpoint's
+   * own limit is its consumer's `max_ack_pending`): mostly waiting on the
+   * network, so far more than a CPU-bound stage.
+   */
   concurrency: 256,
   /**
    * Deliveries of one task message before the worker dead-letters it as a
@@ -21,6 +29,9 @@ export const DELIVER_DEFAULTS = Object.freeze({
   maxDeliver: 1_000,
   healthPort: 9106,
   userAgent: 'hookstream/0.1',
+  scanIntervalMs: 10_000,
+  /** Past this many tasks waiting out a backoff, the next due ones wait in the stream until one is released. */
+  retryMaxPending: 20_000,
 });
 
 /** Compiles the environment into a {@link DeliverConfig}. Throws ConfigError naming every bad variable. */
@@ -41,6 +52,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxDeliver: unset('HS_DELIVER_MAX_DELIVER') ? DELIVER_DEFAULTS.maxDeliver : stage.maxDeliver,
     allowCidrs: Object.freeze(allowCidrs),
     userAgent: r.string('HS_DELIVER_USER_AGENT', DELIVER_DEFAULTS.userAgent),
+    scanIntervalMs: r.int('HS_DELIVER_SCAN_INTERVAL_MS', DELIVER_DEFAULTS.scanIntervalMs, 100, 3_600_000),
+    retryMaxPending: r.int('HS_DELIVER_RETRY_MAX_PENDING', DELIVER_DEFAULTS.retryMaxPending, 1, 1_000_000),
   };
   r.done();
   return Object.freeze(config);

@@ -1,10 +1,30 @@
-import { type EndpointConfig, type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
+import { deliveryKey, type EndpointConfig, type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
 import { type Secret, signStandardWebhooks } from '@hookstream/signing';
 import { nextDelayMs, parseRetryAfter, withinRetryWindow } from './backoff.ts';
 import { type AttemptOutcome, type Classification, classifyError, classifyStatus } from './classify.ts';
 import type { HttpSender, SendResult } from './http-client.ts';
 import { readTask, type Task } from './task.ts';
 import type { EndpointGates, Verdict } from './throttle.ts';
+
+/**
+ * Where the task at the head of a strictly ordered endpoint stands: its
+ * retries stay in place (a nak with the backoff), so the attempts made are
+ * kept here, in the `hs_delivery_heads` bucket under the endpoint id.
+ */
+export interface HeadState {
+  /** {@link deliveryKey} of the task. */
+  readonly key: string;
+  readonly attempts: number;
+  /** Epoch ms of the next attempt. */
+  readonly notBeforeMs: number;
+}
+
+/** The `hs_delivery_heads` bucket, as the handler uses it. */
+export interface HeadStore {
+  get(endpointId: string): Promise<HeadState | undefined>;
+  /** Resolves once stored. */
+  put(endpointId: string, head: HeadState): Promise<void>;
+}
 
 /** An `hs.deliver.{endpoint}` message as deliver's handler reads it. */
 export type TaskMessage = StageMessage;
@@ -65,6 +85,26 @@ export interface NextTask {
   readonly requeues: number;
 }
 
+/** What the retry consumer's handler needs. */
+export interface RetryDeps {
+  /** Publishes the task back to `hs.deliver.{endpoint}`, unchanged; resolves on the PubAck. */
+  readonly release: (msg: TaskMessage, task: Task) => Promise<void>;
+  readonly now: () => number;
+}
+
+/**
+ * Handles one message of the retry consumer (`hs.retry.>`): not yet due, nak
+ * it until it is (JetStream holds it; no timer runs here); due, move it back
+ * to its endpoint's queue, then ack.
+ */
+export async function releaseWhenDue(msg: TaskMessage, deps: RetryDeps): Promise<Outcome> {
+  const now = deps.now();
+  const task = readTask(msg, now);
+  if (task.notBeforeMs > now) return { kind: 'nak', delayMs: task.notBeforeMs - now };
+  await deps.release(msg, task);
+  return { kind: 'ack' };
+}
+
 /** The I/O and state deliver's handler needs. */
 export interface DeliverDeps {
   /** The endpoint's current config, or undefined when it was deleted. */
@@ -73,15 +113,17 @@ export interface DeliverDeps {
   readonly disabled: (id: string) => boolean;
   /** Writes `{disabled: true, reason: 'gone', at}` to the endpoint-state bucket. */
   readonly markGone: (id: string, atMs: number) => Promise<void>;
-  readonly gates: Pick<EndpointGates, 'admitWaiting'>;
+  readonly gates: Pick<EndpointGates, 'admit'>;
+  /** Attempt state of strictly ordered endpoints' head tasks. */
+  readonly heads: HeadStore;
   readonly sender: Pick<HttpSender, 'send'>;
   readonly recordAttempt: (record: AttemptRecord) => Promise<void>;
   readonly recordSkipped: (record: SkippedRecord) => Promise<void>;
-  /** Publishes the task again on its subject with the given deliver headers; resolves on the PubAck. */
+  /** Publishes the task to `hs.retry.{endpoint}` with the given deliver headers; resolves on the PubAck. */
   readonly putBack: (msg: TaskMessage, task: Task, next: NextTask) => Promise<void>;
   /** Publishes the task to `hs.dlq.deliver.{endpoint}`; resolves on the PubAck. */
   readonly deadLetter: (msg: TaskMessage, task: Task, reason: DeadLetterReason, detail: string, attempts: number) => Promise<void>;
-  /** How a task waits `delayMs` for a throttle or an open circuit: a nak, or a put-back (app.ts). */
+  /** How an unordered task waits `delayMs` for an open circuit: a nak, or a put-back (app.ts). */
   readonly defer: (msg: TaskMessage, task: Task, delayMs: number) => Promise<Outcome>;
   readonly now: () => number;
   /** Uniform in [0, 1), for backoff jitter. */
@@ -155,26 +197,67 @@ async function skip(msg: TaskMessage, task: Task, reason: DeadLetterReason, deta
 }
 
 /**
- * Handles one delivery task:
- * 1. Not yet due (`hs-not-before` in the future): nak until it is.
- * 2. Endpoint deleted, disabled, or out of signing secrets; or the retry
- *    window closed while it waited: dead-letter without an attempt.
- * 3. Circuit open, or over the endpoint's concurrency or rate: defer (no
- *    attempt is made or counted).
- * 4. POST it, signed; classify the answer; record the attempt on
- *    `hs.obs.attempt`; then on success ack, on a retryable failure put it
- *    back with `hs-attempt` + 1 and `hs-not-before` = now + backoff (or
- *    dead-letter `retries_exhausted` past the endpoint's max age), otherwise
+ * The ms a finished request keeps its consumer slot before the ack, so that
+ * an endpoint's `rateLimitPerSecond` holds across replicas: with `slots`
+ * unacknowledged at most (the consumer's `max_ack_pending`), each held
+ * `slots / rate` seconds from the start of its request, no more than `rate`
+ * requests a second start (after a first burst of `slots`). 0 without a rate
+ * limit. Pure.
+ */
+export function rateHoldMs(endpoint: EndpointConfig, startedAtMs: number, endedAtMs: number): number {
+  const rate = endpoint.rateLimitPerSecond;
+  if (rate === undefined) return 0;
+  return Math.max(0, Math.ceil(startedAtMs + (endpointSlots(endpoint) * 1000) / rate - endedAtMs));
+}
+
+/** The endpoint consumer's `max_ack_pending`: its concurrency, 1 when strictly ordered. Pure. */
+export function endpointSlots(endpoint: EndpointConfig): number {
+  return endpoint.ordering === 'strict' ? 1 : endpoint.maxConcurrency;
+}
+
+/**
+ * Handles one delivery task, taken from its endpoint's consumer (which lets
+ * at most {@link endpointSlots} be unacknowledged, across replicas):
+ * 1. Endpoint deleted: dead-letter without an attempt.
+ * 2. A strictly ordered endpoint's head task takes its attempts and due time
+ *    from the head state.
+ * 3. Not yet due: a strictly ordered task is nak'ed until it is (it holds
+ *    the endpoint's one slot on purpose); any other is moved to
+ *    `hs.retry.{endpoint}` (the retry consumer brings it back when due), so
+ *    it does not hold a slot while it waits.
+ * 4. Endpoint disabled or out of signing secrets, or the retry window closed
+ *    while it waited: dead-letter without an attempt.
+ * 5. Circuit open: defer (no attempt is made or counted).
+ * 6. POST it, signed; classify the answer; record the attempt on
+ *    `hs.obs.attempt`; then on success ack, on a retryable failure retry
+ *    with `hs-attempt` + 1 after the backoff (or dead-letter
+ *    `retries_exhausted` past the endpoint's max age), otherwise
  *    dead-letter (`http_4xx`, `blocked`, or `endpoint_gone` after marking the
- *    endpoint disabled). The task is acked only after every publish is acked.
+ *    endpoint disabled). The ack is held by {@link rateHoldMs} and comes only
+ *    after every publish is acked.
  * Throws when a publish fails (the worker redelivers; the attempt repeats).
  */
 export async function handleTask(msg: TaskMessage, deps: DeliverDeps): Promise<Outcome> {
   const now = deps.now();
-  const task = readTask(msg, now);
-  if (task.notBeforeMs > now) return { kind: 'nak', delayMs: task.notBeforeMs - now };
+  let task = readTask(msg, now);
   const endpoint = deps.endpoint(task.endpointId);
   if (endpoint === undefined) return skip(msg, task, 'endpoint_deleted', `endpoint ${task.endpointId} does not exist`, deps);
+  const strict = endpoint.ordering === 'strict';
+  if (strict) {
+    const head = await deps.heads.get(endpoint.id);
+    if (
+      head !== undefined &&
+      head.key === deliveryKey(task.eventId, task.endpointId, task.replayId) &&
+      head.attempts >= task.attemptsMade
+    ) {
+      task = { ...task, attemptsMade: head.attempts, notBeforeMs: Math.max(task.notBeforeMs, head.notBeforeMs) };
+    }
+  }
+  if (task.notBeforeMs > now) {
+    if (strict) return { kind: 'nak', delayMs: task.notBeforeMs - now };
+    await deps.putBack(msg, task, { attemptsMade: task.attemptsMade, notBeforeMs: task.notBeforeMs, requeues: task.requeues + 1 });
+    return { kind: 'ack' };
+  }
   if (!endpoint.enabled || deps.disabled(endpoint.id)) {
     return skip(msg, task, 'endpoint_disabled', `endpoint ${endpoint.id} is disabled`, deps);
   }
@@ -184,8 +267,8 @@ export async function handleTask(msg: TaskMessage, deps: DeliverDeps): Promise<O
   const secrets = activeSecrets(endpoint.secrets, now);
   if (secrets.length === 0) return skip(msg, task, 'no_active_secret', `endpoint ${endpoint.id} has no signing secret valid now`, deps);
 
-  const admission = await deps.gates.admitWaiting(endpoint);
-  if (admission.kind === 'wait') return deps.defer(msg, task, admission.delayMs);
+  const admission = deps.gates.admit(endpoint);
+  if (admission.kind === 'wait') return strict ? { kind: 'nak', delayMs: admission.delayMs } : deps.defer(msg, task, admission.delayMs);
 
   const attempt = task.attemptsMade + 1;
   let result: SendResult | undefined;
@@ -210,7 +293,7 @@ export async function handleTask(msg: TaskMessage, deps: DeliverDeps): Promise<O
   } finally {
     admission.pass.done(c === undefined ? 'failure' : verdictOf(c), result?.latencyMs ?? 0);
   }
-  return settleAttempt(msg, task, endpoint, attempt, result, c, deps);
+  return settleAttempt(msg, task, endpoint, attempt, result, c, now, deps);
 }
 
 async function settleAttempt(
@@ -220,9 +303,11 @@ async function settleAttempt(
   attempt: number,
   result: SendResult,
   c: Classification,
+  startedAtMs: number,
   deps: DeliverDeps,
 ): Promise<Outcome> {
   const end = deps.now();
+  const strict = endpoint.ordering === 'strict';
   let nextRetryAt: number | null = null;
   let giveUp: DeadLetterReason | undefined;
   if (c.gone) giveUp = 'endpoint_gone';
@@ -250,11 +335,23 @@ async function settleAttempt(
     ...(task.replayId !== '' ? { replay: task.replayId } : {}),
   };
   const followUp = async (): Promise<void> => {
-    if (nextRetryAt !== null) return deps.putBack(msg, task, { attemptsMade: attempt, notBeforeMs: nextRetryAt, requeues: 0 });
+    if (nextRetryAt !== null) {
+      // A strictly ordered task stays at the head: its attempts go to the
+      // head state and the nak below waits out the backoff.
+      if (strict)
+        return deps.heads.put(endpoint.id, {
+          key: deliveryKey(task.eventId, endpoint.id, task.replayId),
+          attempts: attempt,
+          notBeforeMs: nextRetryAt,
+        });
+      return deps.putBack(msg, task, { attemptsMade: attempt, notBeforeMs: nextRetryAt, requeues: 0 });
+    }
     if (giveUp === undefined) return;
     if (giveUp === 'endpoint_gone') await deps.markGone(endpoint.id, end);
     await deps.deadLetter(msg, task, giveUp, describe(result, c), attempt);
   };
   await Promise.all([deps.recordAttempt(record), followUp()]);
-  return { kind: 'ack' };
+  if (strict && nextRetryAt !== null) return { kind: 'nak', delayMs: Math.max(0, nextRetryAt - end) };
+  const holdMs = rateHoldMs(endpoint, startedAtMs, end);
+  return holdMs > 0 ? { kind: 'ack', holdMs } : { kind: 'ack' };
 }

@@ -9,13 +9,20 @@ export {
   activeSecrets,
   type DeadLetterReason,
   type DeliverDeps,
+  endpointSlots,
+  type HeadState,
+  type HeadStore,
   handleTask,
   type NextTask,
+  type RetryDeps,
+  rateHoldMs,
+  releaseWhenDue,
   requestHeaders,
   type SkippedRecord,
   type TaskMessage,
 } from './handler.ts';
 export { EXCERPT_BYTES, GuardedHttpClient, guardedConnector, type HttpSender, type SendRequest, type SendResult } from './http-client.ts';
+export { EndpointConsumers, type EndpointConsumersOptions, endpointConsumerName, LEGACY_CONSUMER, RETRY_CONSUMER } from './lanes.ts';
 export {
   AddressGuard,
   BlockedAddressError,
@@ -27,4 +34,4 @@ export {
   unmapIPv4,
 } from './ssrf.ts';
 export { attemptRecordId, deadLetterMsgId, readTask, skippedRecordId, type Task, TaskHeader, taskMsgId } from './task.ts';
-export { type Admission, EndpointGates, type Pass, THROTTLE_DELAY_MS, TokenBucket, type Verdict } from './throttle.ts';
+export { type Admission, EndpointGates, type Pass, PROBE_WAIT_MS, type Verdict } from './throttle.ts';

@@ -7,8 +7,10 @@ import {
   type DeliverDeps,
   deadLetterMsgId,
   EndpointGates,
+  type HeadState,
   handleTask,
   type NextTask,
+  releaseWhenDue,
   type SendRequest,
   type SendResult,
   type SkippedRecord,
@@ -41,6 +43,7 @@ function fakes(endpoint: EndpointConfig | undefined, answer: (req: SendRequest) 
   const putBacks: NextTask[] = [];
   const deadLetters: { reason: string; detail: string }[] = [];
   const gone: string[] = [];
+  const heads = new Map<string, HeadState>();
   const deps: DeliverDeps = {
     endpoint: (id) => (endpoint?.id === id ? endpoint : undefined),
     disabled: (id) => gone.includes(id),
@@ -51,6 +54,12 @@ function fakes(endpoint: EndpointConfig | undefined, answer: (req: SendRequest) 
       () => NOW,
       () => 0.5,
     ),
+    heads: {
+      get: async (id) => heads.get(id),
+      put: async (id, head) => {
+        heads.set(id, head);
+      },
+    },
     sender: {
       send: async (req) => {
         sent.push(req);
@@ -75,7 +84,7 @@ function fakes(endpoint: EndpointConfig | undefined, answer: (req: SendRequest) 
     userAgent: 'hookstream/0.1',
     maxTimeoutMs: 15_000,
   };
-  return { deps, sent, records, skipped, putBacks, deadLetters, gone };
+  return { deps, sent, records, skipped, putBacks, deadLetters, gone, heads };
 }
 
 const ok = (status: number, extra: Partial<{ retryAfter: string; excerpt: string }> = {}): SendResult => ({
@@ -89,11 +98,72 @@ const endpoint = (extra: object = {}) =>
   parseEndpointConfig({ id: 'ep', url: 'https://hooks.example/in', secrets: [{ id: 's', value: SECRET }], ...extra });
 
 describe('deliver handler', () => {
-  it('deliver: a task not yet due is nak-ed until its hs-not-before, with no attempt', async () => {
+  it('deliver: a task not yet due is moved to the retry subject (it holds no slot), with no attempt', async () => {
     const f = fakes(endpoint(), () => ok(200));
     const outcome = await handleTask(task({ 'hs-attempt': '2', 'hs-not-before': String(NOW + 1_500) }), f.deps);
-    assert.deepEqual(outcome, { kind: 'nak', delayMs: 1_500 });
+    assert.deepEqual(outcome, { kind: 'ack' });
+    // requeues + 1: a new Nats-Msg-Id, so the stream's duplicate window cannot drop the move.
+    assert.deepEqual(f.putBacks, [{ attemptsMade: 2, notBeforeMs: NOW + 1_500, requeues: 1 }]);
     assert.equal(f.sent.length, 0);
+  });
+
+  it('deliver: the retry consumer naks a task until it is due, then releases it to its endpoint', async () => {
+    const released: string[] = [];
+    const deps = {
+      now: () => NOW,
+      release: async (_m: TaskMessage, t: { eventId: string }) => {
+        released.push(t.eventId);
+      },
+    };
+    assert.deepEqual(await releaseWhenDue(task({ 'hs-attempt': '1', 'hs-not-before': String(NOW + 900) }), deps), {
+      kind: 'nak',
+      delayMs: 900,
+    });
+    assert.deepEqual(released, []);
+    assert.deepEqual(await releaseWhenDue(task({ 'hs-attempt': '1', 'hs-not-before': String(NOW) }), deps), { kind: 'ack' });
+    assert.deepEqual(released, ['evt-1']);
+  });
+
+  it('deliver: with a rate limit the ack is held so the slot paces the endpoint', async () => {
+    let now = NOW;
+    const f = fakes(endpoint({ maxConcurrency: 2, rateLimitPerSecond: 10 }), () => {
+      now += 30;
+      return ok(200);
+    });
+    f.deps = { ...f.deps, now: () => now };
+    // 2 slots at 10/s: each slot is kept 200 ms from its request's start; the request took 30 ms.
+    assert.deepEqual(await handleTask(task(), f.deps), { kind: 'ack', holdMs: 170 });
+  });
+
+  it('deliver: a strictly ordered endpoint keeps a failed task at the head: attempts in the head state, a nak for the backoff', async () => {
+    let status = 503;
+    const f = fakes(endpoint({ ordering: 'strict', retry: { initialDelayMs: 1_000 } }), () => ok(status));
+    const first = await handleTask(task(), f.deps);
+    assert.deepEqual(first, { kind: 'nak', delayMs: 500 }, 'attempt 1: cap 1 s, jitter 0.5');
+    assert.deepEqual(f.putBacks, [], 'never moved behind later tasks');
+    assert.deepEqual(f.heads.get('ep'), { key: 'evt-1:ep', attempts: 1, notBeforeMs: NOW + 500 });
+    // Redelivered early (e.g. after a crash): it waits out the rest in place.
+    assert.deepEqual(await handleTask(task(), f.deps), { kind: 'nak', delayMs: 500 });
+    assert.equal(f.sent.length, 1);
+    // Due: attempt 2, numbered from the head state.
+    f.deps = { ...f.deps, now: () => NOW + 500 };
+    status = 200;
+    assert.deepEqual(await handleTask(task(), f.deps), { kind: 'ack' });
+    assert.equal(f.records[1]?.attempt, 2);
+    // Another task is not confused by the stale head state.
+    assert.deepEqual(await handleTask(task({ [Header.eventId]: 'evt-2' }), f.deps), { kind: 'ack' });
+    assert.equal(f.records[2]?.attempt, 1);
+  });
+
+  it('deliver: an open circuit holds a strictly ordered task in place with a nak, never a put-back', async () => {
+    const f = fakes(endpoint({ ordering: 'strict', circuit: { failureThreshold: 1, openMs: 10_000 }, retry: { initialDelayMs: 1 } }), () =>
+      ok(500),
+    );
+    await handleTask(task(), f.deps);
+    const held = await handleTask(task({ [Header.eventId]: 'evt-2' }), f.deps);
+    assert.equal(held.kind, 'nak');
+    assert.equal(f.sent.length, 1);
+    assert.deepEqual(f.putBacks, []);
   });
 
   it('deliver: a retryable failure puts the task back with hs-attempt + 1 and the backoff as hs-not-before', async () => {
@@ -186,23 +256,12 @@ describe('deliver handler', () => {
     }
   });
 
-  it('deliver: a task over the endpoint concurrency is deferred, not attempted', async () => {
-    let release: (() => void) | undefined;
-    const f = fakes(endpoint({ maxConcurrency: 1 }), () => ok(200));
-    f.deps = {
-      ...f.deps,
-      sender: {
-        send: () =>
-          new Promise((resolve) => {
-            release = () => resolve(ok(200));
-          }),
-      },
-    };
-    const first = handleTask(task(), f.deps);
+  it('deliver: a task for an open circuit is deferred, not attempted', async () => {
+    const f = fakes(endpoint({ circuit: { failureThreshold: 1, openMs: 10_000 } }), () => ok(500));
+    await handleTask(task(), f.deps);
     const second = await handleTask(task({ [Header.eventId]: 'evt-2' }), f.deps);
     assert.equal(second.kind, 'nak');
-    release?.();
-    assert.deepEqual(await first, { kind: 'ack' });
+    assert.equal(f.sent.length, 1);
   });
 
   it('deliver: signing uses only the secrets active now', () => {

@@ -7,11 +7,13 @@ import {
   classifyError,
   classifyStatus,
   EndpointGates,
+  endpointSlots,
   nextDelayMs,
+  PROBE_WAIT_MS,
   parseCidrs,
   parseRetryAfter,
   type Resolver,
-  TokenBucket,
+  rateHoldMs,
   unmapIPv4,
   withinRetryWindow,
 } from '@hookstream/deliver';
@@ -173,62 +175,23 @@ describe('circuit breaker', () => {
   });
 });
 
-describe('throttling', () => {
+describe('circuit gates and rate holds', () => {
   const endpoint = (extra: object = {}) =>
     parseEndpointConfig({ id: 'ep', url: 'http://127.0.0.1/', secrets: [{ id: 's', value: SECRET }], maxConcurrency: 2, ...extra });
 
-  it('deliver: a token bucket allows its rate and answers the wait for the next token', () => {
-    const b = new TokenBucket(10, 0);
-    for (let i = 0; i < 10; i++) assert.equal(b.take(0, 10), 0);
-    assert.equal(b.take(0, 10), 100);
-    assert.equal(b.take(50, 10), 50);
-    assert.equal(b.take(100, 10), 0);
-    const slow = new TokenBucket(0.5, 0);
-    assert.equal(slow.take(0, 0.5), 0);
-    assert.equal(slow.take(0, 0.5), 2_000);
-  });
-
-  it('deliver: the concurrency gate lets maxConcurrency through and defers the rest with 50-1000 ms', () => {
-    let now = 0;
+  it('deliver: gates do not gate concurrency (the consumer does) and count what is in flight', () => {
     const gates = new EndpointGates(
-      () => now,
+      () => 0,
       () => 0.5,
     );
     const ep = endpoint();
-    const a = gates.admit(ep);
-    const b = gates.admit(ep);
-    const c = gates.admit(ep);
-    assert.equal(a.kind, 'send');
-    assert.equal(b.kind, 'send');
-    assert.equal(c.kind, 'wait');
-    if (c.kind === 'wait') {
-      assert.equal(c.why, 'concurrency');
-      assert.ok(c.delayMs >= 50 && c.delayMs <= 1_000);
-    }
-    assert.equal(gates.inFlight('ep'), 2);
-    if (a.kind === 'send') a.pass.done('success', 5_000);
-    if (a.kind === 'send') a.pass.done('success', 5_000); // settling twice is harmless
-    assert.equal(gates.inFlight('ep'), 1);
-    const d = gates.admit(ep);
-    assert.equal(d.kind, 'send');
-    now = 10;
-    const e = gates.admit(ep);
-    assert.ok(e.kind === 'wait' && e.delayMs === 1_000, 'a slow endpoint gets the longest throttle delay');
-  });
-
-  it('deliver: the rate limit defers beyond rateLimitPerSecond', () => {
-    let now = 0;
-    const gates = new EndpointGates(
-      () => now,
-      () => 0.5,
-    );
-    const ep = endpoint({ maxConcurrency: 100, rateLimitPerSecond: 2 });
-    const passes = [gates.admit(ep), gates.admit(ep)];
+    const passes = [gates.admit(ep), gates.admit(ep), gates.admit(ep)];
     assert.ok(passes.every((p) => p.kind === 'send'));
-    const third = gates.admit(ep);
-    assert.ok(third.kind === 'wait' && third.why === 'rate' && third.delayMs === 500, JSON.stringify(third));
-    now = 500;
-    assert.equal(gates.admit(ep).kind, 'send');
+    assert.equal(gates.inFlight('ep'), 3);
+    const [a] = passes;
+    if (a?.kind === 'send') a.pass.done('success', 5);
+    if (a?.kind === 'send') a.pass.done('success', 5); // settling twice is harmless
+    assert.equal(gates.inFlight('ep'), 2);
   });
 
   it('deliver: gates open the circuit on failures and defer for the rest of openMs plus jitter', () => {
@@ -245,13 +208,28 @@ describe('throttling', () => {
     assert.equal(gates.circuitState('ep'), 'open');
     now = 300;
     const w = gates.admit(ep);
-    assert.ok(w.kind === 'wait' && w.why === 'circuit' && w.delayMs === 700, JSON.stringify(w));
+    assert.ok(w.kind === 'wait' && w.delayMs === 700, JSON.stringify(w));
     now = 1_000;
     const probe = gates.admit(ep);
     assert.equal(probe.kind, 'send');
-    assert.equal(gates.admit(ep).kind, 'wait', 'no second request while the probe is out');
+    const held = gates.admit(ep);
+    assert.ok(
+      held.kind === 'wait' && held.delayMs >= PROBE_WAIT_MS.min && held.delayMs <= PROBE_WAIT_MS.max,
+      'no second request while the probe is out',
+    );
     if (probe.kind === 'send') probe.pass.done('success', 10);
     assert.equal(gates.circuitState('ep'), 'closed');
+  });
+
+  it('deliver: a rate limit holds each slot slots/rate seconds from the start of its request', () => {
+    // 2 slots at 4/s: each slot is kept 500 ms from its request's start.
+    const ep = endpoint({ maxConcurrency: 2, rateLimitPerSecond: 4 });
+    assert.equal(rateHoldMs(ep, 1_000, 1_020), 480);
+    assert.equal(rateHoldMs(ep, 1_000, 1_700), 0, 'a request slower than the pace is not held');
+    assert.equal(rateHoldMs(endpoint(), 1_000, 1_020), 0, 'no rate limit, no hold');
+    assert.equal(rateHoldMs(endpoint({ ordering: 'strict', rateLimitPerSecond: 4 }), 1_000, 1_000), 250, 'strict: one slot');
+    assert.equal(endpointSlots(endpoint({ ordering: 'strict', maxConcurrency: 8 })), 1);
+    assert.equal(endpointSlots(endpoint({ maxConcurrency: 8 })), 8);
   });
 });
 
@@ -328,28 +306,5 @@ describe('SSRF guard', () => {
     assert.throws(() => parseCidrs(['example.com/8']), /not a CIDR/);
     assert.throws(() => parseCidrs(['10.0.0.0/']), /not a CIDR/);
     parseCidrs(['10.0.0.0/8', '::1', 'fd00::/8']);
-  });
-});
-
-describe('deliver: waiting for a slot in memory', () => {
-  it('deliver: a task waits briefly for a busy endpoint slot instead of a round trip through JetStream, within a bounded queue', async () => {
-    const gates = new EndpointGates();
-    const endpoint = parseEndpointConfig({
-      id: 'fast',
-      url: 'https://example.com/h',
-      secrets: [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
-      maxConcurrency: 1,
-    });
-    const first = gates.admit(endpoint);
-    assert.equal(first.kind, 'send');
-    // Two may wait (LOCAL_QUEUE_FACTOR × maxConcurrency); the third is told to come back later.
-    const waiters = [gates.admitWaiting(endpoint), gates.admitWaiting(endpoint)];
-    const third = await gates.admitWaiting(endpoint);
-    assert.equal(third.kind, 'wait');
-    if (first.kind === 'send') first.pass.done('success', 1);
-    const second = await waiters[0];
-    assert.equal(second?.kind, 'send', 'woken by the freed slot');
-    if (second?.kind === 'send') second.pass.done('success', 1);
-    assert.equal((await waiters[1])?.kind, 'send');
   });
 });
