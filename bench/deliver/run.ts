@@ -92,7 +92,8 @@ const deliver = start(1, [here('../../services/deliver/src/main.ts')], {
   HS_DELIVER_CONCURRENCY: String(CONCURRENCY),
 });
 await waitForHttpOk(healthPort, '/readyz');
-const b = await drainRate(jsm, t.streams.delivery, 'deliver', N);
+// Deliver runs one durable consumer per endpoint (docs/delivery.md).
+const b = await drainRate(jsm, t.streams.delivery, 'deliver-bench', N);
 await stop(deliver);
 const attempts = (await jsm.streams.info(t.streams.obs)).state.messages;
 console.log(`(b) deliver service        ${b.toFixed(0)} deliveries/s   b/a = ${(b / a).toFixed(2)}   (${attempts} attempt records)`);
