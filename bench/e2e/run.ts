@@ -95,10 +95,10 @@ function round(v: number, digits = 1): number {
   return Math.round(v * f) / f;
 }
 
-/** A ratio rounded to 3 digits; null when it cannot be computed (JSON has no NaN). */
-function ratio(a: number, b: number): number | null {
+/** A ratio rounded to 3 digits (or `digits`); null when it cannot be computed (JSON has no NaN). */
+function ratio(a: number, b: number, digits = 3): number | null {
   const r = a / b;
-  return Number.isFinite(r) ? round(r, 3) : null;
+  return Number.isFinite(r) ? round(r, digits) : null;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -202,6 +202,8 @@ const PER_CONSUMER_MAX = 8;
  */
 async function counters(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
+  const delivered = new Map<string, number>();
+  deliveredByConsumer.set(out, delivered);
   for (const s of services) {
     const answer = await httpRequest({ port: s.healthPort, path: '/metrics' }).catch(() => undefined);
     for (const line of answer?.body.split('\n') ?? []) {
@@ -217,6 +219,7 @@ async function counters(): Promise<Record<string, number>> {
     const each: Record<string, number> = {};
     for await (const c of jsm.consumers.list(stream)) {
       each[`${stream}/${c.name} delivered`] = c.delivered.consumer_seq;
+      if (stream === t.streams.delivery) delivered.set(c.name, c.delivered.consumer_seq);
       each[`${stream}/${c.name} redelivered`] = c.num_redelivered;
       each[`${stream}/${c.name} ack_pending`] = c.num_ack_pending;
       each[`${stream}/${c.name} pending`] = c.num_pending;
@@ -234,6 +237,10 @@ async function counters(): Promise<Record<string, number>> {
   }
   return out;
 }
+
+// Each snapshot's delivery-stream consumers and their delivered counts, for
+// sums that stay right when consumers come and go (deliver may run one per endpoint).
+const deliveredByConsumer = new WeakMap<Record<string, number>, Map<string, number>>();
 
 // Gauges are reported as they are; everything else as an increase.
 const isGauge = (k: string): boolean => k.endsWith('pending') || k.endsWith(' redelivered') || k.endsWith(' consumers');
@@ -272,8 +279,12 @@ function deliverWork(before: Record<string, number>, after: Record<string, numbe
   return {
     naks: naks(after) - naks(before),
     settledByOutcome: outcomes,
-    // Messages JetStream handed to deliver's consumers (first deliveries and redeliveries).
-    consumerDeliveries: d(`${t.streams.delivery}/* delivered`),
+    // Messages JetStream handed to deliver's consumers (first deliveries and redeliveries),
+    // summed per consumer (a consumer created since `before` counts from 0; one deleted since is missing).
+    consumerDeliveries: [...(deliveredByConsumer.get(after) ?? [])].reduce(
+      (sum, [name, n]) => sum + n - (deliveredByConsumer.get(before)?.get(name) ?? 0),
+      0,
+    ),
     // Messages published to the delivery stream (tasks from route, plus retries if deliver republishes).
     deliveryStreamPublished: d(`${t.streams.delivery} last_seq`),
     consumers: after[`${t.streams.delivery}/* consumers`] ?? 0,
@@ -856,7 +867,7 @@ async function runOverload(peak: number, peakSource: string) {
     goodput_ratio_4x: ratio(goodput4, peak),
     // Less than a tenth of a second of backlog at the end of offering: no drain to measure.
     drain_ratio: backlogAtOfferEnd >= peak / 10 ? ratio(drainPerS, peak) : null,
-    naks_per_task: ratio(work.naks, tasks),
+    naks_per_task: ratio(work.naks, tasks, 4),
     lost: l2.lost + l4.lost,
     duplicated: l2.duplicated + l4.duplicated,
     detail: {
@@ -1195,7 +1206,7 @@ const summary = {
   isolation,
   many_endpoints: manyEndpoints,
   // Deliver's naks over every load after the warm-up (all phases), per task.
-  wholeRun: { naks: runWork.naks, tasks: runTasks, naksPerTask: ratio(runWork.naks, runTasks) },
+  wholeRun: { naks: runWork.naks, tasks: runTasks, naksPerTask: ratio(runWork.naks, runTasks, 4) },
   exitCodes,
   wallSeconds: round((performance.now() - started) / 1000, 0),
 };
