@@ -89,7 +89,7 @@ describe('chaos', () => {
   const start = async (name: string): Promise<void> => {
     const extra: Record<string, Record<string, string>> = {
       ingest: { HS_INGEST_PORT: String(ingestPort), HS_INGEST_HOST: '127.0.0.1' },
-      deliver: { HS_DELIVER_ALLOW_CIDRS: '127.0.0.1/32' },
+      deliver: { HS_DELIVER_ALLOW_CIDRS: '127.0.0.1/32', HS_DELIVER_SCAN_INTERVAL_MS: '1000' },
       analytics: { HS_CLICKHOUSE_URL: clickhouse.url, HS_CLICKHOUSE_DATABASE: 'chaos' },
     };
     services.set(name, await startService(name, { ...env, ...extra[name] }));
@@ -205,10 +205,11 @@ describe('chaos', () => {
           lastSeen += `${durable}: ${info.num_pending}/${info.num_ack_pending} `;
           if (info.num_pending + info.num_ack_pending > 0) return undefined;
         }
-        // Deliver has a consumer per endpoint and one for retries; the work queue empties once all are acked.
-        const tasks = (await jsm.streams.info(t.streams.delivery)).state.messages;
-        lastSeen += `deliver: ${tasks} tasks stored `;
-        if (tasks > 0) return undefined;
+        // Deliver has a consumer per endpoint and one for retries.
+        for await (const c of jsm.consumers.list(t.streams.delivery)) {
+          lastSeen += `${c.name}: ${c.num_pending}/${c.num_ack_pending} `;
+          if (c.num_pending + c.num_ack_pending > 0) return undefined;
+        }
         const delivered = new Set(receiver.received.map(providerIdOf));
         const missing = valid.filter((e) => !delivered.has(e.providerId)).map((e) => e.n);
         lastSeen += `missing at the subscriber: ${missing.join(',')}`;
@@ -218,6 +219,22 @@ describe('chaos', () => {
       500,
     ).catch((err: unknown) => {
       throw new Error(`${(err as Error).message}; last seen: ${lastSeen}`);
+    });
+
+    // Nothing is left in the delivery work queue: tasks acked before the
+    // NATS kill that its store brought back are swept by deliver.
+    await waitFor(
+      'the delivery stream to empty',
+      async () => ((await jsm.streams.info(t.streams.delivery)).state.messages === 0 ? true : undefined),
+      30_000,
+      250,
+    ).catch(async (err: unknown) => {
+      const stored = (await storedMessages(jsm, t.streams.delivery)).map((m) => `${m.subject}@${m.seq}`);
+      const consumers: string[] = [];
+      for await (const c of jsm.consumers.list(t.streams.delivery)) {
+        consumers.push(`${c.name} pending ${c.num_pending} unacked ${c.num_ack_pending} ack floor ${c.ack_floor.stream_seq}`);
+      }
+      throw new Error(`${(err as Error).message}: stored ${stored.join(' ')}; ${consumers.join('; ')}`);
     });
 
     // Every accepted event is in the raw archive: nothing acknowledged was lost.

@@ -59,6 +59,8 @@ export class EndpointConsumers {
   #off: (() => void) | undefined;
   #stopped = false;
   #scanFailed = false;
+  /** Stored counts per subject at the previous scan (ghost candidates are the unchanged ones). */
+  #previous = new Map<string, number>();
 
   constructor(options: EndpointConsumersOptions) {
     this.#o = options;
@@ -141,23 +143,66 @@ export class EndpointConsumers {
     }
   }
 
-  /** Endpoint id -> tasks stored for it, from the stream's per-subject counts. */
-  async #storedTasks(): Promise<Map<string, number>> {
-    const t = this.#o.topology;
-    const info = await this.#o.jsm.streams.info(this.#o.stream, { subjects_filter: t.subject('hs.deliver.*') });
-    const counts = new Map<string, number>();
-    for (const [subject, n] of Object.entries(info.state.subjects ?? {})) {
-      const id = t.local(subject).split('.')[2];
-      if (id !== undefined && n > 0) counts.set(id, n);
+  /** Endpoint id -> tasks stored on `hs.deliver.{id}`, and the retry subjects' total, from the stream's per-subject counts. */
+  async #storedTasks(counts?: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+    counts ??= await this.#subjectCounts();
+    const byEndpoint = new Map<string, number>();
+    for (const [subject, n] of counts) {
+      const [, kind, id] = this.#o.topology.local(subject).split('.');
+      if (kind === 'deliver' && id !== undefined && n > 0) byEndpoint.set(id, n);
     }
-    return counts;
+    return byEndpoint;
+  }
+
+  async #subjectCounts(): Promise<Map<string, number>> {
+    const t = this.#o.topology;
+    const info = await this.#o.jsm.streams.info(this.#o.stream, { subjects_filter: t.subject('hs.*.*') });
+    return new Map(Object.entries(info.state.subjects ?? {}));
+  }
+
+  /**
+   * After a broker crash, a work-queue stream can forget that it removed
+   * acked messages: they are stored again, below the consumer's ack floor,
+   * and no consumer will ever hand them out (seen in the chaos suite on
+   * nats-server 2.9). A subject whose count did not move since the last scan,
+   * whose consumer has nothing pending or unacknowledged, holds only such
+   * ghosts: they are purged up to the ack floor, which never touches a task
+   * the consumer has not acked.
+   */
+  async #sweepGhosts(counts: ReadonlyMap<string, number>): Promise<void> {
+    const t = this.#o.topology;
+    const retryTotal = [...counts].filter(([s]) => t.local(s).startsWith('hs.retry.')).reduce((n, [, c]) => n + c, 0);
+    const candidates: [consumer: string, filter: string, count: number][] = [];
+    if (retryTotal > 0 && this.#previous.get('retry') === retryTotal)
+      candidates.push([RETRY_CONSUMER, t.subject('hs.retry.>'), retryTotal]);
+    for (const [subject, n] of counts) {
+      const [, kind, id] = t.local(subject).split('.');
+      if (kind === 'deliver' && id !== undefined && n > 0 && this.#previous.get(subject) === n && this.#running.has(id)) {
+        candidates.push([endpointConsumerName(id), subject, n]);
+      }
+    }
+    this.#previous = new Map(counts);
+    this.#previous.set('retry', retryTotal);
+    for (const [consumer, filter, count] of candidates) {
+      const info = await this.#o.jsm.consumers.info(this.#o.stream, consumer);
+      if (info.num_pending > 0 || info.num_ack_pending > 0) continue;
+      const purged = await this.#o.jsm.streams.purge(this.#o.stream, { filter, seq: info.ack_floor.stream_seq + 1 });
+      if (purged.purged > 0) {
+        this.#o.logger.warn(
+          { consumer, filter, stored: count, purged: purged.purged },
+          'removed acknowledged tasks that reappeared after a broker restart',
+        );
+      }
+    }
   }
 
   async #reconcile(scan: boolean): Promise<void> {
     let stored: Map<string, number> | undefined;
     if (scan) {
       try {
-        stored = await this.#storedTasks();
+        const counts = await this.#subjectCounts();
+        stored = await this.#storedTasks(counts);
+        await this.#sweepGhosts(counts);
         this.#scanFailed = false;
       } catch (err) {
         this.#scanFailed = true;
