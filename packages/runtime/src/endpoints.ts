@@ -1,5 +1,5 @@
 import { parse as parseCel } from '@bufbuild/cel';
-import type { Secret } from '@hookstream/signing';
+import { type Locator, locate, parseLocator, type Secret } from '@hookstream/signing';
 import type { KV } from '@nats-io/kv';
 import { ValidationError } from './errors.ts';
 import { decodeRecord, RecordStore } from './record-store.ts';
@@ -57,9 +57,36 @@ export interface EndpointConfig {
    * `maxConcurrency` is then 1). Absent: unordered.
    */
   readonly ordering?: 'strict';
+  /**
+   * With `ordering: 'strict'`: keep the order only among events with the same
+   * key (e.g. `{"from": "json", "path": "$.data.object.customer"}`); keys
+   * hash to `orderingLanes` lanes that are delivered in parallel, each
+   * strictly ordered. Events without the key go to lane 0.
+   */
+  readonly orderingKey?: Locator;
+  /** Lanes of an endpoint with an `orderingKey` (1-256). Default 16. */
+  readonly orderingLanes?: number;
   readonly retry: RetryPolicy;
   readonly circuit: CircuitPolicy;
   readonly description?: string;
+}
+
+/** Lanes of a strictly ordered endpoint with an `orderingKey`, unless it sets `orderingLanes`. */
+export const DEFAULT_ORDERING_LANES = 16;
+
+/**
+ * The lane of an event for an endpoint ordered by a key: FNV-1a of the key's
+ * value modulo `orderingLanes`, so one key always takes one lane; 0 when the
+ * event has no such key. Undefined for an endpoint without an `orderingKey`.
+ * Pure.
+ */
+export function orderingLane(endpoint: EndpointConfig, header: (name: string) => string | undefined, json: unknown): number | undefined {
+  if (endpoint.orderingKey === undefined) return undefined;
+  const key = locate(endpoint.orderingKey, header, json);
+  if (key === undefined) return 0;
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(key)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash % (endpoint.orderingLanes ?? DEFAULT_ORDERING_LANES);
 }
 
 /** Default retry policy: 5 s first cap, 1 h largest cap, 72 h in all. */
@@ -155,6 +182,19 @@ export function parseEndpointConfig(input: unknown): EndpointConfig {
     }
   }
   if (raw.ordering !== undefined && raw.ordering !== 'strict') throw new ValidationError('ordering', 'must be "strict" or absent');
+  let orderingKey: Locator | undefined;
+  if (raw.orderingKey !== undefined) {
+    if (raw.ordering !== 'strict') throw new ValidationError('orderingKey', 'needs "ordering": "strict"');
+    try {
+      orderingKey = parseLocator(raw.orderingKey);
+    } catch (err) {
+      throw new ValidationError('orderingKey', (err as Error).message);
+    }
+  }
+  const orderingLanes = positive(raw.orderingLanes, 'orderingLanes', DEFAULT_ORDERING_LANES);
+  if (raw.orderingLanes !== undefined && (orderingKey === undefined || orderingLanes > 256)) {
+    throw new ValidationError('orderingLanes', orderingKey === undefined ? 'needs an orderingKey' : 'must be at most 256');
+  }
   const retryRaw = raw.retry === undefined ? {} : obj(raw.retry, 'retry');
   const circuitRaw = raw.circuit === undefined ? {} : obj(raw.circuit, 'circuit');
   const config: EndpointConfig = {
@@ -171,6 +211,7 @@ export function parseEndpointConfig(input: unknown): EndpointConfig {
     ...(raw.rateLimitPerSecond !== undefined
       ? { rateLimitPerSecond: positive(raw.rateLimitPerSecond, 'rateLimitPerSecond', 0, false) }
       : {}),
+    ...(orderingKey !== undefined ? { orderingKey, orderingLanes } : {}),
     retry: Object.freeze({
       initialDelayMs: positive(retryRaw.initialDelayMs, 'retry.initialDelayMs', DEFAULT_RETRY.initialDelayMs),
       maxDelayMs: positive(retryRaw.maxDelayMs, 'retry.maxDelayMs', DEFAULT_RETRY.maxDelayMs),

@@ -21,6 +21,8 @@ export const Header = Object.freeze({
   traceparent: 'traceparent',
   /** Delivery tasks: the endpoint the task is for. */
   endpointId: 'hs-endpoint-id',
+  /** Delivery tasks of an endpoint ordered by a key: the lane (0-based) the key hashes to (docs/delivery.md). */
+  lane: 'hs-lane',
   /** Prefix of the sender's captured HTTP headers: `hs-h-{lower-case name}`. */
   httpPrefix: 'hs-h-',
   /** Dead letters: the stage that gave up. */

@@ -13,11 +13,13 @@ export {
   type CircuitPolicy,
   checkFilter,
   DEFAULT_CIRCUIT,
+  DEFAULT_ORDERING_LANES,
   DEFAULT_RETRY,
   decodeEndpoint,
   type EndpointConfig,
   EndpointStore,
   matchesEventType,
+  orderingLane,
   parseEndpointConfig,
   type RetryPolicy,
 } from './endpoints.ts';

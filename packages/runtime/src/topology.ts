@@ -35,8 +35,8 @@ export interface Topology {
   valid(source: string): string;
   /** `events.{source}.{type}`; the type keeps its dots. */
   events(source: string, eventType: string): string;
-  /** `hs.deliver.{endpoint}` */
-  deliver(endpoint: string): string;
+  /** `hs.deliver.{endpoint}`, or `hs.deliver.{endpoint}.{lane}` for a lane of an endpoint ordered by a key. */
+  deliver(endpoint: string, lane?: number): string;
   /** `hs.retry.{endpoint}`: a task waiting for its next attempt (deliver's retry consumer moves it back when due). */
   retry(endpoint: string): string;
   /** `hs.dlq.{stage}.{key}` where key is the source (or endpoint for deliver). */
@@ -78,7 +78,8 @@ export function topology(namespace = ''): Topology {
     unique: (source: string) => s(`hs.unique.${sanitizeToken(source)}`),
     valid: (source: string) => s(`hs.valid.${sanitizeToken(source)}`),
     events: (source: string, eventType: string) => s(`events.${sanitizeToken(source)}.${sanitizeDotted(eventType)}`),
-    deliver: (endpoint: string) => s(`hs.deliver.${sanitizeToken(endpoint)}`),
+    deliver: (endpoint: string, lane?: number) =>
+      s(lane === undefined ? `hs.deliver.${sanitizeToken(endpoint)}` : `hs.deliver.${sanitizeToken(endpoint)}.${lane}`),
     retry: (endpoint: string) => s(`hs.retry.${sanitizeToken(endpoint)}`),
     dlq: (stage: string, key: string) => s(`hs.dlq.${sanitizeToken(stage)}.${sanitizeToken(key)}`),
     obs: (kind: string) => s(`hs.obs.${sanitizeToken(kind)}`),

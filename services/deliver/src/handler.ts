@@ -3,13 +3,14 @@ import { type Secret, signStandardWebhooks } from '@hookstream/signing';
 import { nextDelayMs, parseRetryAfter, withinRetryWindow } from './backoff.ts';
 import { type AttemptOutcome, type Classification, classifyError, classifyStatus } from './classify.ts';
 import type { HttpSender, SendResult } from './http-client.ts';
-import { readTask, type Task } from './task.ts';
+import { queueKey, readTask, type Task } from './task.ts';
 import type { EndpointGates, Verdict } from './throttle.ts';
 
 /**
  * Where the task at the head of a strictly ordered endpoint stands: its
  * retries stay in place (a nak with the backoff), so the attempts made are
- * kept here, in the `hs_delivery_heads` bucket under the endpoint id.
+ * kept here, in the `hs_delivery_heads` bucket under the endpoint id (or
+ * `{endpoint}.{lane}` for a lane of an endpoint ordered by a key).
  */
 export interface HeadState {
   /** {@link deliveryKey} of the task. */
@@ -21,9 +22,10 @@ export interface HeadState {
 
 /** The `hs_delivery_heads` bucket, as the handler uses it. */
 export interface HeadStore {
-  get(endpointId: string): Promise<HeadState | undefined>;
+  /** `queue`: see {@link queueKey}. */
+  get(queue: string): Promise<HeadState | undefined>;
   /** Resolves once stored. */
-  put(endpointId: string, head: HeadState): Promise<void>;
+  put(queue: string, head: HeadState): Promise<void>;
 }
 
 /** An `hs.deliver.{endpoint}` message as deliver's handler reads it. */
@@ -244,7 +246,7 @@ export async function handleTask(msg: TaskMessage, deps: DeliverDeps): Promise<O
   if (endpoint === undefined) return skip(msg, task, 'endpoint_deleted', `endpoint ${task.endpointId} does not exist`, deps);
   const strict = endpoint.ordering === 'strict';
   if (strict) {
-    const head = await deps.heads.get(endpoint.id);
+    const head = await deps.heads.get(queueKey(endpoint.id, task.lane));
     if (
       head !== undefined &&
       head.key === deliveryKey(task.eventId, task.endpointId, task.replayId) &&
@@ -339,7 +341,7 @@ async function settleAttempt(
       // A strictly ordered task stays at the head: its attempts go to the
       // head state and the nak below waits out the backoff.
       if (strict)
-        return deps.heads.put(endpoint.id, {
+        return deps.heads.put(queueKey(endpoint.id, task.lane), {
           key: deliveryKey(task.eventId, endpoint.id, task.replayId),
           attempts: attempt,
           notBeforeMs: nextRetryAt,

@@ -1,9 +1,16 @@
 import type { ConfigCache, EndpointConfig, Limiter, Logger, StartConsumer, Topology, Worker } from '@hookstream/runtime';
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import { endpointSlots } from './handler.ts';
+import { queueKey } from './task.ts';
 
-/** The durable consumer of one endpoint's tasks (`hs.deliver.{endpoint}`). */
-export const endpointConsumerName = (endpointId: string): string => `deliver-${endpointId}`;
+/**
+ * The durable consumer of one endpoint's tasks (`hs.deliver.{endpoint}`), or
+ * of one lane of an endpoint ordered by a key (`hs.deliver.{endpoint}.{lane}`:
+ * `deliver-{endpoint}~{lane}`; `~` is not allowed in endpoint ids, so names
+ * never collide).
+ */
+export const endpointConsumerName = (endpointId: string, lane?: number): string =>
+  lane === undefined ? `deliver-${endpointId}` : `deliver-${endpointId}~${lane}`;
 /** The durable consumer of `hs.retry.>` (tasks waiting for their next attempt). */
 export const RETRY_CONSUMER = 'deliver-retry';
 /** The consumer of `hs.deliver.>` that deliver used before per-endpoint consumers; removed at start. */
@@ -26,30 +33,46 @@ export interface EndpointConsumersOptions {
   readonly strictMaxDeliver: number;
 }
 
-/** What a consumer is started with; a change restarts it. */
-interface Shape {
+/** One queue of tasks with its own consumer: an endpoint, or one lane of an endpoint ordered by a key. */
+interface Queue {
+  readonly endpointId: string;
+  readonly lane: number | undefined;
+  /** The consumer's `max_ack_pending`. */
   readonly slots: number;
   readonly strict: boolean;
 }
 
-interface Running extends Shape {
+interface Running extends Queue {
   readonly worker: Worker;
   failed: boolean;
 }
 
-const sameShape = (a: Shape, b: Shape | undefined): boolean => b !== undefined && a.slots === b.slots && a.strict === b.strict;
+const sameShape = (a: Queue, b: Queue | undefined): boolean => b !== undefined && a.slots === b.slots && a.strict === b.strict;
+
+/** The queue a stored subject belongs to: `hs.deliver.{endpoint}[.{lane}]`. */
+function queueOfSubject(t: Topology, subject: string): { endpointId: string; lane: number | undefined } | undefined {
+  const [hs, kind, endpointId, lane, ...rest] = t.local(subject).split('.');
+  if (hs !== 'hs' || kind !== 'deliver' || endpointId === undefined || rest.length > 0) return undefined;
+  if (lane !== undefined && !/^\d{1,3}$/.test(lane)) return undefined;
+  return { endpointId, lane: lane === undefined ? undefined : Number(lane) };
+}
+
+const keyOf = (q: { endpointId: string; lane: number | undefined }): string =>
+  queueKey(q.endpointId, q.lane === undefined ? '' : String(q.lane));
 
 /**
  * One durable pull consumer per endpoint, filter `hs.deliver.{endpoint}`,
  * `max_ack_pending` = the endpoint's slots ({@link endpointSlots}): the
  * server never hands out more of an endpoint's tasks than it may have in
  * flight, across every replica, and tasks for a busy endpoint wait in the
- * stream, not in a nak loop. Kept in step with the `hs_endpoints` bucket
- * (created, resized, stopped on change) and with the stream: a scan every
- * `scanIntervalMs` starts a consumer for tasks whose endpoint is unknown
- * (they are dead-lettered `endpoint_deleted`), and deletes the consumer of
- * a deleted endpoint once its subject is empty. Every replica runs the same
- * reconciliation; creating, updating and deleting consumers is idempotent.
+ * stream, not in a nak loop. An endpoint ordered by a key has one consumer
+ * per lane instead (`max_ack_pending` 1 each). Kept in step with the
+ * `hs_endpoints` bucket (created, resized, stopped on change) and with the
+ * stream: a scan every `scanIntervalMs` starts a consumer for tasks whose
+ * endpoint is unknown (they are dead-lettered `endpoint_deleted`) or whose
+ * lane no longer exists, and deletes a consumer nobody wants once its
+ * subject is empty. Every replica runs the same reconciliation; creating,
+ * updating and deleting consumers is idempotent.
  */
 export class EndpointConsumers {
   readonly #o: EndpointConsumersOptions;
@@ -67,7 +90,7 @@ export class EndpointConsumers {
   }
 
   /**
-   * Removes the legacy consumer and the consumers of endpoints that are gone
+   * Removes the legacy consumer and the consumers of queues that are gone
    * with nothing stored, reconciles once, then follows config changes and
    * scans periodically. Throws when NATS cannot be reached.
    */
@@ -87,12 +110,12 @@ export class EndpointConsumers {
     tick();
   }
 
-  /** Endpoints with a running consumer in this replica. */
+  /** Queues with a running consumer in this replica: endpoint ids, `{endpoint}.{lane}` for lanes. */
   endpoints(): string[] {
     return [...this.#running.keys()];
   }
 
-  /** The running endpoint consumers' workers. */
+  /** The running consumers' workers. */
   workers(): Worker[] {
     return [...this.#running.values()].map((r) => r.worker);
   }
@@ -131,32 +154,50 @@ export class EndpointConsumers {
     }
   }
 
-  // Consumers left by a run that ended before their endpoint's queue drained
-  // are found here (a running replica deletes the ones it drains itself).
+  /** The queues the endpoints' config asks for. */
+  #configured(): Map<string, Queue> {
+    const wanted = new Map<string, Queue>();
+    for (const endpoint of this.#o.endpoints.values()) {
+      const strict = endpoint.ordering === 'strict';
+      if (endpoint.orderingKey !== undefined) {
+        for (let lane = 0; lane < (endpoint.orderingLanes ?? 1); lane++) {
+          const q: Queue = { endpointId: endpoint.id, lane, slots: 1, strict: true };
+          wanted.set(keyOf(q), q);
+        }
+      } else {
+        wanted.set(endpoint.id, { endpointId: endpoint.id, lane: undefined, slots: endpointSlots(endpoint), strict });
+      }
+    }
+    return wanted;
+  }
+
+  // Consumers left by a run that ended before their queue drained are found
+  // here (a running replica deletes the ones it drains itself).
   async #collectGarbage(): Promise<void> {
-    const stored = await this.#storedTasks();
+    const stored = this.#storedTasks(await this.#subjectCounts());
+    const configured = this.#configured();
     const prefix = endpointConsumerName('');
     for await (const info of this.#o.jsm.consumers.list(this.#o.stream)) {
       if (!info.name.startsWith(prefix) || info.name === RETRY_CONSUMER) continue;
-      const id = info.name.slice(prefix.length);
-      if (this.#o.endpoints.get(id) === undefined && !stored.has(id)) await this.#deleteConsumer(id);
+      const [endpointId = '', lane] = info.name.slice(prefix.length).split('~');
+      const key = keyOf({ endpointId, lane: lane === undefined ? undefined : Number(lane) });
+      if (!configured.has(key) && !stored.has(key)) await this.#deleteConsumer(info.name);
     }
   }
 
-  /** Endpoint id -> tasks stored on `hs.deliver.{id}`, and the retry subjects' total, from the stream's per-subject counts. */
-  async #storedTasks(counts?: ReadonlyMap<string, number>): Promise<Map<string, number>> {
-    counts ??= await this.#subjectCounts();
-    const byEndpoint = new Map<string, number>();
+  /** Queue key -> tasks stored on its subject. */
+  #storedTasks(counts: ReadonlyMap<string, number>): Map<string, number> {
+    const byQueue = new Map<string, number>();
     for (const [subject, n] of counts) {
-      const [, kind, id] = this.#o.topology.local(subject).split('.');
-      if (kind === 'deliver' && id !== undefined && n > 0) byEndpoint.set(id, n);
+      const q = queueOfSubject(this.#o.topology, subject);
+      if (q !== undefined && n > 0) byQueue.set(keyOf(q), n);
     }
-    return byEndpoint;
+    return byQueue;
   }
 
   async #subjectCounts(): Promise<Map<string, number>> {
     const t = this.#o.topology;
-    const info = await this.#o.jsm.streams.info(this.#o.stream, { subjects_filter: t.subject('hs.*.*') });
+    const info = await this.#o.jsm.streams.info(this.#o.stream, { subjects_filter: t.subject('hs.>') });
     return new Map(Object.entries(info.state.subjects ?? {}));
   }
 
@@ -176,9 +217,9 @@ export class EndpointConsumers {
     if (retryTotal > 0 && this.#previous.get('retry') === retryTotal)
       candidates.push([RETRY_CONSUMER, t.subject('hs.retry.>'), retryTotal]);
     for (const [subject, n] of counts) {
-      const [, kind, id] = t.local(subject).split('.');
-      if (kind === 'deliver' && id !== undefined && n > 0 && this.#previous.get(subject) === n && this.#running.has(id)) {
-        candidates.push([endpointConsumerName(id), subject, n]);
+      const q = queueOfSubject(t, subject);
+      if (q !== undefined && n > 0 && this.#previous.get(subject) === n && this.#running.has(keyOf(q))) {
+        candidates.push([endpointConsumerName(q.endpointId, q.lane), subject, n]);
       }
     }
     this.#previous = new Map(counts);
@@ -201,7 +242,7 @@ export class EndpointConsumers {
     if (scan) {
       try {
         const counts = await this.#subjectCounts();
-        stored = await this.#storedTasks(counts);
+        stored = this.#storedTasks(counts);
         await this.#sweepGhosts(counts);
         this.#scanFailed = false;
       } catch (err) {
@@ -209,56 +250,59 @@ export class EndpointConsumers {
         this.#o.logger.error({ err }, 'scanning the delivery stream failed');
       }
     }
-    const wanted = new Map<string, Shape>();
-    for (const endpoint of this.#o.endpoints.values()) {
-      wanted.set(endpoint.id, { slots: endpointSlots(endpoint), strict: endpoint.ordering === 'strict' });
+    const wanted = this.#configured();
+    // Tasks on a queue the config does not ask for (a deleted endpoint, a
+    // lane that no longer exists, a replay to an endpoint ordered by a key):
+    // a consumer drains them, strict when the endpoint is.
+    for (const key of stored?.keys() ?? []) {
+      if (wanted.has(key)) continue;
+      const [endpointId = '', lane] = key.split('.');
+      const strict = this.#o.endpoints.get(endpointId)?.ordering === 'strict';
+      wanted.set(key, { endpointId, lane: lane === undefined ? undefined : Number(lane), slots: 1, strict });
     }
-    // Tasks of an endpoint that is not configured (deleted, or not yet seen):
-    // a small consumer drains them; the handler dead-letters them.
-    for (const id of stored?.keys() ?? []) if (!wanted.has(id)) wanted.set(id, { slots: 1, strict: false });
-    for (const [id, running] of this.#running) {
-      if (!running.failed && sameShape(running, wanted.get(id))) continue;
-      // Gone from config: keep draining until a scan shows its subject empty.
-      if (!running.failed && !wanted.has(id) && stored === undefined) continue;
-      this.#running.delete(id);
+    for (const [key, running] of this.#running) {
+      if (!running.failed && sameShape(running, wanted.get(key))) continue;
+      // Not wanted by config: keep draining until a scan shows its subject empty.
+      if (!running.failed && !wanted.has(key) && stored === undefined) continue;
+      this.#running.delete(key);
       await running.worker.stop();
-      if (!wanted.has(id)) await this.#deleteConsumer(id);
+      if (!wanted.has(key)) await this.#deleteConsumer(endpointConsumerName(running.endpointId, running.lane));
     }
-    for (const [id, shape] of wanted) {
-      if (this.#running.has(id) || this.#stopped) continue;
-      await this.#startOne(id, shape);
+    for (const [key, queue] of wanted) {
+      if (this.#running.has(key) || this.#stopped) continue;
+      await this.#startOne(key, queue);
     }
   }
 
-  async #startOne(id: string, { slots, strict }: Shape): Promise<void> {
+  async #startOne(key: string, queue: Queue): Promise<void> {
     try {
       const entry: { current?: Running } = {};
       const worker = await this.#o.start({
-        durable: endpointConsumerName(id),
-        filterSubject: this.#o.topology.deliver(id),
-        concurrency: slots,
-        maxAckPending: slots,
+        durable: endpointConsumerName(queue.endpointId, queue.lane),
+        filterSubject: this.#o.topology.deliver(queue.endpointId, queue.lane),
+        concurrency: queue.slots,
+        maxAckPending: queue.slots,
         limiter: this.#o.limiter,
-        ...(strict ? { maxDeliver: this.#o.strictMaxDeliver } : {}),
+        ...(queue.strict ? { maxDeliver: this.#o.strictMaxDeliver } : {}),
         onFatal: (err) => {
-          this.#o.logger.error({ err, endpoint: id }, 'endpoint consumer stopped; it is restarted');
+          this.#o.logger.error({ err, queue: key }, 'endpoint consumer stopped; it is restarted');
           if (entry.current !== undefined) entry.current.failed = true;
           void this.#enqueue(false);
         },
       });
-      entry.current = { worker, slots, strict, failed: false };
-      this.#running.set(id, entry.current);
+      entry.current = { ...queue, worker, failed: false };
+      this.#running.set(key, entry.current);
     } catch (err) {
-      this.#o.logger.error({ err, endpoint: id }, 'starting the endpoint consumer failed; retried at the next scan');
+      this.#o.logger.error({ err, queue: key }, 'starting the endpoint consumer failed; retried at the next scan');
     }
   }
 
-  async #deleteConsumer(id: string): Promise<void> {
+  async #deleteConsumer(name: string): Promise<void> {
     try {
-      await this.#o.jsm.consumers.delete(this.#o.stream, endpointConsumerName(id));
+      await this.#o.jsm.consumers.delete(this.#o.stream, name);
     } catch (err) {
       if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound) return;
-      this.#o.logger.warn({ err, endpoint: id }, 'deleting the endpoint consumer failed; retried at the next scan');
+      this.#o.logger.warn({ err, consumer: name }, 'deleting the endpoint consumer failed; retried at the next scan');
     }
   }
 }

@@ -24,6 +24,8 @@ export interface Task {
   readonly replayId: string;
   /** Where the retry window (`retry.maxAgeMs`) starts: the replay's time for a replayed task, else when ingest received the event. */
   readonly retryFromMs: number;
+  /** The lane (`hs-lane`) of a task of an endpoint ordered by a key; '' otherwise. */
+  readonly lane: string;
   /** Attempts already made. */
   readonly attemptsMade: number;
   /** 0 when the task may be attempted at once. */
@@ -50,10 +52,16 @@ export function readTask(msg: Pick<StageMessage, 'header' | 'subject'>, nowMs: n
     receivedAtMs,
     replayId,
     retryFromMs: replayId !== '' && replayedAt > 0 ? replayedAt : receivedAtMs,
+    lane: /^\d{1,3}$/.test(msg.header(Header.lane) ?? '') ? (msg.header(Header.lane) as string) : '',
     attemptsMade: count(msg.header(TaskHeader.attempt)),
     notBeforeMs: count(msg.header(TaskHeader.notBefore)),
     requeues: count(msg.header(TaskHeader.requeues)),
   };
+}
+
+/** The key of a strictly ordered queue: the endpoint, or `{endpoint}.{lane}` for a lane of an endpoint ordered by a key. */
+export function queueKey(endpointId: string, lane: string): string {
+  return lane === '' ? endpointId : `${endpointId}.${lane}`;
 }
 
 /**

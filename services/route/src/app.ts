@@ -67,11 +67,12 @@ export function buildApp(config: RouteConfig, overrides: RouteOverrides = {}): R
           h.set('Nats-Msg-Id', stageMsgId(eventId, 'route'));
           await publisher.publish(t.events(sourceId, eventType), msg.data, h);
         },
-        publishTask: async (msg, eventId, endpointId) => {
+        publishTask: async (msg, eventId, endpointId, lane) => {
           const h = forwardHeaders(msg.headers);
           h.set('Nats-Msg-Id', `${eventId}:${endpointId}`);
           h.set(Header.endpointId, endpointId);
-          await publisher.publish(t.deliver(endpointId), msg.data, h);
+          if (lane !== undefined) h.set(Header.lane, String(lane));
+          await publisher.publish(t.deliver(endpointId, lane), msg.data, h);
         },
         deadLetterFilter: async (msg, eventId, sourceId, failure) => {
           logger.warn({ endpoint: failure.endpointId, source: sourceId, error: failure.error }, 'filter failed at run time');

@@ -1,4 +1,13 @@
-import { type EndpointConfig, envelopeOf, Header, matchesEventType, type Outcome, type StageMessage } from '@hookstream/runtime';
+import {
+  type EndpointConfig,
+  envelopeOf,
+  Header,
+  matchesEventType,
+  type Outcome,
+  orderingLane,
+  type StageMessage,
+  senderHeader,
+} from '@hookstream/runtime';
 import type { FilterCache, FilterInput } from './filters.ts';
 
 /** A `hs.valid.{source}` message as route's handler reads it. */
@@ -19,8 +28,8 @@ export interface RouteDeps {
   readonly filters: FilterCache;
   /** Publishes to `events.{source}.{type}`; resolves on JetStream's ack. */
   readonly publishEvent: (msg: ValidMessage, eventId: string, sourceId: string, eventType: string) => Promise<void>;
-  /** Publishes one delivery task to `hs.deliver.{endpoint}`; resolves on JetStream's ack. */
-  readonly publishTask: (msg: ValidMessage, eventId: string, endpointId: string) => Promise<void>;
+  /** Publishes one delivery task to `hs.deliver.{endpoint}` (`.{lane}` when given); resolves on JetStream's ack. */
+  readonly publishTask: (msg: ValidMessage, eventId: string, endpointId: string, lane: number | undefined) => Promise<void>;
   /** Dead-letters this event for one endpoint whose filter failed; resolves on JetStream's ack. */
   readonly deadLetterFilter: (msg: ValidMessage, eventId: string, sourceId: string, failure: FilterFailure) => Promise<void>;
   readonly now: () => number;
@@ -30,6 +39,8 @@ export interface RouteDeps {
 export interface RoutePlan {
   readonly endpointIds: readonly string[];
   readonly failures: readonly FilterFailure[];
+  /** The lane of each endpoint ordered by a key (`orderingKey`) that gets the event. */
+  readonly lanes: ReadonlyMap<string, number>;
 }
 
 /** Sender headers (`hs-h-*`) as a plain object with lower-case names, for filters. */
@@ -74,22 +85,24 @@ export function planRoutes(
 ): RoutePlan {
   const endpointIds: string[] = [];
   const failures: FilterFailure[] = [];
+  const lanes = new Map<string, number>();
   let input: FilterInput | undefined;
+  const filterInput = (): FilterInput =>
+    (input ??= {
+      type: event.type,
+      source: event.source,
+      id: event.id,
+      data: parseData(event.msg.data, event.msg.header(`${Header.httpPrefix}content-type`)),
+      headers: senderHeaders(event.msg),
+    });
   for (const endpoint of endpoints) {
     if (!endpoint.enabled || disabled(endpoint.id)) continue;
     if (endpoint.sources !== undefined && !endpoint.sources.includes(event.source)) continue;
     if (!endpoint.eventTypes.some((p) => matchesEventType(p, event.type))) continue;
     if (endpoint.filter !== undefined) {
-      input ??= {
-        type: event.type,
-        source: event.source,
-        id: event.id,
-        data: parseData(event.msg.data, event.msg.header(`${Header.httpPrefix}content-type`)),
-        headers: senderHeaders(event.msg),
-      };
       let verdict: ReturnType<ReturnType<FilterCache['get']>>;
       try {
-        verdict = filters.get(endpoint.id, endpoint.filter)(input);
+        verdict = filters.get(endpoint.id, endpoint.filter)(filterInput());
       } catch (err) {
         verdict = { ok: false, error: `does not compile: ${(err as Error).message}` };
       }
@@ -100,8 +113,12 @@ export function planRoutes(
       if (!verdict.match) continue;
     }
     endpointIds.push(endpoint.id);
+    if (endpoint.orderingKey !== undefined) {
+      const json = endpoint.orderingKey.from === 'json' ? filterInput().data : undefined;
+      lanes.set(endpoint.id, orderingLane(endpoint, senderHeader(event.msg), json) ?? 0);
+    }
   }
-  return { endpointIds, failures };
+  return { endpointIds, failures, lanes };
 }
 
 /**
@@ -117,7 +134,7 @@ export async function handleValid(msg: ValidMessage, deps: RouteDeps): Promise<O
   const plan = planRoutes(deps.endpoints(), deps.disabled, deps.filters, { type: eventType, source: sourceId, id: eventId, msg });
   await Promise.all([
     deps.publishEvent(msg, eventId, sourceId, eventType),
-    ...plan.endpointIds.map((endpointId) => deps.publishTask(msg, eventId, endpointId)),
+    ...plan.endpointIds.map((endpointId) => deps.publishTask(msg, eventId, endpointId, plan.lanes.get(endpointId))),
     ...plan.failures.map((failure) => deps.deadLetterFilter(msg, eventId, sourceId, failure)),
   ]);
   return { kind: 'ack' };

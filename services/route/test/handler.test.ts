@@ -41,6 +41,38 @@ describe('route planning', () => {
     assert.deepEqual(result.failures, []);
   });
 
+  it('route: an endpoint ordered by a key gets the lane its key hashes to; the same key always the same lane', () => {
+    const byCustomer = endpoint({
+      id: 'ledger',
+      ordering: 'strict',
+      orderingKey: { from: 'json', path: '$.data.object.customer' },
+      orderingLanes: 8,
+    });
+    const byHeader = endpoint({ id: 'by-shop', ordering: 'strict', orderingKey: { from: 'header', name: 'X-Shop' } });
+    const laneOf = (body: string, extra: Record<string, string> = {}) =>
+      plan([byCustomer, byHeader, endpoint({ id: 'plain' })], message(body, 'x', extra)).lanes;
+    const a = laneOf('{"data":{"object":{"customer":"cus_A"}}}', { 'hs-h-x-shop': 'shop-1' });
+    assert.equal(a.has('plain'), false, 'an unordered endpoint has no lane');
+    assert.deepEqual(laneOf('{"data":{"object":{"customer":"cus_A"}},"other":1}', { 'hs-h-x-shop': 'shop-1' }), a, 'same keys, same lanes');
+    const lanes = new Set(Array.from({ length: 40 }, (_, i) => laneOf(`{"data":{"object":{"customer":"cus_${i}"}}}`).get('ledger')));
+    assert.ok(
+      lanes.size > 4 && [...lanes].every((l) => l !== undefined && l >= 0 && l < 8),
+      `40 customers spread over the 8 lanes: ${[...lanes]}`,
+    );
+    assert.equal(laneOf('{"no":"customer"}').get('ledger'), 0, 'an event without the key takes lane 0');
+    assert.equal(laneOf('not json').get('ledger'), 0);
+  });
+
+  it('route: ordering keys are checked when an endpoint is saved', () => {
+    assert.throws(() => endpoint({ id: 'x', orderingKey: { from: 'json', path: '$.a' } }), /orderingKey: needs "ordering": "strict"/);
+    assert.throws(() => endpoint({ id: 'x', ordering: 'strict', orderingKey: { from: 'json', path: 'a' } }), /orderingKey/);
+    assert.throws(
+      () => endpoint({ id: 'x', ordering: 'strict', orderingKey: { from: 'json', path: '$.a' }, orderingLanes: 257 }),
+      /orderingLanes/,
+    );
+    assert.throws(() => endpoint({ id: 'x', ordering: 'sorted' }), /ordering/);
+  });
+
   it('route: filters see type, source, data and sender headers', () => {
     const eps = [
       endpoint({ id: 'big', filter: 'data.data.object.amount >= 1000' }),
