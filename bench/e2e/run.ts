@@ -15,6 +15,8 @@
 //
 // Writes bench/e2e/results/latest.json (or BENCH_OUT) and, with the steps
 // phase, bench/e2e/latency.png. See bench/REPORT.md for the method.
+
+import { spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -180,6 +182,16 @@ const services: ServiceProcess[] = [];
 services.push(await startService('ingest', { ...env, HS_INGEST_PORT: String(ingestPort), HS_INGEST_HOST: '127.0.0.1' }));
 for (const name of ['verify', 'dedup', 'validate', 'route']) services.push(await startService(name, env));
 services.push(await startService('deliver', { ...env, HS_DELIVER_ALLOW_CIDRS: '127.0.0.1/32' }));
+// Experiment, not a product setting: BENCH_NICE_INTAKE=n lowers the CPU
+// priority of ingest, verify, dedup, validate and route by n (renice), as if
+// intake ran on other nodes than deliver and nats-server, to separate what
+// flow control does from what CPU contention on one node does.
+const NICE_INTAKE = Number(process.env.BENCH_NICE_INTAKE ?? '0');
+if (NICE_INTAKE > 0) {
+  for (const s of services.filter((x) => x.name !== 'deliver')) {
+    spawnSync('renice', ['-n', String(NICE_INTAKE), '-p', String(s.child.pid)]);
+  }
+}
 const processes: { name: string; pid: () => number | undefined }[] = [
   { name: 'nats-server', pid: () => nats.pid },
   ...services.map((s) => ({ name: s.name, pid: () => s.child.pid })),
@@ -1187,6 +1199,7 @@ const summary = {
     BENCH_MANY_RATE: MANY_RATE_ENV ?? null,
     BENCH_MANY_S: MANY_S,
     BENCH_PHASE_DRAIN_MAX_S: PHASE_DRAIN_MAX_S,
+    BENCH_NICE_INTAKE: NICE_INTAKE,
   },
   steps: results,
   saturation: saturation ?? null,

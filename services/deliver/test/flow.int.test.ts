@@ -338,4 +338,38 @@ describe('deliver flow control against a real nats-server', () => {
     assert.deepEqual(app.endpointConsumers().sort(), ['bycustomer.0', 'bycustomer.1', 'bycustomer.2', 'bycustomer.3']);
     await ep.close();
   });
+
+  it('deliver: an open circuit holds only its slots: queued tasks stay in the stream, a few naks per open period', async () => {
+    // Scenario: an endpoint that always answers 500, maxConcurrency 4, circuit
+    // opens after 2 failures for 1 s; 200 tasks queued. While the circuit is
+    // open, the 4 tasks in hand are nak'ed with the rest of the open time and
+    // the server hands out nothing more: the other tasks are never pulled,
+    // so the cost of waiting is the naks of 4 slots per open period.
+    const ep = await startEndpoint((_r, res) => {
+      res.statusCode = 500;
+      res.end();
+    });
+    const { t } = await setUp('f7', [
+      {
+        id: 'down',
+        url: ep.url,
+        maxConcurrency: 4,
+        circuit: { failureThreshold: 2, openMs: 1_000 },
+        retry: { initialDelayMs: 60_000, maxDelayMs: 60_000, maxAgeMs: 300_000 },
+      },
+    ]);
+    const app = await start('f7');
+    await publishMany(t, 'down', ids('down', 200));
+    // Three probes after the circuit first opened: at least three open periods.
+    await waitFor('three probes', () => (ep.received.length >= 2 + 3 ? true : undefined), 30_000, 20);
+    const info = await jsm.consumers.info(t.streams.delivery, endpointConsumerName('down'));
+    const periods = ep.received.length - 1;
+    assert.ok(info.num_pending >= 200 - 4 - periods, `the queued tasks were never pulled: ${info.num_pending} still pending`);
+    assert.ok(info.num_ack_pending <= 4);
+    const naks = app.worker().counts.nak;
+    // The 4 slots, each nak'ed about twice per period (while the probe is out, then for the reopened circuit);
+    // the old design nak'ed every one of the 200 tasks each time it came back.
+    assert.ok(naks <= 8 * (periods + 2), `a few naks per slot per open period: ${naks} naks over ${periods} periods`);
+    await ep.close();
+  });
 });
