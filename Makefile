@@ -9,8 +9,10 @@ export npm_config_nodedir := $(ROOT)/.tools/node
 NODE_EXTRA_CA_CERTS ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 export NODE_EXTRA_CA_CERTS
 TEST_FILES := 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts' 'test/**/*.test.ts'
+# The pure tests: no nats-server, ClickHouse or browser (integration tests are *.int.test.ts, browser tests *.browser.test.ts).
+UNIT_FILES = $(shell find packages services test -name '*.test.ts' -not -name '*.int.test.ts' -not -name '*.browser.test.ts' -not -path '*/node_modules/*')
 
-.PHONY: help setup setup-browser build up down status test typecheck lint format bench bench-ingest clean
+.PHONY: help setup setup-browser build up down status test test-unit typecheck lint format bench bench-ingest clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -50,6 +52,9 @@ check-proto: setup ## fail when the generated gRPC code is stale
 
 test: setup-browser lint helm-lint check-proto build ## lint, type-check, chart, generated code, console bundle, then every test against real servers (and headless Chromium)
 	node --test --test-concurrency=1 --test-timeout=180000 $(TEST_FILES)
+
+test-unit: setup ## the fast loop: pure tests only (no servers, no browser), in seconds
+	node --test $(UNIT_FILES)
 
 chaos: setup ## the chaos suite in its long form (600 events; make test runs 100)
 	CHAOS_EVENTS=600 node --test --test-timeout=900000 test/chaos/chaos.int.test.ts
