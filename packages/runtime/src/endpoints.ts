@@ -125,12 +125,77 @@ function stringList(value: unknown, field: string): string[] {
   return value as string[];
 }
 
-/** Throws ValidationError when `expression` is not valid CEL. Pure. */
+/** Longest filter expression accepted, in characters. */
+export const MAX_FILTER_LENGTH = 4_096;
+/** Deepest nesting of comprehensions (`all`, `exists`, `exists_one`, `map`, `filter`) inside one another's bodies. */
+export const MAX_FILTER_NESTING = 3;
+
+type CelExpr = ReturnType<typeof parseCel>['expr'];
+
+/**
+ * The deepest chain of comprehensions whose bodies (loop condition and
+ * step) hold one another: the power of the list size that evaluation cost
+ * can grow with. A comprehension in another's range or result runs once, so
+ * it does not nest. Iterative, so a deep expression cannot overflow the stack.
+ */
+function comprehensionNesting(root: CelExpr): number {
+  let deepest = 0;
+  const stack: [CelExpr | undefined, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [expr, depth] = stack.pop() as [CelExpr | undefined, number];
+    if (expr === undefined) continue;
+    const kind = expr.exprKind;
+    switch (kind.case) {
+      case 'selectExpr':
+        stack.push([kind.value.operand, depth]);
+        break;
+      case 'callExpr':
+        stack.push([kind.value.target, depth], ...kind.value.args.map((a): [CelExpr, number] => [a, depth]));
+        break;
+      case 'listExpr':
+        stack.push(...kind.value.elements.map((e): [CelExpr, number] => [e, depth]));
+        break;
+      case 'structExpr':
+        for (const entry of kind.value.entries) {
+          stack.push([entry.value, depth]);
+          if (entry.keyKind.case === 'mapKey') stack.push([entry.keyKind.value, depth]);
+        }
+        break;
+      case 'comprehensionExpr': {
+        const c = kind.value;
+        deepest = Math.max(deepest, depth + 1);
+        stack.push([c.iterRange, depth], [c.accuInit, depth], [c.result, depth], [c.loopCondition, depth + 1], [c.loopStep, depth + 1]);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return deepest;
+}
+
+/**
+ * Throws ValidationError when `expression` is not valid CEL, is longer than
+ * {@link MAX_FILTER_LENGTH} characters, or nests comprehensions deeper than
+ * {@link MAX_FILTER_NESTING} (each level multiplies the cost by a list's
+ * size; route also bounds each evaluation with a step and time budget). Pure.
+ */
 export function checkFilter(expression: string, field = 'filter'): void {
+  if (expression.length > MAX_FILTER_LENGTH) {
+    throw new ValidationError(field, `is longer than ${MAX_FILTER_LENGTH} characters (${expression.length})`);
+  }
+  let parsed: ReturnType<typeof parseCel>;
   try {
-    parseCel(expression);
+    parsed = parseCel(expression);
   } catch (err) {
     throw new ValidationError(field, `does not compile: ${(err as Error).message}`);
+  }
+  const nesting = comprehensionNesting(parsed.expr);
+  if (nesting > MAX_FILTER_NESTING) {
+    throw new ValidationError(
+      field,
+      `nests comprehensions (all, exists, exists_one, map, filter) ${nesting} deep, more than ${MAX_FILTER_NESTING}: the cost grows with the list size to that power`,
+    );
   }
 }
 

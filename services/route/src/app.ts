@@ -60,7 +60,7 @@ export function buildApp(config: RouteConfig, overrides: RouteOverrides = {}): R
       const deps: RouteDeps = {
         endpoints: () => endpoints.values(),
         disabled: (id) => states.get(id)?.disabled === true,
-        filters: new FilterCache(),
+        filters: new FilterCache(config.filterBudget),
         now,
         publishEvent: async (msg, eventId, sourceId, eventType) => {
           const h = forwardHeaders(msg.headers);

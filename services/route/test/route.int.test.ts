@@ -55,15 +55,15 @@ describe('route against a real nats-server', () => {
     await server?.stop();
   });
 
-  async function publishValid(eventId: string, type: string, body: string): Promise<void> {
+  async function publishValid(eventId: string, type: string, body: string, source = 'stripe'): Promise<void> {
     const h = headers();
     h.set('Nats-Msg-Id', `${eventId}:validate`);
     h.set(Header.eventId, eventId);
-    h.set(Header.source, 'stripe');
+    h.set(Header.source, source);
     h.set(Header.eventType, type);
     h.set(Header.receivedAt, String(Date.now()));
     h.set('hs-h-content-type', 'application/json');
-    await publisher.publish(t.valid('stripe'), new TextEncoder().encode(body), h);
+    await publisher.publish(t.valid(source), new TextEncoder().encode(body), h);
   }
 
   const tasksFor = async (eventId: string) =>
@@ -130,5 +130,55 @@ describe('route against a real nats-server', () => {
       return tasks.every((m) => m.header.get(Header.endpointId) !== 'payments') ? true : undefined;
     });
     await state.delete('payments');
+  });
+
+  it("route: a filter whose nested comprehensions explode is cut by its budget (filter_error) and another source's event is not delayed", async () => {
+    // Scenario: the issue's probe. Nested all() over a 300-element list is
+    // 27 million iterations (5.2 s of one stage for every source); the
+    // budget (100,000 steps or 100 ms) ends it with a filter_error for that
+    // endpoint. The clock starts before the hostile publish: route runs in
+    // this process, so a stall would hold this test's next publish as well.
+    await store.put({
+      id: 'hostile',
+      url: 'https://e.example/h',
+      secrets: SECRETS,
+      sources: ['attacker'],
+      filter: 'data.items.all(x, data.items.all(y, data.items.all(z, true)))',
+    });
+    await waitFor('endpoint picked up', async () => {
+      const id = `probe-${Date.now()}`;
+      await publishValid(id, 'probe', '{"items":[1]}', 'attacker');
+      const tasks = await waitFor('probe routed', async () => {
+        const ts = await tasksFor(id);
+        return ts.length > 0 ? ts : undefined;
+      });
+      return tasks.some((m) => m.header.get(Header.endpointId) === 'hostile') ? true : undefined;
+    });
+    const items = JSON.stringify({ items: Array.from({ length: 300 }, (_, i) => i) });
+    const sent = Date.now();
+    await publishValid('cube', 'probe', items, 'attacker');
+    await publishValid('unrelated', 'customer.created', '{"id":"cus_1"}');
+    const passed = await waitFor('the unrelated event', async () =>
+      (await storedMessages(jsm, t.streams.events)).find((m) => m.header.get(Header.eventId) === 'unrelated'),
+    );
+    const delay = passed.time.getTime() - sent;
+    assert.ok(delay < 1_000, `the unrelated event waited ${delay} ms`);
+    const dead = await waitFor('budget dead letter', async () =>
+      (await storedMessages(jsm, t.streams.dlq)).find((m) => m.header.get(Header.eventId) === 'cube'),
+    );
+    assert.equal(dead.subject, t.dlq('route', 'attacker'));
+    assert.equal(dead.header.get(Header.dlqReason), FILTER_ERROR);
+    assert.equal(dead.header.get(Header.endpointId), 'hostile');
+    assert.match(
+      dead.header.get(Header.dlqDetail),
+      /^endpoint hostile: filter budget exceeded: (more than 100000 steps|ran longer than 100 ms)/,
+    );
+    await waitFor('the hostile event still reaches events.attacker.probe', async () =>
+      (await storedMessages(jsm, t.streams.events, t.events('attacker', 'probe'))).some((m) => m.header.get(Header.eventId) === 'cube')
+        ? true
+        : undefined,
+    );
+    assert.equal(app.worker().healthy(), true);
+    await store.delete('hostile');
   });
 });

@@ -73,6 +73,7 @@ export function buildApp(config: ValidateConfig, overrides: ValidateOverrides = 
         },
         compiled: (record, mode) => compiledSchemas.compiled(record, mode),
         maxDepth: config.maxDepth,
+        regexBudget: config.regexBudget,
         drift,
         now,
         noteNoSchema: (source, eventType) => {

@@ -1,4 +1,5 @@
 import { type BaseConfig, EnvReader, readBaseConfig, readStageSettings, type StageSettings } from '@hookstream/runtime';
+import { DEFAULT_REGEX_BUDGET } from './regex.ts';
 
 /** Everything validate needs, resolved and frozen. */
 export interface ValidateConfig extends BaseConfig, StageSettings {
@@ -6,6 +7,8 @@ export interface ValidateConfig extends BaseConfig, StageSettings {
   readonly maxDepth: number;
   /** A drift record for a (source, type, path) is published at most once per this interval, per replica. */
   readonly driftIntervalMs: number;
+  /** Regex work one event may cost: characters tested × RE2 program size, summed; past it the event is `regex_budget`. */
+  readonly regexBudget: number;
 }
 
 /** Compiles the environment into a {@link ValidateConfig}. Throws ConfigError naming every bad variable. */
@@ -16,6 +19,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     ...readStageSettings(r, 'VALIDATE'),
     maxDepth: r.int('HS_VALIDATE_MAX_DEPTH', 128, 1, 1_000),
     driftIntervalMs: r.int('HS_VALIDATE_DRIFT_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
+    regexBudget: r.int('HS_VALIDATE_REGEX_BUDGET', DEFAULT_REGEX_BUDGET, 1_000, 10_000_000_000),
   };
   r.done();
   return Object.freeze(config);

@@ -1,4 +1,5 @@
 import type { SchemaRecord } from '@hookstream/runtime';
+import { compilePattern, RegexBudgetError, type SafePattern } from './regex.ts';
 
 /** The JSON type of a drifted value, as recorded in `hs.obs.drift`. */
 export type JsonType = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'null';
@@ -54,14 +55,35 @@ function shapes(schema: unknown, root: unknown, out: Json[] = [], hops = 0): Jso
   return out;
 }
 
-function patternMatches(shape: Json, key: string): boolean {
+/** Tests a schema regex against a property name: true when it matches. May throw {@link RegexBudgetError}. */
+export type PatternTest = (pattern: string, key: string) => boolean;
+
+const unmetered = new Map<string, SafePattern | undefined>();
+/** The test used when none is given: RE2, unmetered, compiled regexes kept (a few hundred at most). */
+const testUnmetered: PatternTest = (pattern, key) => {
+  if (!unmetered.has(pattern)) {
+    if (unmetered.size >= 512) unmetered.clear();
+    let compiled: SafePattern | undefined;
+    try {
+      compiled = compilePattern(pattern);
+    } catch {
+      compiled = undefined;
+    }
+    unmetered.set(pattern, compiled);
+  }
+  return unmetered.get(pattern)?.test(key) ?? false;
+};
+
+function patternMatches(shape: Json, key: string, test: PatternTest): boolean {
   const patterns = shape.patternProperties;
   if (!isObject(patterns)) return false;
   for (const p of Object.keys(patterns)) {
     try {
-      if (new RegExp(p, 'u').test(key)) return true;
-    } catch {
-      // An invalid pattern matches nothing here; ajv reports it at compile time.
+      if (test(p, key)) return true;
+    } catch (err) {
+      // Out of regex budget: what could not be checked is not reported as drift.
+      if (err instanceof RegexBudgetError) return true;
+      // An invalid pattern matches nothing here; the schema compile reports it.
     }
   }
   return false;
@@ -72,6 +94,7 @@ interface Walk {
   readonly out: DriftFinding[];
   readonly seen: Set<string>;
   readonly max: number;
+  readonly test: PatternTest;
 }
 
 function walk(value: unknown, schema: unknown, path: string, w: Walk): void {
@@ -87,7 +110,7 @@ function walk(value: unknown, schema: unknown, path: string, w: Walk): void {
       const child = path + segment(key);
       if (owner !== undefined) {
         walk(value[key], (owner.properties as Json)[key], child, w);
-      } else if (!all.some((s) => Object.hasOwn(s, 'additionalProperties') || patternMatches(s, key))) {
+      } else if (!all.some((s) => Object.hasOwn(s, 'additionalProperties') || patternMatches(s, key, w.test))) {
         if (!w.seen.has(child)) {
           w.seen.add(child);
           w.out.push({ path: child, jsonType: jsonTypeOf(value[key]) });
@@ -115,10 +138,13 @@ function walk(value: unknown, schema: unknown, path: string, w: Walk): void {
  * A property is not drift when some applicable subschema declares it, sets
  * `additionalProperties` (true, false or a schema), or matches it with
  * `patternProperties`; objects whose schema declares no `properties` are
- * not looked into. Pure; recursion is bounded by the value's depth.
+ * not looked into. `patternProperties` regexes run through `test` (RE2;
+ * pass the compiled schema's metered test so the event's regex budget
+ * holds); a regex that cannot be checked within the budget counts as
+ * matching. Pure; recursion is bounded by the value's depth.
  */
-export function findDrift(value: unknown, schema: SchemaRecord['schema'], max = 64): DriftFinding[] {
-  const w: Walk = { root: schema, out: [], seen: new Set(), max };
+export function findDrift(value: unknown, schema: SchemaRecord['schema'], max = 64, test: PatternTest = testUnmetered): DriftFinding[] {
+  const w: Walk = { root: schema, out: [], seen: new Set(), max, test };
   walk(value, schema, '$', w);
   return w.out;
 }

@@ -11,6 +11,7 @@ import {
 import { type Locator, locate } from '@hookstream/signing';
 import { type DriftFinding, DriftLimiter, findDrift, type JsonType } from './drift.ts';
 import { parseBody } from './parse.ts';
+import { DEFAULT_REGEX_BUDGET, RegexBudgetError, RegexMeter } from './regex.ts';
 import type { CheckedMode, Compiled, SchemaError } from './schemas.ts';
 
 /** The parts of an `hs.unique.{source}` message validate reads. */
@@ -24,6 +25,7 @@ export type ValidateRejection =
   | 'schema_violation'
   | 'no_schema'
   | 'schema_invalid'
+  | 'regex_budget'
   | 'unknown_source';
 
 /** Every {@link ValidateRejection}. */
@@ -34,6 +36,7 @@ export const VALIDATE_REJECTIONS: readonly ValidateRejection[] = Object.freeze([
   'schema_violation',
   'no_schema',
   'schema_invalid',
+  'regex_budget',
   'unknown_source',
 ]);
 
@@ -71,6 +74,8 @@ export interface JudgeDeps {
   readonly compiled: (record: SchemaRecord, mode: CheckedMode) => Compiled;
   /** Deepest JSON nesting accepted. */
   readonly maxDepth: number;
+  /** Regex work one event may cost (characters tested × program size; default {@link DEFAULT_REGEX_BUDGET}); see {@link RegexMeter}. */
+  readonly regexBudget?: number;
 }
 
 /** The I/O validate's handler needs, as small interfaces (fakes in unit tests). */
@@ -135,7 +140,9 @@ const rejected = (
  * current schema of its (source, type): parse the body (form-encoded or
  * JSON, depth-limited), take the type from `hs-event-type` or the source's
  * locator, then check the schema (`strict`, `additive`, or not at all for
- * `off`) and, in `additive` mode, find drift. Pure; never throws.
+ * `off`) and, in `additive` mode, find drift. Regex work (schema
+ * `pattern`s and `patternProperties`, drift included) is metered against
+ * `regexBudget`: past it the event is `regex_budget`. Pure; never throws.
  */
 export function judge(msg: UniqueMessage, source: SourceConfig | undefined, deps: JudgeDeps): Verdict {
   if (source === undefined)
@@ -171,7 +178,16 @@ export function judge(msg: UniqueMessage, source: SourceConfig | undefined, deps
     const message = `schema version ${record.version} does not compile: ${compiled.error}`;
     return rejected('schema_invalid', eventType, { path: '', keyword: 'schema', message });
   }
-  const errors = compiled.check(parsed.value);
+  // One meter for the schema check and the drift walk: the event's regex work is bounded as a whole.
+  const meter = new RegexMeter(deps.regexBudget ?? DEFAULT_REGEX_BUDGET);
+  let errors: readonly SchemaError[];
+  try {
+    errors = compiled.check(parsed.value, meter);
+  } catch (err) {
+    if (!(err instanceof RegexBudgetError)) throw err;
+    const message = `${err.message}; schema version ${record.version}`;
+    return rejected('regex_budget', eventType, { path: '', keyword: 'pattern', message });
+  }
   if (errors.length > 0) {
     const shown = JSON.stringify(errors.slice(0, DETAIL_ERRORS));
     const detail = `${errors.length} error(s) against schema version ${record.version}: ${shown}`;
@@ -183,7 +199,8 @@ export function judge(msg: UniqueMessage, source: SourceConfig | undefined, deps
       detail: detail.length > DETAIL_CHARS ? `${detail.slice(0, DETAIL_CHARS - 1)}…` : detail,
     };
   }
-  const drift = mode === 'additive' ? findDrift(parsed.value, record.schema) : [];
+  const drift =
+    mode === 'additive' ? findDrift(parsed.value, record.schema, undefined, (p, key) => compiled.testPattern(p, key, meter)) : [];
   return { kind: 'valid', eventType, schema: 'checked', drift };
 }
 

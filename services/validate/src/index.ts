@@ -1,6 +1,14 @@
 export { buildApp, type ValidateApp, type ValidateCounters, type ValidateOverrides } from './app.ts';
 export { loadConfig, type ValidateConfig } from './config.ts';
-export { type DriftFinding, DriftLimiter, type DriftLimiterOptions, findDrift, type JsonType, jsonTypeOf } from './drift.ts';
+export {
+  type DriftFinding,
+  DriftLimiter,
+  type DriftLimiterOptions,
+  findDrift,
+  type JsonType,
+  jsonTypeOf,
+  type PatternTest,
+} from './drift.ts';
 export {
   type DriftRecord,
   handleUnique,
@@ -16,6 +24,17 @@ export {
   type Verdict,
 } from './handler.ts';
 export { bracketDepth, mediaType, type ParseFailureReason, type ParseResult, parseBody } from './parse.ts';
+export {
+  compilePattern,
+  DEFAULT_REGEX_BUDGET,
+  MAX_PATTERN_LENGTH,
+  MAX_PATTERN_PROGRAM,
+  MAX_SCHEMA_PROGRAM,
+  PatternError,
+  RegexBudgetError,
+  RegexMeter,
+  type SafePattern,
+} from './regex.ts';
 export {
   type CheckedMode,
   type Compiled,

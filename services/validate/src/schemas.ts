@@ -1,6 +1,7 @@
 import { type SchemaMode, type SchemaRecord, schemaKey } from '@hookstream/runtime';
 import { Ajv, type AnySchema, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { compilePattern, MAX_SCHEMA_PROGRAM, PatternError, type RegexMeter, type SafePattern } from './regex.ts';
 
 /** One schema violation as reported in dead letters and `hs.obs.schema_failure`. */
 export interface SchemaError {
@@ -14,9 +15,21 @@ export interface SchemaError {
 /** The JSON Schema dialects validate compiles. */
 export type Dialect = '2020-12' | 'draft-07';
 
-/** A compiled schema: `check` answers the violations of a value ([] when valid). */
+/**
+ * A compiled schema. `check` answers the violations of a value ([] when
+ * valid); given a meter, every regex test is charged to it first, and
+ * `check` throws {@link RegexBudgetError} once the meter's budget runs out.
+ * `testPattern` tests one of the schema's regexes (or another, compiled
+ * under the same rules; one that cannot be compiled matches nothing), charged
+ * the same way.
+ */
 export type Compiled =
-  | { readonly ok: true; readonly dialect: Dialect; readonly check: (value: unknown) => readonly SchemaError[] }
+  | {
+      readonly ok: true;
+      readonly dialect: Dialect;
+      readonly check: (value: unknown, meter?: RegexMeter) => readonly SchemaError[];
+      readonly testPattern: (pattern: string, text: string, meter?: RegexMeter) => boolean;
+    }
   | { readonly ok: false; readonly error: string };
 
 /** Modes in which a schema is applied (mode `off` never compiles anything). */
@@ -104,11 +117,62 @@ function toSchemaError(e: ErrorObject): SchemaError {
   return { path: e.instancePath, keyword: e.keyword, message };
 }
 
+const pointerToken = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/**
+ * Every regex of a schema with where it is, as a JSON Pointer into the
+ * schema: `pattern` values (`/properties/name/pattern`) and
+ * `patternProperties` keys (`/patternProperties/^x-`), walking the same
+ * subschema positions as {@link strictVariant}.
+ */
+function schemaRegexes(schema: unknown, at = '', out: { pointer: string; pattern: string }[] = []): typeof out {
+  if (!isObject(schema)) return out;
+  if (typeof schema.pattern === 'string') out.push({ pointer: `${at}/pattern`, pattern: schema.pattern });
+  if (isObject(schema.patternProperties)) {
+    for (const key of Object.keys(schema.patternProperties))
+      out.push({ pointer: `${at}/patternProperties/${pointerToken(key)}`, pattern: key });
+  }
+  for (const k of ONE) if (isObject(schema[k])) schemaRegexes(schema[k], `${at}/${k}`, out);
+  for (const k of LIST) {
+    const list = schema[k];
+    if (Array.isArray(list)) for (const [i, s] of list.entries()) schemaRegexes(s, `${at}/${k}/${i}`, out);
+  }
+  for (const k of MAP) {
+    const map = schema[k];
+    if (isObject(map)) for (const [key, s] of Object.entries(map)) schemaRegexes(s, `${at}/${k}/${pointerToken(key)}`, out);
+  }
+  return out;
+}
+
+/** The regexes of one schema, compiled for RE2 once each, their total size bounded. */
+class SchemaPatterns {
+  readonly #compiled = new Map<string, SafePattern>();
+  #total = 0;
+
+  /** The compiled regex; throws PatternError when it is refused or the schema's regexes grow too big. */
+  get(source: string): SafePattern {
+    let pattern = this.#compiled.get(source);
+    if (pattern === undefined) {
+      pattern = compilePattern(source);
+      this.#total += pattern.size;
+      if (this.#total > MAX_SCHEMA_PROGRAM) {
+        throw new PatternError(source, `brings the schema's regexes to more than ${MAX_SCHEMA_PROGRAM} RE2 instructions in all`);
+      }
+      this.#compiled.set(source, pattern);
+    }
+    return pattern;
+  }
+}
+
 /**
  * Compiles one schema for `mode` with a fresh ajv instance (so schemas with
  * the same `$id` in different versions never clash), `allErrors` on and
- * ajv's strict mode off. Never throws: a schema that does not compile gives
- * `{ ok: false, error }`. Pure apart from the CPU it costs.
+ * ajv's strict mode off. Every regex (`pattern`, `patternProperties`) runs on
+ * RE2 through ajv's `code.regExp`, so matching is linear in the text; a regex
+ * RE2 cannot run (backreferences, lookaround, …) or over the size limits makes
+ * the schema not compile, the error naming where the regex is and why. Never
+ * throws: a schema that does not compile gives `{ ok: false, error }`. Pure
+ * apart from the CPU it costs.
  */
 export function compileSchema(schema: SchemaRecord['schema'], mode: CheckedMode): Compiled {
   const dialect = dialectOf(schema);
@@ -116,10 +180,28 @@ export function compileSchema(schema: SchemaRecord['schema'], mode: CheckedMode)
     const declared = typeof schema === 'object' ? JSON.stringify(schema.$schema) : '';
     return { ok: false, error: `unsupported $schema ${declared}: use draft 2020-12 or draft-07` };
   }
+  const patterns = new SchemaPatterns();
+  for (const { pointer, pattern } of schemaRegexes(schema)) {
+    try {
+      patterns.get(pattern);
+    } catch (err) {
+      return { ok: false, error: `${pointer}: ${(err as Error).message}` };
+    }
+  }
+  // The meter of the check in progress: checks are synchronous, so one slot serves.
+  let meter: RegexMeter | undefined;
+  const regExp = Object.assign(
+    (source: string, flags: string) => {
+      const pattern = patterns.get(source);
+      return { test: (text: string) => pattern.test(text, meter), toString: () => `/${source}/${flags}` };
+    },
+    { code: 'hookstreamRe2' },
+  );
   const applied = mode === 'strict' ? strictVariant(schema) : schema;
   let validate: ValidateFunction;
   try {
-    const ajv = dialect === 'draft-07' ? new Ajv(AJV_OPTIONS) : new Ajv2020(AJV_OPTIONS);
+    const options: Options = { ...AJV_OPTIONS, code: { regExp } };
+    const ajv = dialect === 'draft-07' ? new Ajv(options) : new Ajv2020(options);
     validate = ajv.compile(applied as AnySchema);
   } catch (err) {
     return { ok: false, error: (err as Error).message };
@@ -127,7 +209,23 @@ export function compileSchema(schema: SchemaRecord['schema'], mode: CheckedMode)
   return {
     ok: true,
     dialect,
-    check: (value) => (validate(value) ? [] : (validate.errors ?? []).map(toSchemaError)),
+    check: (value, checkMeter) => {
+      meter = checkMeter;
+      try {
+        return validate(value) ? [] : (validate.errors ?? []).map(toSchemaError);
+      } finally {
+        meter = undefined;
+      }
+    },
+    testPattern: (source, text, testMeter) => {
+      let pattern: SafePattern;
+      try {
+        pattern = patterns.get(source);
+      } catch {
+        return false;
+      }
+      return pattern.test(text, testMeter);
+    },
   };
 }
 

@@ -58,6 +58,7 @@ describe('validate against a real nats-server', () => {
     await sources.put({ id: 'strict', provider: 'stripe', schemaMode: 'strict' });
     await sources.put({ id: 'required', provider: 'stripe', requireSchema: true });
     await sources.put({ id: 'slack', scheme: { kind: 'none' }, eventType: { from: 'json', path: '$.payload.type' } });
+    await sources.put({ id: 'hostile', provider: 'stripe' });
     schemas = new SchemaStore(await openBucket(nats.nc, t.buckets.schemas, { replicas: 1 }));
     await schemas.put('stripe', 'charge.succeeded', chargeSchema);
     await schemas.put('strict', 'charge.succeeded', chargeSchema);
@@ -66,6 +67,12 @@ describe('validate against a real nats-server', () => {
       type: 'object',
       properties: { payload: { type: 'object', required: ['type', 'user'], properties: { type: {}, user: { required: ['id'] } } } },
     });
+    // The issue's probe: a pattern that backtracks catastrophically on a run of a's and a b.
+    await schemas.put('hostile', 'name.check', { type: 'object', properties: { name: { type: 'string', pattern: '^(a+)+$' } } });
+    // Stored before backreferences were refused at write time (SchemaStore does not compile).
+    await schemas.put('hostile', 'backref.check', { type: 'object', properties: { word: { type: 'string', pattern: '^(\\w+) \\1$' } } });
+    // About 1,000 RE2 instructions: a list of long strings costs more regex work than the default budget.
+    await schemas.put('hostile', 'budget.check', { type: 'object', properties: { list: { items: { pattern: '^[a-z]{1000}' } } } });
     validate = buildApp(
       loadConfig({ HS_NATS_URL: server.url, HS_NAMESPACE: 'vl', HS_HEALTH_PORT: '0', HS_HEALTH_HOST: '127.0.0.1', HS_LOG_LEVEL: 'silent' }),
       { logger },
@@ -237,5 +244,49 @@ describe('validate against a real nats-server', () => {
     assert.equal(validate.worker().counts.error, 0, 'no handler threw');
     assert.equal((await httpRequest({ port: validate.healthPort(), path: '/healthz' })).status, 200);
     await valid(await publish('stripe', charge('after', { amount: 1, currency: 'eur' })));
+  });
+
+  it("validate: a catastrophic-backtracking schema pattern on one source does not delay another source's event", async () => {
+    // Scenario: the issue's probe. With a backtracking engine 28 a's and a b
+    // held the whole stage for 21.6 s (each extra a doubles it); RE2 answers
+    // in linear time, so the hostile event is judged at once and another
+    // source's event sent right after it passes within a second. The clock
+    // starts before the hostile publish: validate runs in this process, so a
+    // stall would hold this test's next publish as well.
+    const sent = Date.now();
+    const hostile = await publish('hostile', JSON.stringify({ type: 'name.check', name: `${'a'.repeat(27)}b` }));
+    const other = await publish('stripe', charge('evt_unrelated', { amount: 1, currency: 'eur' }));
+    const passed = await valid(other);
+    const delay = passed.time.getTime() - sent;
+    assert.ok(delay < 1_000, `the unrelated event waited ${delay} ms`);
+    const dead = await deadLetter(hostile);
+    assert.equal(dead.subject, t.dlq('validate', 'hostile'));
+    assert.equal(dead.header.get(Header.dlqReason), 'schema_violation');
+    assert.match(dead.header.get(Header.dlqDetail), /must match pattern \\"\^\(a\+\)\+\$\\"/);
+    await valid(await publish('hostile', JSON.stringify({ type: 'name.check', name: 'a'.repeat(100_000) })), 'hostile');
+    assert.equal(validate.worker().healthy(), true);
+  });
+
+  it('validate: a stored schema whose regex RE2 cannot run fails its events with schema_invalid naming the pattern', async () => {
+    const id = await publish('hostile', JSON.stringify({ type: 'backref.check', word: 'hey hey' }));
+    const dead = await deadLetter(id);
+    assert.equal(dead.header.get(Header.dlqReason), 'schema_invalid');
+    assert.match(dead.header.get(Header.dlqDetail), /^schema version 1 does not compile: \/properties\/word\/pattern: .*backreference/);
+    await valid(await publish('stripe', charge('evt_after_backref', { amount: 1, currency: 'eur' })));
+  });
+
+  it('validate: an event whose regex work passes HS_VALIDATE_REGEX_BUDGET is dead-lettered as regex_budget', async () => {
+    // Scenario: 30 strings of 1,000 characters against a ~1,000-instruction
+    // pattern: about 3e7 units of work, over the default budget of 2e7.
+    const id = await publish(
+      'hostile',
+      JSON.stringify({ type: 'budget.check', list: Array.from({ length: 30 }, () => 'z'.repeat(1_000)) }),
+    );
+    const dead = await deadLetter(id);
+    assert.equal(dead.header.get(Header.dlqReason), 'regex_budget');
+    assert.match(dead.header.get(Header.dlqDetail), /regex work over the budget of 20000000/);
+    const record = await waitFor('the failure record', async () => (await obsRecords('schema_failure')).find((r) => r.event_id === id));
+    assert.equal(record.reason, 'regex_budget');
+    await valid(await publish('hostile', JSON.stringify({ type: 'budget.check', list: ['z'.repeat(1_000)] })), 'hostile');
   });
 });
