@@ -25,7 +25,14 @@ import {
 } from '@hookstream/runtime';
 import { connectTestNats, freePort, type NatsServer, startNatsServer, waitFor, waitForHttpOk } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
-import { publishTask, startEndpoint, taskHeaders, waitForDeadLetters } from './helpers.ts';
+import {
+  publishTask,
+  type Responder,
+  startEndpoint as startTestEndpoint,
+  type TestEndpoint,
+  taskHeaders,
+  waitForDeadLetters,
+} from './helpers.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -53,6 +60,13 @@ describe('deliver flow control against a real nats-server', () => {
   let jsm: JetStreamManager;
   const apps: DeliverApp[] = [];
   const children: ChildProcess[] = [];
+  const endpoints: TestEndpoint[] = [];
+  // Closed in after() too, so a failed assertion cannot leave a listening socket that keeps the file from exiting.
+  const startEndpoint = async (respond: Responder): Promise<TestEndpoint> => {
+    const ep = await startTestEndpoint(respond);
+    endpoints.push(ep);
+    return ep;
+  };
 
   before(async () => {
     server = await startNatsServer();
@@ -63,6 +77,7 @@ describe('deliver flow control against a real nats-server', () => {
   after(async () => {
     for (const child of children) child.kill('SIGKILL');
     for (const app of apps) await app.close();
+    for (const ep of endpoints) await ep.close().catch(() => undefined);
     await nats?.drain();
     await server?.stop();
   });
