@@ -38,6 +38,16 @@ export const Header = Object.freeze({
   /** Dead letters: how many times it was delivered to the stage. */
   dlqDeliveries: 'hs-dlq-deliveries',
   /**
+   * Reduced dead letters (stored without the body, which could not be
+   * dead-lettered as it was): why, `too_large` or `dead_letter_failed`.
+   */
+  dlqReduced: 'hs-dlq-reduced',
+  /** Reduced dead letters: the size of the body left out. */
+  dlqBodyBytes: 'hs-dlq-body-bytes',
+  /** Reduced dead letters: the stream and sequence the message was consumed from (verify's is the raw archive). */
+  dlqOriginStream: 'hs-dlq-origin-stream',
+  dlqOriginSeq: 'hs-dlq-origin-seq',
+  /**
    * Replays: which replay this message belongs to (`dlq-{sequence}` for a
    * dead letter, the request id of a ReplayToEndpoint). Deliver keys its
    * put-backs, attempt records and dead letters by it, so a replay never

@@ -17,7 +17,7 @@ export const metrics = Object.freeze({
   }),
   stageMessages: new Counter({
     name: 'hookstream_stage_messages_total',
-    help: 'Messages settled by a pipeline stage, by outcome (ack, nak, term, error)',
+    help: 'Messages settled by a pipeline stage, by outcome (ack, nak, term, term_reduced, dead_letter_retry, dead_letter_stuck, error)',
     labelNames: ['stage', 'outcome'] as const,
     registers: [registry],
   }),

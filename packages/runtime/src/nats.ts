@@ -7,6 +7,12 @@ export interface NatsHandle {
   readonly nc: NatsConnection;
   /** False between a disconnect and the following reconnect. */
   isConnected(): boolean;
+  /**
+   * The `max_payload` (bytes, headers and body together) of the server the
+   * connection is on now, from its INFO; refreshed on every reconnect (a
+   * cluster's nodes may differ). The last known value while disconnected.
+   */
+  maxPayload(): number;
   /** Drains (finishes pending publishes and subscriptions) and closes. Resolves when closed; never throws. */
   drain(): Promise<void>;
 }
@@ -47,6 +53,8 @@ export async function connectNats(
     noAsyncTraces: options.asyncTraces !== true,
   });
   let connected = true;
+  // nats-server's default; INFO always carries the real value.
+  let lastMaxPayload = nc.info?.max_payload ?? 1024 * 1024;
   void (async () => {
     for await (const status of nc.status()) {
       switch (status.type) {
@@ -66,10 +74,15 @@ export async function connectNats(
       }
     }
   })().catch((err: unknown) => logger.error({ err }, 'nats status loop failed'));
-  logger.info({ servers: config.natsServers }, 'nats connected');
+  logger.info({ servers: config.natsServers, maxPayload: lastMaxPayload }, 'nats connected');
   return {
     nc,
     isConnected: () => connected && !nc.isClosed() && !nc.isDraining(),
+    maxPayload: () => {
+      const current = nc.info?.max_payload;
+      if (current !== undefined && current > 0) lastMaxPayload = current;
+      return lastMaxPayload;
+    },
     drain: async () => {
       if (nc.isClosed()) return;
       try {

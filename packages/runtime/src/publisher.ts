@@ -19,6 +19,32 @@ export class PublishError extends Error {
   }
 }
 
+/**
+ * The message (headers and body together) is over the NATS server's
+ * `max_payload`, or over a stream's message size limit: publishing it again
+ * cannot succeed. Nothing was stored.
+ */
+export class PayloadTooLargeError extends Error {
+  override name = 'PayloadTooLargeError';
+}
+
+// JetStream's "message size exceeds maximum allowed" (a stream's max_msg_size).
+const JS_MESSAGE_TOO_LARGE = 10054;
+
+/**
+ * Whether `err` says the message is too large to publish anywhere as it is:
+ * {@link PayloadTooLargeError}, the NATS client's `max_payload` check, or
+ * JetStream's message size limit. Pure.
+ */
+export function isPayloadTooLarge(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err instanceof PayloadTooLargeError) return true;
+  if (err instanceof PublishError) return err.code === JS_MESSAGE_TOO_LARGE;
+  const code = (err as { code?: unknown }).code;
+  if (err.name === 'JetStreamApiError' && code === JS_MESSAGE_TOO_LARGE) return true;
+  return /max_payload|maximum payload/i.test(err.message);
+}
+
 /** No acknowledgement arrived within the deadline; the message may or may not be stored. */
 export class PublishTimeoutError extends Error {
   override name = 'PublishTimeoutError';
@@ -61,6 +87,9 @@ export class AckingPublisher {
    * Publishes `data` with `headers` (which should carry `Nats-Msg-Id`) and
    * resolves on the PubAck. Publishes made in one event-loop turn go out in
    * one socket write (the client would otherwise write once per message).
+   * Rejects with {@link PayloadTooLargeError} when headers and body are over
+   * the server's `max_payload` (or the stream's size limit: then a
+   * {@link PublishError} that {@link isPayloadTooLarge} recognises).
    */
   publish(subject: string, data: Uint8Array, headers: MsgHdrs): Promise<PubAck> {
     const token = (this.#next++).toString(36);
@@ -84,7 +113,13 @@ export class AckingPublisher {
       } catch (err) {
         const pending = this.#pending.get(q.token);
         this.#pending.delete(q.token);
-        pending?.reject(err as Error);
+        pending?.reject(
+          isPayloadTooLarge(err)
+            ? new PayloadTooLargeError(`message of ${q.data.length} body bytes plus headers is over the server's max_payload`, {
+                cause: err,
+              })
+            : (err as Error),
+        );
       }
     }
   };

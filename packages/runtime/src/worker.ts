@@ -12,6 +12,7 @@ import { Header } from './envelope.ts';
 import type { Logger } from './logger.ts';
 import { metrics } from './metrics.ts';
 import type { Outcome } from './outcome.ts';
+import { isPayloadTooLarge } from './publisher.ts';
 
 /** Options for {@link startWorker}. */
 export interface WorkerOptions {
@@ -41,6 +42,8 @@ export interface WorkerOptions {
   readonly retryDelayMs?: (deliveryCount: number) => number;
   /** Called when the worker can no longer consume; the service reports unhealthy. */
   readonly onFatal?: (err: Error) => void;
+  /** Delays when a dead letter cannot be stored (see {@link settle}); tests shorten them. */
+  readonly deadLetterDelays?: DeadLetterDelays;
 }
 
 /** A running consumer loop. */
@@ -49,8 +52,14 @@ export interface Worker {
   stop(): Promise<void>;
   /** False once the consume loop has failed for good. */
   healthy(): boolean;
-  /** Messages settled so far, by outcome kind. */
+  /**
+   * Messages settled so far: acked, nak'ed (a dead letter that could not be
+   * stored counts here: it was nak'ed), termed (only once its dead letter is
+   * stored, whole or reduced), and handler errors.
+   */
   readonly counts: Readonly<Record<'ack' | 'nak' | 'term' | 'error', number>>;
+  /** Dead letters by what became of them ({@link Settled}); absent on a group of workers. */
+  readonly deadLetters?: Readonly<Record<'whole' | 'reduced' | 'retried' | 'stuck', number>>;
 }
 
 /**
@@ -150,6 +159,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const holds = new Holds();
 
   const counts = { ack: 0, nak: 0, term: 0, error: 0 };
+  const deadLetters = { whole: 0, reduced: 0, retried: 0, stuck: 0 };
   let healthy = true;
   let inFlight = 0;
   let wake: (() => void) | undefined;
@@ -190,21 +200,46 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         counts.error++;
         metrics.stageMessages.inc({ stage: options.stage, outcome: 'error' });
         logger.error({ err, subject: msg.subject, seq: msg.seq, deliveries }, 'handler threw');
-        outcome =
-          deliveries >= options.maxDeliver
+        // Too large to publish onward: no retry can change that.
+        outcome = isPayloadTooLarge(err)
+          ? { kind: 'term', reason: 'payload_too_large', detail: (err as Error).message }
+          : deliveries >= options.maxDeliver
             ? { kind: 'term', reason: 'handler_error', detail: (err as Error).message }
             : { kind: 'nak', delayMs: (options.retryDelayMs ?? defaultRetryDelayMs)(deliveries) };
       }
     }
-    await settle(msg, outcome, {
+    const settled = await settle(msg, outcome, {
       js,
       logger,
       stage: options.stage,
       deadLetterSubject: options.deadLetterSubject,
+      maxDeliver: options.maxDeliver,
       hold: (ms) => holds.hold(msg, ms, options.ackWaitMs),
+      ...(options.deadLetterDelays !== undefined ? { delays: options.deadLetterDelays } : {}),
     });
-    counts[outcome.kind]++;
-    metrics.stageMessages.inc({ stage: options.stage, outcome: outcome.kind });
+    switch (settled) {
+      case 'ack':
+      case 'nak':
+        counts[settled]++;
+        break;
+      case 'term':
+        counts.term++;
+        deadLetters.whole++;
+        break;
+      case 'term_reduced':
+        counts.term++;
+        deadLetters.reduced++;
+        break;
+      case 'dead_letter_retry':
+        counts.nak++;
+        deadLetters.retried++;
+        break;
+      case 'dead_letter_stuck':
+        counts.nak++;
+        deadLetters.stuck++;
+        break;
+    }
+    metrics.stageMessages.inc({ stage: options.stage, outcome: settled });
     metrics.stageDuration.observe({ stage: options.stage }, (performance.now() - startedAt) / 1000);
   };
 
@@ -224,6 +259,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
 
   return {
     counts,
+    deadLetters,
     healthy: () => healthy,
     stop: async () => {
       messages.stop();
@@ -238,14 +274,124 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   };
 }
 
+/** How long a message waits when its dead letter could not be stored. */
+export interface DeadLetterDelays {
+  /** Before the next try while it may still be stored whole (default 5 s). */
+  readonly retryMs: number;
+  /** Once not even the reduced form could be stored (default 5 min). */
+  readonly stuckMs: number;
+}
+
+/** Default {@link DeadLetterDelays}. */
+export const DEFAULT_DEAD_LETTER_DELAYS: DeadLetterDelays = Object.freeze({ retryMs: 5_000, stuckMs: 300_000 });
+
+/**
+ * Deliveries past `maxDeliver` during which a dead letter that cannot be
+ * stored whole is retried whole; after them it is stored reduced.
+ */
+export const DEAD_LETTER_ATTEMPTS = 3;
+
 /** What {@link settle} needs besides the message and outcome. */
 export interface SettleDeps {
   readonly js: JetStreamClient;
   readonly logger: Logger;
   readonly stage: string;
   readonly deadLetterSubject: (msg: JsMsg) => string;
+  /** The worker's `maxDeliver`: bounds how long a dead letter is retried whole. */
+  readonly maxDeliver: number;
   /** Waits out an ack's `holdMs` (default: no wait). */
   readonly hold?: (ms: number) => Promise<void>;
+  readonly delays?: DeadLetterDelays;
+}
+
+/**
+ * What {@link settle} did, as the stage metric counts it:
+ * - `ack`, `nak`: as the outcome said;
+ * - `term`: dead-lettered whole, then termed;
+ * - `term_reduced`: dead-lettered without its body (see {@link publishDeadLetter}), then termed;
+ * - `dead_letter_retry`: the dead letter could not be stored; nak'ed, tried again soon;
+ * - `dead_letter_stuck`: not even the reduced dead letter could be stored; nak'ed for long.
+ */
+export type Settled = 'ack' | 'nak' | 'term' | 'term_reduced' | 'dead_letter_retry' | 'dead_letter_stuck';
+
+/**
+ * Applies an outcome to a message: `ack` acks (after `holdMs`, through
+ * `deps.hold`); `nak` naks with its delay; `term` dead-letters, then terms.
+ * The message is termed only once its dead letter is stored, so it is never
+ * dropped; and a dead letter that cannot be stored has a way out:
+ * 1. it is published whole (body and headers, plus the `hs-dlq-*` headers);
+ * 2. when that is too large (`max_payload`, a stream's size limit) or has
+ *    failed through {@link DEAD_LETTER_ATTEMPTS} deliveries past `maxDeliver`,
+ *    it is published reduced: headers, reason, where it was consumed from
+ *    (stream and sequence), no body;
+ * 3. while neither applies, the message is nak'ed for `delays.retryMs`;
+ *    when even the reduced form fails (the DLQ stream is gone, NATS is down)
+ *    it is nak'ed for `delays.stuckMs`, logged as an error and counted as
+ *    `dead_letter_stuck`: it stays in its stream (visible as consumer lag)
+ *    until the DLQ takes it; dropping it would lose it.
+ * Resolves with what was done. Never throws.
+ */
+export async function settle(msg: JsMsg, outcome: Outcome, deps: SettleDeps): Promise<Settled> {
+  switch (outcome.kind) {
+    case 'ack':
+      if (outcome.holdMs !== undefined && outcome.holdMs > 0 && deps.hold !== undefined) await deps.hold(outcome.holdMs);
+      msg.ack();
+      return 'ack';
+    case 'nak':
+      msg.nak(Math.max(0, Math.round(outcome.delayMs)));
+      return 'nak';
+    case 'term':
+      return deadLetterAndTerm(msg, outcome.reason, outcome.detail, deps);
+  }
+}
+
+async function deadLetterAndTerm(msg: JsMsg, reason: string, detail: string | undefined, deps: SettleDeps): Promise<Settled> {
+  const delays = deps.delays ?? DEFAULT_DEAD_LETTER_DELAYS;
+  const deliveries = msg.info.deliveryCount;
+  const where = { stage: deps.stage, subject: msg.subject, stream: msg.info.stream, seq: msg.info.streamSequence, deliveries, reason };
+  const subject = deps.deadLetterSubject(msg);
+  let wholeError: unknown;
+  try {
+    await publishDeadLetter(deps.js, msg, subject, deps.stage, reason, detail);
+    // No reason on the term: nats-server 2.9 does not parse `+TERM reason`
+    // and would leave the message in a work queue. The DLQ copy has it.
+    msg.term();
+    deps.logger.warn({ ...where, detail }, 'dead-lettered');
+    return 'term';
+  } catch (err) {
+    wholeError = err;
+  }
+  const tooLarge = isPayloadTooLarge(wholeError);
+  if (!tooLarge && deliveries < deps.maxDeliver + DEAD_LETTER_ATTEMPTS) {
+    deps.logger.error({ ...where, err: wholeError }, `dead-letter publish failed; will retry in ${delays.retryMs} ms`);
+    msg.nak(delays.retryMs);
+    return 'dead_letter_retry';
+  }
+  const why = tooLarge ? 'too_large' : 'dead_letter_failed';
+  try {
+    await publishDeadLetter(deps.js, msg, subject, deps.stage, reason, detail, {
+      reduced: why,
+      cause: wholeError instanceof Error ? wholeError.message : String(wholeError),
+    });
+    msg.term();
+    deps.logger.error({ ...where, why, bodyBytes: msg.data.length }, 'dead-lettered without its body (it could not be stored whole)');
+    return 'term_reduced';
+  } catch (err) {
+    deps.logger.error(
+      { ...where, err, wholeError },
+      `a message can be dead-lettered neither whole nor reduced; it stays in its stream and is tried again in ${delays.stuckMs} ms`,
+    );
+    msg.nak(delays.stuckMs);
+    return 'dead_letter_stuck';
+  }
+}
+
+/** A dead letter without the body, for {@link publishDeadLetter}. */
+export interface ReducedForm {
+  /** Why the body is left out: `too_large` or `dead_letter_failed`. */
+  readonly reduced: 'too_large' | 'dead_letter_failed';
+  /** The error that kept the whole dead letter out. */
+  readonly cause: string;
 }
 
 // Tells the server a message is still being worked on while `until` is pending,
@@ -286,40 +432,16 @@ class Holds {
 }
 
 /**
- * Applies an outcome to a message: `ack` acks (after `holdMs`, through `deps.hold`); `nak` naks with its delay;
- * `term` first publishes the message to the DLQ with the reason (and waits
- * for JetStream's ack), then terms it. If the dead-letter publish fails the
- * message is nak'ed instead, so it is never dropped. Never throws.
- */
-export async function settle(msg: JsMsg, outcome: Outcome, deps: SettleDeps): Promise<void> {
-  switch (outcome.kind) {
-    case 'ack':
-      if (outcome.holdMs !== undefined && outcome.holdMs > 0 && deps.hold !== undefined) await deps.hold(outcome.holdMs);
-      msg.ack();
-      return;
-    case 'nak':
-      msg.nak(Math.max(0, Math.round(outcome.delayMs)));
-      return;
-    case 'term':
-      try {
-        await publishDeadLetter(deps.js, msg, deps.deadLetterSubject(msg), deps.stage, outcome.reason, outcome.detail);
-        // No reason on the term: nats-server 2.9 does not parse `+TERM reason`
-        // and would leave the message in a work queue. The DLQ copy has it.
-        msg.term();
-        deps.logger.warn({ subject: msg.subject, reason: outcome.reason, detail: outcome.detail }, 'dead-lettered');
-      } catch (err) {
-        deps.logger.error({ err, subject: msg.subject }, 'dead-letter publish failed; will retry');
-        msg.nak(5_000);
-      }
-      return;
-  }
-}
-
-/**
  * Publishes a copy of `msg` (body and headers untouched) with the
  * `hs-dlq-*` headers to `subject`, resolving on JetStream's ack. The
  * `Nats-Msg-Id` is derived from the event id (or the stream sequence) and
- * the subject, so a repeated dead-lettering of the same message is stored once.
+ * the subject, so a repeated dead-lettering of the same message is stored once
+ * (a reduced copy too: a whole copy stored earlier wins).
+ * With `reduced`, the body is left out and `hs-dlq-reduced`,
+ * `hs-dlq-body-bytes`, `hs-dlq-origin-stream` and `hs-dlq-origin-seq` say why,
+ * how much, and where the message was consumed from; with the envelope
+ * headers (`hs-event-id`, `hs-source`, `hs-received-at`) they lead to the raw
+ * copy in `HS_RAW`. Throws what the publish throws.
  */
 export async function publishDeadLetter(
   js: JetStreamClient,
@@ -328,6 +450,7 @@ export async function publishDeadLetter(
   stage: string,
   reason: string,
   detail: string | undefined,
+  reduced?: ReducedForm,
 ): Promise<void> {
   const h = newHeaders();
   if (msg.headers) {
@@ -338,15 +461,22 @@ export async function publishDeadLetter(
   }
   h.set(Header.dlqStage, stage);
   h.set(Header.dlqReason, reason);
-  if (detail !== undefined) h.set(Header.dlqDetail, oneLine(detail));
+  const fullDetail = reduced === undefined ? detail : `${detail ?? reason}; stored without its body: ${reduced.cause}`;
+  if (fullDetail !== undefined) h.set(Header.dlqDetail, oneLine(fullDetail));
   h.set(Header.dlqSubject, msg.subject);
   h.set(Header.dlqAt, String(Date.now()));
   h.set(Header.dlqDeliveries, String(msg.info.deliveryCount));
+  if (reduced !== undefined) {
+    h.set(Header.dlqReduced, reduced.reduced);
+    h.set(Header.dlqBodyBytes, String(msg.data.length));
+    h.set(Header.dlqOriginStream, msg.info.stream);
+    h.set(Header.dlqOriginSeq, String(msg.info.streamSequence));
+  }
   const eventId = msg.headers?.get(Header.eventId);
   // Keyed by the DLQ subject too: one event can die at one stage for several
   // endpoints (deliver), and each copy must be kept.
   const msgID = eventId ? `${eventId}:dlq:${subject}` : `${msg.info.stream}:${msg.seq}:dlq:${subject}`;
-  await js.publish(subject, msg.data, { headers: h, msgID, timeout: 5_000 });
+  await js.publish(subject, reduced === undefined ? msg.data : new Uint8Array(0), { headers: h, msgID, timeout: 5_000 });
 }
 
 // NATS header values cannot hold line breaks; keep detail readable and bounded.

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ export interface NatsServerOptions {
   readonly args?: readonly string[];
   /** How long to wait for the server to accept connections (ms). */
   readonly startTimeoutMs?: number;
+  /** The server's `max_payload` in bytes (nats-server's default: 1 MiB), set through a config file. */
+  readonly maxPayload?: number;
 }
 
 /**
@@ -31,7 +33,15 @@ export class NatsServer {
     this.port = port;
     this.storeDir = storeDir;
     this.#options = options;
+    // max_payload has no command-line flag; flags given after -c still win.
+    const config: string[] = [];
+    if (options.maxPayload !== undefined) {
+      const file = join(storeDir, 'hs-test.conf');
+      writeFileSync(file, `max_payload: ${options.maxPayload}\n`);
+      config.push('-c', file);
+    }
     this.#process = new ServerProcess('nats-server', binary, [
+      ...config,
       '-js',
       '-a',
       '127.0.0.1',

@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import type { Locator } from '@hookstream/signing';
 import { locate } from '@hookstream/signing';
 
+/** Longest provider key used as is (UTF-8 bytes); a longer one falls back to the body hash. */
+export const MAX_PROVIDER_KEY_BYTES = 1024;
+
 /** The provider-level key of one delivery, and where it came from. */
 export interface IdempotencyKey {
   /** The key itself: the provider's id, or `sha256:<hex>` of source and body. */
@@ -11,8 +14,9 @@ export interface IdempotencyKey {
 
 /**
  * Finds a delivery's idempotency key: the source's locator (a header, or a
- * JSON path into the body, parsed only when needed), else the SHA-256 of the
- * source id and the body bytes, so that identical re-sends still collapse.
+ * JSON path into the body, parsed only when needed) when it is at most
+ * {@link MAX_PROVIDER_KEY_BYTES}, else the SHA-256 of the source id and the
+ * body bytes, so that identical re-sends still collapse.
  * Pure; never throws.
  */
 export function idempotencyKey(
@@ -31,7 +35,9 @@ export function idempotencyKey(
       }
     }
     const found = locate(locator, senderHeader, json);
-    if (found !== undefined && found.length <= 1024) return { value: found, origin: 'provider' };
+    // In bytes: the key travels as the hs-idempotency-key header, and the
+    // envelope headroom (runtime limits.ts) counts it as at most 1,024.
+    if (found !== undefined && Buffer.byteLength(found, 'utf8') <= MAX_PROVIDER_KEY_BYTES) return { value: found, origin: 'provider' };
   }
   const hash = createHash('sha256').update(sourceId).update('\n').update(body).digest('hex');
   return { value: `sha256:${hash}`, origin: 'body-hash' };

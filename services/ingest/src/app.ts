@@ -1,10 +1,13 @@
 import {
   AckingPublisher,
   type App,
+  bodyLimitProblem,
   CleanupStack,
   type ConfigCache,
+  ConfigError,
   createLogger,
   decodeSource,
+  envelopeHeadroomBytes,
   type Logger,
   ObsPublisher,
   openBucket,
@@ -30,8 +33,11 @@ export interface IngestApp extends App {
 
 /**
  * Wires ingest: NATS and streams, the live `hs_sources` cache, the health
- * server and the webhook server. `close()` unwinds in reverse: stop HTTP
- * (finishing in-flight requests), stop the watch, drain NATS, close health.
+ * server and the webhook server. `run()` throws ConfigError, naming the body
+ * limit, the envelope headroom and the server's `max_payload`, when a body
+ * of the configured limit could not travel the pipeline. `close()` unwinds
+ * in reverse: stop HTTP (finishing in-flight requests), stop the watch,
+ * drain NATS, close health.
  */
 export function buildApp(config: IngestConfig, overrides: IngestOverrides = {}): IngestApp {
   const logger = overrides.logger ?? createLogger({ service: config.service, level: config.logLevel });
@@ -47,6 +53,13 @@ export function buildApp(config: IngestConfig, overrides: IngestOverrides = {}):
     run: async () => {
       const platform = await openPlatform(config, logger);
       cleanup.push('nats', () => platform.nats.drain());
+      const maxPayload = platform.nats.maxPayload();
+      const problem = bodyLimitProblem(config.maxBodyBytes, maxPayload, config.maxHeaderBytes);
+      if (problem !== undefined) throw new ConfigError([`HS_INGEST_MAX_BODY_BYTES: ${problem}`]);
+      logger.info(
+        { maxBodyBytes: config.maxBodyBytes, headroomBytes: envelopeHeadroomBytes(config.maxHeaderBytes), maxPayload },
+        'body limit fits the server max_payload',
+      );
       const kv = await openBucket(platform.nats.nc, platform.topology.buckets.sources, { replicas: config.streamReplicas });
       const sources: ConfigCache<SourceConfig> = await watchConfig(kv, (k, v) => decodeSource(k, v, config.secretBox), logger);
       cleanup.push('sources watch', () => sources.stop());
@@ -72,6 +85,7 @@ export function buildApp(config: IngestConfig, overrides: IngestOverrides = {}):
         obs: new ObsPublisher(publisher, platform.topology),
         topology: platform.topology,
         natsConnected: () => platform.nats.isConnected(),
+        maxPayload: () => platform.nats.maxPayload(),
         logger,
       });
       const server = http;

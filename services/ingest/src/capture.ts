@@ -27,3 +27,20 @@ export function buildRawHeaders(start: EnvelopeStart, rawHeaders: readonly strin
   }
   return h;
 }
+
+/**
+ * The bytes the captured sender headers take in a NATS header block (each
+ * value as `\r\nhs-h-{name}: {value}`, UTF-8): what ingest holds to
+ * `HS_INGEST_MAX_HEADER_BYTES`, part of the envelope headroom checked
+ * against the server's `max_payload`. Same arguments as {@link buildRawHeaders}. Pure.
+ */
+export function capturedHeaderBytes(rawHeaders: readonly string[], drop: ReadonlySet<string>): number {
+  let bytes = 0;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (drop.has(name.toLowerCase())) continue;
+    // The client trims values; node already has.
+    bytes += 4 + Header.httpPrefix.length + Buffer.byteLength(name, 'utf8') + Buffer.byteLength(rawHeaders[i + 1] as string, 'utf8');
+  }
+  return bytes;
+}

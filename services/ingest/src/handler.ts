@@ -9,6 +9,8 @@ export interface RequestHead {
   readonly contentType: string | undefined;
   /** From Content-Length; undefined for chunked bodies. */
   readonly contentLength: number | undefined;
+  /** What the sender's headers that ingest keeps take as `hs-h-*` NATS headers ({@link capturedHeaderBytes}). */
+  readonly capturedHeaderBytes: number;
 }
 
 /** The verdict on a request head: read the body and publish, or answer now. */
@@ -22,6 +24,15 @@ export interface AdmissionDeps {
   readonly limiter: TokenBuckets;
   readonly nowMs: number;
   readonly defaultMaxBodyBytes: number;
+  /**
+   * No body limit goes above this, a source's own included: the NATS
+   * server's `max_payload` less the envelope headroom (runtime's
+   * `envelopeHeadroomBytes`), so whatever is accepted fits every stage's
+   * message and its dead letter.
+   */
+  readonly maxBodyCeiling: number;
+  /** Most bytes the captured sender headers may take (`HS_INGEST_MAX_HEADER_BYTES`). */
+  readonly maxHeaderBytes: number;
   /** False while NATS is disconnected or ingest is shutting down. */
   readonly canPublish: boolean;
   readonly retryAfterSeconds: number;
@@ -72,8 +83,10 @@ const reject = (status: number, error: string, headers?: Record<string, string>)
 /**
  * Decides, from the head alone, whether to read and publish a request.
  * Order: 404 unknown path, 405 not POST, 404 unknown or disabled source,
- * 413 declared length over the limit, 415 media type, 429 rate limit,
- * 503 when JetStream cannot take it. Pure apart from taking a rate-limit token.
+ * 431 captured headers over their limit, 413 declared length over the
+ * limit (the source's or the default, never above `maxBodyCeiling`), 415
+ * media type, 503 when JetStream cannot take it, 429 rate limit. Pure apart
+ * from taking a rate-limit token.
  */
 export function admit(head: RequestHead, deps: AdmissionDeps): Admission {
   const id = sourceFromPath(head.url);
@@ -81,7 +94,10 @@ export function admit(head: RequestHead, deps: AdmissionDeps): Admission {
   if (head.method !== 'POST') return reject(405, 'method not allowed: use POST', { allow: 'POST' });
   const source = deps.source(id);
   if (source === undefined || !source.enabled) return reject(404, `unknown source: ${id}`);
-  const maxBodyBytes = source.maxBodyBytes ?? deps.defaultMaxBodyBytes;
+  if (head.capturedHeaderBytes > deps.maxHeaderBytes) {
+    return reject(431, `request headers over the limit of ${deps.maxHeaderBytes} bytes`);
+  }
+  const maxBodyBytes = Math.min(source.maxBodyBytes ?? deps.defaultMaxBodyBytes, deps.maxBodyCeiling);
   if (head.contentLength !== undefined && head.contentLength > maxBodyBytes) {
     return reject(413, `body over the limit of ${maxBodyBytes} bytes`);
   }

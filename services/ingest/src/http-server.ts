@@ -3,8 +3,10 @@ import type { AddressInfo } from 'node:net';
 import {
   type AckingPublisher,
   type ConfigCache,
+  envelopeHeadroomBytes,
   injectTraceContext,
   inSpan,
+  isPayloadTooLarge,
   type Logger,
   metrics,
   type ObsPublisher,
@@ -13,7 +15,7 @@ import {
   type Topology,
 } from '@hookstream/runtime';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
-import { buildRawHeaders } from './capture.ts';
+import { buildRawHeaders, capturedHeaderBytes } from './capture.ts';
 import type { IngestConfig } from './config.ts';
 import { uuidv7 } from './event-id.ts';
 import { admit, sourceFromPath } from './handler.ts';
@@ -29,6 +31,8 @@ export interface IngestServerDeps {
   readonly obs: ObsPublisher;
   readonly topology: Topology;
   readonly natsConnected: () => boolean;
+  /** The NATS server's `max_payload` now (it can change on a reconnect). */
+  readonly maxPayload: () => number;
   readonly logger: Logger;
   /** Clock, injectable for tests. */
   readonly now?: () => number;
@@ -57,7 +61,10 @@ const JSON_TYPE = { 'content-type': 'application/json' } as const;
 /**
  * Starts the webhook HTTP server: admission by {@link admit}, raw body read
  * with a size cap, publish to `hs.raw.{source}`, and 202 only after JetStream
- * has acknowledged the message. Resolves once listening.
+ * has acknowledged the message. A request whose body is followed by bytes
+ * that do not parse as a request (a Content-Length shorter than the body)
+ * is answered 400 and nothing is stored. Metric labels are configured source
+ * ids or `_unknown`, never the raw path. Resolves once listening.
  */
 export async function startIngestServer(deps: IngestServerDeps): Promise<IngestServer> {
   const { config, sources, publisher, topology, logger } = deps;
@@ -67,11 +74,21 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
   let inFlight = 0;
   let draining = false;
 
-  const answer = (res: ServerResponse, status: number, body: string, headers?: Readonly<Record<string, string>>): void => {
+  const headroom = envelopeHeadroomBytes(config.maxHeaderBytes);
+  // Sockets whose bytes after a request's body did not parse (see onRequest).
+  const unparseable = new WeakSet<object>();
+  const count = (source: string, status: number): void => {
     counts[status] = (counts[status] ?? 0) + 1;
-    // Unknown sources are one label, so a scan of random paths cannot blow up the series.
-    const source = status === 404 ? '_unknown' : (sourceFromPath(res.req.url ?? '') ?? '_');
     metrics.ingestRequests.inc({ source, status: String(status) });
+  };
+  // A label from a closed set: a configured source id, else `_unknown`, so
+  // requests to random paths (any method, any status) add no series.
+  const sourceLabel = (url: string | undefined): string => {
+    const id = sourceFromPath(url ?? '');
+    return id !== undefined && sources.get(id) !== undefined ? id : '_unknown';
+  };
+  const answer = (res: ServerResponse, status: number, body: string, headers?: Readonly<Record<string, string>>): void => {
+    count(sourceLabel(res.req.url), status);
     if (draining) res.setHeader('connection', 'close');
     res.setHeader('content-length', Buffer.byteLength(body));
     res.writeHead(status, headers === undefined ? JSON_TYPE : { ...JSON_TYPE, ...headers });
@@ -90,19 +107,22 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
         url: req.url ?? '/',
         contentType: req.headers['content-type'],
         contentLength: lengthHeader === undefined ? undefined : Number(lengthHeader),
+        capturedHeaderBytes: capturedHeaderBytes(req.rawHeaders, config.dropHeaders),
       },
       {
         source: (id) => sources.get(id),
         limiter,
         nowMs: receivedAtMs,
         defaultMaxBodyBytes: config.maxBodyBytes,
+        maxBodyCeiling: deps.maxPayload() - headroom,
+        maxHeaderBytes: config.maxHeaderBytes,
         canPublish: !draining && deps.natsConnected(),
         retryAfterSeconds: config.unavailableRetryAfterSeconds,
       },
     );
     if (decision.kind === 'reject') {
       // Do not read a body we refuse; close so the sender stops sending it.
-      if (decision.status === 413) res.setHeader('connection', 'close');
+      if (decision.status === 413 || decision.status === 431) res.setHeader('connection', 'close');
       fail(res, decision.status, decision.error, decision.headers);
       return;
     }
@@ -132,6 +152,24 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
     req.on('aborted', () => finish());
     req.on('end', () => {
       if (done) return;
+      // Bytes after the body that arrived with it are parsed at once; if they
+      // are not a request, the Content-Length was shorter than the body and
+      // what was read is a prefix. The clientError handler has answered 400;
+      // store nothing. (Waiting one turn also sees bytes from later reads
+      // that were already received.)
+      if (unparseable.has(req.socket)) {
+        finish();
+        return;
+      }
+      setImmediate(() => {
+        if (unparseable.has(req.socket)) {
+          finish();
+          return;
+        }
+        onBody();
+      });
+    });
+    const onBody = (): void => {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
       const eventId = uuidv7(receivedAtMs);
       if (decision.source.verifyInline === true) {
@@ -173,15 +211,23 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
             span.setAttribute('http.response.status_code', 202);
             answer(res, 202, `{"id":"${eventId}"}`);
           } catch (err) {
-            span.setAttribute('http.response.status_code', 503);
-            logger.warn({ err, source: decision.source.id }, 'publish not acknowledged; answering 503');
-            fail(res, 503, 'temporarily unavailable', unavailable);
+            if (isPayloadTooLarge(err)) {
+              // Retrying cannot help; the ceiling should have caught it (a
+              // server with a smaller max_payload than the one at start?).
+              span.setAttribute('http.response.status_code', 413);
+              logger.error({ err, source: decision.source.id, bytes: body.length }, 'message over the server max_payload; answering 413');
+              fail(res, 413, `message over the NATS server's max_payload of ${deps.maxPayload()} bytes`);
+            } else {
+              span.setAttribute('http.response.status_code', 503);
+              logger.warn({ err, source: decision.source.id }, 'publish not acknowledged; answering 503');
+              fail(res, 503, 'temporarily unavailable', unavailable);
+            }
           } finally {
             finish();
           }
         },
       );
-    });
+    };
   };
 
   const server: Server = createServer(
@@ -191,6 +237,8 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
       keepAliveTimeout: config.keepAliveTimeoutMs,
       // node checks the two timeouts above only this often (30 s by default).
       connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(config.headersTimeoutMs / 2))),
+      // Request line and header section (names and values); 431 beyond.
+      maxHeaderSize: config.maxHeaderBytes,
     },
     onRequest,
   );
@@ -206,7 +254,10 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
           ? '431 Request Header Fields Too Large'
           : '400 Bad Request';
     logger.debug({ code: err.code }, 'client error');
+    // A parse error (not a reset): bytes on this connection that are not a request.
+    if (err.code?.startsWith('HPE_') === true) unparseable.add(socket);
     if (socket.writable) {
+      count('_unknown', Number(status.slice(0, 3)));
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
     } else {
       socket.destroy();

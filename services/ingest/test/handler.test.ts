@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type AdmissionDeps, admit, contentTypeAccepted, sourceFromPath, TokenBuckets, uuidv7, uuidv7Time } from '@hookstream/ingest';
 import { Header, parseSourceConfig, type SourceConfig } from '@hookstream/runtime';
-import { buildRawHeaders } from '../src/capture.ts';
+import { buildRawHeaders, capturedHeaderBytes } from '../src/capture.ts';
 
 const NONE = { kind: 'none' } as const;
 const sources = new Map<string, SourceConfig>([
@@ -18,16 +18,27 @@ const deps = (over: Partial<AdmissionDeps> = {}): AdmissionDeps => ({
   limiter: new TokenBuckets(),
   nowMs: 1_000_000,
   defaultMaxBodyBytes: 1024,
+  maxBodyCeiling: 1_000_000,
+  maxHeaderBytes: 16_384,
   canPublish: true,
   retryAfterSeconds: 5,
   ...over,
 });
 
-const head = (over: Partial<{ method: string; url: string; contentType: string | undefined; contentLength: number | undefined }> = {}) => ({
+const head = (
+  over: Partial<{
+    method: string;
+    url: string;
+    contentType: string | undefined;
+    contentLength: number | undefined;
+    capturedHeaderBytes: number;
+  }> = {},
+) => ({
   method: 'POST',
   url: '/v1/webhooks/stripe',
   contentType: 'application/json',
   contentLength: 100,
+  capturedHeaderBytes: 200,
   ...over,
 });
 
@@ -57,6 +68,20 @@ describe('ingest admission', () => {
   it('ingest: a declared length over the source limit is 413', () => {
     assert.equal(status(admit(head({ url: '/v1/webhooks/tiny', contentLength: 11 }), deps())), 413);
     assert.equal(status(admit(head({ url: '/v1/webhooks/tiny', contentLength: 10 }), deps())), 202);
+  });
+
+  it("ingest: no body limit goes above the max_payload ceiling, not even a source's own", () => {
+    // Scenario: the source allows 10 bytes, the default is 1,024, the server leaves room for 8.
+    const d = admit(head({ contentLength: 9 }), deps({ maxBodyCeiling: 8 }));
+    assert.equal(status(d), 413);
+    assert.match(d.kind === 'reject' ? d.error : '', /limit of 8 bytes/);
+    assert.equal(status(admit(head({ url: '/v1/webhooks/tiny', contentLength: 8 }), deps({ maxBodyCeiling: 8 }))), 202);
+    assert.equal(status(admit(head({ url: '/v1/webhooks/tiny', contentLength: 9 }), deps({ maxBodyCeiling: 8 }))), 413);
+  });
+
+  it('ingest: captured headers over their limit are 431', () => {
+    assert.equal(status(admit(head({ capturedHeaderBytes: 16_384 }), deps())), 202);
+    assert.equal(status(admit(head({ capturedHeaderBytes: 16_385 }), deps())), 431);
   });
 
   it('ingest: unsupported media types are 415 unless the source accepts any', () => {
@@ -124,5 +149,17 @@ describe('ingest envelope', () => {
     assert.deepEqual(h.values('hs-h-x-multi'), ['a', 'b']);
     assert.equal(h.has('hs-h-authorization'), false);
     assert.equal(h.has('hs-h-host'), false);
+  });
+
+  it('ingest: capturedHeaderBytes is exactly what the captured headers add to the NATS header block', () => {
+    // Scenario: a latin-1 byte (node decodes header values as latin-1) is two
+    // bytes in the UTF-8 NATS encoding; dropped headers do not count.
+    const raw = ['Stripe-Signature', 't=1,v1=abc', 'Authorization', 'Bearer x', 'X-Multi', 'a', 'x-multi', 'b', 'X-Latin', 'caf\u00e9'];
+    const drop = new Set(['authorization']);
+    // What the NATS client puts on the wire (MsgHdrsImpl.encode; not on the MsgHdrs interface).
+    const wire = (h: unknown): number => (h as { encode(): Uint8Array }).encode().length;
+    const envelopeOnly = wire(buildRawHeaders({ eventId: 'e1', sourceId: 'stripe', receivedAtMs: 42 }, [], drop));
+    const whole = wire(buildRawHeaders({ eventId: 'e1', sourceId: 'stripe', receivedAtMs: 42 }, raw, drop));
+    assert.equal(capturedHeaderBytes(raw, drop), whole - envelopeOnly);
   });
 });

@@ -2,13 +2,96 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { buildApp, type IngestApp, loadConfig, uuidv7Time } from '@hookstream/ingest';
-import { createLogger, Header, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
+import {
+  buildApp,
+  capturedHeaderBytes,
+  DEFAULT_DROPPED_HEADERS,
+  DEFAULT_MAX_HEADER_BYTES,
+  type IngestApp,
+  loadConfig,
+  uuidv7Time,
+} from '@hookstream/ingest';
+import {
+  ConfigError,
+  createLogger,
+  envelopeHeadroomBytes,
+  Header,
+  metrics,
+  type NatsHandle,
+  openBucket,
+  SourceStore,
+  topology,
+} from '@hookstream/runtime';
 import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 
 const NONE = { kind: 'none' } as const;
 const logger = createLogger({ service: 'test', level: 'silent' });
+
+/**
+ * Writes `bytes` on a fresh connection and resolves with the status code of
+ * the first response, once the server has closed the connection.
+ */
+function exchange(port: number, bytes: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      text += d;
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1];
+      if (status === undefined) reject(new Error(`no response: ${JSON.stringify(text.slice(0, 200))}`));
+      else resolve(Number(status));
+    });
+  });
+}
+
+/**
+ * POSTs `body` in 64 KiB writes and resolves with the status as soon as a
+ * response arrives (ingest may answer 413 before reading the body, and close).
+ */
+function postStreaming(port: number, path: string, body: Buffer, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers, agent: false }, (res) => {
+      answered = true;
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', (err) => {
+      if (!answered) reject(err);
+    });
+    let at = 0;
+    const writeMore = (): void => {
+      while (!answered && at < body.length) {
+        const chunk = body.subarray(at, at + 65_536);
+        at += chunk.length;
+        if (!req.write(chunk)) {
+          req.once('drain', writeMore);
+          return;
+        }
+      }
+      if (!answered) req.end();
+    };
+    writeMore();
+  });
+}
+
+/** Sender headers (besides content-type) whose captured size, content-type included, is exactly `target` bytes. */
+function senderHeadersOfCapturedSize(target: number, contentType = 'application/json'): Record<string, string> {
+  const drop = new Set(DEFAULT_DROPPED_HEADERS);
+  const headers: Record<string, string> = { 'content-type': contentType };
+  const size = () => capturedHeaderBytes(Object.entries(headers).flat(), drop);
+  // Many small headers: node's own header limit counts names and values only.
+  for (let i = 0; size() + 300 < target; i++) headers[`x-pad-${String(i).padStart(2, '0')}`] = 'v'.repeat(250);
+  headers['x-pad-last'] = '';
+  headers['x-pad-last'] = 'w'.repeat(target - size());
+  assert.equal(size(), target);
+  return headers;
+}
 
 const post = (
   port: number,
@@ -145,6 +228,48 @@ describe('ingest against a real nats-server', () => {
     await waitFor('late source removed', async () => ((await post(port, '/v1/webhooks/late', '{}')).status === 404 ? true : undefined));
   });
 
+  it('ingest: requests to random source paths add no metric series (405 and 404 are labelled _unknown)', async () => {
+    // Scenario (issue 17, item 4): an anonymous scan of /v1/webhooks/<random>
+    // with GET (405) and POST (404) must not create a series per name.
+    for (let i = 0; i < 50; i++) {
+      assert.equal((await post(port, `/v1/webhooks/scan-get-${i}`, '', {}, 'GET')).status, 405);
+      assert.equal((await post(port, `/v1/webhooks/scan-post-${i}`, '{}')).status, 404);
+    }
+    assert.equal((await post(port, '/v1/webhooks/stripe', '', {}, 'GET')).status, 405);
+    const series = (await metrics.ingestRequests.get()).values;
+    const labels = new Set(series.map((v) => v.labels.source));
+    for (const label of labels) assert.ok(['_unknown', 'stripe', 'tiny', 'limited', 'late'].includes(String(label)), `label ${label}`);
+    const unknown405 = series.find((v) => v.labels.source === '_unknown' && v.labels.status === '405');
+    assert.ok((unknown405?.value ?? 0) >= 50);
+    assert.ok(
+      series.some((v) => v.labels.source === 'stripe' && v.labels.status === '405'),
+      'a configured source keeps its label',
+    );
+  });
+
+  it('ingest: a Content-Length shorter than the body gets 400 and nothing is stored', async () => {
+    // Scenario (issue 17, item 8): the declared length cuts the JSON after
+    // 6 bytes; the rest does not parse as a next request. Before, the 6-byte
+    // prefix was published (and later dead-lettered).
+    const body = '{"cl":1,"rest":"not a request"}';
+    const status = await exchange(
+      port,
+      `POST /v1/webhooks/stripe HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\n${body}`,
+    );
+    assert.equal(status, 400);
+    // Anything the first request published went out before this one's.
+    const marker = await post(port, '/v1/webhooks/stripe', '{"marker":"after-short-length"}');
+    assert.equal(marker.status, 202);
+    const jsm = await jetstreamManager(nats.nc);
+    const stored = (await storedMessages(jsm, t.streams.raw, t.raw('stripe'))).map((m) => new TextDecoder().decode(m.data));
+    assert.ok(stored.includes('{"marker":"after-short-length"}'));
+    assert.equal(
+      stored.some((d) => d.startsWith('{"cl"')),
+      false,
+      'the prefix is not stored',
+    );
+  });
+
   it('ingest: health and readiness answer on the health port', async () => {
     const ready = await post(app.healthPort(), '/readyz', '', {}, 'GET');
     assert.equal(ready.status, 200);
@@ -219,6 +344,92 @@ describe('ingest slow-loris guard', () => {
     } finally {
       await app.close();
       await server.stop();
+    }
+  });
+});
+
+describe('ingest limits against a nats-server with max_payload 128 KiB', () => {
+  const MAX_PAYLOAD = 128 * 1024;
+  const headroom = envelopeHeadroomBytes(DEFAULT_MAX_HEADER_BYTES);
+  const limit = MAX_PAYLOAD - headroom;
+  const t = topology('lim');
+  let server: NatsServer;
+  let nats: NatsHandle;
+  const env = (extra: Record<string, string>) =>
+    loadConfig({
+      HS_NATS_URL: server.url,
+      HS_NAMESPACE: 'lim',
+      HS_INGEST_PORT: '0',
+      HS_HEALTH_PORT: '0',
+      HS_HEALTH_HOST: '127.0.0.1',
+      HS_INGEST_HOST: '127.0.0.1',
+      ...extra,
+    });
+
+  before(async () => {
+    server = await startNatsServer({ maxPayload: MAX_PAYLOAD });
+    nats = await connectTestNats(server.url);
+    const store = new SourceStore(await openBucket(nats.nc, t.buckets.sources, { replicas: 1 }));
+    await store.put({ id: 'plain', scheme: NONE });
+    await store.put({ id: 'roomy', scheme: NONE, maxBodyBytes: 10 * 1024 * 1024 });
+  });
+
+  after(async () => {
+    await nats?.drain();
+    await server?.stop();
+  });
+
+  it('ingest: refuses to start when the body limit plus the envelope headroom does not fit max_payload, naming both numbers', async () => {
+    const app = buildApp(env({ HS_INGEST_MAX_BODY_BYTES: String(limit + 1) }), { logger });
+    try {
+      await assert.rejects(app.run(), (err: Error) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /HS_INGEST_MAX_BODY_BYTES/);
+        assert.match(err.message, new RegExp(`body limit ${limit + 1} bytes`));
+        assert.match(err.message, new RegExp(`max_payload of ${MAX_PAYLOAD} bytes`));
+        assert.match(err.message, new RegExp(`at most ${limit} bytes`));
+        return true;
+      });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("ingest: at a limit that exactly fits, a body of the limit is 202 and one byte more is 413, a source's larger limit included", async () => {
+    const app = buildApp(env({ HS_INGEST_MAX_BODY_BYTES: String(limit) }), { logger });
+    try {
+      await app.run();
+      const port = app.server().port;
+      const json = { 'content-type': 'application/json' };
+      const exact = Buffer.alloc(limit, 0x61);
+      const res = await post(port, '/v1/webhooks/plain', exact);
+      assert.equal(res.status, 202);
+      const id = (JSON.parse(res.body) as { id: string }).id;
+      const jsm = await jetstreamManager(nats.nc);
+      const raw = (await storedMessages(jsm, t.streams.raw, t.raw('plain'))).find((m) => m.header.get(Header.eventId) === id);
+      assert.equal(raw?.data.length, limit, 'stored whole');
+      const over = Buffer.alloc(limit + 1, 0x61);
+      assert.equal(await postStreaming(port, '/v1/webhooks/plain', over, json), 413, 'declared length');
+      assert.equal(await postStreaming(port, '/v1/webhooks/plain', over, { ...json, 'transfer-encoding': 'chunked' }), 413, 'chunked');
+      // The source allows 10 MiB, but no limit goes above what max_payload leaves room for.
+      assert.equal((await post(port, '/v1/webhooks/roomy', exact)).status, 202);
+      assert.equal(await postStreaming(port, '/v1/webhooks/roomy', over, json), 413);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('ingest: captured sender headers of exactly the header limit are accepted, one byte more is 431', async () => {
+    const app = buildApp(env({ HS_INGEST_MAX_BODY_BYTES: String(limit) }), { logger });
+    try {
+      await app.run();
+      const port = app.server().port;
+      const atLimit = senderHeadersOfCapturedSize(DEFAULT_MAX_HEADER_BYTES);
+      assert.equal((await post(port, '/v1/webhooks/plain', Buffer.alloc(limit, 0x62), atLimit)).status, 202);
+      const over = senderHeadersOfCapturedSize(DEFAULT_MAX_HEADER_BYTES + 1);
+      assert.equal((await post(port, '/v1/webhooks/plain', '{}', over)).status, 431);
+    } finally {
+      await app.close();
     }
   });
 });
