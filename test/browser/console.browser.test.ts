@@ -382,4 +382,45 @@ describe('the web console in headless Chromium against a real stack', () => {
     await page.getByRole('table', { name: 'Live events' }).getByRole('link', { name: eventId }).waitFor();
     await context.close();
   });
+
+  it("browser: a duplicate's event page says what it duplicates and where that one is, and links to it", async () => {
+    assert.notEqual(eventId, '', 'runs after the scenario above (the receiver answers 200 by now)');
+    // Scenario: Stripe retries an event (same provider id, a new request); dedup drops the second copy.
+    const body = '{"id":"evt_browser_dup","type":"charge.refunded","data":{"object":{"amount":5}}}';
+    const idOf = (r: { body: string }): string => (JSON.parse(r.body) as { id: string }).id;
+    const first = idOf(await postStripe(body, STRIPE_SECRET));
+    await waitFor(
+      'the first copy delivered',
+      () => (receiver.received.some((r) => r.headers['webhook-id'] === first) ? true : undefined),
+      30_000,
+    );
+    const second = idOf(await postStripe(body, STRIPE_SECRET));
+    await waitFor(
+      'the second copy noted as a duplicate',
+      async () => {
+        const r = await api('GetEvent', { eventId: second });
+        return r.status === 200 && (JSON.parse(r.body) as { duplicateOf?: string }).duplicateOf === first ? true : undefined;
+      },
+      30_000,
+      250,
+    );
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    await signIn(page);
+    await page.goto(`${consoleUrl}/#/events/${second}`);
+    await page.getByRole('heading', { name: `Event ${second}`, level: 1 }).waitFor();
+    const card = page.getByRole('region', { name: 'Duplicate' });
+    await card.waitFor();
+    assert.match(
+      (await card.textContent()) ?? '',
+      /Dropped by dedup as a duplicate of .*, which reached web\.events\.shop\.charge\.refunded/,
+    );
+    assert.equal(await page.getByRole('table', { name: 'Delivery attempts' }).count(), 0);
+    await shot(page, '17-duplicate-event');
+    await checkLayout(page, 'duplicate event');
+    await card.getByRole('link', { name: first }).click();
+    await page.getByRole('heading', { name: `Event ${first}`, level: 1 }).waitFor();
+    assert.match((await page.locator('dl.figures').first().textContent()) ?? '', /Statusreached web\.events\.shop\.charge\.refunded/);
+    await context.close();
+  });
 });

@@ -1,5 +1,5 @@
 import type { ControlApi } from '@hookstream/proto';
-import { parseEndpointConfig, parseSourceConfig } from '@hookstream/runtime';
+import { parseEndpointConfig, parseSourceConfig, redactSecrets } from '@hookstream/runtime';
 import { parse as parseYaml } from 'yaml';
 
 /** A schema entry of a hookstream.yaml. */
@@ -122,11 +122,15 @@ export function stableJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** A record for comparison: secrets by id only (values are redacted in answers). Pure. */
+/**
+ * A record for comparison: secrets by id only, header and URL query values
+ * as the control plane answers them (redacted: they compare by name). Pure.
+ */
 function comparable(record: Record<string, unknown>): Record<string, unknown> {
-  const secrets = record.secrets;
-  if (!Array.isArray(secrets)) return record;
-  return { ...record, secrets: secrets.map((s: { id?: unknown }) => String(s.id)).sort() };
+  const shown = redactSecrets(record);
+  const secrets = shown.secrets;
+  if (!Array.isArray(secrets)) return shown;
+  return { ...shown, secrets: secrets.map((s: { id?: unknown }) => String(s.id)).sort() };
 }
 
 /** Top-level fields whose values differ. Pure. */
@@ -141,7 +145,7 @@ function changedFields(want: Record<string, unknown>, have: Record<string, unkno
  * The changes that make `current` what `desired` says: creates and updates
  * of every listed record that is missing or differs (each desired record is
  * normalised by the runtime's parser first, so defaults compare equal;
- * secrets compare by id), and with `prune` deletes of records not listed —
+ * secrets compare by id, headers and URL query values by name), and with `prune` deletes of records not listed —
  * only for the kinds the file lists. Sources first, then endpoints, then
  * schemas; deletes in the reverse order. Pure.
  */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type ServiceError, status } from '@grpc/grpc-js';
-import { type ControlApi, connectControl, type DeadLetter, type DeadLetterFilter, type Event } from '@hookstream/proto';
+import { type ControlApi, connectControl, type DeadLetter, type DeadLetterFilter, type Event, type EventState } from '@hookstream/proto';
 import { ApplyFileError, applyChange, describeChange, parseDesired, plan, readCurrent } from './apply.ts';
 import { tail } from './tail.ts';
 import { parseTime } from './time.ts';
@@ -107,6 +107,20 @@ function timeOption(value: string | undefined, name: string): number {
 
 function eventJson(e: Event): unknown {
   return { ...e, payload: Buffer.from(e.payload).toString('utf8') };
+}
+
+/** Where an event is, as GetEvent's `state` says: "reached events.…", "dead-lettered at validate/missing_event_type …", …. */
+function stateText(state: EventState | undefined): string {
+  switch (state?.state) {
+    case 'events':
+      return `reached ${state.subject}${state.replay === '' ? '' : ` (replayed: ${state.replay})`}`;
+    case 'dead_lettered':
+      return `dead-lettered at ${state.stage}/${state.reason} (DLQ sequence ${state.deadLetterSequence}${state.detail === '' ? '' : `: ${state.detail}`})`;
+    case 'unknown':
+      return 'in neither HS_EVENTS nor HS_DLQ (still in the pipeline, aged out, or its dead letter was purged)';
+    default:
+      return '';
+  }
 }
 
 function iso(ms: number): string {
@@ -422,6 +436,17 @@ async function execute(api: ControlApi, resource: string, command: string, pos: 
     }
     case 'events get': {
       const e = await api.getEvent({ eventId: arg(pos, 2, 'event id') });
+      if (e.duplicateOf !== '') {
+        const text = table([
+          ['event id', e.eventId],
+          ['status', `duplicate of ${e.duplicateOf}`],
+          ['first event', `${e.duplicateOf} ${stateText(e.state)}`],
+          ['idempotency key', e.idempotencyKey],
+          ['source', e.source],
+          ['received', iso(e.receivedAtMs)],
+        ]);
+        return { json: eventJson(e), text };
+      }
       const attempts =
         e.attempts.length === 0
           ? `attempts: none${e.attemptsNote === '' ? '' : ` (${e.attemptsNote})`}\n`
@@ -432,6 +457,7 @@ async function execute(api: ControlApi, resource: string, command: string, pos: 
       const text =
         table([
           ['event id', e.eventId],
+          ['status', stateText(e.state)],
           ['subject', e.subject],
           ['source', e.source],
           ['type', e.eventType],

@@ -5,6 +5,7 @@ import {
   deadLetterReplaySummary,
   decodePayload,
   endpointReplaySummary,
+  eventStateSummary,
   formatBytes,
   formatDuration,
   formatPercent,
@@ -146,5 +147,16 @@ describe('summaries', () => {
       'verify/bad_signature 3, validate/schema_violation 1, verify/stale_timestamp 1',
     );
     assert.equal(rejectionSummary(undefined), '');
+  });
+
+  it("console: an event state reads as where the event is (the event page, a duplicate's first event)", () => {
+    assert.equal(eventStateSummary({ state: 'events', subject: 'events.demo.demo.ping' }), 'reached events.demo.demo.ping');
+    assert.equal(eventStateSummary({ state: 'events', subject: 'events.a.b', replay: 'dlq-3' }), 'reached events.a.b (replayed: dlq-3)');
+    assert.equal(
+      eventStateSummary({ state: 'dead_lettered', stage: 'validate', reason: 'missing_event_type' }),
+      'dead-lettered at validate/missing_event_type',
+    );
+    assert.match(eventStateSummary({ state: 'unknown' }), /neither/);
+    assert.equal(eventStateSummary(undefined), '—');
   });
 });

@@ -173,6 +173,25 @@ export interface HsEvent {
   payload?: string;
   attempts?: DeliveryAttempt[];
   attemptsNote?: string;
+  /** GetEvent of an id dedup dropped: the first delivery's id. */
+  duplicateOf?: string;
+  idempotencyKey?: string;
+  /** GetEvent: where the event (for a duplicate, the first one) is now. */
+  state?: EventState;
+}
+
+/** Where an event is now (GetEvent's `state`). */
+export interface EventState {
+  eventId?: string;
+  /** `events`, `dead_lettered` or `unknown`. */
+  state?: string;
+  subject?: string;
+  replay?: string;
+  stage?: string;
+  reason?: string;
+  detail?: string;
+  deadLetterSequence?: number;
+  deadLetteredAtMs?: number;
 }
 
 export interface ListEventsResponse {

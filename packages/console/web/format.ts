@@ -166,3 +166,19 @@ export function rejectionSummary(rejections: Readonly<Record<string, number>> | 
     .map(([reason, n]) => `${reason} ${formatCount(n)}`)
     .join(', ');
 }
+
+/** Where an event is, from GetEvent's `state`: "reached events.a.b", "dead-lettered at validate/missing_event_type", …. */
+export function eventStateSummary(
+  state: { state?: string; subject?: string; replay?: string; stage?: string; reason?: string } | undefined,
+): string {
+  switch (state?.state) {
+    case 'events':
+      return `reached ${state.subject || 'HS_EVENTS'}${state.replay ? ` (replayed: ${state.replay})` : ''}`;
+    case 'dead_lettered':
+      return `dead-lettered at ${state.stage || '?'}/${state.reason || '?'}`;
+    case 'unknown':
+      return 'in neither HS_EVENTS nor the DLQ (still in the pipeline, or aged out)';
+    default:
+      return '—';
+  }
+}

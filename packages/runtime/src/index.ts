@@ -9,6 +9,7 @@ export {
 } from './circuits.ts';
 export { BASE_ENV, type BaseConfig, EnvReader, readBaseConfig } from './config.ts';
 export { type BucketOptions, type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
+export { type DuplicateNote, decodeDuplicateNote, duplicateNoteKey, encodeDuplicateNote } from './duplicates.ts';
 export {
   type CircuitPolicy,
   checkFilter,
@@ -40,17 +41,37 @@ export {
 export { ConfigError, TopologyError, ValidationError } from './errors.ts';
 export { type Check, type HealthOptions, type HealthServer, startHealthServer } from './health.ts';
 export { type App, CleanupStack, runMain, runUntilSignalled } from './lifecycle.ts';
+export {
+  bodyLimitProblem,
+  envelopeHeadroomBytes,
+  HEADER_FRAMING_BYTES,
+  type HeaderBound,
+  headerLineBytes,
+  STAGE_HEADER_BOUNDS,
+  STAGE_HEADERS_MAX_BYTES,
+} from './limits.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { addMetricsRefresher, METRICS_CONTENT_TYPE, metrics, registry, renderMetrics } from './metrics.ts';
 export { type ConnectOptions, connectNats, type NatsHandle } from './nats.ts';
 export { ObsPublisher } from './obs.ts';
 export { ack, nak, type Outcome, term } from './outcome.ts';
 export { openPlatform, type Platform } from './platform.ts';
-export { AckingPublisher, type PubAck, PublishError, PublishTimeoutError } from './publisher.ts';
+export { AckingPublisher, isPayloadTooLarge, PayloadTooLargeError, type PubAck, PublishError, PublishTimeoutError } from './publisher.ts';
 export { decodeRecord, encodeRecord, RecordStore } from './record-store.ts';
 export { decodeSchema, parseSchemaRecord, type SchemaRecord, SchemaStore, schemaKey } from './schemas.ts';
-export { ENCRYPTED_PREFIX, mapSecretValues, SecretBox, SecretBoxError, secretBoxFromEnv } from './secret-box.ts';
 export {
+  ENCRYPTED_PREFIX,
+  isSealed,
+  mapSecretFields,
+  REDACTED,
+  redactSecrets,
+  SecretBox,
+  SecretBoxError,
+  type SecretFieldMapper,
+  secretBoxFromEnv,
+} from './secret-box.ts';
+export {
+  DEFAULT_EVENT_TYPE_LOCATOR,
   decodeSource,
   parseSourceConfig,
   type RateLimit,
@@ -86,12 +107,17 @@ export {
 } from './telemetry.ts';
 export { sanitizeDotted, sanitizeToken, type Topology, topology } from './topology.ts';
 export {
+  DEAD_LETTER_ATTEMPTS,
+  DEFAULT_DEAD_LETTER_DELAYS,
+  type DeadLetterDelays,
   type DurableConsumerOptions,
   defaultRetryDelayMs,
   ensureDurableConsumer,
   Limiter,
   publishDeadLetter,
+  type ReducedForm,
   type SettleDeps,
+  type Settled,
   settle,
   startWorker,
   type Worker,

@@ -1,15 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { ValidationError } from './errors.ts';
-import { mapSecretValues, type SecretBox } from './secret-box.ts';
-
-/** A record whose `secrets[].value` are sealed at rest when a {@link SecretBox} is given. */
-type WithSecrets = { readonly secrets?: readonly { readonly value: string }[] };
-
-function transformSecrets<T>(record: T, fn: (value: string) => string): T {
-  const secrets = (record as WithSecrets | null)?.secrets;
-  if (!Array.isArray(secrets)) return record;
-  return { ...record, secrets: mapSecretValues(secrets as { value: string }[], fn) };
-}
+import { ENCRYPTED_PREFIX, mapSecretFields, type SecretBox, SecretBoxError } from './secret-box.ts';
 
 /**
  * Typed records in a KV bucket, one per id (key = id, value = JSON). Every
@@ -21,7 +12,7 @@ export class RecordStore<T extends { readonly id: string }> {
   readonly #parse: (input: unknown) => T;
   readonly #box: SecretBox | undefined;
 
-  /** With `box`, `secrets[].value` are sealed on write and opened on read. */
+  /** With `box`, secret-bearing values (`mapSecretFields`) are sealed on write and opened on read. */
   constructor(kv: KV, parse: (input: unknown) => T, box?: SecretBox) {
     this.#kv = kv;
     this.#parse = parse;
@@ -48,18 +39,34 @@ export class RecordStore<T extends { readonly id: string }> {
 }
 
 /**
- * The KV value of a parsed record: JSON, with `secrets[].value` sealed when a
- * box is given. The one write format every store (and the control plane) uses.
+ * The KV value of a parsed record: JSON, with every secret-bearing value
+ * (`secrets[].value`, `headers` values, `url` query values: see
+ * `mapSecretFields`) sealed when a box is given. The one write format every
+ * store (and the control plane) uses. A value already in the sealed form is
+ * kept only when it opens with the box; otherwise throws ValidationError
+ * naming the field (a record that nobody could open is never stored).
  */
 export function encodeRecord(record: object, box?: SecretBox): string {
-  return JSON.stringify(box === undefined ? record : transformSecrets(record, (v) => box.seal(v)));
+  if (box === undefined) return JSON.stringify(record);
+  const sealed = mapSecretFields(record, (value, field) => {
+    try {
+      return box.seal(value);
+    } catch (err) {
+      if (!(err instanceof SecretBoxError)) throw err;
+      throw new ValidationError(
+        field,
+        `starts with ${ENCRYPTED_PREFIX} (the at-rest form) but does not open: ${err.message}; send the plain value`,
+      );
+    }
+  });
+  return JSON.stringify(sealed);
 }
 
 /**
  * Decodes a KV value with `parse`; the record's id must equal the key. With
- * `box`, sealed secret values are opened first; without, they stay sealed
- * (services that never use the secrets need no master key). Throws
- * ValidationError, SecretBoxError or SyntaxError.
+ * `box`, sealed values (see `mapSecretFields`) are opened first; without,
+ * they stay sealed (services that never use them, such as route, need no
+ * master key). Throws ValidationError, SecretBoxError or SyntaxError.
  */
 export function decodeRecord<T extends { readonly id: string }>(
   parse: (input: unknown) => T,
@@ -68,7 +75,7 @@ export function decodeRecord<T extends { readonly id: string }>(
   box?: SecretBox,
 ): T {
   const raw: unknown = JSON.parse(new TextDecoder().decode(value));
-  const record = parse(box === undefined ? raw : transformSecrets(raw, (v) => box.open(v)));
+  const record = parse(box === undefined ? raw : mapSecretFields(raw, (v) => box.open(v)));
   if (record.id !== key) throw new ValidationError('id', `must equal the key ${key}`);
   return record;
 }

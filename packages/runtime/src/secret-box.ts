@@ -29,9 +29,16 @@ export class SecretBox {
     this.#currentId = currentId;
   }
 
-  /** Seals a plaintext secret. A value that is already sealed is returned as it is. */
+  /**
+   * Seals a plaintext secret. A value that is already sealed is returned as
+   * it is once it opens with these keys; one that does not open throws
+   * {@link SecretBoxError} (so nothing that can never be opened is stored).
+   */
   seal(plaintext: string): string {
-    if (plaintext.startsWith(ENCRYPTED_PREFIX)) return plaintext;
+    if (plaintext.startsWith(ENCRYPTED_PREFIX)) {
+      this.open(plaintext);
+      return plaintext;
+    }
     const key = this.#keys.get(this.#currentId) as Buffer;
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
@@ -90,7 +97,83 @@ export function secretBoxFromEnv(env: Readonly<Record<string, string | undefined
   return new SecretBox(keys, env.HS_MASTER_KEY_ID ?? [...keys.keys()].at(-1) ?? 'k1');
 }
 
-/** Seals (`box.seal`) or opens (`box.open`) the `value` of each secret in a list; other fields untouched. */
-export function mapSecretValues<T extends { readonly value: string }>(secrets: readonly T[], fn: (value: string) => string): T[] {
-  return secrets.map((s) => Object.freeze({ ...s, value: fn(s.value) }));
+/** True when a value is in the sealed at-rest form (starts with {@link ENCRYPTED_PREFIX}). Pure. */
+export function isSealed(value: string): boolean {
+  return value.startsWith(ENCRYPTED_PREFIX);
+}
+
+/** What stands for a secret-bearing value in every answer but the one that set it. */
+export const REDACTED = '***';
+
+/**
+ * Called for each secret-bearing string of a record with where it sits
+ * (`secrets[0].value`, `headers.Authorization`, `url`); answers the string
+ * that replaces it.
+ */
+export type SecretFieldMapper = (value: string, field: string) => string;
+
+function percentDecoded(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Applies `fn` to each query value of a URL (`?token=…&b`: `…` and `b`; a
+ * segment without `=` is a value). A value is the URL's own (percent-encoded)
+ * text, except a sealed one, which is given decoded; an answer in the sealed
+ * form is percent-encoded back. The rest of the URL is kept byte for byte.
+ */
+function mapQueryValues(url: string, field: string, fn: SecretFieldMapper): string {
+  const q = url.indexOf('?');
+  const hash = url.indexOf('#');
+  if (q < 0 || (hash >= 0 && hash < q)) return url;
+  const end = hash < 0 ? url.length : hash;
+  const query = url.slice(q + 1, end);
+  if (query === '') return url;
+  const mapped = query.split('&').map((segment) => {
+    const eq = segment.indexOf('=');
+    const value = eq < 0 ? segment : segment.slice(eq + 1);
+    if (value === '') return segment;
+    const decoded = percentDecoded(value);
+    const out = fn(decoded !== undefined && isSealed(decoded) ? decoded : value, field);
+    const text = isSealed(out) ? encodeURIComponent(out) : out;
+    return eq < 0 ? text : `${segment.slice(0, eq)}=${text}`;
+  });
+  return `${url.slice(0, q + 1)}${mapped.join('&')}${url.slice(end)}`;
+}
+
+/**
+ * A copy of a record with `fn` applied to every string that may carry a
+ * credential: each `secrets[].value`, each value of a `headers` object, and
+ * each query value of a `url` (see the query rules above: names, path and
+ * host stay readable). The one definition of "secret-bearing" that sealing
+ * at rest, opening and redaction in answers share. Fields of the wrong type
+ * are left for the record's parser to refuse. Pure when `fn` is.
+ */
+export function mapSecretFields<T>(record: T, fn: SecretFieldMapper): T {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return record;
+  const r = record as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...r };
+  if (Array.isArray(r.secrets)) {
+    out.secrets = r.secrets.map((s: unknown, i) =>
+      typeof s === 'object' && s !== null && typeof (s as { value?: unknown }).value === 'string'
+        ? Object.freeze({ ...s, value: fn((s as { value: string }).value, `secrets[${i}].value`) })
+        : s,
+    );
+  }
+  if (typeof r.headers === 'object' && r.headers !== null && !Array.isArray(r.headers)) {
+    const headers: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(r.headers)) headers[name] = typeof value === 'string' ? fn(value, `headers.${name}`) : value;
+    out.headers = Object.freeze(headers);
+  }
+  if (typeof r.url === 'string') out.url = mapQueryValues(r.url, 'url', fn);
+  return out as T;
+}
+
+/** A copy of a record with every secret-bearing value (see {@link mapSecretFields}) replaced by {@link REDACTED}. Pure. */
+export function redactSecrets<T>(record: T): T {
+  return mapSecretFields(record, () => REDACTED);
 }

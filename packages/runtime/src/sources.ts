@@ -46,7 +46,7 @@ export interface SourceConfig {
   readonly scheme?: SchemeConfig;
   /** Active secrets; several during a rotation. */
   readonly secrets?: readonly Secret[];
-  /** Where the event type is found; overrides the preset's. */
+  /** Where the event type is found; overrides the preset's (unsigned and generic sources default to `$.type`). */
   readonly eventType?: Locator;
   /** Where the provider's idempotency key is found; overrides the preset's. */
   readonly idempotencyKey?: Locator;
@@ -80,16 +80,29 @@ export interface SourcePolicy {
   readonly idempotencyKey: Locator | undefined;
 }
 
-/** Resolves a valid source's policy: explicit fields first, then its provider preset. */
+/**
+ * Where an unsigned (`none`) or generic (`hmac`) source without a provider
+ * preset reads its event type unless it names a locator: the body's `type`
+ * field, as most senders (and the README's first example) put it.
+ */
+export const DEFAULT_EVENT_TYPE_LOCATOR: Locator = Object.freeze({ from: 'json', path: '$.type' });
+
+/**
+ * Resolves a valid source's policy: explicit fields first, then its provider
+ * preset; an unsigned or generic-HMAC source with neither reads its event
+ * type from {@link DEFAULT_EVENT_TYPE_LOCATOR}. Throws ValidationError when a
+ * hand-built source has neither a provider nor a scheme.
+ */
 export function sourcePolicy(source: SourceConfig): SourcePolicy {
   const preset = source.provider === undefined ? undefined : PROVIDER_PRESETS[source.provider];
   const scheme = source.scheme ?? preset?.scheme;
   // parseSourceConfig guarantees one of the two; this guards hand-built objects.
   if (scheme === undefined) throw new ValidationError('scheme', 'a provider or a scheme is required');
+  const generic = preset === undefined && (scheme.kind === 'none' || scheme.kind === 'hmac');
   return {
     scheme,
     secrets: source.secrets ?? [],
-    eventType: source.eventType ?? preset?.eventType,
+    eventType: source.eventType ?? preset?.eventType ?? (generic ? DEFAULT_EVENT_TYPE_LOCATOR : undefined),
     idempotencyKey: source.idempotencyKey ?? preset?.idempotencyKey,
   };
 }

@@ -125,4 +125,20 @@ describe('sources', () => {
     assert.deepEqual(custom.eventType, { from: 'json', path: '$.action' });
     assert.deepEqual(custom.idempotencyKey, { from: 'header', name: 'X-GitHub-Delivery' });
   });
+
+  it('sources: an unsigned or generic-HMAC source reads its event type from $.type unless told otherwise', () => {
+    const typeAt = (config: Record<string, unknown>) => sourcePolicy(parseSourceConfig({ id: 'x', ...config })).eventType;
+    assert.deepEqual(typeAt({ scheme: { kind: 'none' } }), { from: 'json', path: '$.type' });
+    assert.deepEqual(typeAt({ scheme: { kind: 'hmac', header: 'X-Sig', algorithm: 'sha256', encoding: 'hex' } }), {
+      from: 'json',
+      path: '$.type',
+    });
+    assert.deepEqual(typeAt({ scheme: { kind: 'none' }, eventType: { from: 'header', name: 'X-Kind' } }), {
+      from: 'header',
+      name: 'X-Kind',
+    });
+    // A preset's own locator still wins, and a provider scheme without a preset gets no guess.
+    assert.deepEqual(typeAt({ provider: 'github', scheme: { kind: 'none' } }), { from: 'header', name: 'X-GitHub-Event' });
+    assert.equal(typeAt({ scheme: { kind: 'github' } }), undefined);
+  });
 });

@@ -13,11 +13,21 @@ export function rejected(reason: RejectionReason, detail: string): VerifyResult 
   return { ok: false, reason, detail };
 }
 
-/** The secrets whose window includes `nowMs` (bounds inclusive). */
-export function activeSecrets(secrets: readonly Secret[], nowMs: number): Secret[] {
-  return secrets.filter(
-    (s) => (s.notBeforeMs === undefined || s.notBeforeMs <= nowMs) && (s.notAfterMs === undefined || nowMs <= s.notAfterMs),
+/**
+ * The one rule for a secret's window, inbound (verification) and outbound
+ * (deliver's signing) alike: valid from `notBeforeMs` (inclusive) while
+ * `nowMs < notAfterMs` (exclusive), so at exactly `notAfterMs` it is over.
+ * Pure.
+ */
+export function isSecretActive(secret: Pick<Secret, 'notBeforeMs' | 'notAfterMs'>, nowMs: number): boolean {
+  return (
+    (secret.notBeforeMs === undefined || secret.notBeforeMs <= nowMs) && (secret.notAfterMs === undefined || nowMs < secret.notAfterMs)
   );
+}
+
+/** The secrets valid at `nowMs` ({@link isSecretActive}). */
+export function activeSecrets(secrets: readonly Secret[], nowMs: number): Secret[] {
+  return secrets.filter((s) => isSecretActive(s, nowMs));
 }
 
 /** A header's value, trimmed; undefined when absent or blank. */

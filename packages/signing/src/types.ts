@@ -15,10 +15,10 @@ export type VerifyResult =
  * One active secret of a source. `value` format depends on the scheme:
  * Standard Webhooks takes `whsec_<base64>` (or the bare base64 key) for `v1`
  * and `whpk_<base64 32-byte Ed25519 public key>` for `v1a`; every other
- * scheme uses the string as-is (UTF-8) as the HMAC key. `notBeforeMs` and
- * `notAfterMs` (epoch ms, inclusive) bound when it verifies, so during a
- * rotation the old and the new secret are both active until the old one's
- * `notAfterMs`.
+ * scheme uses the string as-is (UTF-8) as the HMAC key. `notBeforeMs`
+ * (inclusive) and `notAfterMs` (exclusive), epoch ms, bound when it verifies
+ * and signs (`isSecretActive`), so during a rotation the old and the new
+ * secret are both active until the old one's `notAfterMs`.
  */
 export interface Secret {
   readonly id: string;

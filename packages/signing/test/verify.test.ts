@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type SchemeConfig, type Secret, verifySignature } from '@hookstream/signing';
+import { isSecretActive, type SchemeConfig, type Secret, verifySignature } from '@hookstream/signing';
 import { assertAccepted, assertRejected, input, NOW_MS } from './helpers.ts';
 
 const SCHEMES: readonly SchemeConfig[] = [
@@ -33,11 +33,18 @@ describe('verifySignature', () => {
     }
   });
 
-  it('signing: a secret window includes its bounds', () => {
+  it('signing: a secret is valid from notBeforeMs (inclusive) while now < notAfterMs (exclusive), one rule for verifying and signing', () => {
     const scheme = SCHEMES[6];
     assert.ok(scheme !== undefined);
-    const bounded: Secret[] = [{ id: 'k', value: 'v', notBeforeMs: NOW_MS, notAfterMs: NOW_MS }];
-    assertRejected(verifySignature(scheme, input('x', {}, NOW_MS), bounded), 'missing_signature');
+    const startsNow: Secret[] = [{ id: 'k', value: 'v', notBeforeMs: NOW_MS, notAfterMs: NOW_MS + 1 }];
+    assertRejected(verifySignature(scheme, input('x', {}, NOW_MS), startsNow), 'missing_signature');
+    // At exactly notAfterMs the secret is over: verification finds no secret, signing uses none.
+    const endsNow: Secret[] = [{ id: 'k', value: 'v', notAfterMs: NOW_MS }];
+    assertRejected(verifySignature(scheme, input('x', {}, NOW_MS), endsNow), 'no_secret');
+    assert.equal(isSecretActive({ notAfterMs: NOW_MS }, NOW_MS), false);
+    assert.equal(isSecretActive({ notAfterMs: NOW_MS }, NOW_MS - 1), true);
+    assert.equal(isSecretActive({ notBeforeMs: NOW_MS }, NOW_MS), true);
+    assert.equal(isSecretActive({ notBeforeMs: NOW_MS }, NOW_MS - 1), false);
   });
 
   it('signing: every scheme answers missing_signature when the request carries no headers', () => {

@@ -122,12 +122,19 @@ ORDER BY endpoint_id`,
     endpoint_id,
     event_id,
     max(attempt) AS attempts,
-    argMax(outcome, attempt) AS last_outcome,
-    argMax(status, attempt) AS last_status,
+    argMax(outcome, at) AS last_outcome,
+    nullIf(argMax(ifNull(status, 0), at), 0) AS last_status,
     max(at) AS dead_lettered_at
-FROM hookstream.delivery_attempts FINAL
+FROM
+(
+    SELECT endpoint_id, event_id, attempt, toString(outcome) AS outcome, status, at, isNull(next_retry_at) AS final, outcome = 'success' AS delivered
+    FROM hookstream.delivery_attempts FINAL
+    UNION ALL
+    SELECT endpoint_id, event_id, attempts AS attempt, reason AS outcome, CAST(NULL AS Nullable(UInt16)) AS status, at, toUInt8(1) AS final, toUInt8(0) AS delivered
+    FROM hookstream.delivery_skipped FINAL
+)
 GROUP BY endpoint_id, event_id
-HAVING countIf(outcome = 'success') = 0 AND argMax(isNull(next_retry_at), attempt) = 1
+HAVING sum(delivered) = 0 AND argMax(final, at) = 1
 ORDER BY dead_lettered_at, endpoint_id, event_id`,
   },
   slowestEndpoints: {

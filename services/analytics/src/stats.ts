@@ -195,16 +195,24 @@ export interface SourceQuery {
 
 /**
  * Rejections (by stage and reason) and duplicates per source between
- * `sinceMs` and `untilMs` (whole minutes), from the per-minute views
- * `source_rejections_minute` and `source_duplicates_minute`. Sources with
- * neither are left out. Throws when ClickHouse cannot answer.
+ * `sinceMs` and `untilMs` (whole minutes). Rejections are every stage's:
+ * verify's and ingest's (the per-minute view `source_rejections_minute`)
+ * and validate's schema failures (`schema_failures`, read with `FINAL` over
+ * the same minutes); duplicates come from `source_duplicates_minute`.
+ * Sources with none are left out. Throws when ClickHouse cannot answer.
  */
 export async function sourceStats(runner: SqlRunner, database: string, q: SourceQuery): Promise<SourceStats[]> {
   const where = [`minute >= ${minute(q.sinceMs)}`, `minute <= ${minute(q.untilMs)}`];
   if (q.source !== undefined) where.push(`source = ${quote(q.source)}`);
+  const failuresWhere = [`dt >= ${minute(q.sinceMs)}`, `dt < ${minute(q.untilMs)} + 60`];
+  if (q.source !== undefined) failuresWhere.push(`source = ${quote(q.source)}`);
   const rejections = await runner.select<{ source: string; stage: string; reason: string; n: number }>(
     `SELECT source, stage, reason, countMerge(rejected) AS n
      FROM ${database}.source_rejections_minute WHERE ${where.join(' AND ')}
+     GROUP BY source, stage, reason
+     UNION ALL
+     SELECT source, stage, reason, count() AS n
+     FROM ${database}.schema_failures FINAL WHERE ${failuresWhere.join(' AND ')}
      GROUP BY source, stage, reason`,
   );
   const duplicates = await runner.select<{ source: string; n: number }>(
@@ -220,8 +228,9 @@ export async function sourceStats(runner: SqlRunner, database: string, q: Source
   };
   for (const r of rejections) {
     const e = entry(r.source);
+    const key = `${r.stage}/${r.reason}`;
     e.rejected += Number(r.n);
-    e.rejections[`${r.stage}/${r.reason}`] = Number(r.n);
+    e.rejections[key] = (e.rejections[key] ?? 0) + Number(r.n);
   }
   for (const d of duplicates) entry(d.source).duplicates = Number(d.n);
   return [...bySource.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([source, e]) => ({ source, ...e }));
@@ -237,13 +246,24 @@ export interface LastRejection {
   readonly atMs: number;
 }
 
-/** The newest rejection per source (or for one) in the window, from `rejections`. Throws when ClickHouse cannot answer. */
+/**
+ * The newest rejection per source (or for one) in the window, from
+ * `rejections` and `schema_failures` (whose `detail` is the start of its
+ * errors as JSON). Throws when ClickHouse cannot answer.
+ */
 export async function lastRejections(runner: SqlRunner, database: string, q: SourceQuery): Promise<LastRejection[]> {
   const where = [`at >= ${Math.floor(q.sinceMs)}`, `at <= ${Math.floor(q.untilMs)}`];
   if (q.source !== undefined) where.push(`source = ${quote(q.source)}`);
   const rows = await runner.select<{ source: string; event_id: string; stage: string; reason: string; detail: string; at: number }>(
-    `SELECT source, event_id, stage, reason, detail, at
-     FROM ${database}.rejections WHERE ${where.join(' AND ')}
+    `SELECT source, event_id, stage, reason, detail, at, row_id
+     FROM
+     (
+         SELECT source, event_id, stage, reason, detail, at, row_id
+         FROM ${database}.rejections WHERE ${where.join(' AND ')}
+         UNION ALL
+         SELECT source, event_id, stage, reason, substring(errors, 1, 500) AS detail, at, row_id
+         FROM ${database}.schema_failures WHERE ${where.join(' AND ')}
+     )
      ORDER BY source, at DESC, row_id DESC
      LIMIT 1 BY source`,
   );

@@ -223,6 +223,15 @@ export const EXPECTED = {
     { endpoint_id: 'crm', delivered: 1, p50_p99_e2e_ms: [2_000, 2_000], max_e2e_ms: 2_000, last_delivered_at: T0 + 100_000 },
   ],
   stuckInDlq: [
+    // Dead-lettered without an attempt (a delivery_skipped row): the reason stands in for the outcome.
+    {
+      endpoint_id: 'crm',
+      event_id: 'k1',
+      attempts: 0,
+      last_outcome: 'endpoint_disabled',
+      last_status: null,
+      dead_lettered_at: T0 + 13_000,
+    },
     { endpoint_id: 'crm', event_id: 'e1', attempts: 1, last_outcome: 'http_4xx', last_status: 400, dead_lettered_at: T0 + 15_000 },
     { endpoint_id: 'crm', event_id: 'e4', attempts: 3, last_outcome: 'rate_limited', last_status: 429, dead_lettered_at: T0 + 90_000 },
   ],

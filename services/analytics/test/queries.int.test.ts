@@ -167,25 +167,99 @@ describe('analytics SQL against a real ClickHouse', () => {
     ]);
   });
 
-  it('analytics: source stats (console) count rejections by stage and reason and duplicates per source; lastRejections finds the newest', async () => {
+  it("analytics: source stats (hs health, console) count every stage's rejections, schema failures included, by stage and reason, and duplicates per source; lastRejections finds the newest", async () => {
     const window = { sinceMs: T0, untilMs: T0 + 3_600_000 };
     assert.deepEqual(await sourceStats(store, DB, window), [
       { source: 'github', rejected: 1, rejections: { 'verify/bad_signature': 1 }, duplicates: 1 },
-      { source: 'stripe', rejected: 3, rejections: { 'verify/bad_signature': 2, 'verify/stale_timestamp': 1 }, duplicates: 2 },
+      { source: 'shopify', rejected: 1, rejections: { 'validate/malformed_body': 1 }, duplicates: 0 },
+      {
+        source: 'stripe',
+        rejected: 4,
+        rejections: { 'verify/bad_signature': 2, 'verify/stale_timestamp': 1, 'validate/schema_violation': 1 },
+        duplicates: 2,
+      },
     ]);
     assert.deepEqual(await sourceStats(store, DB, { ...window, source: 'github', untilMs: T0 + 30_000 }), [
       { source: 'github', rejected: 1, rejections: { 'verify/bad_signature': 1 }, duplicates: 0 },
     ]);
+    // Whole minutes, as the views: a schema failure at +6 s is in the minute that ends at +59.999 s, not in a window from +60 s.
+    assert.deepEqual(await sourceStats(store, DB, { ...window, source: 'shopify', untilMs: T0 + 1_000 }), [
+      { source: 'shopify', rejected: 1, rejections: { 'validate/malformed_body': 1 }, duplicates: 0 },
+    ]);
+    assert.deepEqual(await sourceStats(store, DB, { ...window, source: 'shopify', sinceMs: T0 + 60_000 }), []);
     assert.deepEqual(
-      (await lastRejections(store, DB, window)).map((r) => [r.source, r.eventId, r.reason, r.atMs - T0]),
+      (await lastRejections(store, DB, window)).map((r) => [r.source, r.eventId, r.stage, r.reason, r.atMs - T0]),
       [
-        ['github', 'r4', 'bad_signature', 3_000],
-        ['stripe', 'r3', 'stale_timestamp', 61_000],
+        ['github', 'r4', 'verify', 'bad_signature', 3_000],
+        ['shopify', 's2', 'validate', 'malformed_body', 7_010],
+        ['stripe', 'r3', 'verify', 'stale_timestamp', 61_000],
       ],
     );
     assert.deepEqual(await lastRejections(store, DB, { ...window, source: 'stripe', untilMs: T0 + 1_500 }), [
       { source: 'stripe', eventId: 'r1', stage: 'verify', reason: 'bad_signature', detail: 'bad_signature detail', atMs: T0 + 1_000 },
     ]);
+  });
+
+  it('analytics: "Events stuck in the DLQ" lists retries_exhausted dead letters recorded in delivery_skipped after attempts that planned a retry', async () => {
+    // Scenario: on endpoint ops, r1 failed twice, each time with a retry planned; its retry window then
+    // closed while it was held back, so deliver dead-lettered it retries_exhausted with a skipped
+    // record and no third attempt. r2 is still being retried. r3 was dead-lettered without an attempt
+    // and then delivered by a replay. Only r1 is stuck.
+    const db = 'stuck';
+    const stuck = new ClickHouseRowStore({ url: server.url, database: db, user: 'default', password: '', requestTimeoutMs: 10_000 });
+    try {
+      await applyMigrations(stuck, db, loadMigrations(DEFAULT_MIGRATIONS_DIR, db));
+      const attempt = (event: string, n: number, outcome: string, status: number | null, at: number, next: number | null) => ({
+        kind: 'attempt',
+        event_id: event,
+        endpoint_id: 'ops',
+        source: 'shop',
+        event_type: 'order.created',
+        attempt: n,
+        status,
+        outcome,
+        latency_ms: 10,
+        e2e_ms: at,
+        next_retry_at: next === null ? null : T0 + next,
+        response_excerpt: '',
+        at: T0 + at,
+      });
+      const skipped = (event: string, reason: string, attempts: number, at: number) => ({
+        kind: 'skipped',
+        event_id: event,
+        endpoint_id: 'ops',
+        source: 'shop',
+        event_type: 'order.created',
+        reason,
+        attempts,
+        at: T0 + at,
+      });
+      const records = [
+        attempt('r1', 1, 'http_5xx', 503, 1_000, 60_000),
+        attempt('r1', 2, 'timeout', null, 60_000, 600_000),
+        skipped('r1', 'retries_exhausted', 2, 700_000),
+        attempt('r2', 1, 'http_5xx', 502, 2_000, 90_000),
+        skipped('r3', 'no_active_secret', 0, 3_000),
+        { ...attempt('r3', 1, 'success', 200, 4_000, null), replay: 'dlq-9' },
+      ].map((r) => {
+        const parsed = parseRecord(`hs.obs.${r.kind}`, new TextEncoder().encode(JSON.stringify(r)));
+        assert.ok(parsed.ok, JSON.stringify(parsed));
+        return parsed;
+      });
+      await insertAll(stuck, records);
+      assert.deepEqual(await stuck.select(inDatabase(QUERIES.stuckInDlq.sql, db)), [
+        {
+          endpoint_id: 'ops',
+          event_id: 'r1',
+          attempts: 2,
+          last_outcome: 'retries_exhausted',
+          last_status: null,
+          dead_lettered_at: T0 + 700_000,
+        },
+      ]);
+    } finally {
+      await stuck.close();
+    }
   });
 
   it('analytics: every field of an attempt record lands in delivery_attempts', async () => {

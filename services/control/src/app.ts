@@ -2,6 +2,7 @@ import { ClickHouseRowStore, endpointStats, lastFailures, lastRejections, source
 import {
   type App,
   CleanupStack,
+  ConfigError,
   createLogger,
   decodeEndpoint,
   decodeSource,
@@ -12,6 +13,8 @@ import {
   parseEndpointConfig,
   parseSourceConfig,
   readCircuitReports,
+  redactSecrets,
+  SOURCE_ID,
   startHealthServer,
   watchConfig,
 } from '@hookstream/runtime';
@@ -19,11 +22,12 @@ import { type AttemptSource, clickHouseAttempts, NO_ATTEMPTS } from './attempts.
 import type { ControlConfig } from './config.ts';
 import { startConsoleServer } from './console/server.ts';
 import { DeadLetters } from './dead-letters.ts';
+import { invalid } from './errors.ts';
 import { EventStore } from './events.ts';
 import { type GrpcServer, startGrpcServer } from './grpc-server.ts';
 import { buildHandlers, type HandlerDeps } from './handlers.ts';
 import { type EndpointStateView, type HealthSources, parseEndpointState } from './health.ts';
-import { RecordBucket } from './records.ts';
+import { type JsonLimits, RecordBucket } from './records.ts';
 import { SchemaBucket } from './schemas.ts';
 
 /** An `hs_endpoint_state` value for a live cache (which wants a throw for a bad value). */
@@ -31,6 +35,29 @@ function decodeEndpointState(key: string, value: Uint8Array): EndpointStateView 
   const state = parseEndpointState(value);
   if (state === undefined) throw new Error(`${key}: not an endpoint state`);
   return state;
+}
+
+/** Room left in a KV message for what NATS adds besides the value. */
+const KV_HEADROOM_BYTES = 4_096;
+
+/**
+ * The config size limit must fit the server: a record grows when secrets are
+ * sealed (base64), so it may use at most half of `max_payload`. Throws
+ * ConfigError naming both numbers. Pure.
+ */
+export function checkConfigLimit(maxConfigBytes: number, maxPayload: number): void {
+  if (maxConfigBytes * 2 + KV_HEADROOM_BYTES > maxPayload) {
+    throw new ConfigError([
+      `HS_CONTROL_MAX_CONFIG_BYTES=${maxConfigBytes}: a stored record may be twice that (secrets sealed), ` +
+        `more than the NATS server's max_payload of ${maxPayload} bytes; lower it to at most ${Math.floor((maxPayload - KV_HEADROOM_BYTES) / 2)}`,
+    ]);
+  }
+}
+
+/** A source or endpoint id of a health request ('' for all). Throws INVALID_ARGUMENT naming `field`. */
+function healthId(id: string, field: string): string {
+  if (id !== '' && !SOURCE_ID.test(id)) throw invalid(field, 'must match [A-Za-z0-9_-]{1,64}');
+  return id;
 }
 
 /** Dependencies a test may replace. */
@@ -91,11 +118,16 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
           },
         };
       }
+      const maxPayload = platform.nats.nc.info?.max_payload ?? 1024 * 1024;
+      checkConfigLimit(config.maxConfigBytes, maxPayload);
+      const limits: JsonLimits = { maxBytes: config.maxConfigBytes, maxDepth: config.maxConfigDepth };
+      const maxStoredBytes = maxPayload - KV_HEADROOM_BYTES;
       const bucket = (name: string) => openBucket(platform.nats.nc, name, { replicas: config.streamReplicas });
       const endpointsKv = await bucket(t.buckets.endpoints);
       const sourcesKv = await bucket(t.buckets.sources);
-      const endpoints = new RecordBucket(endpointsKv, 'endpoint', parseEndpointConfig, config.secretBox);
-      const sources = new RecordBucket(sourcesKv, 'source', parseSourceConfig, config.secretBox);
+      const box = config.secretBox;
+      const endpoints = new RecordBucket(endpointsKv, { kind: 'endpoint', parse: parseEndpointConfig, box, maxStoredBytes });
+      const sources = new RecordBucket(sourcesKv, { kind: 'source', parse: parseSourceConfig, box, maxStoredBytes });
       const deadLetters = new DeadLetters(platform.js, platform.jsm, t);
       const events = new EventStore(platform.js, platform.jsm, t);
       // The health RPCs (polled by every open console) read live copies of the buckets, as the pipeline
@@ -114,9 +146,12 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
       const circuitBucket = await openCircuitBucket(platform.nats.nc, t.buckets.circuits, { replicas: config.streamReplicas });
       const byId = <T extends { readonly id: string }>(records: Iterable<T>): T[] =>
         [...records].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      // Health answers show records (an endpoint's URL): redacted like every other answer.
       const healthSources: HealthSources = {
-        endpoints: async (id) => (id === '' ? byId(endpointCache.values()) : [(await endpoints.require(id)).record]),
-        sources: async (id) => (id === '' ? byId(sourceCache.values()) : [(await sources.require(id)).record]),
+        endpoints: async (id) =>
+          (healthId(id, 'endpoint') === '' ? byId(endpointCache.values()) : [(await endpoints.require(id)).record]).map(redactSecrets),
+        sources: async (id) =>
+          (healthId(id, 'source') === '' ? byId(sourceCache.values()) : [(await sources.require(id)).record]).map(redactSecrets),
         states: async (id) => stateCache.get(id),
         circuits: (nowMs) => readCircuitReports(circuitBucket, nowMs),
         deadLetters: () => deadLetters.counts(),
@@ -126,7 +161,7 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
       const handlers = buildHandlers({
         sources,
         endpoints,
-        schemas: new SchemaBucket(await bucket(t.buckets.schemas)),
+        schemas: new SchemaBucket(await bucket(t.buckets.schemas), { limits, maxStoredBytes }),
         deadLetters,
         events,
         attempts,
@@ -135,6 +170,7 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
         health: healthSources,
         rotationGraceMs: config.rotationGraceMs,
         replayPerSecond: config.replayPerSecond,
+        limits,
       });
       const health = await startHealthServer({
         host: config.healthHost,

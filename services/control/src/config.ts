@@ -36,7 +36,16 @@ export interface ControlConfig extends BaseConfig {
   readonly clickhouse: { readonly url: string; readonly database: string; readonly user: string; readonly password: string } | undefined;
   /** The web console; undefined when HS_CONSOLE_ENABLED=false or nobody could sign in (no token, no users file). */
   readonly console: ConsoleConfig | undefined;
+  /** Largest `config_json` / `schema_json` in bytes (`HS_CONTROL_MAX_CONFIG_BYTES`); at most half the server's max_payload. */
+  readonly maxConfigBytes: number;
+  /** Deepest nesting of objects and arrays in them (`HS_CONTROL_MAX_CONFIG_DEPTH`). */
+  readonly maxConfigDepth: number;
 }
+
+/** Default of HS_CONTROL_MAX_CONFIG_BYTES: 256 KiB, far above any real config, well inside NATS's 1 MiB max_payload. */
+export const DEFAULT_MAX_CONFIG_BYTES = 256 * 1024;
+/** Default of HS_CONTROL_MAX_CONFIG_DEPTH. */
+export const DEFAULT_MAX_CONFIG_DEPTH = 32;
 
 function readPem(r: EnvReader, name: string): Buffer | undefined {
   const path = r.optionalString(name);
@@ -96,6 +105,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     replayPerSecond: r.int('HS_CONTROL_REPLAY_PER_SECOND', 100, 1, 100_000),
     clickhouse,
     console: consoleConfig,
+    maxConfigBytes: r.int('HS_CONTROL_MAX_CONFIG_BYTES', DEFAULT_MAX_CONFIG_BYTES, 1_024, 64 * 1024 * 1024),
+    maxConfigDepth: r.int('HS_CONTROL_MAX_CONFIG_DEPTH', DEFAULT_MAX_CONFIG_DEPTH, 4, 1_000),
   };
   r.done();
   return Object.freeze(config);

@@ -1,6 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
 import {
+  type DuplicateNote,
+  decodeDuplicateNote,
+  duplicateNoteKey,
   type EndpointConfig,
   Header,
   headerValue,
@@ -12,12 +15,15 @@ import {
 } from '@hookstream/runtime';
 import {
   DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
   type StoredMsg,
   type StreamState,
 } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { invalid, RpcError } from './errors.ts';
 import type { Page } from './records.ts';
@@ -150,28 +156,93 @@ export class EventStore {
     this.#t = t;
   }
 
+  /** The stream names it reads (for messages). */
+  get streams(): { readonly events: string; readonly dlq: string } {
+    return { events: this.#t.streams.events, dlq: this.#t.streams.dlq };
+  }
+
   /** One event with headers and body. Throws INVALID_ARGUMENT or NOT_FOUND (also when it is older than the scan reaches). */
   async get(eventId: string): Promise<EventView> {
+    const found = await this.find(eventId);
+    if (found === undefined) {
+      throw new RpcError(status.NOT_FOUND, `event ${eventId} not found in ${this.#t.streams.events} (it keeps a limited history)`);
+    }
+    return found;
+  }
+
+  /** As {@link get}, resolving to undefined instead of NOT_FOUND. Throws INVALID_ARGUMENT for an empty id. */
+  async find(eventId: string): Promise<EventView | undefined> {
     if (eventId === '') throw invalid('event_id', 'is required');
     const stream = this.#t.streams.events;
-    const state = (await this.#jsm.streams.info(stream)).state;
-    const notFound = new RpcError(status.NOT_FOUND, `event ${eventId} not found in ${stream} (it keeps a limited history)`);
-    if (state.messages === 0) throw notFound;
-    const minted = uuidV7TimeMs(eventId);
-    const start: Start =
-      minted !== undefined && minted - UUID_SKEW_MS > new Date(state.first_ts).getTime()
-        ? { timeMs: minted - UUID_SKEW_MS }
-        : { seq: Math.max(state.first_seq, state.last_seq - GET_SCAN_LIMIT + 1) };
+    const start = await this.#startFor(stream, eventId);
+    if (start === undefined) return undefined;
     let found: number | undefined;
     await this.#scan(this.#t.subject('events.>'), start, 0, GET_SCAN_LIMIT, (m) => {
       if (headerValue(m.headers, Header.eventId) !== eventId) return true;
       found = m.seq;
       return false;
     });
-    if (found === undefined) throw notFound;
+    if (found === undefined) return undefined;
     const msg: StoredMsg | null = await this.#jsm.streams.getMessage(stream, { seq: found }).catch(() => null);
-    if (msg === null) throw notFound;
+    if (msg === null) return undefined;
     return viewOf({ seq: msg.seq, subject: msg.subject, header: msg.header, data: msg.data, time: msg.time }, true);
+  }
+
+  /**
+   * The dead letters (HS_DLQ, any stage) of one event, oldest first, with
+   * headers and body: a headers-only pass over at most {@link GET_SCAN_LIMIT}
+   * dead letters from the time in its UUIDv7 (or over the most recent ones).
+   */
+  async deadLettersOf(eventId: string): Promise<StoredMsg[]> {
+    if (eventId === '') throw invalid('event_id', 'is required');
+    const stream = this.#t.streams.dlq;
+    const start = await this.#startFor(stream, eventId);
+    if (start === undefined) return [];
+    const sequences: number[] = [];
+    await this.#scan(
+      this.#t.subject('hs.dlq.>'),
+      start,
+      0,
+      GET_SCAN_LIMIT,
+      (m) => {
+        if (headerValue(m.headers, Header.eventId) === eventId) sequences.push(m.seq);
+        return true;
+      },
+      undefined,
+      stream,
+    );
+    const found = await Promise.all(sequences.map((seq) => this.#jsm.streams.getMessage(stream, { seq }).catch(() => null)));
+    return found.filter((m): m is StoredMsg => m !== null);
+  }
+
+  /**
+   * What dedup noted about `eventId` when it dropped it as a duplicate (the
+   * `hs_dedup` bucket, runtime `duplicateNoteKey`), or undefined: not a
+   * duplicate, the note expired with the dedup window, or there is no bucket.
+   */
+  async duplicateNote(eventId: string): Promise<DuplicateNote | undefined> {
+    if (eventId === '') throw invalid('event_id', 'is required');
+    try {
+      const kv = await new Kvm(this.#js).open(this.#t.buckets.dedup);
+      const entry = await kv.get(duplicateNoteKey(eventId));
+      if (entry?.operation !== 'PUT') return undefined;
+      const note = decodeDuplicateNote(entry.value);
+      return note?.event_id === eventId ? note : undefined;
+    } catch (err) {
+      // No dedup bucket yet (dedup never ran in this namespace): nothing was dropped.
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return undefined;
+      throw err;
+    }
+  }
+
+  /** Where a scan for one event starts: the time in its UUIDv7 (less skew), else the last {@link GET_SCAN_LIMIT} messages; undefined for an empty stream. */
+  async #startFor(stream: string, eventId: string): Promise<Start | undefined> {
+    const state = (await this.#jsm.streams.info(stream)).state;
+    if (state.messages === 0) return undefined;
+    const minted = uuidV7TimeMs(eventId);
+    return minted !== undefined && minted - UUID_SKEW_MS > new Date(state.first_ts).getTime()
+      ? { timeMs: minted - UUID_SKEW_MS }
+      : { seq: Math.max(state.first_seq, state.last_seq - GET_SCAN_LIMIT + 1) };
   }
 
   /** A page of events (oldest first) in a window, without headers and body; `next` is '' at the end. */
@@ -319,10 +390,10 @@ export class EventStore {
    * undefined: one `STREAM.MSG.GET` with `next_by_subj` (wildcards work on
    * nats-server 2.9 too), without creating a consumer.
    */
-  async #nextMatching(filter: string, fromSeq: number): Promise<number | undefined> {
+  async #nextMatching(filter: string, fromSeq: number, stream = this.#t.streams.events): Promise<number | undefined> {
     const query = { seq: fromSeq, next_by_subj: filter };
     // nats.js types getMessage's query without next_by_subj; the server's API takes it.
-    const msg = await this.#jsm.streams.getMessage(this.#t.streams.events, query as unknown as { seq: number });
+    const msg = await this.#jsm.streams.getMessage(stream, query as unknown as { seq: number });
     return msg === null ? undefined : msg.seq;
   }
 
@@ -345,7 +416,8 @@ export class EventStore {
    * after `untilMs` (0: no bound), `maxScan` messages, or the end of the
    * stream. Resolves to the sequence to continue from, or undefined at the end.
    * `probed`: the caller read the stream's state and knows `start` is a
-   * message on the filter (`latest`), so neither is asked again.
+   * message on the filter (`latest`), so neither is asked again. `stream`:
+   * HS_EVENTS unless given (HS_DLQ for {@link deadLettersOf}).
    */
   async #scan(
     filter: string,
@@ -354,15 +426,15 @@ export class EventStore {
     maxScan: number,
     visit: (m: JsMsg) => boolean,
     probed?: StreamState,
+    stream = this.#t.streams.events,
   ): Promise<number | undefined> {
-    const stream = this.#t.streams.events;
     const state = probed ?? (await this.#jsm.streams.info(stream)).state;
     if (probed === undefined) {
       if (state.messages === 0) return undefined;
       if ('seq' in start && start.seq > state.last_seq) return undefined;
       if ('timeMs' in start && start.timeMs > new Date(state.last_ts).getTime()) return undefined;
       // Nothing on the filter from the start (or, for a time start, at all): answer now instead of after a fetch's 1 s wait.
-      if ((await this.#nextMatching(filter, 'seq' in start ? start.seq : state.first_seq)) === undefined) return undefined;
+      if ((await this.#nextMatching(filter, 'seq' in start ? start.seq : state.first_seq, stream)) === undefined) return undefined;
     }
     const consumer = await this.#js.consumers.get(stream, {
       filter_subjects: filter,

@@ -1,5 +1,6 @@
 import {
   type handleUnaryCall,
+  Metadata,
   Server,
   ServerCredentials,
   type ServerUnaryCall,
@@ -15,6 +16,38 @@ import { HealthImplementation } from 'grpc-health-check';
 import { hasBearer } from './auth.ts';
 import { toServiceError } from './errors.ts';
 import type { Handlers } from './handlers.ts';
+
+// What an undecodable request message becomes, so the call can answer INVALID_ARGUMENT
+// (grpc-js answers INTERNAL when a deserializer throws).
+const UNDECODABLE = Symbol('undecodable request');
+type Undecodable = { readonly [UNDECODABLE]: string };
+
+function isUndecodable(request: unknown): request is Undecodable {
+  return typeof request === 'object' && request !== null && UNDECODABLE in request;
+}
+
+/**
+ * The ControlPlane service definition with request decoding that never
+ * throws: a message that is not valid protobuf, or carries an integer above
+ * 2^53, becomes an {@link Undecodable} the call refuses.
+ */
+function tolerantService(): typeof ControlPlaneService {
+  const service: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(ControlPlaneService)) {
+    const decode = method.requestDeserialize as (bytes: Buffer) => unknown;
+    service[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer): unknown => {
+        try {
+          return decode(bytes);
+        } catch (err) {
+          return { [UNDECODABLE]: (err as Error).message };
+        }
+      },
+    };
+  }
+  return service as typeof ControlPlaneService;
+}
 
 /** The gRPC service name that health checks ask about (besides '' for the server). */
 export const SERVICE_NAME = 'hookstream.v1.ControlPlane';
@@ -56,6 +89,16 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         callback({ code: status.UNAUTHENTICATED, details: 'missing or wrong bearer token' });
         return;
       }
+      if (isUndecodable(call.request)) {
+        const metadata = new Metadata();
+        metadata.set('hs-field', 'request');
+        callback({
+          code: status.INVALID_ARGUMENT,
+          details: `request: not a valid ${name} request message: ${call.request[UNDECODABLE]}`,
+          metadata,
+        });
+        return;
+      }
       handler(call.request).then(
         (response) => callback(null, response),
         (err: unknown) => {
@@ -68,7 +111,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     };
     implementation[name] = unary;
   }
-  server.addService(ControlPlaneService, implementation);
+  server.addService(tolerantService(), implementation);
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);

@@ -12,16 +12,26 @@ import type {
   Schema,
   Source,
 } from '@hookstream/proto';
-import { type EndpointConfig, Header, headerValue, type SchemaRecord, type SourceConfig } from '@hookstream/runtime';
+import { type EndpointConfig, Header, headerValue, type SchemaRecord, SOURCE_ID, type SourceConfig } from '@hookstream/runtime';
 import type { StoredMsg } from '@nats-io/jetstream';
 import type { AttemptSource } from './attempts.ts';
 import type { DeadLetterMatch, DeadLetters } from './dead-letters.ts';
 import { invalid, RpcError } from './errors.ts';
+import { deadLetteredOut, duplicateOut, locateEvent, storedState } from './event-state.ts';
 import type { EventStore, EventView, EventWindow } from './events.ts';
 import { endpointHealth, type HealthSources, sourceHealth } from './health.ts';
-import { pageSize, parseJsonField, type RecordBucket, type Stored } from './records.ts';
+import {
+  isUnreadable,
+  type JsonLimits,
+  pageSize,
+  parseJsonField,
+  type RecordBucket,
+  revisionOf,
+  type Stored,
+  type Unreadable,
+} from './records.ts';
 import type { SchemaBucket } from './schemas.ts';
-import { generateSecret, redact, restoreRedacted, rotate } from './secrets.ts';
+import { generateSecret, redact, restoreRedacted, rotate, rotatedView } from './secrets.ts';
 
 type Service = typeof ControlPlaneService;
 
@@ -48,6 +58,8 @@ export interface HandlerDeps {
   readonly health: HealthSources;
   readonly rotationGraceMs: number;
   readonly replayPerSecond: number;
+  /** Size and depth limits of `config_json` and `schema_json`. */
+  readonly limits: JsonLimits;
   readonly now?: () => number;
 }
 
@@ -70,6 +82,8 @@ export function eventOut(e: EventView): Event {
     payload: Buffer.from(e.payload),
     attempts: [],
     attemptsNote: '',
+    duplicateOf: '',
+    idempotencyKey: '',
   };
 }
 
@@ -92,13 +106,20 @@ export function statsWindow(req: { sinceMs: number; untilMs: number }, nowMs: nu
   return { sinceMs, untilMs };
 }
 
-function sourceOut(s: Stored<SourceConfig>, showSecrets = false): Source {
-  const record = showSecrets ? s.record : redact(s.record);
-  return { id: s.record.id, configJson: JSON.stringify(record), revision: s.revision, updatedAtMs: s.updatedAtMs };
+/**
+ * The API view of a source or endpoint: its config with every secret-bearing
+ * value redacted (unless `shown`, for the answer to the Create that sent
+ * them). A record that cannot be decoded is shown as stored, redacted. Pure.
+ */
+function recordOut(s: Stored<SourceConfig | EndpointConfig> | Unreadable, shown = false): Source & Endpoint {
+  const [id, record] = isUnreadable(s) ? [s.id, redact(s.stored)] : [s.record.id, shown ? s.record : redact(s.record)];
+  return { id, configJson: JSON.stringify(record), revision: s.revision, updatedAtMs: s.updatedAtMs };
 }
 
-function endpointOut(s: Stored<EndpointConfig>): Endpoint {
-  return { id: s.record.id, configJson: JSON.stringify(redact(s.record)), revision: s.revision, updatedAtMs: s.updatedAtMs };
+/** What a stored entry holds for restoring redacted values: the decoded record, or the stored one as it is. */
+function storedView(s: Stored<object> | Unreadable | undefined): object | undefined {
+  if (s === undefined) return undefined;
+  return isUnreadable(s) ? s.stored : s.record;
 }
 
 function schemaOut(s: Stored<SchemaRecord>): Schema {
@@ -116,6 +137,25 @@ function schemaOut(s: Stored<SchemaRecord>): Schema {
 function requireId(id: string, field = 'id'): string {
   if (id === '') throw invalid(field, 'is required');
   return id;
+}
+
+/** A source or endpoint id from a request. Throws INVALID_ARGUMENT naming `field` unless it is one. Pure. */
+export function recordId(id: string, field = 'id'): string {
+  if (!SOURCE_ID.test(requireId(id, field))) throw invalid(field, 'must match [A-Za-z0-9_-]{1,64}');
+  return id;
+}
+
+/** The id a `config_json` names, when it is a valid one (else the parser will refuse it). Pure. */
+function idOf(input: unknown): string | undefined {
+  const id = (input as { id?: unknown } | null)?.id;
+  return typeof id === 'string' && SOURCE_ID.test(id) ? id : undefined;
+}
+
+/** (source, event type) of a schema request. Throws INVALID_ARGUMENT naming the bad one. Pure. */
+function schemaId(source: string, eventType: string): [string, string] {
+  recordId(source, 'source');
+  if (requireId(eventType, 'event_type').length > 256) throw invalid('event_type', 'must be at most 256 characters');
+  return [source, eventType];
 }
 
 function matchOf(filter: DeadLetterFilter | undefined): DeadLetterMatch {
@@ -162,13 +202,16 @@ export function buildHandlers(deps: HandlerDeps): Handlers {
     bucket: RecordBucket<T>,
     req: RotateSecretRequest,
   ): Promise<RotateSecretResponse> {
-    const current = await bucket.require(requireId(req.id));
-    if (req.revision !== 0 && req.revision !== current.revision) {
+    const current = await bucket.require(recordId(req.id));
+    if (revisionOf(req.revision) !== 0 && req.revision !== current.revision) {
       throw new RpcError(status.FAILED_PRECONDITION, `${req.id} is at revision ${current.revision}, not ${req.revision}`);
     }
     const nowMs = now();
     const secretId = req.newSecretId === '' ? `k${nowMs}` : req.newSecretId;
     const value = req.newSecret === '' ? generateSecret() : req.newSecret;
+    if (!Number.isSafeInteger(req.previousValidUntilMs) || req.previousValidUntilMs < 0) {
+      throw invalid('previous_valid_until_ms', 'must be epoch milliseconds (0: now plus the rotation grace)');
+    }
     const rotated = rotate(current.record, {
       id: secretId,
       value,
@@ -176,52 +219,55 @@ export function buildHandlers(deps: HandlerDeps): Handlers {
       nowMs,
     });
     const stored = await bucket.update(rotated, current.revision);
-    return { configJson: JSON.stringify(stored.record), revision: stored.revision, secretId, secretValue: value };
+    return { configJson: JSON.stringify(rotatedView(stored.record, secretId)), revision: stored.revision, secretId, secretValue: value };
   }
 
+  const configJson = (value: string): unknown => parseJsonField(value, 'config_json', deps.limits);
+  // A "***" in a Create stands for nothing stored: refused (naming it) rather than stored as the value.
+  const newRecord = (value: string): unknown => restoreRedacted(configJson(value), undefined);
+
   return {
-    createSource: async (req) => sourceOut(await deps.sources.create(parseJsonField(req.configJson, 'config_json')), true),
-    getSource: async (req) => sourceOut(await deps.sources.require(requireId(req.id))),
+    createSource: async (req) => recordOut(await deps.sources.create(newRecord(req.configJson)), true),
+    getSource: async (req) => recordOut(await deps.sources.view(recordId(req.id))),
     listSources: async (req) => {
       const page = await deps.sources.list(pageSize(req.pageSize, 100), req.pageToken);
-      return { sources: page.items.map((s) => sourceOut(s)), nextPageToken: page.next };
+      return { sources: page.items.map((s) => recordOut(s)), nextPageToken: page.next };
     },
     updateSource: async (req) => {
-      const input = parseJsonField(req.configJson, 'config_json');
-      const id = (input as { id?: unknown } | null)?.id;
-      const current = typeof id === 'string' && id !== '' ? await deps.sources.get(id) : undefined;
-      return sourceOut(await deps.sources.update(restoreRedacted(input, current?.record), req.revision));
+      const input = configJson(req.configJson);
+      const revision = revisionOf(req.revision);
+      const id = idOf(input);
+      const current = id === undefined ? undefined : await deps.sources.read(id);
+      return recordOut(await deps.sources.update(restoreRedacted(input, storedView(current)), revision));
     },
     deleteSource: async (req) => {
-      await deps.sources.delete(requireId(req.id), req.revision);
+      await deps.sources.delete(recordId(req.id), revisionOf(req.revision));
       return {};
     },
     rotateSourceSecret: (req) => rotateSecret(deps.sources, req),
 
-    createEndpoint: async (req) => {
-      const stored = await deps.endpoints.create(parseJsonField(req.configJson, 'config_json'));
-      return { ...endpointOut(stored), configJson: JSON.stringify(stored.record) };
-    },
-    getEndpoint: async (req) => endpointOut(await deps.endpoints.require(requireId(req.id))),
+    createEndpoint: async (req) => recordOut(await deps.endpoints.create(newRecord(req.configJson)), true),
+    getEndpoint: async (req) => recordOut(await deps.endpoints.view(recordId(req.id))),
     listEndpoints: async (req) => {
       const page = await deps.endpoints.list(pageSize(req.pageSize, 100), req.pageToken);
-      return { endpoints: page.items.map(endpointOut), nextPageToken: page.next };
+      return { endpoints: page.items.map((e) => recordOut(e)), nextPageToken: page.next };
     },
     updateEndpoint: async (req) => {
-      const input = parseJsonField(req.configJson, 'config_json');
-      const id = (input as { id?: unknown } | null)?.id;
-      const current = typeof id === 'string' && id !== '' ? await deps.endpoints.get(id) : undefined;
-      return endpointOut(await deps.endpoints.update(restoreRedacted(input, current?.record), req.revision));
+      const input = configJson(req.configJson);
+      const revision = revisionOf(req.revision);
+      const id = idOf(input);
+      const current = id === undefined ? undefined : await deps.endpoints.read(id);
+      return recordOut(await deps.endpoints.update(restoreRedacted(input, storedView(current)), revision));
     },
     deleteEndpoint: async (req) => {
-      await deps.endpoints.delete(requireId(req.id), req.revision);
+      await deps.endpoints.delete(recordId(req.id), revisionOf(req.revision));
       return {};
     },
     rotateEndpointSecret: (req) => rotateSecret(deps.endpoints, req),
     setEndpointEnabled: async (req) => {
-      const current = await deps.endpoints.require(requireId(req.id));
-      const revision = req.revision === 0 ? current.revision : req.revision;
-      return endpointOut(await deps.endpoints.update({ ...current.record, enabled: req.enabled }, revision));
+      const current = await deps.endpoints.require(recordId(req.id));
+      const revision = revisionOf(req.revision) === 0 ? current.revision : req.revision;
+      return recordOut(await deps.endpoints.update({ ...current.record, enabled: req.enabled }, revision));
     },
 
     createSchema: async (req) =>
@@ -233,21 +279,23 @@ export function buildHandlers(deps: HandlerDeps): Handlers {
           description: req.description,
         }),
       ),
-    getSchema: async (req) =>
-      schemaOut(await deps.schemas.require(requireId(req.source, 'source'), requireId(req.eventType, 'event_type'))),
+    getSchema: async (req) => schemaOut(await deps.schemas.require(...schemaId(req.source, req.eventType))),
     listSchemas: async (req) => {
+      if (req.source !== '') recordId(req.source, 'source');
       const page = await deps.schemas.list(req.source, pageSize(req.pageSize, 100), req.pageToken);
       return { schemas: page.items.map(schemaOut), nextPageToken: page.next };
     },
-    updateSchema: async (req) =>
-      schemaOut(
+    updateSchema: async (req) => {
+      schemaId(req.source, req.eventType);
+      return schemaOut(
         await deps.schemas.update(
           { source: req.source, eventType: req.eventType, schemaJson: req.schemaJson, description: req.description },
-          req.revision,
+          revisionOf(req.revision),
         ),
-      ),
+      );
+    },
     deleteSchema: async (req) => {
-      await deps.schemas.delete(requireId(req.source, 'source'), requireId(req.eventType, 'event_type'), req.revision);
+      await deps.schemas.delete(...schemaId(req.source, req.eventType), revisionOf(req.revision));
       return {};
     },
 
@@ -276,9 +324,21 @@ export function buildHandlers(deps: HandlerDeps): Handlers {
     },
 
     getEvent: async (req) => {
-      const event = eventOut(await deps.events.get(requireId(req.eventId, 'event_id')));
-      const { attempts, note } = await deps.attempts.attempts(event.eventId);
-      return { ...event, attempts, attemptsNote: note };
+      const id = requireId(req.eventId, 'event_id');
+      const stored = await deps.events.find(id);
+      if (stored !== undefined) {
+        const { attempts, note } = await deps.attempts.attempts(id);
+        return { ...eventOut(stored), attempts, attemptsNote: note, state: storedState(stored) };
+      }
+      // Not in HS_EVENTS: a duplicate dedup dropped (answer with where the first one is), or a dead letter.
+      const duplicate = await deps.events.duplicateNote(id);
+      if (duplicate !== undefined) return duplicateOut(duplicate, await locateEvent(deps.events, duplicate.first_event_id));
+      const deadLetters = await deps.events.deadLettersOf(id);
+      if (deadLetters.length > 0) return deadLetteredOut(id, deadLetters);
+      throw new RpcError(
+        status.NOT_FOUND,
+        `event ${id} not found: not in ${deps.events.streams.events} (it keeps a limited history), not a duplicate dedup noted (kept for the dedup window), not in ${deps.events.streams.dlq}`,
+      );
     },
     listEvents: async (req) => {
       timeRange(req.sinceMs, req.untilMs);
@@ -304,7 +364,7 @@ export function buildHandlers(deps: HandlerDeps): Handlers {
       if (req.requestId !== '' && !/^[A-Za-z0-9_.-]{1,64}$/.test(req.requestId)) {
         throw invalid('request_id', 'letters, digits, "_", "." and "-" only, at most 64');
       }
-      const endpoint = (await deps.endpoints.require(requireId(req.endpointId, 'endpoint_id'))).record;
+      const endpoint = (await deps.endpoints.require(recordId(req.endpointId, 'endpoint_id'))).record;
       if (!endpoint.enabled) throw new RpcError(status.FAILED_PRECONDITION, `endpoint ${endpoint.id} is disabled: enable it first`);
       const requestId = req.requestId === '' ? randomUUID() : req.requestId;
       if (req.eventId !== '') return { ...(await deps.events.replayEventToEndpoint(endpoint, req.eventId, requestId)), requestId };

@@ -115,9 +115,10 @@ export async function endpointHealth(sources: HealthSources, q: HealthQuery): Pr
 
 /**
  * Assembles SourceHealth: the source records (required), events stored and
- * dead letters waiting per source (NATS), and from ClickHouse rejections,
- * duplicates and the last rejection (left out with a `statsNote` when
- * ClickHouse is missing or fails).
+ * dead letters waiting per source (NATS), and from ClickHouse rejections by
+ * every stage that records them (verify's and ingest's, and validate's
+ * schema failures: analytics `sourceStats`), duplicates and the last
+ * rejection (left out with a `statsNote` when ClickHouse is missing or fails).
  */
 export async function sourceHealth(sources: HealthSources, q: HealthQuery): Promise<SourceHealthResponse> {
   const records = await sources.sources(q.id);

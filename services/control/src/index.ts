@@ -1,4 +1,4 @@
-export { buildApp, type ControlApp, type ControlOverrides } from './app.ts';
+export { buildApp, type ControlApp, type ControlOverrides, checkConfigLimit } from './app.ts';
 export {
   type AttemptSource,
   attemptsSql,
@@ -9,13 +9,29 @@ export {
   type SelectRunner,
 } from './attempts.ts';
 export { hasBearer } from './auth.ts';
-export { type ConsoleConfig, type ControlConfig, DEFAULT_CONSOLE_DIR, loadConfig } from './config.ts';
+export {
+  type ConsoleConfig,
+  type ControlConfig,
+  DEFAULT_CONSOLE_DIR,
+  DEFAULT_MAX_CONFIG_BYTES,
+  DEFAULT_MAX_CONFIG_DEPTH,
+  loadConfig,
+} from './config.ts';
 export { callJson, httpStatusOf, methodOf } from './console/rpc-json.ts';
 export { type ConsoleServer, type ConsoleServerOptions, MAX_BODY_BYTES, SECURITY_HEADERS, startConsoleServer } from './console/server.ts';
 export { readStatic, resolveStaticPath, type StaticAnswer } from './console/static-files.ts';
 export { authenticate, isRead, mayCall, type Principal, parseUsersFile, type Role, tokenDigest } from './console/users.ts';
 export { type DeadLetterMatch, DeadLetters, isEmptyMatch, matches, type Replayed, replayHeaders, replayMsgId } from './dead-letters.ts';
 export { invalid, isWrongRevision, notFound, RpcError, toServiceError } from './errors.ts';
+export {
+  deadLetteredOut,
+  deadLetteredState,
+  describeState,
+  duplicateOut,
+  type EventLookup,
+  locateEvent,
+  storedState,
+} from './event-state.ts';
 export {
   type EndpointReplay,
   EventStore,
@@ -30,7 +46,7 @@ export {
   uuidV7TimeMs,
 } from './events.ts';
 export { type GrpcServer, type GrpcServerOptions, SERVICE_NAME, startGrpcServer } from './grpc-server.ts';
-export { buildHandlers, deadLetterOut, eventOut, type HandlerDeps, type Handlers, statsWindow } from './handlers.ts';
+export { buildHandlers, deadLetterOut, eventOut, type HandlerDeps, type Handlers, recordId, statsWindow } from './handlers.ts';
 export {
   type EndpointStateView,
   endpointHealth,
@@ -40,6 +56,18 @@ export {
   parseEndpointState,
   sourceHealth,
 } from './health.ts';
-export { type Page, pageSize, parseJsonField, RecordBucket, type Stored } from './records.ts';
-export { SchemaBucket, type SchemaInput } from './schemas.ts';
-export { generateSecret, REDACTED, type Rotation, redact, restoreRedacted, rotate } from './secrets.ts';
+export {
+  isUnreadable,
+  type JsonLimits,
+  jsonDepth,
+  type Page,
+  pageSize,
+  parseJsonField,
+  RecordBucket,
+  type RecordBucketOptions,
+  revisionOf,
+  type Stored,
+  type Unreadable,
+} from './records.ts';
+export { MAX_DESCRIPTION_CHARS, SchemaBucket, type SchemaBucketOptions, type SchemaInput } from './schemas.ts';
+export { generateSecret, REDACTED, type Rotation, redact, restoreRedacted, rotate, rotatedView } from './secrets.ts';

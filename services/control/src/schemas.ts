@@ -3,7 +3,7 @@ import { decodeSchema, parseSchemaRecord, type SchemaRecord, schemaKey } from '@
 import { compileSchema } from '@hookstream/validate';
 import type { KV } from '@nats-io/kv';
 import { invalid, isWrongRevision, notFound, RpcError } from './errors.ts';
-import { type Page, parseJsonField, type Stored, sortedKeys } from './records.ts';
+import { type JsonLimits, type Page, parseJsonField, type Stored, sortedKeys } from './records.ts';
 
 /** What Create and Update take for a schema. */
 export interface SchemaInput {
@@ -11,6 +11,17 @@ export interface SchemaInput {
   readonly eventType: string;
   readonly schemaJson: string;
   readonly description: string;
+}
+
+/** Longest schema description, in characters. */
+export const MAX_DESCRIPTION_CHARS = 4_096;
+
+/** Options for {@link SchemaBucket}. */
+export interface SchemaBucketOptions {
+  /** Size and depth limits of `schema_json`. */
+  readonly limits: JsonLimits;
+  /** Largest KV value the server takes: a larger record is INVALID_ARGUMENT, not a failed write. */
+  readonly maxStoredBytes: number;
 }
 
 /**
@@ -21,9 +32,11 @@ export interface SchemaInput {
  */
 export class SchemaBucket {
   readonly #kv: KV;
+  readonly #options: SchemaBucketOptions;
 
-  constructor(kv: KV) {
+  constructor(kv: KV, options: SchemaBucketOptions) {
     this.#kv = kv;
+    this.#options = options;
   }
 
   /** The current record of (source, type), or undefined. */
@@ -62,7 +75,7 @@ export class SchemaBucket {
   async create(input: SchemaInput): Promise<Stored<SchemaRecord>> {
     const record = this.#record(input, 1);
     try {
-      const revision = await this.#kv.create(schemaKey(record.source, record.eventType), JSON.stringify(record));
+      const revision = await this.#kv.create(schemaKey(record.source, record.eventType), this.#encode(record));
       return { record, revision, updatedAtMs: Date.now() };
     } catch (err) {
       if (isWrongRevision(err)) {
@@ -78,7 +91,7 @@ export class SchemaBucket {
     const expected = revision === 0 ? current.revision : revision;
     const record = this.#record(input, current.record.version + 1);
     try {
-      const next = await this.#kv.update(schemaKey(record.source, record.eventType), JSON.stringify(record), expected);
+      const next = await this.#kv.update(schemaKey(record.source, record.eventType), this.#encode(record), expected);
       return { record, revision: next, updatedAtMs: Date.now() };
     } catch (err) {
       if (!isWrongRevision(err)) throw err;
@@ -102,8 +115,20 @@ export class SchemaBucket {
     }
   }
 
+  #encode(record: SchemaRecord): string {
+    const value = JSON.stringify(record);
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > this.#options.maxStoredBytes) {
+      throw invalid('schema_json', `is ${bytes} bytes once stored, over the ${this.#options.maxStoredBytes} bytes the NATS server takes`);
+    }
+    return value;
+  }
+
   #record(input: SchemaInput, version: number): SchemaRecord {
-    const schema = parseJsonField(input.schemaJson, 'schema_json');
+    if (input.description.length > MAX_DESCRIPTION_CHARS) {
+      throw invalid('description', `is ${input.description.length} characters, over the limit of ${MAX_DESCRIPTION_CHARS}`);
+    }
+    const schema = parseJsonField(input.schemaJson, 'schema_json', this.#options.limits);
     const record = parseSchemaRecord({
       source: input.source,
       eventType: input.eventType,

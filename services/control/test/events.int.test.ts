@@ -5,7 +5,7 @@ import { type ServiceError, status } from '@grpc/grpc-js';
 import { applyMigrations, ClickHouseRowStore, DEFAULT_MIGRATIONS_DIR, loadMigrations } from '@hookstream/analytics';
 import { buildApp, type ControlApp, loadConfig, NO_CLICKHOUSE_NOTE } from '@hookstream/control';
 import { type ControlApi, connectControl } from '@hookstream/proto';
-import { createLogger, Header, type NatsHandle, topology } from '@hookstream/runtime';
+import { createLogger, duplicateNoteKey, encodeDuplicateNote, Header, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import {
   type ClickHouseServer,
   connectTestNats,
@@ -104,6 +104,84 @@ describe('control: events and replay against a real nats-server', () => {
     await rejectsWith(api.getEvent({ eventId: uuidV7(Date.now(), 99) }), status.NOT_FOUND);
     await rejectsWith(api.getEvent({ eventId: 'nope' }), status.NOT_FOUND);
     await rejectsWith(api.getEvent({}), status.INVALID_ARGUMENT, /^event_id/);
+  });
+
+  it('control: GetEvent answers a duplicate with "duplicate of" the first event and where that one is; a dead-lettered id answers from its dead letter', async () => {
+    // Scenario: dedup noted three dropped duplicates (as it does in hs_dedup). The first of one was
+    // dead-lettered at validate, another reached HS_EVENTS through a DLQ replay, the third is nowhere.
+    const now = Date.now();
+    const kv = await openBucket(nats.nc, t.buckets.dedup, { replicas: 1, history: 1, ttlMs: 72 * 3_600_000 });
+    const note = async (dup: string, first: string) =>
+      kv.put(
+        duplicateNoteKey(dup),
+        encodeDuplicateNote({
+          event_id: dup,
+          source: 'demo',
+          idempotency_key: 'sha256:ab',
+          first_event_id: first,
+          received_at: now,
+          at: now + 5,
+        }),
+      );
+    const [deadFirst, replayedFirst, goneFirst] = [uuidV7(now, 201), uuidV7(now, 202), uuidV7(now, 203)];
+    await note('dup-a', deadFirst);
+    await note('dup-b', replayedFirst);
+    await note('dup-c', goneFirst);
+    const dl = headers();
+    dl.set(Header.eventId, deadFirst);
+    dl.set(Header.source, 'demo');
+    dl.set(Header.receivedAt, String(now));
+    dl.set(Header.dlqStage, 'validate');
+    dl.set(Header.dlqReason, 'missing_event_type');
+    dl.set(Header.dlqDetail, 'the source names no event type locator');
+    dl.set(Header.dlqAt, String(now + 3));
+    const dlSeq = (await jetstream(nats.nc).publish(t.dlq('validate', 'demo'), '{"type":"demo.ping"}', { headers: dl })).seq;
+    const ev = headers();
+    ev.set(Header.eventId, replayedFirst);
+    ev.set(Header.source, 'demo');
+    ev.set(Header.eventType, 'demo.ping');
+    ev.set(Header.receivedAt, String(now));
+    ev.set(Header.replay, 'dlq-7');
+    await jetstream(nats.nc).publish(t.events('demo', 'demo.ping'), '{}', { headers: ev });
+
+    const a = await api.getEvent({ eventId: 'dup-a' });
+    assert.equal(a.duplicateOf, deadFirst);
+    assert.equal(a.idempotencyKey, 'sha256:ab');
+    assert.equal(a.source, 'demo');
+    assert.equal(a.receivedAtMs, now);
+    assert.deepEqual(a.attempts, []);
+    assert.match(a.attemptsNote, /duplicate of .* dead-lettered at validate\/missing_event_type/);
+    assert.deepEqual(a.state, {
+      eventId: deadFirst,
+      state: 'dead_lettered',
+      subject: '',
+      replay: '',
+      stage: 'validate',
+      reason: 'missing_event_type',
+      detail: 'the source names no event type locator',
+      deadLetterSequence: dlSeq,
+      deadLetteredAtMs: now + 3,
+    });
+    const b = await api.getEvent({ eventId: 'dup-b' });
+    assert.equal(b.duplicateOf, replayedFirst);
+    assert.equal(b.state?.state, 'events');
+    assert.equal(b.state?.subject, `${NS}.events.demo.demo.ping`);
+    assert.equal(b.state?.replay, 'dlq-7');
+    const c = await api.getEvent({ eventId: 'dup-c' });
+    assert.equal(c.duplicateOf, goneFirst);
+    assert.equal(c.state?.state, 'unknown');
+
+    // The first events themselves: one answers from HS_EVENTS, the other from its dead letter.
+    const stored = await api.getEvent({ eventId: replayedFirst });
+    assert.equal(stored.duplicateOf, '');
+    assert.equal(stored.state?.state, 'events');
+    const dead = await api.getEvent({ eventId: deadFirst });
+    assert.equal(dead.duplicateOf, '');
+    assert.equal(dead.state?.state, 'dead_lettered');
+    assert.equal(dead.state?.reason, 'missing_event_type');
+    assert.equal(dead.source, 'demo');
+    assert.equal(Buffer.from(dead.payload).toString(), '{"type":"demo.ping"}');
+    await rejectsWith(api.getEvent({ eventId: goneFirst }), status.NOT_FOUND, /not a duplicate/);
   });
 
   it('control: ListEvents filters by source, type pattern and time window, and pages', async () => {

@@ -3,12 +3,15 @@ import { describe, it } from 'node:test';
 import { Metadata, status } from '@grpc/grpc-js';
 import {
   attemptsSql,
+  checkConfigLimit,
   endpointReplayHeaders,
   endpointReplayMsgId,
   endpointWants,
   eventsFilter,
   hasBearer,
+  jsonDepth,
   matches,
+  parseJsonField,
   REDACTED,
   RpcError,
   redact,
@@ -16,10 +19,11 @@ import {
   replayOfRow,
   restoreRedacted,
   rotate,
+  rotatedView,
   toServiceError,
   uuidV7TimeMs,
 } from '@hookstream/control';
-import { topology, ValidationError } from '@hookstream/runtime';
+import { type ConfigError, topology, ValidationError } from '@hookstream/runtime';
 import { headers } from '@nats-io/transport-node';
 
 const headersOf =
@@ -70,6 +74,76 @@ describe('control: pure helpers', () => {
     assert.deepEqual(restoreRedacted(shown, stored), stored);
     assert.throws(() => restoreRedacted({ id: 'e', secrets: [{ id: 'k9', value: REDACTED }] }, stored), /secrets\[0\]\.value/);
     assert.deepEqual(redact({ id: 'no-secrets' }), { id: 'no-secrets' });
+  });
+
+  it('control: redacted headers and URL query values come back from the stored record by name; unknown ones are refused', () => {
+    const stored = {
+      id: 'e',
+      url: 'https://h.example/old?token=t1&token=t2&plain',
+      headers: { Authorization: 'Bearer a', 'X-Team': 'ops' },
+      secrets: [{ id: 'k1', value: 'whsec_AAAA' }],
+    };
+    const shown = redact(stored);
+    assert.deepEqual(shown.headers, { Authorization: REDACTED, 'X-Team': REDACTED });
+    assert.equal(shown.url, 'https://h.example/old?token=***&token=***&***');
+    assert.deepEqual(restoreRedacted(shown, stored), stored);
+    // The path changes, the tokens stay; a header named in another case keeps its value; a new value replaces.
+    assert.deepEqual(
+      restoreRedacted(
+        { ...shown, url: 'https://h.example/new?token=***&token=x', headers: { authorization: REDACTED, 'X-Team': 'dev' } },
+        stored,
+      ),
+      { ...stored, url: 'https://h.example/new?token=t1&token=x', headers: { authorization: 'Bearer a', 'X-Team': 'dev' } },
+    );
+    assert.throws(
+      () => restoreRedacted({ ...shown, headers: { 'X-New': REDACTED } }, stored),
+      (err: RpcError) => err.code === status.INVALID_ARGUMENT && err.field === 'headers.X-New',
+    );
+    assert.throws(
+      () => restoreRedacted({ ...shown, url: 'https://h.example/old?other=***' }, stored),
+      (err: RpcError) => err.code === status.INVALID_ARGUMENT && err.field === 'url',
+    );
+  });
+
+  it('control: a rotation answer shows the new secret and redacts every other secret-bearing value', () => {
+    const record = {
+      id: 'e',
+      url: 'https://h.example/?token=t',
+      headers: { Authorization: 'Bearer a' },
+      secrets: [
+        { id: 'new', value: 'whsec_NEW' },
+        { id: 'old', value: 'whsec_OLD', notAfterMs: 5 },
+      ],
+    };
+    assert.deepEqual(rotatedView(record, 'new'), {
+      id: 'e',
+      url: 'https://h.example/?token=***',
+      headers: { Authorization: REDACTED },
+      secrets: [
+        { id: 'new', value: 'whsec_NEW' },
+        { id: 'old', value: REDACTED, notAfterMs: 5 },
+      ],
+    });
+  });
+
+  it('control: config JSON over the size or depth limit is INVALID_ARGUMENT naming the field and the limit, checked before parsing', () => {
+    const limits = { maxBytes: 100, maxDepth: 3 };
+    assert.deepEqual(parseJsonField('{"a":[1,{"b":2}]}', 'config_json', limits), { a: [1, { b: 2 }] });
+    assert.equal(jsonDepth('{"a":"[[[[{{{{","b":"\\"[["}'), 1, 'brackets in strings do not count');
+    assert.equal(jsonDepth('[[[[[[[[', 4), 5, 'stops counting past the limit');
+    const refused = (text: string, message: RegExp) =>
+      assert.throws(
+        () => parseJsonField(text, 'config_json', limits),
+        (err: RpcError) => err.code === status.INVALID_ARGUMENT && err.field === 'config_json' && message.test(err.message),
+      );
+    refused(`"${'x'.repeat(200)}"`, /^config_json: is 202 bytes, over the limit of 100 bytes \(HS_CONTROL_MAX_CONFIG_BYTES\)/);
+    refused('[[[[1]]]]', /deeper than the limit of 3 levels \(HS_CONTROL_MAX_CONFIG_DEPTH\)/);
+    refused(' ', /is required/);
+    checkConfigLimit(256 * 1024, 1024 * 1024);
+    assert.throws(
+      () => checkConfigLimit(600 * 1024, 1024 * 1024),
+      (err: ConfigError) => /614400.*1048576/.test(err.message),
+    );
   });
 
   it('control: dead-letter filters match stage by subject, the rest by headers', () => {

@@ -1,8 +1,9 @@
-import { type AckingPublisher, PublishError } from '@hookstream/runtime';
+import { type AckingPublisher, type DuplicateNote, duplicateNoteKey, encodeDuplicateNote, PublishError } from '@hookstream/runtime';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { headers } from '@nats-io/transport-node';
 import type { Claim, ClaimStore, StoredClaim } from './claims.ts';
+import type { ClaimReleaser } from './release.ts';
 
 function isWrongLastSequence(err: unknown): boolean {
   return (
@@ -12,14 +13,14 @@ function isWrongLastSequence(err: unknown): boolean {
 }
 
 /**
- * {@link ClaimStore} on a JetStream KV bucket: `create` and `replace` are the
+ * {@link ClaimStore} and {@link ClaimReleaser} on a JetStream KV bucket: `create` and `replace` are the
  * server's expected-sequence checks. With a publisher, `create` goes out on
  * the hot path as one publish to `$KV.{bucket}.{key}` with
  * `Nats-Expected-Last-Subject-Sequence: 0` (what the client's `kv.create`
  * sends, without its per-request overhead); a refused create falls back to
  * the client's, which also takes over a deleted key.
  */
-export class KvClaimStore implements ClaimStore {
+export class KvClaimStore implements ClaimStore, ClaimReleaser {
   readonly #kv: KV;
   readonly #publisher: { readonly publisher: AckingPublisher; readonly bucket: string } | undefined;
   readonly #encoder = new TextEncoder();
@@ -56,6 +57,35 @@ export class KvClaimStore implements ClaimStore {
     if (entry?.operation !== 'PUT') return undefined;
     const claim = JSON.parse(this.#decoder.decode(entry.value)) as Claim;
     return { claim, revision: entry.revision };
+  }
+
+  async releaseIfHeld(key: string, eventId: string): Promise<'released' | 'held-by-another' | 'absent'> {
+    for (;;) {
+      const current = await this.get(key);
+      if (current === undefined) return 'absent';
+      if (current.claim.event_id !== eventId) return 'held-by-another';
+      try {
+        await this.#kv.delete(key, { previousSeq: current.revision });
+        return 'released';
+      } catch (err) {
+        // Changed since the read (taken over, or released by another replica): look again.
+        if (!isWrongLastSequence(err)) throw err;
+      }
+    }
+  }
+
+  /**
+   * Stores a duplicate's note under {@link duplicateNoteKey} (a plain put:
+   * writing the same note twice is harmless). Resolves on the bucket's ack.
+   */
+  async putNote(note: DuplicateNote): Promise<void> {
+    const key = duplicateNoteKey(note.event_id);
+    const data = encodeDuplicateNote(note);
+    if (this.#publisher === undefined) {
+      await this.#kv.put(key, data);
+      return;
+    }
+    await this.#publisher.publisher.publish(`$KV.${this.#publisher.bucket}.${key}`, data, headers());
   }
 
   async replace(key: string, claim: Claim, revision: number): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { deliveryKey, type EndpointConfig, type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
-import { type Secret, signStandardWebhooks } from '@hookstream/signing';
+import { isSecretActive, type Secret, signStandardWebhooks } from '@hookstream/signing';
 import { nextDelayMs, parseRetryAfter, withinRetryWindow } from './backoff.ts';
 import { type AttemptOutcome, type Classification, classifyError, classifyStatus } from './classify.ts';
 import type { HttpSender, SendResult } from './http-client.ts';
@@ -135,11 +135,9 @@ export interface DeliverDeps {
   readonly maxTimeoutMs: number;
 }
 
-/** The secrets that sign at `nowMs`: within their `notBeforeMs`/`notAfterMs` window. Pure. */
+/** The secrets that sign at `nowMs`: signing's `isSecretActive`, the rule verification uses too. Pure. */
 export function activeSecrets(secrets: readonly Secret[], nowMs: number): string[] {
-  return secrets
-    .filter((s) => (s.notBeforeMs === undefined || s.notBeforeMs <= nowMs) && (s.notAfterMs === undefined || s.notAfterMs > nowMs))
-    .map((s) => s.value);
+  return secrets.filter((s) => isSecretActive(s, nowMs)).map((s) => s.value);
 }
 
 /**

@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type HsEvent, type ListEndpointsResponse, type ReplayToEndpointResponse, type Role, rpc } from '../api.ts';
 import { ErrorAlert, Figure, HeadersTable, Loading, StatusMessage, TableWrap, Time } from '../components/common.tsx';
-import { decodePayload, endpointReplaySummary, formatBytes, formatDuration, formatStatusOutcome } from '../format.ts';
+import { decodePayload, endpointReplaySummary, eventStateSummary, formatBytes, formatDuration, formatStatusOutcome } from '../format.ts';
 import { useAction, useNow, usePoll } from '../hooks.ts';
 import { can } from '../roles.ts';
-import { endpointHref } from '../router.ts';
+import { deadLettersHref, endpointHref, eventHref } from '../router.ts';
 
 function ReplayForm({ eventId, onReplayed }: { eventId: string; onReplayed: () => void }) {
   const [endpoints, setEndpoints] = useState<string[] | undefined>(undefined);
@@ -66,6 +66,46 @@ function ReplayForm({ eventId, onReplayed }: { eventId: string; onReplayed: () =
   );
 }
 
+/** Where the event is now; a dead-lettered one links to its dead letters. */
+function StateFigure({ e }: { e: HsEvent }) {
+  const state = e.state;
+  if (state?.state !== 'dead_lettered') return <>{eventStateSummary(state)}</>;
+  return (
+    <a href={deadLettersHref({ source: e.source ?? '', stage: state.stage ?? '', reason: state.reason ?? '' })}>
+      {eventStateSummary(state)}
+    </a>
+  );
+}
+
+/** GetEvent's answer for an id dedup dropped: what it duplicates and where that one is. */
+function DuplicateOf({ e, now }: { e: HsEvent; now: number }) {
+  const first = e.duplicateOf ?? '';
+  return (
+    <section class="card" aria-labelledby="duplicate-heading">
+      <h2 id="duplicate-heading">Duplicate</h2>
+      <p>
+        Dropped by dedup as a duplicate of{' '}
+        <a href={eventHref(first)}>
+          <code class="break">{first}</code>
+        </a>
+        , which {eventStateSummary(e.state)}. It was not published and has no delivery attempts of its own.
+      </p>
+      <dl class="figures">
+        <Figure label="Source">{e.source || '—'}</Figure>
+        <Figure label="Idempotency key">
+          <code class="break">{e.idempotencyKey || '—'}</code>
+        </Figure>
+        <Figure label="Received">
+          <Time ms={e.receivedAtMs} now={now} />
+        </Figure>
+        <Figure label="First event">
+          <StateFigure e={e} />
+        </Figure>
+      </dl>
+    </section>
+  );
+}
+
 export function EventPage({ id, role }: { id: string; role: Role | undefined }) {
   const event = usePoll(() => rpc<HsEvent>('GetEvent', { eventId: id }), 5000, `event:${id}`);
   const now = useNow(5000);
@@ -81,9 +121,13 @@ export function EventPage({ id, role }: { id: string; role: Role | undefined }) 
       <h1 class="break">Event {id}</h1>
       <ErrorAlert error={event.error} />
       {event.loading && e === undefined && <Loading what="the event" />}
-      {e !== undefined && (
+      {e?.duplicateOf && <DuplicateOf e={e} now={now} />}
+      {e !== undefined && !e.duplicateOf && (
         <>
           <dl class="figures card">
+            <Figure label="Status">
+              <StateFigure e={e} />
+            </Figure>
             <Figure label="Source">{e.source || '—'}</Figure>
             <Figure label="Type">{e.eventType || '—'}</Figure>
             <Figure label="Subject">

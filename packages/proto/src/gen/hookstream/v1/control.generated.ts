@@ -346,6 +346,50 @@ export interface Event {
   attempts: DeliveryAttempt[];
   /** Why `attempts` may be incomplete or empty (no ClickHouse configured, query failed); empty otherwise. */
   attemptsNote: string;
+  /**
+   * GetEvent of an id dedup dropped as a duplicate: the id of the first
+   * delivery with the same idempotency key (the one that went on); empty
+   * otherwise. The event's own fields then come from dedup's note (no
+   * subject, headers or body).
+   */
+  duplicateOf: string;
+  /** With `duplicate_of`: the idempotency key the two share. */
+  idempotencyKey: string;
+  /**
+   * GetEvent only: where this event is now; for a duplicate, where the first
+   * delivery (`duplicate_of`) is.
+   */
+  state?: EventState | undefined;
+}
+
+/** Where an event is now, as GetEvent finds it. */
+export interface EventState {
+  /** The event this describes (for a duplicate, the first delivery's id). */
+  eventId: string;
+  /**
+   * `events`: stored in HS_EVENTS, so it reached `events.{source}.{type}` and
+   * the endpoints' queues (its delivery attempts are GetEvent's `attempts`);
+   * `dead_lettered`: not in HS_EVENTS, in HS_DLQ (`stage`, `reason`, ...);
+   * `unknown`: in neither (still on its way through the pipeline, or aged
+   * out of both streams, or its dead letter was purged).
+   */
+  state: string;
+  /** `events`: the HS_EVENTS subject. */
+  subject: string;
+  /**
+   * `events`: the replay that brought it there (`hs-replay`, e.g. `dlq-12`
+   * for a dead letter replayed); empty for the original delivery.
+   */
+  replay: string;
+  /**
+   * `dead_lettered`: the newest dead letter's stage, reason, detail, HS_DLQ
+   * sequence and time.
+   */
+  stage: string;
+  reason: string;
+  detail: string;
+  deadLetterSequence: number;
+  deadLetteredAtMs: number;
 }
 
 export interface GetEventRequest {
@@ -4640,6 +4684,9 @@ function createBaseEvent(): Event {
     payload: Buffer.alloc(0),
     attempts: [],
     attemptsNote: "",
+    duplicateOf: "",
+    idempotencyKey: "",
+    state: undefined,
   };
 }
 
@@ -4680,6 +4727,15 @@ export const Event: MessageFns<Event> = {
     }
     if (message.attemptsNote !== "") {
       writer.uint32(98).string(message.attemptsNote);
+    }
+    if (message.duplicateOf !== "") {
+      writer.uint32(106).string(message.duplicateOf);
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(114).string(message.idempotencyKey);
+    }
+    if (message.state !== undefined) {
+      EventState.encode(message.state, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -4793,6 +4849,30 @@ export const Event: MessageFns<Event> = {
             message.attemptsNote = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.duplicateOf = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.state = EventState.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4847,6 +4927,17 @@ export const Event: MessageFns<Event> = {
         : isSet(object.attempts_note)
         ? globalThis.String(object.attempts_note)
         : "",
+      duplicateOf: isSet(object.duplicateOf)
+        ? globalThis.String(object.duplicateOf)
+        : isSet(object.duplicate_of)
+        ? globalThis.String(object.duplicate_of)
+        : "",
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
+      state: isSet(object.state) ? EventState.fromJSON(object.state) : undefined,
     };
   },
 
@@ -4888,6 +4979,15 @@ export const Event: MessageFns<Event> = {
     if (message.attemptsNote !== "") {
       obj.attemptsNote = message.attemptsNote;
     }
+    if (message.duplicateOf !== "") {
+      obj.duplicateOf = message.duplicateOf;
+    }
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.state !== undefined) {
+      obj.state = EventState.toJSON(message.state);
+    }
     return obj;
   },
 
@@ -4908,6 +5008,230 @@ export const Event: MessageFns<Event> = {
     message.payload = object.payload ?? Buffer.alloc(0);
     message.attempts = object.attempts?.map((e) => DeliveryAttempt.fromPartial(e)) || [];
     message.attemptsNote = object.attemptsNote ?? "";
+    message.duplicateOf = object.duplicateOf ?? "";
+    message.idempotencyKey = object.idempotencyKey ?? "";
+    message.state = (object.state !== undefined && object.state !== null)
+      ? EventState.fromPartial(object.state)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEventState(): EventState {
+  return {
+    eventId: "",
+    state: "",
+    subject: "",
+    replay: "",
+    stage: "",
+    reason: "",
+    detail: "",
+    deadLetterSequence: 0,
+    deadLetteredAtMs: 0,
+  };
+}
+
+export const EventState: MessageFns<EventState> = {
+  encode(message: EventState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.state !== "") {
+      writer.uint32(18).string(message.state);
+    }
+    if (message.subject !== "") {
+      writer.uint32(26).string(message.subject);
+    }
+    if (message.replay !== "") {
+      writer.uint32(34).string(message.replay);
+    }
+    if (message.stage !== "") {
+      writer.uint32(42).string(message.stage);
+    }
+    if (message.reason !== "") {
+      writer.uint32(50).string(message.reason);
+    }
+    if (message.detail !== "") {
+      writer.uint32(58).string(message.detail);
+    }
+    if (message.deadLetterSequence !== 0) {
+      writer.uint32(64).uint64(message.deadLetterSequence);
+    }
+    if (message.deadLetteredAtMs !== 0) {
+      writer.uint32(72).int64(message.deadLetteredAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EventState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEventState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.replay = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.stage = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.deadLetterSequence = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.deadLetteredAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EventState {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      replay: isSet(object.replay) ? globalThis.String(object.replay) : "",
+      stage: isSet(object.stage) ? globalThis.String(object.stage) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      deadLetterSequence: isSet(object.deadLetterSequence)
+        ? globalThis.Number(object.deadLetterSequence)
+        : isSet(object.dead_letter_sequence)
+        ? globalThis.Number(object.dead_letter_sequence)
+        : 0,
+      deadLetteredAtMs: isSet(object.deadLetteredAtMs)
+        ? globalThis.Number(object.deadLetteredAtMs)
+        : isSet(object.dead_lettered_at_ms)
+        ? globalThis.Number(object.dead_lettered_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: EventState): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.replay !== "") {
+      obj.replay = message.replay;
+    }
+    if (message.stage !== "") {
+      obj.stage = message.stage;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    if (message.deadLetterSequence !== 0) {
+      obj.deadLetterSequence = Math.round(message.deadLetterSequence);
+    }
+    if (message.deadLetteredAtMs !== 0) {
+      obj.deadLetteredAtMs = Math.round(message.deadLetteredAtMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EventState>): EventState {
+    return EventState.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EventState>): EventState {
+    const message = createBaseEventState();
+    message.eventId = object.eventId ?? "";
+    message.state = object.state ?? "";
+    message.subject = object.subject ?? "";
+    message.replay = object.replay ?? "";
+    message.stage = object.stage ?? "";
+    message.reason = object.reason ?? "";
+    message.detail = object.detail ?? "";
+    message.deadLetterSequence = object.deadLetterSequence ?? 0;
+    message.deadLetteredAtMs = object.deadLetteredAtMs ?? 0;
     return message;
   },
 };
@@ -8414,7 +8738,10 @@ export const ControlPlaneService = {
   /**
    * Events (`HS_EVENTS`, subjects `events.{source}.{type}`).
    * One event by id: envelope headers, subject, body, and its delivery attempts
-   * from ClickHouse when the control service has `HS_CLICKHOUSE_URL`.
+   * from ClickHouse when the control service has `HS_CLICKHOUSE_URL`, and
+   * where it is now (`state`). An id dedup dropped answers `duplicate_of` the
+   * first delivery's id, with `state` saying where that one is; an id that
+   * only the DLQ holds answers from its dead letter. NOT_FOUND otherwise.
    */
   getEvent: {
     path: "/hookstream.v1.ControlPlane/GetEvent" as const,
@@ -8540,7 +8867,10 @@ export interface ControlPlaneServer extends UntypedServiceImplementation {
   /**
    * Events (`HS_EVENTS`, subjects `events.{source}.{type}`).
    * One event by id: envelope headers, subject, body, and its delivery attempts
-   * from ClickHouse when the control service has `HS_CLICKHOUSE_URL`.
+   * from ClickHouse when the control service has `HS_CLICKHOUSE_URL`, and
+   * where it is now (`state`). An id dedup dropped answers `duplicate_of` the
+   * first delivery's id, with `state` saying where that one is; an id that
+   * only the DLQ holds answers from its dead letter. NOT_FOUND otherwise.
    */
   getEvent: handleUnaryCall<GetEventRequest, Event>;
   /** Events oldest first from `since_ms`, without headers and body. */
@@ -8913,7 +9243,10 @@ export interface ControlPlaneClient extends Client {
   /**
    * Events (`HS_EVENTS`, subjects `events.{source}.{type}`).
    * One event by id: envelope headers, subject, body, and its delivery attempts
-   * from ClickHouse when the control service has `HS_CLICKHOUSE_URL`.
+   * from ClickHouse when the control service has `HS_CLICKHOUSE_URL`, and
+   * where it is now (`state`). An id dedup dropped answers `duplicate_of` the
+   * first delivery's id, with `state` saying where that one is; an id that
+   * only the DLQ holds answers from its dead letter. NOT_FOUND otherwise.
    */
   getEvent(request: GetEventRequest, callback: (error: ServiceError | null, response: Event) => void): ClientUnaryCall;
   getEvent(

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type ClaimReleaser, idempotencyKey, kvKey, releaseDeadLetter } from '@hookstream/dedup';
+import { Header, parseSourceConfig, type StageMessage } from '@hookstream/runtime';
+
+const stripe = parseSourceConfig({ id: 'stripe', provider: 'stripe' });
+
+function deadLetter(stage: string, eventId: string, body: string, extra: Record<string, string> = {}): StageMessage {
+  const all: Record<string, string> = { [Header.eventId]: eventId, [Header.source]: 'stripe', [Header.dlqStage]: stage, ...extra };
+  return { subject: `hs.dlq.${stage}.stripe`, data: new TextEncoder().encode(body), header: (n) => all[n] };
+}
+
+function fakes() {
+  const asked: { key: string; eventId: string }[] = [];
+  const released: string[] = [];
+  const claims: ClaimReleaser = {
+    releaseIfHeld: async (key, eventId) => {
+      asked.push({ key, eventId });
+      return 'released';
+    },
+  };
+  return { asked, released, deps: { source: () => stripe, claims, now: () => 0, released: (id: string) => released.push(id) } };
+}
+
+describe('dedup release', () => {
+  it('dedup: a validate dead letter releases the claim under its hs-idempotency-key, for its own event id', async () => {
+    const f = fakes();
+    const outcome = await releaseDeadLetter(deadLetter('validate', 'e1', '{}', { [Header.idempotencyKey]: 'evt_1' }), f.deps);
+    assert.deepEqual(outcome, { kind: 'ack' });
+    assert.deepEqual(f.asked, [{ key: kvKey('stripe', 'evt_1'), eventId: 'e1' }]);
+    assert.deepEqual(f.released, ['e1']);
+  });
+
+  it("dedup: dedup's own dead letter is keyed from its body as dedup keys it", async () => {
+    const f = fakes();
+    await releaseDeadLetter(deadLetter('dedup', 'e2', '{"id":"evt_2"}'), f.deps);
+    const key = idempotencyKey('stripe', { from: 'json', path: '$.id' }, new TextEncoder().encode('{"id":"evt_2"}'), () => undefined);
+    assert.equal(key.value, 'evt_2');
+    assert.deepEqual(f.asked, [{ key: kvKey('stripe', 'evt_2'), eventId: 'e2' }]);
+  });
+
+  it('dedup: dead letters of other stages, without an event id, or reduced without a body release nothing', async () => {
+    const f = fakes();
+    for (const m of [
+      deadLetter('route', 'e3', '{}', { [Header.idempotencyKey]: 'evt_3' }),
+      deadLetter('deliver', 'e3', '{}', { [Header.idempotencyKey]: 'evt_3' }),
+      deadLetter('verify', 'e3', '{"id":"evt_3"}'),
+      { ...deadLetter('validate', '', '{}'), header: (n: string) => (n === Header.dlqStage ? 'validate' : undefined) },
+      deadLetter('dedup', 'e4', ''),
+    ]) {
+      assert.deepEqual(await releaseDeadLetter(m, f.deps), { kind: 'ack' });
+    }
+    assert.deepEqual(f.asked, []);
+  });
+});
