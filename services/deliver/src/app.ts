@@ -319,9 +319,17 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
       };
       cleanup.push(
         'delivery metrics',
+        // Summed over deliver's consumers (one per endpoint or lane, and the
+        // retry consumer): tasks not yet handed out, and handed out but unacked.
         addMetricsRefresher(async () => {
-          const info = await platform.jsm.streams.info(t.streams.delivery);
-          metrics.consumerPending.set({ stage: 'deliver' }, info.state.messages);
+          let pending = 0;
+          let ackPending = 0;
+          for await (const c of platform.jsm.consumers.list(t.streams.delivery)) {
+            pending += c.num_pending;
+            ackPending += c.num_ack_pending;
+          }
+          metrics.consumerPending.set({ stage: 'deliver' }, pending);
+          metrics.consumerAckPending.set({ stage: 'deliver' }, ackPending);
         }),
       );
       return {

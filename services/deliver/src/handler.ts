@@ -198,16 +198,22 @@ async function skip(msg: TaskMessage, task: Task, reason: DeadLetterReason, deta
 
 /**
  * The ms a finished request keeps its consumer slot before the ack, so that
- * an endpoint's `rateLimitPerSecond` holds across replicas: with `slots`
- * unacknowledged at most (the consumer's `max_ack_pending`), each held
- * `slots / rate` seconds from the start of its request, no more than `rate`
- * requests a second start (after a first burst of `slots`). 0 without a rate
- * limit. Pure.
+ * an endpoint's `rateLimitPerSecond` holds across replicas: with at most
+ * `slots` of its tasks unacknowledged ({@link rateSlots}: the consumer's
+ * `max_ack_pending`, or one per lane of an endpoint ordered by a key), each
+ * held `slots / rate` seconds from the start of its request, no more than
+ * `rate` requests a second start on average (after a first burst of
+ * `slots`). 0 without a rate limit. Pure.
  */
 export function rateHoldMs(endpoint: EndpointConfig, startedAtMs: number, endedAtMs: number): number {
   const rate = endpoint.rateLimitPerSecond;
   if (rate === undefined) return 0;
-  return Math.max(0, Math.ceil(startedAtMs + (endpointSlots(endpoint) * 1000) / rate - endedAtMs));
+  return Math.max(0, Math.ceil(startedAtMs + (rateSlots(endpoint) * 1000) / rate - endedAtMs));
+}
+
+/** Tasks of the endpoint unacknowledged at most, over all its consumers: its slots, or its lanes when ordered by a key. Pure. */
+export function rateSlots(endpoint: EndpointConfig): number {
+  return endpoint.orderingKey !== undefined ? (endpoint.orderingLanes ?? 1) : endpointSlots(endpoint);
 }
 
 /** The endpoint consumer's `max_ack_pending`: its concurrency, 1 when strictly ordered. Pure. */

@@ -16,6 +16,7 @@ export {
   type NextTask,
   type RetryDeps,
   rateHoldMs,
+  rateSlots,
   releaseWhenDue,
   requestHeaders,
   type SkippedRecord,

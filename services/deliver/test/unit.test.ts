@@ -228,6 +228,9 @@ describe('circuit gates and rate holds', () => {
     assert.equal(rateHoldMs(ep, 1_000, 1_700), 0, 'a request slower than the pace is not held');
     assert.equal(rateHoldMs(endpoint(), 1_000, 1_020), 0, 'no rate limit, no hold');
     assert.equal(rateHoldMs(endpoint({ ordering: 'strict', rateLimitPerSecond: 4 }), 1_000, 1_000), 250, 'strict: one slot');
+    // Ordered by a key: 4 lanes of one slot each, so each request paces 4 / rate.
+    const keyed = endpoint({ ordering: 'strict', orderingKey: { from: 'json', path: '$.c' }, orderingLanes: 4, rateLimitPerSecond: 2 });
+    assert.equal(rateHoldMs(keyed, 1_000, 1_000), 2_000, 'the rate holds over all lanes together');
     assert.equal(endpointSlots(endpoint({ ordering: 'strict', maxConcurrency: 8 })), 1);
     assert.equal(endpointSlots(endpoint({ maxConcurrency: 8 })), 8);
   });
