@@ -59,6 +59,9 @@ test-unit: setup ## the fast loop: pure tests only (no servers, no browser), in 
 chaos: setup ## the chaos suite in its long form (600 events; make test runs 100)
 	CHAOS_EVENTS=600 node --test --test-timeout=900000 test/chaos/chaos.int.test.ts
 
+fuzz: setup ## the fuzz suite in its long form (10,000 inputs; make test runs 300); FUZZ_SEED=<n> repeats a run
+	FUZZ_RUNS=10000 node --test --test-timeout=900000 test/fuzz/*.test.ts
+
 bench: bench-ingest bench-verify bench-dedup bench-validate bench-deliver bench-analytics bench-console bench-e2e ## every benchmark
 
 bench-ingest: setup ## ingest vs bare node:http vs raw JetStream publish (writes bench/ingest/results/)

@@ -77,6 +77,9 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
   const headroom = envelopeHeadroomBytes(config.maxHeaderBytes);
   // Sockets whose bytes after a request's body did not parse (see onRequest).
   const unparseable = new WeakSet<object>();
+  // Sockets with an answer that closes the connection: node still hands over
+  // requests pipelined behind it, but their answers would never be sent.
+  const closing = new WeakSet<object>();
   const count = (source: string, status: number): void => {
     counts[status] = (counts[status] ?? 0) + 1;
     metrics.ingestRequests.inc({ source, status: String(status) });
@@ -90,6 +93,7 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
   const answer = (res: ServerResponse, status: number, body: string, headers?: Readonly<Record<string, string>>): void => {
     count(sourceLabel(res.req.url), status);
     if (draining) res.setHeader('connection', 'close');
+    if (res.getHeader('connection') === 'close') closing.add(res.req.socket);
     res.setHeader('content-length', Buffer.byteLength(body));
     res.writeHead(status, headers === undefined ? JSON_TYPE : { ...JSON_TYPE, ...headers });
     res.end(body);
@@ -99,6 +103,16 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
   const unavailable = { 'retry-after': String(config.unavailableRetryAfterSeconds) };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // Pipelined behind an answer that closes the connection: neither stored
+    // nor answered (node closes the connection once that answer is out).
+    if (closing.has(req.socket)) return;
+    // RFC 9112 §3.2; answered here rather than by node (requireHostHeader is
+    // off) so that a request pipelined behind this 400 is not stored.
+    if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+      res.setHeader('connection', 'close');
+      fail(res, 400, 'missing Host header');
+      return;
+    }
     const receivedAtMs = now();
     const lengthHeader = req.headers['content-length'];
     const decision = admit(
@@ -239,11 +253,18 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
       connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(config.headersTimeoutMs / 2))),
       // Request line and header section (names and values); 431 beyond.
       maxHeaderSize: config.maxHeaderBytes,
+      // onRequest answers a missing Host itself (see there).
+      requireHostHeader: false,
     },
     onRequest,
   );
   // Keep-alive connections still close on their own under a steady load.
   server.maxRequestsPerSocket = config.maxRequestsPerSocket;
+  // A sender may half-close after its request (shutdown(SHUT_WR)); node would
+  // then end the socket and drop the answer to a body it is storing. Half-open
+  // (node's long-standing, untyped switch, cf. squid's half_closed_clients),
+  // the answer is written and the connection closed after it.
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   // Malformed requests and slow clients (headers or request timeout): answer
   // if the socket still takes writes, then close it for good.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {

@@ -164,6 +164,12 @@ export function judge(msg: UniqueMessage, source: SourceConfig | undefined, deps
     const message = `the event type is longer than ${MAX_EVENT_TYPE_LENGTH} characters or holds control characters`;
     return rejected('missing_event_type', undefined, { path: '', keyword: 'eventType', message });
   }
+  // It travels on as the hs-event-type header, whose value NATS trims: checked
+  // as " a" it would be routed as "a", past a's schema.
+  if (eventType.trim() !== eventType) {
+    const message = 'the event type has leading or trailing white space';
+    return rejected('missing_event_type', undefined, { path: '', keyword: 'eventType', message });
+  }
   const mode: SchemaMode = source.schemaMode ?? 'additive';
   if (mode === 'off') return { kind: 'valid', eventType, schema: 'off', drift: [] };
   const record = deps.schema(source.id, eventType);

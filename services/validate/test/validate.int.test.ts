@@ -172,6 +172,19 @@ describe('validate against a real nats-server', () => {
     assert.match(dead.header.get(Header.dlqDetail), /^2 error\(s\) against schema version 1: \[\{"path":/);
   });
 
+  it('validate: an event type with leading or trailing white space is missing_event_type, never checked as one type and routed as another', async () => {
+    // Scenario: found by the fuzz suite (test/fuzz). NATS header values are
+    // trimmed, so `"charge.succeeded "` was looked up as a type without a
+    // schema (and passed), then travelled on as `charge.succeeded`: a body
+    // that breaks that type's schema reached its subscribers.
+    for (const type of ['charge.succeeded ', ' charge.succeeded', '\u3000charge.succeeded', '\u00a0']) {
+      const id = await publish('stripe', JSON.stringify({ id: 'evt_ws', type, data: { amount: -1, currency: 'EURO' } }));
+      const dead = await deadLetter(id);
+      assert.equal(dead.header.get(Header.dlqReason), 'missing_event_type', JSON.stringify(type));
+      assert.match(dead.header.get(Header.dlqDetail), /white space/);
+    }
+  });
+
   it('validate: a schema updated live in KV applies to the next event without restart', async () => {
     // Scenario: `livemode` becomes required in version 2 while the service runs.
     const body = charge('evt_live', { amount: 5, currency: 'usd' });
