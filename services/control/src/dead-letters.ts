@@ -174,6 +174,14 @@ export class DeadLetters {
     if (subject === undefined || !inNamespace || !local.startsWith('hs.') || local.startsWith('hs.dlq.') || /[\s*>]/.test(local)) {
       throw new RpcError(status.FAILED_PRECONDITION, `dead letter ${msg.seq}: cannot replay to ${JSON.stringify(subject ?? '')}`);
     }
+    const reduced = headerValue(msg.header, Header.dlqReduced);
+    if (reduced !== undefined) {
+      // Stored without its body (runtime worker.ts): a replay would send an empty body onward.
+      throw new RpcError(
+        status.FAILED_PRECONDITION,
+        `dead letter ${msg.seq} was stored without its body (${reduced}); replaying it would send an empty body: replay the event from where it was consumed (${headerValue(msg.header, Header.dlqOriginStream) ?? '?'} sequence ${headerValue(msg.header, Header.dlqOriginSeq) ?? '?'}) or from HS_RAW`,
+      );
+    }
     const msgId = replayMsgId(headerValue(msg.header, Header.eventId), msg.seq);
     const h = replayHeaders(msg, Date.now());
     const ack = await this.#js.publish(subject, msg.data, { headers: h, msgID: msgId, timeout: 5_000 });

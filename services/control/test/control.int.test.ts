@@ -501,6 +501,17 @@ describe('control plane against a real nats-server', () => {
       const ack = await jetstream(nats.nc).publish(t.dlq('verify', 'x'), '{}', { headers: h });
       await rejectsWith(api.replayDeadLetters({ sequence: ack.seq }), status.FAILED_PRECONDITION, /cannot replay/);
     });
+
+    it('control: a dead letter stored without its body is not replayed (it would send an empty body): FAILED_PRECONDITION naming where it came from', async () => {
+      const h = headers();
+      h.set(Header.eventId, 'evt-reduced');
+      h.set(Header.dlqSubject, t.subject('hs.verified.shop'));
+      h.set(Header.dlqReduced, 'too_large');
+      h.set(Header.dlqOriginStream, t.streams.raw);
+      h.set(Header.dlqOriginSeq, '42');
+      const ack = await jetstream(nats.nc).publish(t.dlq('dedup', 'shop'), new Uint8Array(0), { headers: h });
+      await rejectsWith(api.replayDeadLetters({ sequence: ack.seq }), status.FAILED_PRECONDITION, /without its body.*sequence 42/);
+    });
   });
 });
 
