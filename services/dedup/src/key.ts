@@ -8,7 +8,14 @@ export const MAX_PROVIDER_KEY_BYTES = 1024;
 // A key travels as the hs-idempotency-key header: NATS refuses CR/LF in a
 // header value and trims spaces at either end (which would make two keys one,
 // and the header differ from the claim). Such a key is not used as is.
-const UNSAFE_IN_HEADER = /[\u0000-\u001f\u007f]|^\s|\s$/;
+function unsafeInHeader(key: string): boolean {
+  if (/^\s|\s$/.test(key)) return true;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
 
 /** The provider-level key of one delivery, and where it came from. */
 export interface IdempotencyKey {
@@ -43,7 +50,7 @@ export function idempotencyKey(
     const found = locate(locator, senderHeader, json);
     // In bytes: the key travels as the hs-idempotency-key header, and the
     // envelope headroom (runtime limits.ts) counts it as at most 1,024.
-    if (found !== undefined && Buffer.byteLength(found, 'utf8') <= MAX_PROVIDER_KEY_BYTES && !UNSAFE_IN_HEADER.test(found)) {
+    if (found !== undefined && Buffer.byteLength(found, 'utf8') <= MAX_PROVIDER_KEY_BYTES && !unsafeInHeader(found)) {
       return { value: found, origin: 'provider' };
     }
   }
