@@ -90,11 +90,6 @@ export class Limiter {
     if (next !== undefined) next();
     else this.#used--;
   }
-
-  /** Permits held now. */
-  get used(): number {
-    return this.#used;
-  }
 }
 
 /** Exponential 1 s, 2 s, 4 s … capped at 60 s. */

@@ -4,24 +4,12 @@ import { createServer as createTcpServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildApp, type DeliverApp, loadConfig } from '@hookstream/deliver';
-import {
-  createLogger,
-  EndpointStore,
-  ensureStreams,
-  Header,
-  type NatsHandle,
-  openBucket,
-  openCircuitBucket,
-  readCircuitReports,
-  streamConfigs,
-  type Topology,
-  topology,
-} from '@hookstream/runtime';
+import { createLogger, Header, type NatsHandle, openCircuitBucket, readCircuitReports } from '@hookstream/runtime';
 import { connectTestNats, freePort, type NatsServer, startNatsServer, waitFor, waitForHttpOk } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Webhook } from 'standardwebhooks';
-import { attempts, publishTask, sleep, startEndpoint, waitForAttempts, waitForDeadLetters } from './helpers.ts';
+import { attempts, deliverEnv, publishTask, setUpNamespace, sleep, startEndpoint, waitForAttempts, waitForDeadLetters } from './helpers.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -46,21 +34,8 @@ describe('deliver against a real nats-server and real HTTP endpoints', () => {
     await server?.stop();
   });
 
-  const env = (ns: string): Record<string, string> => ({
-    HS_NATS_URL: server.url,
-    HS_NAMESPACE: ns,
-    HS_HEALTH_PORT: '0',
-    HS_HEALTH_HOST: '127.0.0.1',
-    HS_DELIVER_ALLOW_CIDRS: '127.0.0.1/32',
-  });
-
-  async function setUp(ns: string, endpoints: object[]): Promise<{ t: Topology; store: EndpointStore }> {
-    const t = topology(ns);
-    await ensureStreams(jsm, streamConfigs(t, { replicas: 1, eventsMaxAgeHours: 24 }));
-    const store = new EndpointStore(await openBucket(nats.nc, t.buckets.endpoints, { replicas: 1 }));
-    for (const e of endpoints) await store.put({ secrets: [{ id: 's1', value: SECRET }], retry: FAST_RETRY, ...e });
-    return { t, store };
-  }
+  const env = (ns: string): Record<string, string> => deliverEnv(server.url, ns);
+  const setUp = (ns: string, endpoints: object[]) => setUpNamespace(nats, jsm, ns, endpoints, { retry: FAST_RETRY });
 
   async function start(ns: string, extraEnv: Record<string, string> = {}): Promise<DeliverApp> {
     const app = buildApp(loadConfig({ ...env(ns), ...extraEnv }), { logger });

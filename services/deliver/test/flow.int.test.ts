@@ -12,23 +12,21 @@ import { buildApp, type DeliverApp, endpointConsumerName, loadConfig } from '@ho
 import {
   AckingPublisher,
   createLogger,
-  EndpointStore,
-  ensureStreams,
   Header,
   type NatsHandle,
-  openBucket,
   orderingLane,
   parseEndpointConfig,
-  streamConfigs,
   type Topology,
-  topology,
 } from '@hookstream/runtime';
 import { connectTestNats, freePort, type NatsServer, startNatsServer, waitFor, waitForHttpOk } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import {
+  deliverEnv,
   publishTask,
   type Responder,
+  setUpNamespace,
   startEndpoint as startTestEndpoint,
+  TEST_SECRET,
   type TestEndpoint,
   taskHeaders,
   waitForDeadLetters,
@@ -36,7 +34,7 @@ import {
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const SECRET = TEST_SECRET;
 
 /** Tracks requests in flight at the receiver: the most seen at once. */
 function inFlightMeter() {
@@ -82,21 +80,8 @@ describe('deliver flow control against a real nats-server', () => {
     await server?.stop();
   });
 
-  const env = (ns: string): Record<string, string> => ({
-    HS_NATS_URL: server.url,
-    HS_NAMESPACE: ns,
-    HS_HEALTH_PORT: '0',
-    HS_HEALTH_HOST: '127.0.0.1',
-    HS_DELIVER_ALLOW_CIDRS: '127.0.0.1/32',
-  });
-
-  async function setUp(ns: string, endpoints: object[]): Promise<{ t: Topology; store: EndpointStore }> {
-    const t = topology(ns);
-    await ensureStreams(jsm, streamConfigs(t, { replicas: 1, eventsMaxAgeHours: 24 }));
-    const store = new EndpointStore(await openBucket(nats.nc, t.buckets.endpoints, { replicas: 1 }));
-    for (const e of endpoints) await store.put({ secrets: [{ id: 's1', value: SECRET }], ...e });
-    return { t, store };
-  }
+  const env = (ns: string): Record<string, string> => deliverEnv(server.url, ns);
+  const setUp = (ns: string, endpoints: object[]) => setUpNamespace(nats, jsm, ns, endpoints);
 
   async function start(ns: string, extraEnv: Record<string, string> = {}): Promise<DeliverApp> {
     const app = buildApp(loadConfig({ ...env(ns), ...extraEnv }), { logger });

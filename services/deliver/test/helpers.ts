@@ -1,6 +1,16 @@
 // Shared by deliver's integration tests (the recording HTTP endpoint lives in testkit): task
 // publishing, and readers for attempt records and dead letters.
-import { AckingPublisher, Header, type NatsHandle, type Topology } from '@hookstream/runtime';
+import {
+  AckingPublisher,
+  EndpointStore,
+  ensureStreams,
+  Header,
+  type NatsHandle,
+  openBucket,
+  streamConfigs,
+  type Topology,
+  topology,
+} from '@hookstream/runtime';
 import { storedMessages, waitFor } from '@hookstream/testkit';
 
 export { type Received, type Responder, startEndpoint, type TestEndpoint } from '@hookstream/testkit';
@@ -81,3 +91,32 @@ export function waitForDeadLetters(
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The signing secret every test endpoint gets unless it sets its own. */
+export const TEST_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+/** Deliver's environment for a test namespace: health on a free port, loopback allow-listed. */
+export function deliverEnv(natsUrl: string, ns: string): Record<string, string> {
+  return {
+    HS_NATS_URL: natsUrl,
+    HS_NAMESPACE: ns,
+    HS_HEALTH_PORT: '0',
+    HS_HEALTH_HOST: '127.0.0.1',
+    HS_DELIVER_ALLOW_CIDRS: '127.0.0.1/32',
+  };
+}
+
+/** Creates a namespace's streams and stores its endpoints (each with {@link TEST_SECRET} and `defaults` unless it sets them). */
+export async function setUpNamespace(
+  nats: NatsHandle,
+  jsm: JetStreamManager,
+  ns: string,
+  endpoints: readonly object[],
+  defaults: object = {},
+): Promise<{ t: Topology; store: EndpointStore }> {
+  const t = topology(ns);
+  await ensureStreams(jsm, streamConfigs(t, { replicas: 1, eventsMaxAgeHours: 24 }));
+  const store = new EndpointStore(await openBucket(nats.nc, t.buckets.endpoints, { replicas: 1 }));
+  for (const e of endpoints) await store.put({ secrets: [{ id: 's1', value: TEST_SECRET }], ...defaults, ...e });
+  return { t, store };
+}
