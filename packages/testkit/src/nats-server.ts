@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findBinary } from './binaries.ts';
+import { findNatsServer } from './binaries.ts';
 import { freePort } from './ports.ts';
 import { ServerProcess } from './server-process.ts';
 
@@ -16,6 +16,12 @@ export interface NatsServerOptions {
   readonly startTimeoutMs?: number;
   /** The server's `max_payload` in bytes (nats-server's default: 1 MiB), set through a config file. */
   readonly maxPayload?: number;
+  /**
+   * JetStream's `sync_interval`: `always` (the default here, as in the local
+   * stack and the recommended production config) fsyncs every write before
+   * the PubAck; a duration such as `2m` is nats-server's own default.
+   */
+  readonly syncInterval?: string;
 }
 
 /**
@@ -33,22 +39,18 @@ export class NatsServer {
     this.port = port;
     this.storeDir = storeDir;
     this.#options = options;
-    // max_payload has no command-line flag; flags given after -c still win.
-    const config: string[] = [];
-    if (options.maxPayload !== undefined) {
-      const file = join(storeDir, 'hs-test.conf');
-      writeFileSync(file, `max_payload: ${options.maxPayload}\n`);
-      config.push('-c', file);
-    }
+    // sync_interval and max_payload have no command-line flags; flags given after -c still win.
+    const file = join(storeDir, 'hs-test.conf');
+    const lines = [`jetstream { store_dir: ${JSON.stringify(storeDir)}, sync_interval: ${options.syncInterval ?? 'always'} }`];
+    if (options.maxPayload !== undefined) lines.push(`max_payload: ${options.maxPayload}`);
+    writeFileSync(file, `${lines.join('\n')}\n`);
     this.#process = new ServerProcess('nats-server', binary, [
-      ...config,
-      '-js',
+      '-c',
+      file,
       '-a',
       '127.0.0.1',
       '-p',
       String(port),
-      '-sd',
-      storeDir,
       '-n',
       `hs-test-${port}`,
       ...(options.args ?? []),
@@ -70,9 +72,9 @@ export class NatsServer {
     return this.#process.running;
   }
 
-  /** Creates and starts a server. Throws MissingBinaryError when nats-server is not installed. */
+  /** Creates and starts a server. Throws MissingBinaryError when no supported nats-server (>= 2.11) is installed. */
   static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
-    const binary = findBinary('nats-server', 'nats-server');
+    const binary = findNatsServer().path;
     const port = await freePort();
     const storeDir = mkdtempSync(join(tmpdir(), 'hs-nats-'));
     const server = new NatsServer(binary, port, storeDir, options);

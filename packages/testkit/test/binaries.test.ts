@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findBinary, MissingBinaryError } from '@hookstream/testkit';
+import { findBinary, findNatsServer, MissingBinaryError } from '@hookstream/testkit';
 
 describe('testkit binaries', () => {
   it('testkit: a missing server binary is an error that says how to install it', () => {
@@ -10,7 +10,10 @@ describe('testkit binaries', () => {
     );
   });
 
-  it('testkit: nats-server is found where Debian installs it', () => {
-    assert.match(findBinary('nats-server', 'nats-server'), /nats-server$/);
+  it('testkit: the nats-server in use is a supported release (>= 2.11)', () => {
+    const { path, version } = findNatsServer();
+    assert.match(path, /nats-server$/);
+    const [major, minor] = version.slice(1).split('.').map(Number);
+    assert.ok((major ?? 0) > 2 || (major === 2 && (minor ?? 0) >= 11), `nats-server ${version} at ${path}`);
   });
 });
