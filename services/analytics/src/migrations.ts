@@ -61,8 +61,10 @@ export function loadMigrations(dir: string, database: string): Migration[] {
  * Brings the database up to date: creates it and `hs_migrations` (version,
  * name, applied_at) if missing, then runs each migration whose version is not
  * recorded, in order, and records it. Idempotent: every statement in the
- * files is `IF NOT EXISTS`, so a run interrupted half-way (or two replicas
- * starting at once) repeats harmlessly, and `hs_migrations` is a
+ * files is `CREATE … IF NOT EXISTS` or `DROP … IF EXISTS` (0003 replaces
+ * 0002's materialized views by plain views of the same names), so a run
+ * interrupted half-way (or two replicas starting at once) repeats
+ * harmlessly, and `hs_migrations` is a
  * ReplacingMergeTree on version, so a version recorded twice collapses.
  * Resolves with the versions it applied; throws ClickHouse's error.
  */

@@ -23,24 +23,35 @@ export interface StatsQuery {
 
 const minute = (ms: number): string => `toDateTime(${Math.floor(ms / 60_000) * 60})`;
 
+// The whole minutes from `sinceMs`'s to `untilMs`'s, as bounds on a table's
+// `dt`. The stats read the tables (FINAL: each row once) rather than the
+// per-minute views: a filter on a view is applied only after the view has
+// aggregated the whole table (18.16 does not push it into the view), while
+// these bounds prune partitions.
+const minuteBounds = (q: { readonly sinceMs: number; readonly untilMs: number }): string[] => [
+  `dt >= ${minute(q.sinceMs)}`,
+  `dt < ${minute(q.untilMs)} + 60`,
+];
+
 /**
  * Success rate, latency percentiles and outcome counts per endpoint between
- * `sinceMs` and `untilMs` (whole minutes), read from the per-minute views
- * (`endpoint_minute`, `endpoint_outcome_minute`). The SQL runs on
- * ClickHouse 18.16 and current releases. Throws when ClickHouse cannot answer.
+ * `sinceMs` and `untilMs` (whole minutes): what the per-minute views
+ * `endpoint_minute` and `endpoint_outcome_minute` answer for those minutes,
+ * read from `delivery_attempts` with `FINAL`. The SQL runs on ClickHouse
+ * 18.16 and current releases. Throws when ClickHouse cannot answer.
  */
 export async function endpointStats(runner: SqlRunner, database: string, q: StatsQuery): Promise<EndpointStats[]> {
-  const where = [`minute >= ${minute(q.sinceMs)}`, `minute <= ${minute(q.untilMs)}`];
+  const where = minuteBounds(q);
   if (q.endpointId !== undefined) where.push(`endpoint_id = ${quote(q.endpointId)}`);
   const totals = await runner.select<{ endpoint_id: string; attempts: number; successes: number; q: number[] }>(
-    `SELECT endpoint_id, countMerge(attempts) AS attempts, sumMerge(successes) AS successes,
-            quantilesMerge(0.5, 0.95, 0.99)(latency) AS q
-     FROM ${database}.endpoint_minute WHERE ${where.join(' AND ')}
+    `SELECT endpoint_id, count() AS attempts, sum(toUInt64(outcome = 'success')) AS successes,
+            quantiles(0.5, 0.95, 0.99)(toFloat64(latency_ms)) AS q
+     FROM ${database}.delivery_attempts FINAL WHERE ${where.join(' AND ')}
      GROUP BY endpoint_id ORDER BY endpoint_id`,
   );
   const outcomes = await runner.select<{ endpoint_id: string; outcome: string; n: number }>(
-    `SELECT endpoint_id, outcome, countMerge(attempts) AS n
-     FROM ${database}.endpoint_outcome_minute WHERE ${where.join(' AND ')}
+    `SELECT endpoint_id, toString(outcome) AS outcome, count() AS n
+     FROM ${database}.delivery_attempts FINAL WHERE ${where.join(' AND ')}
      GROUP BY endpoint_id, outcome`,
   );
   return totals.map((t) => {
@@ -89,27 +100,28 @@ export function seriesStep(sinceMs: number, untilMs: number, maxPoints = 60): nu
 
 /**
  * Latency percentiles and attempts by outcome per step between `sinceMs`
- * and `untilMs` (whole minutes), all endpoints together or one, from the
- * per-minute views. Steps without attempts are left out. The step is
- * computed with `intDiv` on the minute (no toStartOfInterval: not in 18.16).
- * Throws when ClickHouse cannot answer.
+ * and `untilMs` (whole minutes), all endpoints together or one: the
+ * per-minute views' numbers, read from `delivery_attempts` with `FINAL`.
+ * Steps without attempts are left out. The step is computed with `intDiv`
+ * on the time (no toStartOfInterval: not in 18.16; a step is whole minutes,
+ * so it starts on a minute). Throws when ClickHouse cannot answer.
  */
 export async function statsSeries(runner: SqlRunner, database: string, q: SeriesQuery): Promise<StatsPoint[]> {
   if (!Number.isInteger(q.stepSeconds) || q.stepSeconds < 60 || q.stepSeconds % 60 !== 0) {
     throw new Error(`stepSeconds must be a positive multiple of 60, got ${q.stepSeconds}`);
   }
-  const where = [`minute >= ${minute(q.sinceMs)}`, `minute <= ${minute(q.untilMs)}`];
+  const where = minuteBounds(q);
   if (q.endpointId !== undefined) where.push(`endpoint_id = ${quote(q.endpointId)}`);
-  const step = `intDiv(toUInt32(minute), ${q.stepSeconds}) * ${q.stepSeconds}`;
+  const step = `intDiv(toUInt32(dt), ${q.stepSeconds}) * ${q.stepSeconds}`;
   const totals = await runner.select<{ step: number; attempts: number; successes: number; q: number[] }>(
-    `SELECT ${step} AS step, countMerge(attempts) AS attempts, sumMerge(successes) AS successes,
-            quantilesMerge(0.5, 0.95, 0.99)(latency) AS q
-     FROM ${database}.endpoint_minute WHERE ${where.join(' AND ')}
+    `SELECT ${step} AS step, count() AS attempts, sum(toUInt64(outcome = 'success')) AS successes,
+            quantiles(0.5, 0.95, 0.99)(toFloat64(latency_ms)) AS q
+     FROM ${database}.delivery_attempts FINAL WHERE ${where.join(' AND ')}
      GROUP BY step ORDER BY step`,
   );
   const outcomes = await runner.select<{ step: number; outcome: string; n: number }>(
-    `SELECT ${step} AS step, toString(outcome) AS outcome, countMerge(attempts) AS n
-     FROM ${database}.endpoint_outcome_minute WHERE ${where.join(' AND ')}
+    `SELECT ${step} AS step, toString(outcome) AS outcome, count() AS n
+     FROM ${database}.delivery_attempts FINAL WHERE ${where.join(' AND ')}
      GROUP BY step, outcome`,
   );
   const byStep = new Map<number, Record<string, number>>();
@@ -196,28 +208,28 @@ export interface SourceQuery {
 /**
  * Rejections (by stage and reason) and duplicates per source between
  * `sinceMs` and `untilMs` (whole minutes). Rejections are every stage's:
- * verify's and ingest's (the per-minute view `source_rejections_minute`)
- * and validate's schema failures (`schema_failures`, read with `FINAL` over
- * the same minutes); duplicates come from `source_duplicates_minute`.
- * Sources with none are left out. Throws when ClickHouse cannot answer.
+ * verify's and ingest's (`rejections`, what the per-minute view
+ * `source_rejections_minute` counts) and validate's schema failures
+ * (`schema_failures`); duplicates come from `duplicates` (the view
+ * `source_duplicates_minute`). Each table is read with `FINAL` over those
+ * minutes. Sources with none are left out. Throws when ClickHouse cannot
+ * answer.
  */
 export async function sourceStats(runner: SqlRunner, database: string, q: SourceQuery): Promise<SourceStats[]> {
-  const where = [`minute >= ${minute(q.sinceMs)}`, `minute <= ${minute(q.untilMs)}`];
+  const where = minuteBounds(q);
   if (q.source !== undefined) where.push(`source = ${quote(q.source)}`);
-  const failuresWhere = [`dt >= ${minute(q.sinceMs)}`, `dt < ${minute(q.untilMs)} + 60`];
-  if (q.source !== undefined) failuresWhere.push(`source = ${quote(q.source)}`);
   const rejections = await runner.select<{ source: string; stage: string; reason: string; n: number }>(
-    `SELECT source, stage, reason, countMerge(rejected) AS n
-     FROM ${database}.source_rejections_minute WHERE ${where.join(' AND ')}
+    `SELECT source, stage, reason, count() AS n
+     FROM ${database}.rejections FINAL WHERE ${where.join(' AND ')}
      GROUP BY source, stage, reason
      UNION ALL
      SELECT source, stage, reason, count() AS n
-     FROM ${database}.schema_failures FINAL WHERE ${failuresWhere.join(' AND ')}
+     FROM ${database}.schema_failures FINAL WHERE ${where.join(' AND ')}
      GROUP BY source, stage, reason`,
   );
   const duplicates = await runner.select<{ source: string; n: number }>(
-    `SELECT source, countMerge(duplicates) AS n
-     FROM ${database}.source_duplicates_minute WHERE ${where.join(' AND ')}
+    `SELECT source, count() AS n
+     FROM ${database}.duplicates FINAL WHERE ${where.join(' AND ')}
      GROUP BY source`,
   );
   const bySource = new Map<string, { rejected: number; rejections: Record<string, number>; duplicates: number }>();

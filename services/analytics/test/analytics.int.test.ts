@@ -33,7 +33,7 @@ import {
 } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
-import { ALL_RECORDS, ATTEMPTS, EXPECTED, rounded, T0 } from './fixtures.ts';
+import { ALL_RECORDS, ATTEMPTS, DUPLICATES, EXPECTED, REJECTIONS, rounded, T0 } from './fixtures.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 
@@ -86,6 +86,50 @@ describe('analytics against a real nats-server and ClickHouse', () => {
 
   async function count(db: string, sql: string): Promise<number> {
     return Number((await clickhouse.query(inDatabase(sql, db))).trim());
+  }
+
+  // Each per-minute view, read as an analyst reads it, and the same numbers
+  // computed from its table (FINAL: every row once).
+  const VIEW_CHECKS = [
+    {
+      view: 'endpoint_minute',
+      read: `SELECT endpoint_id, toUInt32(minute) AS m, countMerge(attempts) AS n, sumMerge(successes) AS ok, sumMerge(latency_sum) AS latency
+             FROM hookstream.endpoint_minute GROUP BY endpoint_id, m ORDER BY endpoint_id, m`,
+      truth: `SELECT endpoint_id, toUInt32(toStartOfMinute(dt)) AS m, count() AS n, sum(toUInt64(outcome = 'success')) AS ok, sum(toUInt64(latency_ms)) AS latency
+              FROM hookstream.delivery_attempts FINAL GROUP BY endpoint_id, m ORDER BY endpoint_id, m`,
+    },
+    {
+      view: 'endpoint_outcome_minute',
+      read: `SELECT endpoint_id, toUInt32(minute) AS m, toString(outcome) AS o, countMerge(attempts) AS n
+             FROM hookstream.endpoint_outcome_minute GROUP BY endpoint_id, m, o ORDER BY endpoint_id, m, o`,
+      truth: `SELECT endpoint_id, toUInt32(toStartOfMinute(dt)) AS m, toString(outcome) AS o, count() AS n
+              FROM hookstream.delivery_attempts FINAL GROUP BY endpoint_id, m, o ORDER BY endpoint_id, m, o`,
+    },
+    {
+      view: 'source_rejections_minute',
+      read: `SELECT source, toUInt32(minute) AS m, stage, reason, countMerge(rejected) AS n
+             FROM hookstream.source_rejections_minute GROUP BY source, m, stage, reason ORDER BY source, m, stage, reason`,
+      truth: `SELECT source, toUInt32(toStartOfMinute(dt)) AS m, stage, reason, count() AS n
+              FROM hookstream.rejections FINAL GROUP BY source, m, stage, reason ORDER BY source, m, stage, reason`,
+    },
+    {
+      view: 'source_duplicates_minute',
+      read: `SELECT source, toUInt32(minute) AS m, countMerge(duplicates) AS n
+             FROM hookstream.source_duplicates_minute GROUP BY source, m ORDER BY source, m`,
+      truth: `SELECT source, toUInt32(toStartOfMinute(dt)) AS m, count() AS n
+              FROM hookstream.duplicates FINAL GROUP BY source, m ORDER BY source, m`,
+    },
+  ];
+
+  /** Asserts that every per-minute view holds exactly what its table holds. */
+  async function assertViewsAgree(app: AnalyticsApp, db: string): Promise<void> {
+    for (const check of VIEW_CHECKS) {
+      const [read, truth] = await Promise.all([
+        app.clickhouse().select(inDatabase(check.read, db)),
+        app.clickhouse().select(inDatabase(check.truth, db)),
+      ]);
+      assert.deepEqual(read, truth, `${check.view} agrees with its table`);
+    }
   }
 
   it('analytics: records of every kind become rows, the views aggregate them, bad records are dead-lettered', async () => {
@@ -179,6 +223,107 @@ describe('analytics against a real nats-server and ClickHouse', () => {
     }
   });
 
+  // Scenario: ClickHouse dies inside an INSERT after it wrote the table's
+  // part and before it wrote every view's (a materialized view is a separate
+  // INSERT that ClickHouse runs after the table's part is committed, one
+  // view after another; a crash between them keeps the table's rows and
+  // loses the views'). To stop ClickHouse at exactly that point, not by
+  // luck, the first INSERT into each table is sent with
+  // max_rows_to_group_by = 1: writing the table's part needs no GROUP BY,
+  // aggregating a batch for a per-minute view with more than one key does,
+  // so anything aggregated at insert time fails there, after the part is
+  // committed. Then the server is SIGKILLed and restarted, and the sink is
+  // told the INSERT failed (as a dropped connection tells it). Its retry
+  // finds the rows stored and sends none again; every view must still count
+  // every row exactly once.
+  it('analytics: ClickHouse dying inside an INSERT after the table is written leaves every view equal to its table', {
+    timeout: 120_000,
+  }, async () => {
+    const t = await setUp('a4');
+    const db = 'hs_crash';
+    let real: ClickHouseRowStore | undefined;
+    const crashedIn: string[] = [];
+    const store: RowStore = {
+      insert: async (table, rows, queryId) => {
+        if (real === undefined) throw new Error('not ready');
+        if (crashedIn.includes(table.name) || rows.length === 0) return real.insert(table, rows, queryId);
+        crashedIn.push(table.name);
+        await real.client
+          .insert({
+            table: `${db}.${table.name}`,
+            values: rows as Record<string, unknown>[],
+            format: 'JSONEachRow',
+            ...(queryId !== undefined ? { query_id: queryId } : {}),
+            clickhouse_settings: { max_rows_to_group_by: '1' },
+          })
+          // Whether ClickHouse answered (it fails here only where a view aggregates at insert time), the server dies now.
+          .catch(() => undefined);
+        await clickhouse.kill();
+        await clickhouse.restart();
+        throw new Error('socket hang up (ClickHouse was killed during the INSERT)');
+      },
+      existingIds: (table, rows) => (real as ClickHouseRowStore).existingIds(table, rows),
+      running: (ids) => (real as ClickHouseRowStore).running(ids),
+    };
+    // The records wait in the stream before the sink starts, so they come in one batch.
+    const publisher = new AckingPublisher(nc.nc, 10_000);
+    const outcomes = ['success', 'http_5xx', 'timeout', 'success', 'connect'];
+    const attempts = Array.from({ length: 300 }, (_, n) => ({
+      ...ATTEMPTS[0],
+      event_id: `c${n}`,
+      endpoint_id: 'crash',
+      outcome: outcomes[n % outcomes.length],
+      latency_ms: n,
+      // One endpoint, one minute: endpoint_minute aggregates the batch into one key, the other views into several.
+      at: T0 + n * 100,
+    }));
+    const rejections = Array.from({ length: 20 }, (_, n) => ({
+      ...REJECTIONS[0],
+      event_id: `cr${n}`,
+      source: n % 2 === 0 ? 'stripe' : 'github',
+      at: T0 + n * 1_000,
+    }));
+    const duplicates = Array.from({ length: 20 }, (_, n) => ({
+      ...DUPLICATES[0],
+      event_id: `cd${n}`,
+      source: n % 2 === 0 ? 'stripe' : 'github',
+      at: T0 + n * 1_000,
+    }));
+    try {
+      const obs = new ObsPublisher(publisher, t);
+      await Promise.all([
+        ...attempts.map((r, n) => obs.record('attempt', r, `c${n}`)),
+        ...rejections.map((r, n) => obs.record('rejection', r, `cr${n}`)),
+        ...duplicates.map((r, n) => obs.record('duplicate', r, `cd${n}`)),
+      ]);
+      const app = buildApp(loadConfig(env('a4', db)), { logger, store, retryDelayMs: () => 50 });
+      try {
+        await app.run();
+        real = app.clickhouse();
+        await drained(t);
+        assert.deepEqual(
+          [...crashedIn].sort(),
+          ['delivery_attempts', 'duplicates', 'rejections'],
+          'ClickHouse died inside one INSERT per table',
+        );
+        assert.equal(app.sink().counts.inserted, 0, 'every retry found its rows stored and sent none again');
+        assert.equal(await count(db, 'SELECT count() FROM hookstream.delivery_attempts'), attempts.length, 'raw rows, no FINAL');
+        assert.equal(await count(db, 'SELECT count() FROM hookstream.rejections'), rejections.length, 'raw rows, no FINAL');
+        assert.equal(await count(db, 'SELECT count() FROM hookstream.duplicates'), duplicates.length, 'raw rows, no FINAL');
+        await assertViewsAgree(app, db);
+        assert.equal(
+          await count(db, 'SELECT countMerge(attempts) FROM hookstream.endpoint_outcome_minute'),
+          attempts.length,
+          'outcome view',
+        );
+      } finally {
+        await app.close();
+      }
+    } finally {
+      publisher.close();
+    }
+  });
+
   // Scenario: attempt records keep arriving while ClickHouse is killed for
   // 10 s mid-run and restarted. The outage backs up in JetStream, /readyz
   // says so, and after the restart everything drains: every record is a row
@@ -230,6 +375,7 @@ describe('analytics against a real nats-server and ClickHouse', () => {
       assert.equal(await count('hs_out', 'SELECT uniqExact(row_id) FROM hookstream.delivery_attempts'), sent);
       assert.equal(await count('hs_out', 'SELECT countMerge(attempts) FROM hookstream.endpoint_minute'), sent, 'view');
       assert.equal(await count('hs_out', 'SELECT countMerge(attempts) FROM hookstream.endpoint_outcome_minute'), sent, 'outcome view');
+      await assertViewsAgree(app, 'hs_out');
       const ready = await httpRequest({ port: app.healthPort(), path: '/readyz' });
       assert.equal(ready.status, 200);
     } finally {

@@ -54,41 +54,95 @@ describe('analytics SQL against a real ClickHouse', () => {
     const migrations = loadMigrations(DEFAULT_MIGRATIONS_DIR, DB);
     assert.deepEqual(
       migrations.map((m) => m.version),
-      [1, 2],
+      [1, 2, 3],
     );
-    assert.deepEqual(await applyMigrations(store, DB, migrations), [1, 2]);
+    assert.deepEqual(await applyMigrations(store, DB, migrations), [1, 2, 3]);
     assert.deepEqual(await applyMigrations(store, DB, migrations), []);
-    // Forgetting a migration was recorded re-runs it harmlessly (every statement is IF NOT EXISTS).
+    // Forgetting a migration was recorded re-runs it harmlessly (IF NOT EXISTS, and 0003 drops what 0002 creates again).
     await store.command(`TRUNCATE TABLE ${DB}.hs_migrations`);
-    assert.deepEqual(await applyMigrations(store, DB, migrations), [1, 2]);
+    assert.deepEqual(await applyMigrations(store, DB, migrations), [1, 2, 3]);
     const rows = await store.select<{ version: number; name: string }>(
       `SELECT version, name FROM ${DB}.hs_migrations FINAL ORDER BY version`,
     );
     assert.deepEqual(rows, [
       { version: 1, name: 'tables' },
       { version: 2, name: 'minute_views' },
+      { version: 3, name: 'views_from_tables' },
     ]);
-    const tables = await store.select<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${DB}' ORDER BY name`);
+    const tables = await store.select<{ name: string; engine: string }>(
+      `SELECT name, engine FROM system.tables WHERE database = '${DB}' ORDER BY name`,
+    );
     assert.deepEqual(
-      tables.map((t) => t.name),
+      tables.map((t) => [t.name, t.engine]),
       [
-        'delivery_attempts',
-        'delivery_skipped',
-        'drift',
-        'duplicates',
-        'endpoint_minute',
-        'endpoint_minute_mv',
-        'endpoint_outcome_minute',
-        'endpoint_outcome_minute_mv',
-        'hs_migrations',
-        'rejections',
-        'schema_failures',
-        'source_duplicates_minute',
-        'source_duplicates_minute_mv',
-        'source_rejections_minute',
-        'source_rejections_minute_mv',
+        ['delivery_attempts', 'ReplacingMergeTree'],
+        ['delivery_skipped', 'ReplacingMergeTree'],
+        ['drift', 'ReplacingMergeTree'],
+        ['duplicates', 'ReplacingMergeTree'],
+        ['endpoint_minute', 'View'],
+        ['endpoint_outcome_minute', 'View'],
+        ['hs_migrations', 'ReplacingMergeTree'],
+        ['rejections', 'ReplacingMergeTree'],
+        ['schema_failures', 'ReplacingMergeTree'],
+        ['source_duplicates_minute', 'View'],
+        ['source_rejections_minute', 'View'],
       ],
     );
+  });
+
+  // Scenario: an install on 0001-0002 (materialized views) in which
+  // ClickHouse died inside an INSERT after writing the table's part: the
+  // table holds the batch, the outcome view lost it. (max_rows_to_group_by
+  // = 1 stops ClickHouse exactly there: only a view's insert-time GROUP BY
+  // trips it.) Migrating to 0003 brings every view back in line with its
+  // table; the rows inserted afterwards are counted too.
+  it('analytics: migrating an install whose view lost a batch makes every view equal to its table', async () => {
+    const db = 'upgrade';
+    const up = new ClickHouseRowStore({ url: server.url, database: db, user: 'default', password: '', requestTimeoutMs: 10_000 });
+    try {
+      const all = loadMigrations(DEFAULT_MIGRATIONS_DIR, db);
+      assert.deepEqual(
+        await applyMigrations(
+          up,
+          db,
+          all.filter((m) => m.version <= 2),
+        ),
+        [1, 2],
+      );
+      const attempts = parsedAll().filter((p) => p.kind === 'attempt');
+      const table = attempts[0]?.table as TableSpec;
+      await assert.rejects(
+        up.client.insert({
+          table: `${db}.${table.name}`,
+          values: attempts.map((p) => p.row) as Record<string, unknown>[],
+          format: 'JSONEachRow',
+          clickhouse_settings: { max_rows_to_group_by: '1' },
+        }),
+        /GROUP BY/,
+      );
+      const totals = async () =>
+        (
+          await up.select<{ raw: number; view: number; outcomes: number }>(
+            `SELECT
+               (SELECT count() FROM ${db}.delivery_attempts) AS raw,
+               (SELECT countMerge(attempts) FROM ${db}.endpoint_minute) AS view,
+               (SELECT countMerge(attempts) FROM ${db}.endpoint_outcome_minute) AS outcomes`,
+          )
+        )[0];
+      assert.deepEqual(await totals(), { raw: 10, view: 0, outcomes: 0 }, 'before: the table has the batch, the views do not');
+      assert.deepEqual(await applyMigrations(up, db, all), [3]);
+      assert.deepEqual(await totals(), { raw: 10, view: 10, outcomes: 10 }, 'after: the views count the table');
+      await insertAll(
+        up,
+        parsedAll().filter((p) => p.kind !== 'attempt'),
+      );
+      for (const name of Object.keys(QUERIES) as QueryName[]) {
+        const rows = await up.select(inDatabase(QUERIES[name].sql, db));
+        assert.deepEqual(rounded(rows), rounded(EXPECTED[name]), `query ${name}`);
+      }
+    } finally {
+      await up.close();
+    }
   });
 
   it('analytics: every analyst query in docs/analytics.md gives the known answer for known rows', async () => {
@@ -99,7 +153,7 @@ describe('analytics SQL against a real ClickHouse', () => {
     }
   });
 
-  it('analytics: endpoint stats (the control plane Stats answer) come from the per-minute views', async () => {
+  it('analytics: endpoint stats (the control plane Stats answer) give the per-minute numbers of whole minutes', async () => {
     // Runs after the fixtures were inserted by the test above.
     const stats = await endpointStats(store, DB, { sinceMs: T0 - 60_000, untilMs: T0 + 3_600_000 });
     const billing = stats.find((s) => s.endpointId === 'billing');
@@ -119,7 +173,7 @@ describe('analytics SQL against a real ClickHouse', () => {
     assert.deepEqual(await endpointStats(store, DB, { sinceMs: T0 + 7_200_000, untilMs: T0 + 7_300_000 }), []);
   });
 
-  it('analytics: the stats series (console charts) buckets the per-minute views by step, and lastFailures finds the newest failure', async () => {
+  it('analytics: the stats series (console charts) buckets the per-minute numbers by step, and lastFailures finds the newest failure', async () => {
     // Runs after the fixtures were inserted, before anything is inserted twice.
     const window = { sinceMs: T0, untilMs: T0 + 3_600_000 };
     const perMinute = await statsSeries(store, DB, { ...window, stepSeconds: 60 });
@@ -288,8 +342,8 @@ describe('analytics SQL against a real ClickHouse', () => {
 
   // Scenario: a batch is sent again after ClickHouse may already have stored
   // it. existingIds finds exactly the stored rows, and even a blind repeat is
-  // hidden by FINAL in the raw table.
-  it('analytics: existingIds finds stored rows, and FINAL collapses a row written twice', async () => {
+  // hidden by FINAL in the raw table and in the views.
+  it('analytics: existingIds finds stored rows, and FINAL collapses a row written twice, in the table and the views', async () => {
     const parsed = parsedAll().filter((p) => p.kind === 'attempt');
     const table = parsed[0]?.table as TableSpec;
     const fresh = { ...parsed[0]?.row, row_id: 'new:billing:attempt:1', event_id: 'new' } as ParsedRecord['row'];
@@ -301,5 +355,10 @@ describe('analytics SQL against a real ClickHouse', () => {
     const [final] = await store.select<{ n: number }>(`SELECT count() AS n FROM ${DB}.delivery_attempts FINAL`);
     assert.equal(raw?.n, parsed.length + 1);
     assert.equal(final?.n, parsed.length);
+    // The views read the table with FINAL: the copy is not counted there either.
+    const [view] = await store.select<{ n: number }>(`SELECT countMerge(attempts) AS n FROM ${DB}.endpoint_minute`);
+    const [outcomes] = await store.select<{ n: number }>(`SELECT countMerge(attempts) AS n FROM ${DB}.endpoint_outcome_minute`);
+    assert.equal(view?.n, parsed.length);
+    assert.equal(outcomes?.n, parsed.length);
   });
 });
