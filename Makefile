@@ -58,8 +58,8 @@ test: setup-browser lint helm-lint check-proto build ## lint, type-check, chart,
 test-unit: setup ## the fast loop: pure tests only (no servers, no browser), in seconds
 	node --test $(UNIT_FILES)
 
-chaos: setup ## the chaos suite in its long form (600 events; make test runs 100)
-	CHAOS_EVENTS=600 node --test --test-timeout=900000 test/chaos/chaos.int.test.ts
+chaos: setup ## the chaos suites in their long form, one nats-server and a 3-node cluster (600 events each; make test runs 100 and 80)
+	CHAOS_EVENTS=600 node --test --test-concurrency=1 --test-timeout=900000 test/chaos/chaos.int.test.ts test/chaos/cluster.int.test.ts
 
 fuzz: setup ## the fuzz suite in its long form (10,000 inputs; make test runs 300); FUZZ_SEED=<n> repeats a run
 	FUZZ_RUNS=10000 node --test --test-timeout=900000 test/fuzz/*.test.ts
@@ -86,6 +86,9 @@ bench-analytics: setup ## analytics sink vs a direct ClickHouse batch insert of 
 
 bench-console: setup ## the console's JSON API vs gRPC for the same RPCs (ListEndpoints, EndpointHealth, the live feed)
 	node bench/console/run.ts
+
+bench-nats: setup ## the pipeline on one nats-server with and without fsync on every write, and on a 3-node R3 cluster (writes bench/e2e/results/nats.json)
+	node bench/e2e/nats-compare.ts
 
 bench-e2e: setup ## the whole pipeline: offered load to saturation, writes bench/e2e/results and latency.png
 	node bench/e2e/run.ts

@@ -24,7 +24,15 @@ import { createServer as createTcpServer, type Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EndpointStore, openBucket, SourceStore, secretBoxFromEnv, topology } from '@hookstream/runtime';
-import { connectTestNats, freePort, httpRequest, startEndpoint, startNatsServer } from '@hookstream/testkit';
+import {
+  connectTestNats,
+  findNatsServer,
+  freePort,
+  httpRequest,
+  startEndpoint,
+  startNatsCluster,
+  startNatsServer,
+} from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
 import { type ServiceProcess, startService } from '../../test/e2e/processes.ts';
@@ -153,11 +161,29 @@ function makeEvent(load: number, i: number, ts: number, type = DEFAULT_TYPE): Si
 
 // ---------------------------------------------------------------- set-up
 
+// The broker: one nats-server with R1 streams (the local stack), or
+// BENCH_NATS_NODES=3, a 3-node cluster with R3 streams and KV buckets (what
+// production runs). BENCH_NATS_SYNC is JetStream's sync_interval: `always`
+// (fsync before every PubAck, the recommended setting) or e.g. `2m` (the
+// server's default) to measure what fsync costs.
+const NATS_NODES = envNumber('BENCH_NATS_NODES', 1);
+const NATS_SYNC = process.env.BENCH_NATS_SYNC ?? 'always';
+const REPLICAS = NATS_NODES >= 3 ? 3 : 1;
 const started = performance.now();
-const nats = await startNatsServer();
+const broker =
+  NATS_NODES > 1
+    ? await (async () => {
+        const c = await startNatsCluster({ size: NATS_NODES, syncInterval: NATS_SYNC });
+        return { url: c.urls.join(','), pids: () => c.nodes.map((n) => n.process.pid), stop: () => c.stop() };
+      })()
+    : await (async () => {
+        const n = await startNatsServer({ syncInterval: NATS_SYNC });
+        return { url: n.url, pids: () => [n.pid], stop: () => n.stop() };
+      })();
+const nats = { url: broker.url, stop: broker.stop };
 const handle = await connectTestNats(nats.url);
 const box = secretBoxFromEnv({ HS_MASTER_KEY: MASTER_KEY });
-await new SourceStore(await openBucket(handle.nc, t.buckets.sources, { replicas: 1 }), box).put({
+await new SourceStore(await openBucket(handle.nc, t.buckets.sources, { replicas: REPLICAS }), box).put({
   id: 'stripe',
   provider: 'stripe',
   secrets: [{ id: 'k1', value: STRIPE_SECRET }],
@@ -165,7 +191,7 @@ await new SourceStore(await openBucket(handle.nc, t.buckets.sources, { replicas:
 // One receiver for every endpoint; endpoints other than `sink` POST to
 // `/hook/{endpoint id}`, so a receipt says which endpoint it was for.
 const endpoint = await startEndpoint();
-const endpointStore = new EndpointStore(await openBucket(handle.nc, t.buckets.endpoints, { replicas: 1 }), box);
+const endpointStore = new EndpointStore(await openBucket(handle.nc, t.buckets.endpoints, { replicas: REPLICAS }), box);
 const concurrency = ENDPOINT_CONCURRENCY ? { maxConcurrency: Number(ENDPOINT_CONCURRENCY) } : {};
 const SINK_PATH = new URL(endpoint.url).pathname;
 // `sink` takes only the default event type, so the multi-endpoint phases' events do not reach it.
@@ -177,7 +203,7 @@ await endpointStore.put({
   ...concurrency,
 });
 const ingestPort = await freePort();
-const env = { HS_NATS_URL: nats.url, HS_NAMESPACE: NS, HS_MASTER_KEY: MASTER_KEY };
+const env = { HS_NATS_URL: nats.url, HS_NAMESPACE: NS, HS_MASTER_KEY: MASTER_KEY, HS_STREAM_REPLICAS: String(REPLICAS) };
 const services: ServiceProcess[] = [];
 services.push(await startService('ingest', { ...env, HS_INGEST_PORT: String(ingestPort), HS_INGEST_HOST: '127.0.0.1' }));
 for (const name of ['verify', 'dedup', 'validate', 'route']) services.push(await startService(name, env));
@@ -193,7 +219,7 @@ if (NICE_INTAKE > 0) {
   }
 }
 const processes: { name: string; pid: () => number | undefined }[] = [
-  { name: 'nats-server', pid: () => nats.pid },
+  ...broker.pids().map((_, i) => ({ name: NATS_NODES > 1 ? `nats-server-${i + 1}` : 'nats-server', pid: () => broker.pids()[i] })),
   ...services.map((s) => ({ name: s.name, pid: () => s.child.pid })),
 ];
 console.log(
@@ -1182,6 +1208,7 @@ const summary = {
   node: process.version,
   cores: 2,
   phases: PHASES,
+  nats: { version: findNatsServer().version, nodes: NATS_NODES, replicas: REPLICAS, syncInterval: NATS_SYNC },
   stepSeconds: STEP_S,
   bodyBytes: makeEvent(1, 0, 0).body.length,
   endpointMaxConcurrency: ENDPOINT_CONCURRENCY ? Number(ENDPOINT_CONCURRENCY) : 'default (10)',
@@ -1200,6 +1227,8 @@ const summary = {
     BENCH_MANY_S: MANY_S,
     BENCH_PHASE_DRAIN_MAX_S: PHASE_DRAIN_MAX_S,
     BENCH_NICE_INTAKE: NICE_INTAKE,
+    BENCH_NATS_NODES: NATS_NODES,
+    BENCH_NATS_SYNC: NATS_SYNC,
   },
   steps: results,
   saturation: saturation ?? null,

@@ -1,9 +1,12 @@
+import { jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from './logger.ts';
+import { DEFAULT_JETSTREAM_WAIT_MS, type JetStreamWaitOptions, retryWhileUnavailable } from './streams.ts';
 
 /** Options for {@link openBucket}. */
-export interface BucketOptions {
+export interface BucketOptions extends JetStreamWaitOptions {
+  /** Replicas of the bucket's stream (`HS_STREAM_REPLICAS`); an existing bucket with another count is brought to it. */
   readonly replicas: number;
   /** Revisions kept per key. */
   readonly history?: number;
@@ -11,14 +14,35 @@ export interface BucketOptions {
   readonly ttlMs?: number;
 }
 
-/** Opens a KV bucket, creating it when missing. Resolves to the bucket; throws on NATS errors. */
+/**
+ * Opens a KV bucket, creating it when missing, and brings an existing one's
+ * replica count to `options.replicas` (as `ensureStreams` does for the
+ * streams; its other settings are left as they are). While JetStream
+ * cannot answer yet (a cluster electing, a peer down) it retries for up to
+ * `options.retryForMs` (30 s by default). Resolves to the bucket; throws
+ * TopologyError naming the bucket and the last error.
+ */
 export async function openBucket(nc: NatsConnection, name: string, options: BucketOptions): Promise<KV> {
   const kvm = new Kvm(nc);
-  return kvm.create(name, {
-    replicas: options.replicas,
-    history: options.history ?? 5,
-    ...(options.ttlMs ? { ttl: options.ttlMs } : {}),
-  });
+  const deadline = Date.now() + (options.retryForMs ?? DEFAULT_JETSTREAM_WAIT_MS);
+  return retryWhileUnavailable(
+    `bucket ${name}`,
+    async () => {
+      const kv = await kvm.create(name, {
+        replicas: options.replicas,
+        history: options.history ?? 5,
+        ...(options.ttlMs ? { ttl: options.ttlMs } : {}),
+      });
+      const info = (await kv.status()).streamInfo;
+      if (info.config.num_replicas !== options.replicas) {
+        const jsm = await jetstreamManager(nc, { checkAPI: false });
+        await jsm.streams.update(info.config.name, { ...info.config, num_replicas: options.replicas });
+      }
+      return kv;
+    },
+    deadline,
+    options,
+  );
 }
 
 /** A live, read-only in-memory copy of a KV bucket of configuration records. */

@@ -7,7 +7,7 @@ export {
   openCircuitBucket,
   readCircuitReports,
 } from './circuits.ts';
-export { BASE_ENV, type BaseConfig, EnvReader, readBaseConfig } from './config.ts';
+export { BASE_ENV, type BaseConfig, EnvReader, type NatsTlsConfig, readBaseConfig } from './config.ts';
 export { type BucketOptions, type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
 export { type DuplicateNote, decodeDuplicateNote, duplicateNoteKey, encodeDuplicateNote } from './duplicates.ts';
 export {
@@ -39,7 +39,7 @@ export {
   stageMsgId,
 } from './envelope.ts';
 export { ConfigError, TopologyError, ValidationError } from './errors.ts';
-export { type Check, type HealthOptions, type HealthServer, startHealthServer } from './health.ts';
+export { type Check, type CheckResult, type HealthOptions, type HealthServer, startHealthServer } from './health.ts';
 export { type App, CleanupStack, runMain, runUntilSignalled } from './lifecycle.ts';
 export {
   bodyLimitProblem,
@@ -52,7 +52,7 @@ export {
 } from './limits.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { addMetricsRefresher, METRICS_CONTENT_TYPE, metrics, registry, renderMetrics } from './metrics.ts';
-export { type ConnectOptions, connectNats, type NatsHandle } from './nats.ts';
+export { type ConnectOptions, connectNats, type NatsConnectConfig, NatsConnectError, type NatsHandle } from './nats.ts';
 export { ObsPublisher } from './obs.ts';
 export { ack, nak, type Outcome, term } from './outcome.ts';
 export { openPlatform, type Platform } from './platform.ts';
@@ -94,7 +94,31 @@ export {
   type StageWiring,
   type StartConsumer,
 } from './stage.ts';
-export { ensureStreams, type ManagedStreamConfig, type StreamOptions, streamConfigs } from './streams.ts';
+export {
+  type ConsumerView,
+  ConsumerWatch,
+  type ConsumerWatchOptions,
+  defaultStallAfterMs,
+  type Judgement,
+  type JudgeOptions,
+  judgeBlocked,
+  judgeConsumer,
+  lastDeliveryMs,
+  type Stall,
+  type StalledConsumer,
+  type StallReason,
+  stallCheckIntervalMs,
+  type WatchedConsumer,
+} from './stall.ts';
+export {
+  DEFAULT_JETSTREAM_WAIT_MS,
+  ensureStreams,
+  isJetStreamUnavailable,
+  type JetStreamWaitOptions,
+  type ManagedStreamConfig,
+  type StreamOptions,
+  streamConfigs,
+} from './streams.ts';
 export {
   activeTraceFields,
   annotateSpan,

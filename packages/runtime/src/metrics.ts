@@ -40,10 +40,28 @@ export const metrics = Object.freeze({
     labelNames: ['stage'] as const,
     registers: [registry],
   }),
+  consumerStalled: new Gauge({
+    name: 'hookstream_consumer_stalled',
+    help: 'A durable consumer with pending work that delivers nothing (1) or not (0); why is on /readyz and in the log',
+    labelNames: ['stage', 'consumer'] as const,
+    registers: [registry],
+  }),
+  consumerRecoveries: new Counter({
+    name: 'hookstream_consumer_recoveries_total',
+    help: 'Recoveries of a stalled consumer (a fresh pull, or the durable consumer re-created), by reason and outcome (ok, failed)',
+    labelNames: ['stage', 'consumer', 'reason', 'outcome'] as const,
+    registers: [registry],
+  }),
   deliveries: new Counter({
     name: 'hookstream_delivery_attempts_total',
     help: 'HTTP delivery attempts, by endpoint and outcome class',
     labelNames: ['endpoint', 'outcome'] as const,
+    registers: [registry],
+  }),
+  duplicatesSuppressed: new Counter({
+    name: 'hookstream_delivery_duplicates_suppressed_total',
+    help: 'Delivery tasks acked without a request because hs_delivered shows them delivered (redelivered after a lost ack, or republished)',
+    labelNames: ['endpoint'] as const,
     registers: [registry],
   }),
   circuitState: new Gauge({

@@ -10,6 +10,7 @@ import type { Outcome } from './outcome.ts';
 import { openPlatform, type Platform } from './platform.ts';
 import { AckingPublisher } from './publisher.ts';
 import { decodeSource, type SourceConfig } from './sources.ts';
+import { ConsumerWatch, defaultStallAfterMs } from './stall.ts';
 import { extractTraceContext, inSpan } from './telemetry.ts';
 import type { Topology } from './topology.ts';
 import { type Limiter, startWorker, type Worker } from './worker.ts';
@@ -23,18 +24,27 @@ export interface StageSettings {
   readonly ackWaitMs: number;
   /** How long to wait for JetStream's ack of a downstream publish. */
   readonly publishTimeoutMs: number;
+  /**
+   * How long a consumer with pending work may deliver nothing to an idle
+   * worker before it counts as stalled (see {@link ConsumerWatch}). Absent:
+   * {@link defaultStallAfterMs} of `ackWaitMs`.
+   */
+  readonly stallAfterMs?: number;
 }
 
 /**
  * Reads `HS_{PREFIX}_CONCURRENCY` (64), `_MAX_DELIVER` (10), `_ACK_WAIT_MS`
- * (30 s) and `_PUBLISH_TIMEOUT_MS` (5 s) from the reader.
+ * (30 s), `_PUBLISH_TIMEOUT_MS` (5 s) and `_STALL_AFTER_MS` (twice the ack
+ * wait, at least 30 s) from the reader.
  */
 export function readStageSettings(r: EnvReader, prefix: string): StageSettings {
+  const ackWaitMs = r.int(`HS_${prefix}_ACK_WAIT_MS`, 30_000, 1_000, 600_000);
   return {
     concurrency: r.int(`HS_${prefix}_CONCURRENCY`, 64, 1, 10_000),
     maxDeliver: r.int(`HS_${prefix}_MAX_DELIVER`, 10, 1, 1_000),
-    ackWaitMs: r.int(`HS_${prefix}_ACK_WAIT_MS`, 30_000, 1_000, 600_000),
+    ackWaitMs,
     publishTimeoutMs: r.int(`HS_${prefix}_PUBLISH_TIMEOUT_MS`, 5_000, 100, 60_000),
+    stallAfterMs: r.int(`HS_${prefix}_STALL_AFTER_MS`, defaultStallAfterMs(ackWaitMs), 1_000, 3_600_000),
   };
 }
 
@@ -49,6 +59,11 @@ export interface StageContext {
   /** Push cleanups for what setup opens; they run before NATS drains. */
   readonly cleanup: CleanupStack;
   readonly logger: Logger;
+  /**
+   * The stage's stall watch: pass it as `watch` to a `startWorker` the
+   * stage runs itself, so that consumer's stalls show on `/readyz` too.
+   */
+  readonly consumers: ConsumerWatch;
 }
 
 /** What a stage's `setup` returns. */
@@ -108,6 +123,9 @@ export interface StageOptions {
   readonly deadLetterKey?: (msg: StageMessage) => string | undefined;
 }
 
+// Stalled consumers named in a /readyz body; the count says how many there are.
+const MAX_STALLED_SHOWN = 20;
+
 /** A running stage, as its service's `buildApp` returns it. */
 export interface StageApp extends App {
   /** The health server's port, once running. */
@@ -120,7 +138,9 @@ export interface StageApp extends App {
  * The wiring every pipeline stage shares: NATS and streams, the live
  * `hs_sources` cache, an {@link AckingPublisher} and {@link ObsPublisher},
  * the stage's own `setup`, the health server (`/healthz`: the worker runs;
- * `/readyz`: NATS up, config loaded, consuming), and a durable consumer whose
+ * `/readyz`: NATS up, config loaded, consuming, no consumer stalled: the
+ * `consumers` check, whose detail lists each stalled consumer and why, see
+ * {@link ConsumerWatch}), and a durable consumer whose
  * dead letters go to `hs.dlq.{stage}.{source}`. `close()` unwinds in reverse:
  * stop consuming (in-flight messages finish), close what setup opened, drain
  * NATS.
@@ -150,7 +170,13 @@ export function buildStage(options: StageOptions): StageApp {
       const publisher = new AckingPublisher(platform.nats.nc, config.publishTimeoutMs);
       cleanup.push('publisher', () => publisher.close());
       const obs = new ObsPublisher(publisher, t);
-      const wiring = await options.setup({ platform, topology: t, sources, publisher, obs, cleanup, logger });
+      const consumers = new ConsumerWatch({
+        jsm: platform.jsm,
+        logger,
+        stallAfterMs: config.stallAfterMs ?? defaultStallAfterMs(config.ackWaitMs),
+      });
+      cleanup.push('consumer watch', () => consumers.stop());
+      const wiring = await options.setup({ platform, topology: t, sources, publisher, obs, cleanup, logger, consumers });
       const health = await startHealthServer({
         host: config.healthHost,
         port: config.healthPort,
@@ -160,6 +186,19 @@ export function buildStage(options: StageOptions): StageApp {
           sources: () => sources.isReady(),
           ...wiring.readiness,
           worker: () => worker !== undefined,
+          consumers: () => {
+            const stalled = consumers.stalled();
+            if (stalled.length === 0) return true;
+            // Bounded: deliver can run a thousand consumers.
+            const shown = stalled.slice(0, MAX_STALLED_SHOWN).map((s) => ({
+              consumer: s.consumer,
+              stream: s.stream,
+              reason: s.reason,
+              detail: s.detail,
+              stalledForMs: Date.now() - s.sinceMs,
+            }));
+            return { ok: false, detail: { stalled: stalled.length, consumers: shown } };
+          },
         },
       });
       healthPort = health.port;
@@ -181,6 +220,7 @@ export function buildStage(options: StageOptions): StageApp {
           ...(spec.maxAckPending !== undefined ? { maxAckPending: spec.maxAckPending } : {}),
           ...(spec.limiter !== undefined ? { limiter: spec.limiter } : {}),
           ...(spec.onFatal !== undefined ? { onFatal: spec.onFatal } : {}),
+          watch: consumers,
           deadLetterSubject: (m) =>
             t.dlq(
               stage,

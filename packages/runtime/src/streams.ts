@@ -114,44 +114,149 @@ function isStreamNotFound(err: unknown): boolean {
 }
 
 /**
- * Creates each stream that is missing and updates those whose managed fields
- * differ. Idempotent and safe to run from several services at once (a lost
- * create race is retried as an update). Throws {@link TopologyError} when a
- * stream exists with a different retention policy (which JetStream cannot
- * change in place) or the server refuses the config.
+ * How long {@link ensureStreams} and `openBucket` keep retrying while
+ * JetStream cannot answer (a cluster electing its leaders, a node
+ * restarting, no quorum): 30 s.
  */
-export async function ensureStreams(jsm: JetStreamManager, configs: readonly ManagedStreamConfig[]): Promise<void> {
-  for (const wanted of configs) {
-    await ensureStream(jsm, wanted, 3);
+export const DEFAULT_JETSTREAM_WAIT_MS = 30_000;
+
+/** Options for {@link ensureStreams} (and `openBucket`) while JetStream is not yet available. */
+export interface JetStreamWaitOptions {
+  /**
+   * Keep retrying transient JetStream errors ({@link isJetStreamUnavailable})
+   * for this long in total, ms ({@link DEFAULT_JETSTREAM_WAIT_MS} by
+   * default; 0 tries once). One request that is already under way may
+   * overrun it by its own timeout (5 s).
+   */
+  readonly retryForMs?: number;
+  /** Called before each wait, e.g. to log it. */
+  readonly onRetry?: (retry: { readonly what: string; readonly error: Error; readonly attempt: number; readonly delayMs: number }) => void;
+}
+
+// JetStream API error codes (nats-server's errors.json) that a cluster
+// answers while it is electing or missing peers; they pass once leaders are
+// elected and peers are back.
+const TRANSIENT_API_CODES = new Set([
+  10005, // no suitable peers for placement (a peer is down)
+  10008, // JetStream system temporarily unavailable
+  10009, // JetStream cluster can not handle request (not the leader)
+  10023, // insufficient resources (a peer is down)
+  10041, // raft proposal failed
+  10118, // stream is offline
+  10119, // consumer is offline
+]);
+
+/**
+ * Whether an error from a JetStream API request says JetStream cannot answer
+ * *yet*: a request timeout, no responders (no server has JetStream up yet,
+ * or none is reachable), a 503 from `$JS.API`, or a cluster error from
+ * {@link TRANSIENT_API_CODES} (electing, a peer down, no quorum). False for
+ * errors a retry cannot fix (a bad config, a closed connection).
+ */
+export function isJetStreamUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof JetStreamApiError) return e.status === 503 || TRANSIENT_API_CODES.has(e.code);
+    // By name: the client's error classes, whichever copy of the module threw them.
+    if (e.name === 'TimeoutError' || e.name === 'NoResponders') return true;
+    if (e.name === 'RequestError' && (e as Error & { isNoResponders?: () => boolean }).isNoResponders?.() === true) return true;
+  }
+  return false;
+}
+
+/**
+ * Runs `attempt` until it resolves, retrying with backoff (250 ms doubling
+ * to 2 s, with jitter) while it throws an error {@link isJetStreamUnavailable}
+ * recognises, until `deadline` (ms since the epoch). Throws
+ * {@link TopologyError} naming `what` and the last error when the deadline
+ * passes or at once when the error is not transient.
+ */
+export async function retryWhileUnavailable<T>(
+  what: string,
+  attempt: () => Promise<T>,
+  deadline: number,
+  options: Pick<JetStreamWaitOptions, 'onRetry'> = {},
+): Promise<T> {
+  const started = Date.now();
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (err instanceof TopologyError) throw err;
+      const error = err instanceof Error ? err : new Error(String(err));
+      if (!isJetStreamUnavailable(error)) throw new TopologyError(`cannot create or update ${what}: ${error.message}`, { cause: err });
+      const delayMs = Math.round(Math.min(2_000, 250 * 2 ** (n - 1)) * (0.8 + Math.random() * 0.4));
+      if (Date.now() + delayMs > deadline) {
+        throw new TopologyError(
+          `cannot create or update ${what}: JetStream did not become available within ${Date.now() - started} ms ` +
+            `(${n} attempts; a cluster without a leader or quorum, or a peer down?); last error: ${describe(error)}`,
+          { cause: err },
+        );
+      }
+      options.onRetry?.({ what, error, attempt: n, delayMs });
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
   }
 }
 
-async function ensureStream(jsm: JetStreamManager, wanted: ManagedStreamConfig, attempts: number): Promise<void> {
+function describe(err: Error): string {
+  if (err instanceof JetStreamApiError) return `${err.message} (JetStream API error ${err.code}, status ${err.status})`;
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return `${err.name}: ${err.message}${cause}`;
+}
+
+/**
+ * Creates each stream that is missing and updates those whose managed fields
+ * (replicas among them) differ. Idempotent and safe to run from several
+ * services at once (a lost create race is retried as an update). While
+ * JetStream cannot answer yet (a cluster still electing, a node down: see
+ * {@link isJetStreamUnavailable}) it retries with backoff for up to
+ * `options.retryForMs` in total (30 s by default). Throws
+ * {@link TopologyError}, naming the stream and the last error, when that
+ * passes, when a stream exists with a different retention policy (which
+ * JetStream cannot change in place) or when the server refuses the config.
+ */
+export async function ensureStreams(
+  jsm: JetStreamManager,
+  configs: readonly ManagedStreamConfig[],
+  options: JetStreamWaitOptions = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.retryForMs ?? DEFAULT_JETSTREAM_WAIT_MS);
+  for (const wanted of configs) {
+    await retryWhileUnavailable(
+      `stream ${wanted.name}`,
+      async () => {
+        // A lost create race (two services at once, different configs) fails with "already in use"; the next try updates.
+        for (let tries = 3; ; tries--) {
+          try {
+            return await ensureStream(jsm, wanted);
+          } catch (err) {
+            if (tries <= 1 || err instanceof TopologyError || isJetStreamUnavailable(err)) throw err;
+          }
+        }
+      },
+      deadline,
+      options,
+    );
+  }
+}
+
+async function ensureStream(jsm: JetStreamManager, wanted: ManagedStreamConfig): Promise<void> {
+  let info: Awaited<ReturnType<JetStreamManager['streams']['info']>> | undefined;
   try {
-    let info: Awaited<ReturnType<JetStreamManager['streams']['info']>> | undefined;
-    try {
-      info = await jsm.streams.info(wanted.name);
-    } catch (err) {
-      if (!isStreamNotFound(err)) throw err;
-    }
-    if (info === undefined) {
-      await jsm.streams.add(wanted);
-      return;
-    }
-    if (info.config.retention !== wanted.retention) {
-      throw new TopologyError(
-        `stream ${wanted.name} has retention ${info.config.retention}, wanted ${wanted.retention}; it must be recreated by an operator`,
-      );
-    }
-    if (needsUpdate(info.config, wanted)) {
-      await jsm.streams.update(wanted.name, { ...info.config, ...wanted });
-    }
+    info = await jsm.streams.info(wanted.name);
   } catch (err) {
-    if (err instanceof TopologyError) throw err;
-    if (attempts > 1) {
-      await ensureStream(jsm, wanted, attempts - 1);
-      return;
-    }
-    throw new TopologyError(`cannot create or update stream ${wanted.name}: ${(err as Error).message}`, { cause: err });
+    if (!isStreamNotFound(err)) throw err;
+  }
+  if (info === undefined) {
+    await jsm.streams.add(wanted);
+    return;
+  }
+  if (info.config.retention !== wanted.retention) {
+    throw new TopologyError(
+      `stream ${wanted.name} has retention ${info.config.retention}, wanted ${wanted.retention}; it must be recreated by an operator`,
+    );
+  }
+  if (needsUpdate(info.config, wanted)) {
+    await jsm.streams.update(wanted.name, { ...info.config, ...wanted });
   }
 }

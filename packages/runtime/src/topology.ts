@@ -24,6 +24,8 @@ export interface Topology {
     readonly circuits: string;
     /** Written by deliver: the attempt state of the task at the head of each strictly ordered endpoint (docs/delivery.md). */
     readonly deliveryHeads: string;
+    /** Written by deliver: deliveries that got a 2xx, kept for a TTL, so a redelivered or republished task is not POSTed again (docs/delivery.md). */
+    readonly delivered: string;
   };
   /** `hs.raw.{source}` */
   raw(source: string): string;
@@ -72,6 +74,7 @@ export function topology(namespace = ''): Topology {
       endpointState: `${streamPrefix}hs_endpoint_state`,
       circuits: `${streamPrefix}hs_circuits`,
       deliveryHeads: `${streamPrefix}hs_delivery_heads`,
+      delivered: `${streamPrefix}hs_delivered`,
     }),
     raw: (source: string) => s(`hs.raw.${sanitizeToken(source)}`),
     verified: (source: string) => s(`hs.verified.${sanitizeToken(source)}`),

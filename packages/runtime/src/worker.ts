@@ -1,18 +1,23 @@
 import {
   AckPolicy,
+  type ConsumerConfig,
+  type ConsumerInfo,
+  type ConsumerMessages,
   DeliverPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  RetentionPolicy,
 } from '@nats-io/jetstream';
-import { nanos, headers as newHeaders } from '@nats-io/transport-node';
+import { errors, nanos, headers as newHeaders } from '@nats-io/transport-node';
 import { Header } from './envelope.ts';
 import type { Logger } from './logger.ts';
 import { metrics } from './metrics.ts';
 import type { Outcome } from './outcome.ts';
 import { isPayloadTooLarge } from './publisher.ts';
+import { ConsumerWatch, defaultStallAfterMs, type Judgement, judgeBlocked, judgeConsumer, type Stall, type StallReason } from './stall.ts';
 
 /** Options for {@link startWorker}. */
 export interface WorkerOptions {
@@ -44,6 +49,13 @@ export interface WorkerOptions {
   readonly onFatal?: (err: Error) => void;
   /** Delays when a dead letter cannot be stored (see {@link settle}); tests shorten them. */
   readonly deadLetterDelays?: DeadLetterDelays;
+  /**
+   * Looks after the consumer for stalls and lists them (buildStage passes
+   * the stage's, so they show on its `/readyz`). Default: one of the
+   * worker's own with {@link defaultStallAfterMs} of `ackWaitMs`, stopped
+   * with the worker.
+   */
+  readonly watch?: ConsumerWatch;
 }
 
 /** A running consumer loop. */
@@ -134,10 +146,28 @@ export async function ensureDurableConsumer(jsm: JetStreamManager, options: Dura
  * {@link settle}: ack, nak with a delay, or dead-letter then term. A message
  * delivered more than `maxDeliver` times is dead-lettered without running the
  * handler again (a crash loop on one message cannot stall the stage).
+ *
+ * The worker looks after its consumer (see {@link ConsumerWatch}): when the
+ * client says the consumer was deleted or is not found, when the pull loop
+ * ends by itself, or when the worker has received nothing for the stall
+ * bound while the consumer has pending work it does not hand out
+ * ({@link judgeConsumer}), the consumer is stalled: logged, shown by the
+ * watch (`/readyz`) and by `hookstream_consumer_stalled`, and recovered:
+ * 1. a fresh pull (a new consume, so a new pull request), re-creating the
+ *    durable consumer if it is gone: its last known config, starting after
+ *    its last known ack floor;
+ * 2. still not delivering one bound later, or held by unacknowledged
+ *    messages the stream no longer has: the consumer is deleted and
+ *    re-created, then pulled afresh;
+ * 3. a paused consumer is only shown: resuming is an operator's call.
+ * Each recovery is counted in `hookstream_consumer_recoveries_total`; the
+ * next waits twice as long (from the bound, up to 10 min). The stall ends
+ * when a message arrives or the consumer has nothing pending.
  * Resolves once consuming has begun; throws when the consumer cannot be made.
  */
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { js, jsm, logger } = options;
+  const maxAckPending = options.maxAckPending ?? Math.max(options.concurrency * 4, 64);
   // Redelivery is bounded by the worker (it dead-letters), not by the
   // server, which would leave an exhausted message stuck in a work queue.
   await ensureDurableConsumer(jsm, {
@@ -145,13 +175,29 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     durable: options.durable,
     filterSubject: options.filterSubject,
     ackWaitMs: options.ackWaitMs,
-    maxAckPending: options.maxAckPending ?? Math.max(options.concurrency * 4, 64),
+    maxAckPending,
   });
-  const consumer = await js.consumers.get(options.stream, options.durable);
   // Never buffer more than the server would let be unacknowledged anyway.
   const buffer = Math.max(1, Math.min(Math.max(options.concurrency * 2, 16), options.maxAckPending ?? Number.POSITIVE_INFINITY));
-  const messages = await consumer.consume({ max_messages: buffer });
+  const watch = options.watch ?? new ConsumerWatch({ jsm, logger, stallAfterMs: defaultStallAfterMs(options.ackWaitMs) });
+  const labels = { stage: options.stage, consumer: options.durable };
+  const where = { stage: options.stage, stream: options.stream, consumer: options.durable };
   const holds = new Holds();
+
+  // What re-creating the consumer needs: its config and how far it got.
+  let consumerConfig: ConsumerConfig | undefined;
+  let ackFloorSeq = 0;
+  const remember = (info: ConsumerInfo): void => {
+    consumerConfig = info.config;
+    ackFloorSeq = Math.max(ackFloorSeq, info.ack_floor.stream_seq);
+  };
+  const open = async (): Promise<{ messages: ConsumerMessages; info: ConsumerInfo }> => {
+    const consumer = await js.consumers.get(options.stream, options.durable);
+    const info = await consumer.info(true);
+    remember(info);
+    return { messages: await consumer.consume({ max_messages: buffer }), info };
+  };
+  let current = (await open()).messages;
 
   const counts = { ack: 0, nak: 0, term: 0, error: 0 };
   const deadLetters = { whole: 0, reduced: 0, retried: 0, stuck: 0 };
@@ -165,12 +211,226 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       });
     }
   };
+  // When the worker last received or finished a message, or was (re)opened.
+  let lastActiveMs = Date.now();
   const release = (): void => {
     inFlight--;
+    if (inFlight === 0) lastActiveMs = Date.now();
     const w = wake;
     wake = undefined;
     w?.();
   };
+
+  // Stall state (see the doc comment above).
+  let stopped = false;
+  let recovering = false;
+  let requested: RecoveryAction | undefined;
+  let stall: Stall | undefined;
+  let recoveries = 0;
+  let nextRecoveryMs = 0;
+  let seen: { seq: number; sinceMs: number } | undefined;
+  // When the stream was last counted for a blocked consumer (see judgeStored).
+  let storedCountedMs = 0;
+  let sleeper: (() => void) | undefined;
+
+  const setStall = (reason: StallReason, detail: string): void => {
+    if (stall?.reason !== reason) logger.warn({ ...where, reason, detail }, 'consumer stalled: pending work is not delivered');
+    stall = { reason, detail, sinceMs: stall?.sinceMs ?? Date.now() };
+    metrics.consumerStalled.set(labels, 1);
+  };
+  const clearStall = (why: string): void => {
+    if (stall === undefined) return;
+    logger.info({ ...where, reason: stall.reason, stalledMs: Date.now() - stall.sinceMs, recoveries, why }, 'consumer no longer stalled');
+    stall = undefined;
+    recoveries = 0;
+    nextRecoveryMs = 0;
+    metrics.consumerStalled.set(labels, 0);
+  };
+  // Asks the loop to end the current pull and recover; a no-op while backing off (a later look asks again).
+  const recover = (action: RecoveryAction): void => {
+    if (stopped || recovering || Date.now() < nextRecoveryMs) return;
+    recovering = true;
+    requested = action;
+    current.stop();
+  };
+  const pause = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        sleeper = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      sleeper = done;
+    });
+
+  const followStatus = (messages: ConsumerMessages): void => {
+    void (async () => {
+      for await (const s of messages.status()) {
+        if (messages !== current || stopped) break;
+        switch (s.type) {
+          case 'consumer_deleted':
+            setStall('consumer_missing', `the server deleted the consumer (${s.code} ${s.description})`);
+            recover('repull');
+            break;
+          case 'consumer_not_found':
+            setStall('consumer_missing', `the consumer is not found (${s.count} tries)`);
+            recover('repull');
+            break;
+          case 'heartbeats_missed':
+            // The client pulls afresh by itself; a stall that outlives it is found by the watch.
+            logger.debug({ ...where, missed: s.count }, 'pull heartbeats missed');
+            break;
+          case 'exceeded_limits':
+            logger.warn({ ...where, detail: s.description }, 'a pull request exceeded a consumer limit');
+            break;
+          default:
+            break;
+        }
+      }
+    })().catch((err: unknown) => logger.warn({ err, ...where }, 'following the pull status failed'));
+  };
+
+  const createFromConfig = async (): Promise<void> => {
+    const config: Partial<ConsumerConfig> = { ...consumerConfig };
+    delete config.pause_until;
+    if (config.metadata !== undefined) {
+      // The server's own keys (`_nats.*`) are not ours to set.
+      const metadata = Object.fromEntries(Object.entries(config.metadata).filter(([k]) => !k.startsWith('_nats.')));
+      if (Object.keys(metadata).length > 0) config.metadata = metadata;
+      else delete config.metadata;
+    }
+    // It resumes after its last known ack floor, not from its original start
+    // (on a limits stream such as HS_RAW, `all` would hand out every stored
+    // message again): nothing unacknowledged is skipped; messages acked
+    // since that floor was read may come again.
+    if (ackFloorSeq > 0) {
+      config.deliver_policy = DeliverPolicy.StartSequence;
+      config.opt_start_seq = ackFloorSeq + 1;
+      delete config.opt_start_time;
+    }
+    try {
+      await jsm.consumers.add(options.stream, config);
+    } catch (err) {
+      // Another replica may have re-created it first (from its own view of the start).
+      await jsm.consumers.info(options.stream, options.durable).catch(() => {
+        throw err;
+      });
+      return;
+    }
+    logger.warn(
+      { ...where, deliverPolicy: config.deliver_policy, startSeq: config.opt_start_seq },
+      'durable consumer re-created from its last known config',
+    );
+  };
+  const openOrCreate = async (): Promise<{ messages: ConsumerMessages; info: ConsumerInfo }> => {
+    try {
+      return await open();
+    } catch (err) {
+      if (!isConsumerNotFound(err)) throw err;
+      await createFromConfig();
+      return await open();
+    }
+  };
+  // Ends the stall's pull and starts another; retried with backoff until it works or the worker stops.
+  const reopen = async (action: RecoveryAction): Promise<ConsumerMessages | undefined> => {
+    const reason = stall?.reason ?? 'consume_ended';
+    for (let failures = 0; !stopped; failures++) {
+      try {
+        if (action === 'replace') {
+          await jsm.consumers.delete(options.stream, options.durable).catch((err: unknown) => {
+            if (!isConsumerNotFound(err)) throw err;
+          });
+        }
+        const { messages, info } = await openOrCreate();
+        recoveries++;
+        nextRecoveryMs = Date.now() + Math.min(MAX_RECOVERY_BACKOFF_MS, watch.stallAfterMs * 2 ** (recoveries - 1));
+        lastActiveMs = Date.now();
+        seen = undefined;
+        storedCountedMs = 0;
+        metrics.consumerRecoveries.inc({ ...labels, reason, outcome: 'ok' });
+        logger.warn(
+          { ...where, reason, action, detail: stall?.detail, recovery: recoveries, pending: info.num_pending },
+          action === 'replace' ? 'stalled consumer deleted, re-created and pulled afresh' : 'stalled consumer pulled afresh',
+        );
+        if (info.num_pending === 0) clearStall('recovered with nothing pending');
+        return messages;
+      } catch (err) {
+        // The connection is going away for good: the worker fails (the service turns unhealthy).
+        if (err instanceof errors.ClosedConnectionError || err instanceof errors.DrainingConnectionError) throw err;
+        metrics.consumerRecoveries.inc({ ...labels, reason, outcome: 'failed' });
+        logger.error({ err, ...where, reason, action, failures: failures + 1 }, 'recovering a stalled consumer failed; trying again');
+        await pause(Math.min(60_000, 1_000 * 2 ** failures));
+      }
+    }
+    return undefined;
+  };
+
+  // A work-queue stream holds every pending and unacknowledged message of
+  // its consumer: fewer means unacknowledged messages that no longer exist.
+  // Judged only when the consumer did not move while the stream was counted.
+  const judgeStored = async (info: ConsumerInfo): Promise<Judgement> => {
+    const si = await jsm.streams.info(options.stream, { subjects_filter: info.config.filter_subject ?? options.filterSubject });
+    if (si.config.retention !== RetentionPolicy.Workqueue) return { kind: 'blocked' };
+    const stored = Object.values(si.state.subjects ?? {}).reduce((n, c) => n + c, 0);
+    const again = await jsm.consumers.info(options.stream, options.durable);
+    const still =
+      again.num_pending === info.num_pending &&
+      again.num_ack_pending === info.num_ack_pending &&
+      again.delivered.consumer_seq === info.delivered.consumer_seq &&
+      again.ack_floor.consumer_seq === info.ack_floor.consumer_seq;
+    return still ? judgeBlocked(again, stored) : { kind: 'unknown' };
+  };
+  const observe = async (info: ConsumerInfo | undefined): Promise<void> => {
+    if (stopped || recovering || inFlight > 0) return;
+    try {
+      if (info === undefined) {
+        setStall('consumer_missing', 'the consumer does not exist on the server');
+        recover('repull');
+        return;
+      }
+      remember(info);
+      const now = Date.now();
+      // Servers before 2.10 do not say when they last delivered: a delivered sequence that stays put does.
+      const since = seen?.seq === info.delivered.consumer_seq ? seen.sinceMs : undefined;
+      if (since === undefined) seen = { seq: info.delivered.consumer_seq, sinceMs: now };
+      let verdict = judgeConsumer(info, {
+        nowMs: now,
+        stallAfterMs: watch.stallAfterMs,
+        ...(since !== undefined ? { seqSeenSinceMs: since } : {}),
+      });
+      // A consumer blocked on purpose (deliver's endpoints waiting out backoffs) stays so for long: count its stream now and then.
+      if (verdict.kind === 'blocked' && now - storedCountedMs >= STORED_RECOUNT_BOUNDS * watch.stallAfterMs) {
+        storedCountedMs = now;
+        verdict = await judgeStored(info);
+      }
+      switch (verdict.kind) {
+        case 'stalled':
+          setStall(verdict.reason, verdict.detail);
+          if (verdict.reason === 'ack_pending_lost' || (verdict.reason === 'not_delivering' && recoveries > 0)) recover('replace');
+          else if (verdict.reason !== 'paused') recover('repull');
+          break;
+        case 'idle':
+          clearStall('nothing pending');
+          break;
+        case 'progressing':
+          clearStall('the consumer delivers again');
+          break;
+        default:
+          break;
+      }
+    } catch (err) {
+      logger.warn({ err, ...where }, 'judging whether the consumer is stalled failed');
+    }
+  };
+  const unwatch = watch.add({
+    stage: options.stage,
+    stream: options.stream,
+    consumer: options.durable,
+    idleSinceMs: () => (stopped || recovering || inFlight > 0 ? undefined : lastActiveMs),
+    observe,
+    stall: () => stall,
+  });
 
   const processOne = async (msg: JsMsg): Promise<void> => {
     const waiting = options.limiter?.acquire();
@@ -238,16 +498,40 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     metrics.stageDuration.observe({ stage: options.stage }, (performance.now() - startedAt) / 1000);
   };
 
+  followStatus(current);
   const loop = (async () => {
-    for await (const msg of messages) {
-      await waitForSlot();
-      inFlight++;
-      processOne(msg)
-        .catch((err: unknown) => logger.error({ err, subject: msg.subject }, 'settling a message failed'))
-        .finally(release);
+    for (;;) {
+      for await (const msg of current) {
+        lastActiveMs = Date.now();
+        clearStall('a message arrived');
+        await waitForSlot();
+        inFlight++;
+        processOne(msg)
+          .catch((err: unknown) => logger.error({ err, subject: msg.subject }, 'settling a message failed'))
+          .finally(release);
+      }
+      if (stopped) return;
+      let action = requested;
+      requested = undefined;
+      if (action === undefined) {
+        setStall('consume_ended', 'the pull loop ended without an error');
+        recovering = true;
+        action = 'repull';
+      }
+      const next = await reopen(action);
+      recovering = false;
+      if (next === undefined) return;
+      if (stopped) {
+        next.stop();
+        return;
+      }
+      current = next;
+      followStatus(next);
     }
   })().catch((err: unknown) => {
     healthy = false;
+    unwatch();
+    if (options.watch === undefined) watch.stop();
     logger.error({ err, stage: options.stage }, 'consume loop failed');
     options.onFatal?.(err as Error);
   });
@@ -257,7 +541,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     deadLetters,
     healthy: () => healthy,
     stop: async () => {
-      messages.stop();
+      stopped = true;
+      unwatch();
+      if (options.watch === undefined) watch.stop();
+      sleeper?.();
+      current.stop();
       holds.releaseAll();
       await loop;
       while (inFlight > 0) {
@@ -265,8 +553,22 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           wake = resolve;
         });
       }
+      metrics.consumerStalled.remove(labels);
     },
   };
+}
+
+/** How a stalled consumer is recovered: a fresh pull (re-created if gone), or deleted and re-created first. */
+type RecoveryAction = 'repull' | 'replace';
+
+/** A blocked consumer's stream is counted again after this many stall bounds (4 min by default). */
+const STORED_RECOUNT_BOUNDS = 4;
+
+/** The longest wait between two recoveries of one stalled consumer. */
+const MAX_RECOVERY_BACKOFF_MS = 600_000;
+
+function isConsumerNotFound(err: unknown): boolean {
+  return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound;
 }
 
 /** How long a message waits when its dead letter could not be stored. */
@@ -348,9 +650,10 @@ async function deadLetterAndTerm(msg: JsMsg, reason: string, detail: string | un
   let wholeError: unknown;
   try {
     await publishDeadLetter(deps.js, msg, subject, deps.stage, reason, detail);
-    // No reason on the term: nats-server 2.9 does not parse `+TERM reason`
-    // and would leave the message in a work queue. The DLQ copy has it.
-    msg.term();
+    // The reason rides on the term (`+TERM reason`, nats-server >= 2.10.x):
+    // the server's MSG_TERMINATED advisory carries it for whoever watches
+    // $JS.EVENT.ADVISORY; the DLQ copy has it with the detail too.
+    msg.term(reason);
     deps.logger.warn({ ...where, detail }, 'dead-lettered');
     return 'term';
   } catch (err) {
@@ -368,7 +671,7 @@ async function deadLetterAndTerm(msg: JsMsg, reason: string, detail: string | un
       reduced: why,
       cause: wholeError instanceof Error ? wholeError.message : String(wholeError),
     });
-    msg.term();
+    msg.term(reason);
     deps.logger.error({ ...where, why, bodyBytes: msg.data.length }, 'dead-lettered without its body (it could not be stored whole)');
     return 'term_reduced';
   } catch (err) {

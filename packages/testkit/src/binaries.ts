@@ -49,7 +49,9 @@ export function findNatsServer(): { path: string; version: string } {
     try {
       path = findBinary('nats-server', 'nats-server');
     } catch {
-      throw new MissingBinaryError('nats-server not found: run `make setup` (scripts/nats-server.sh provisions nats-server >= 2.11 into .tools/nats).');
+      throw new MissingBinaryError(
+        'nats-server not found: run `make setup` (scripts/nats-server.sh provisions nats-server >= 2.11 into .tools/nats).',
+      );
     }
   }
   const out = execFileSync(path, ['--version'], { encoding: 'utf8' });

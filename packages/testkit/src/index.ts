@@ -2,6 +2,7 @@ export { findBinary, findNatsServer, MIN_NATS_SERVER, MissingBinaryError } from 
 export { ClickHouseServer, type ClickHouseServerOptions, startClickHouse } from './clickhouse-server.ts';
 export { type HttpAnswer, type HttpRequestOptions, httpRequest, waitForHttpOk } from './http.ts';
 export { connectTestNats } from './nats-client.ts';
+export { NatsCluster, NatsClusterNode, type NatsClusterOptions, type NodeStreamState, startNatsCluster } from './nats-cluster.ts';
 export { NatsServer, type NatsServerOptions, startNatsServer } from './nats-server.ts';
 export { freePort } from './ports.ts';
 export { type Received, type Responder, startEndpoint, type TestEndpoint } from './receiver.ts';

@@ -22,6 +22,8 @@ export interface NatsServerOptions {
    * the PubAck; a duration such as `2m` is nats-server's own default.
    */
   readonly syncInterval?: string;
+  /** Lines appended to the server's config file as they are (`tls { ... }`, `authorization { ... }`, operator mode). */
+  readonly extraConfig?: string;
 }
 
 /**
@@ -43,6 +45,7 @@ export class NatsServer {
     const file = join(storeDir, 'hs-test.conf');
     const lines = [`jetstream { store_dir: ${JSON.stringify(storeDir)}, sync_interval: ${options.syncInterval ?? 'always'} }`];
     if (options.maxPayload !== undefined) lines.push(`max_payload: ${options.maxPayload}`);
+    if (options.extraConfig !== undefined) lines.push(options.extraConfig);
     writeFileSync(file, `${lines.join('\n')}\n`);
     this.#process = new ServerProcess('nats-server', binary, [
       '-c',

@@ -113,7 +113,7 @@ export async function startSink(options: SinkOptions): Promise<Sink> {
   const deadLetter = async (msg: JsMsg, reason: string, detail: string): Promise<void> => {
     try {
       await publishDeadLetter(js, msg, options.deadLetterSubject, STAGE, reason, detail);
-      msg.term();
+      msg.term(reason);
       counts.deadLettered++;
       metrics.stageMessages.inc({ stage: STAGE, outcome: 'term' });
       logger.warn({ subject: msg.subject, seq: msg.seq, reason, detail }, 'analytics record dead-lettered');

@@ -387,8 +387,8 @@ export class EventStore {
 
   /**
    * The sequence of the first message on `filter` at or after `fromSeq`, or
-   * undefined: one `STREAM.MSG.GET` with `next_by_subj` (wildcards work on
-   * nats-server 2.9 too), without creating a consumer.
+   * undefined: one `STREAM.MSG.GET` with `next_by_subj` (wildcards
+   * work), without creating a consumer.
    */
   async #nextMatching(filter: string, fromSeq: number, stream = this.#t.streams.events): Promise<number | undefined> {
     const query = { seq: fromSeq, next_by_subj: filter };

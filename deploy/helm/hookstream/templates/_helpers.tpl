@@ -32,3 +32,91 @@ app.kubernetes.io/component: {{ .name }}
 {{- define "hookstream.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
+
+{{/*
+NATS credentials and TLS files (docs/operations.md, "NATS credentials"):
+each configured Secret is mounted whole under /etc/hookstream/nats/ (no
+subPath, so a rotated Secret reaches the pod and is read at the next
+reconnect) and its path is given to the services. Renders nothing with the
+default values. Fails the render when two auth methods are configured, or
+a client certificate without its key.
+*/}}
+{{- define "hookstream.nats.check" -}}
+{{- $n := .Values.nats -}}
+{{- $methods := list -}}
+{{- if $n.existingSecret }}{{ $methods = append $methods "nats.existingSecret" }}{{ end -}}
+{{- if $n.credsSecret.name }}{{ $methods = append $methods "nats.credsSecret" }}{{ end -}}
+{{- if $n.nkeySecret.name }}{{ $methods = append $methods "nats.nkeySecret" }}{{ end -}}
+{{- if gt (len $methods) 1 }}{{ fail (printf "%s: set only one NATS authentication method" (join ", " $methods)) }}{{ end -}}
+{{- if and $n.tls.existingSecret (ne (empty $n.tls.certKey) (empty $n.tls.keyKey)) }}{{ fail "nats.tls.certKey and nats.tls.keyKey: set both (a client certificate) or neither" }}{{ end -}}
+{{- if and $n.tls.existingSecret (not $n.tls.caKey) (not $n.tls.certKey) }}{{ fail "nats.tls.existingSecret: nothing to mount; set nats.tls.caKey, or nats.tls.certKey with nats.tls.keyKey, or both" }}{{ end -}}
+{{- end -}}
+
+{{/* The HS_NATS_* file settings of every service's container. */}}
+{{- define "hookstream.nats.env" -}}
+{{- $n := .Values.nats -}}
+{{- with $n.tls.existingSecret }}
+{{- if $n.tls.caKey }}
+- name: HS_NATS_TLS_CA
+  value: /etc/hookstream/nats/tls/ca.crt
+{{- end }}
+{{- if $n.tls.certKey }}
+- name: HS_NATS_TLS_CERT
+  value: /etc/hookstream/nats/tls/tls.crt
+- name: HS_NATS_TLS_KEY
+  value: /etc/hookstream/nats/tls/tls.key
+{{- end }}
+{{- end }}
+{{- if $n.tls.handshakeFirst }}
+- name: HS_NATS_TLS_FIRST
+  value: "true"
+{{- end }}
+{{- if $n.credsSecret.name }}
+- name: HS_NATS_CREDS
+  value: /etc/hookstream/nats/creds/user.creds
+{{- end }}
+{{- if $n.nkeySecret.name }}
+- name: HS_NATS_NKEY_SEED_FILE
+  value: /etc/hookstream/nats/nkey/seed
+{{- end }}
+{{- end -}}
+
+{{/* Mounts of the NATS Secrets (read-only). */}}
+{{- define "hookstream.nats.volumeMounts" -}}
+{{- $n := .Values.nats -}}
+{{- if $n.tls.existingSecret }}
+- { name: nats-tls, mountPath: /etc/hookstream/nats/tls, readOnly: true }
+{{- end }}
+{{- if $n.credsSecret.name }}
+- { name: nats-creds, mountPath: /etc/hookstream/nats/creds, readOnly: true }
+{{- end }}
+{{- if $n.nkeySecret.name }}
+- { name: nats-nkey, mountPath: /etc/hookstream/nats/nkey, readOnly: true }
+{{- end }}
+{{- end -}}
+
+{{/* Volumes of the NATS Secrets; only the keys in use, under fixed file names. */}}
+{{- define "hookstream.nats.volumes" -}}
+{{- $n := .Values.nats -}}
+{{- with $n.tls.existingSecret }}
+- name: nats-tls
+  secret:
+    secretName: {{ . }}
+    items:
+      {{- if $n.tls.caKey }}
+      - { key: {{ $n.tls.caKey | quote }}, path: ca.crt }
+      {{- end }}
+      {{- if $n.tls.certKey }}
+      - { key: {{ $n.tls.certKey | quote }}, path: tls.crt }
+      - { key: {{ $n.tls.keyKey | quote }}, path: tls.key }
+      {{- end }}
+{{- end }}
+{{- with $n.credsSecret.name }}
+- name: nats-creds
+  secret: { secretName: {{ . }}, items: [{ key: {{ $n.credsSecret.key | quote }}, path: user.creds }] }
+{{- end }}
+{{- with $n.nkeySecret.name }}
+- name: nats-nkey
+  secret: { secretName: {{ . }}, items: [{ key: {{ $n.nkeySecret.key | quote }}, path: seed }] }
+{{- end }}
+{{- end -}}
