@@ -59,7 +59,7 @@ export const metrics = Object.freeze({
     registers: [registry],
   }),
   duplicatesSuppressed: new Counter({
-    name: 'hookstream_delivery_duplicates_suppressed_total',
+    name: 'hookstream_delivery_suppressed_total',
     help: 'Delivery tasks acked without a request because hs_delivered shows them delivered (redelivered after a lost ack, or republished)',
     labelNames: ['endpoint'] as const,
     registers: [registry],

@@ -159,13 +159,16 @@ function attempt(o: Obj): ParsedRecord['row'] {
   const endpointId = id(o, 'endpoint_id');
   const n = uint(o, 'attempt', UINT32_MAX);
   const replay = optStr(o, 'replay');
+  const requestId = optStr(o, 'request_id');
   const outcome = o.outcome;
   if (typeof outcome !== 'string' || !(ATTEMPT_OUTCOMES as readonly string[]).includes(outcome)) {
     throw new InvalidField(`outcome: expected one of ${ATTEMPT_OUTCOMES.join(', ')}`);
   }
   return {
-    // deliver's attemptRecordId: a replayed task's attempts get their own rows.
-    row_id: `${deliveryKey(eventId, endpointId, replay)}:attempt:${n}`,
+    // deliver's attemptRecordId: a replayed task's attempts get their own
+    // rows, and so does each HTTP request (an attempt repeated after a crash
+    // has a new request_id); records from before request ids keep theirs.
+    row_id: `${deliveryKey(eventId, endpointId, replay)}:attempt:${n}${requestId === '' ? '' : `:${requestId}`}`,
     event_id: eventId,
     endpoint_id: endpointId,
     source: str(o, 'source'),

@@ -53,6 +53,18 @@ describe('analytics records', () => {
     assert.equal(skipped.row.row_id, `${SKIPPED[0]?.event_id}:${SKIPPED[0]?.endpoint_id}:r1:skipped`);
   });
 
+  it("analytics: each HTTP request's attempt record gets its own row id (deliver's request_id), so a repeated attempt is a second row", () => {
+    const enc = (v: object) => new TextEncoder().encode(JSON.stringify(v));
+    const first = parseRecord('hs.obs.attempt', enc({ ...ATTEMPTS[0], request_id: 'q-1' }));
+    const again = parseRecord('hs.obs.attempt', enc({ ...ATTEMPTS[0], request_id: 'q-2' }));
+    const replayed = parseRecord('hs.obs.attempt', enc({ ...ATTEMPTS[0], request_id: 'q-3', replay: 'dlq-7' }));
+    assert.ok(first.ok && again.ok && replayed.ok);
+    assert.equal(first.row.row_id, 'e1:billing:attempt:1:q-1');
+    assert.equal(again.row.row_id, 'e1:billing:attempt:1:q-2');
+    assert.equal(replayed.row.row_id, 'e1:billing:dlq-7:attempt:1:q-3');
+    assert.equal(first.row.attempt, again.row.attempt, 'the attempt number stays a column');
+  });
+
   it('analytics: a record without a kind takes it from the subject', () => {
     const { kind: _, ...record } = DUPLICATES[0] as Record<string, unknown>;
     const parsed = parseRecord('ns.hs.obs.duplicate', bytes(record));

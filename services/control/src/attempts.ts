@@ -42,15 +42,21 @@ interface AttemptRow {
 }
 
 /**
- * The replay an attempt row belongs to, from its `row_id`
- * (`{event}:{endpoint}:{replay}:attempt:{n}`, deliver's attemptRecordId);
- * '' for the original delivery's `{event}:{endpoint}:attempt:{n}`. Pure.
+ * The replay an attempt row belongs to, from its `row_id` (deliver's
+ * attemptRecordId): `{event}:{endpoint}:{replay}:attempt:{n}:{request}`, or
+ * without the request id (`…:attempt:{n}`) for rows written before deliver
+ * minted one per request; '' for the original delivery's
+ * `{event}:{endpoint}:attempt:{n}[:{request}]`. Replay ids may hold `:`,
+ * request ids never do. Pure.
  */
 export function replayOfRow(rowId: string, eventId: string, endpointId: string, attempt: number): string {
   const prefix = `${eventId}:${endpointId}:`;
-  const suffix = `:attempt:${attempt}`;
-  if (!rowId.startsWith(prefix) || !rowId.endsWith(suffix)) return '';
-  return rowId.slice(prefix.length, rowId.length - suffix.length);
+  if (!rowId.startsWith(prefix)) return '';
+  const tail = `attempt:${attempt}`;
+  let rest = rowId.slice(prefix.length); // [{replay}:]attempt:{n}[:{request}]
+  if (!rest.endsWith(tail)) rest = rest.slice(0, Math.max(0, rest.lastIndexOf(':')));
+  if (rest === tail || !rest.endsWith(`:${tail}`)) return '';
+  return rest.slice(0, rest.length - tail.length - 1);
 }
 
 /** {@link AttemptSource} over ClickHouse's `delivery_attempts` (docs/analytics.md). A failed query answers no attempts and says why. */

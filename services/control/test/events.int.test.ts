@@ -327,13 +327,15 @@ describe('control: GetEvent attempts from a real ClickHouse', () => {
   });
 
   it('control: GetEvent lists the event delivery_attempts rows, oldest first, with the replay each belongs to', async () => {
+    // Rows from before request ids (`…:attempt:{n}`) and after (`…:attempt:{n}:{request}`),
+    // including attempt 1 of the replay twice: two HTTP requests, two rows.
     const h = headers();
     h.set(Header.eventId, 'evt-ch');
     h.set(Header.source, 'stripe');
     h.set(Header.eventType, 'charge.succeeded');
     await jetstream(nats.nc).publish(t.events('stripe', 'charge.succeeded'), '{}', { headers: h });
-    const row = (attempt: number, outcome: string, st: number | null, at: number, replay = '') => ({
-      row_id: replay === '' ? `evt-ch:wh:attempt:${attempt}` : `evt-ch:wh:${replay}:attempt:${attempt}`,
+    const row = (attempt: number, outcome: string, st: number | null, at: number, replay = '', request = '') => ({
+      row_id: `${replay === '' ? `evt-ch:wh:attempt:${attempt}` : `evt-ch:wh:${replay}:attempt:${attempt}`}${request === '' ? '' : `:${request}`}`,
       event_id: 'evt-ch',
       endpoint_id: 'wh',
       source: 'stripe',
@@ -349,7 +351,12 @@ describe('control: GetEvent attempts from a real ClickHouse', () => {
     });
     await store.client.insert({
       table: `${DB}.delivery_attempts`,
-      values: [row(2, 'http_4xx', 400, 2_000), row(1, 'http_5xx', 502, 1_000), row(1, 'success', 200, 3_000, 'dlq-9')],
+      values: [
+        row(2, 'http_4xx', 400, 2_000, '', '6b1f0e7a-0c52-4d8e-9f3a-1c2b3d4e5f60'),
+        row(1, 'http_5xx', 502, 1_000),
+        row(1, 'success', 200, 3_000, 'dlq-9', '0f8c2a9e-5d1b-4c3e-9a7f-2b6d8e1c4f30'),
+        row(1, 'success', 200, 4_000, 'dlq-9', '9d2e4b1c-7a3f-4e8d-b5c6-0a1b2c3d4e5f'),
+      ],
       format: 'JSONEachRow',
     });
     const got = await api.getEvent({ eventId: 'evt-ch' });
@@ -384,6 +391,17 @@ describe('control: GetEvent attempts from a real ClickHouse', () => {
         outcome: 'success',
         latencyMs: 12,
         atMs: 3_000,
+        nextRetryAtMs: 0,
+        responseExcerpt: 'ok',
+        replay: 'dlq-9',
+      },
+      {
+        endpointId: 'wh',
+        attempt: 1,
+        status: 200,
+        outcome: 'success',
+        latencyMs: 12,
+        atMs: 4_000,
         nextRetryAtMs: 0,
         responseExcerpt: 'ok',
         replay: 'dlq-9',

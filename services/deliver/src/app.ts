@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   addMetricsRefresher,
   annotateSpan,
@@ -21,6 +22,7 @@ import {
 } from '@hookstream/runtime';
 import { CircuitReporter, replicaName } from './circuit-report.ts';
 import type { DeliverConfig } from './config.ts';
+import { DeliveredBucket, openDeliveredBucket } from './delivered.ts';
 import {
   type DeadLetterReason,
   type DeliverDeps,
@@ -62,6 +64,10 @@ export interface DeliverCounts {
   deadLettered: number;
   deferred: number;
   requeued: number;
+  /** Tasks acked without a request because `hs_delivered` showed them delivered. */
+  suppressed: number;
+  /** Delivered markers that could not be stored (the task was acked anyway). */
+  markerFailures: number;
 }
 
 /** The deliver service: the stage plus its counts, per-endpoint gates and consumers. */
@@ -130,7 +136,9 @@ function workerGroup(parts: () => Worker[], healthy: () => boolean, stop: () => 
 
 /**
  * Wires deliver on the shared stage wiring: live caches of `hs_endpoints`
- * and `hs_endpoint_state`, the guarded HTTP client, the per-endpoint
+ * and `hs_endpoint_state`, the `hs_delivered` bucket (deliveries that got a
+ * 2xx, so a copy handed out again is not POSTed again), the guarded HTTP
+ * client, the per-endpoint
  * circuit breakers, one durable consumer per endpoint on
  * `hs.deliver.{endpoint}` whose handler POSTs each task (lanes.ts), and the
  * retry consumer on `hs.retry.>` that moves tasks back when they are due.
@@ -142,7 +150,7 @@ function workerGroup(parts: () => Worker[], healthy: () => boolean, stop: () => 
 export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}): DeliverApp {
   const now = overrides.now ?? Date.now;
   const random = overrides.random ?? Math.random;
-  const counts: DeliverCounts = { attempts: 0, delivered: 0, deadLettered: 0, deferred: 0, requeued: 0 };
+  const counts: DeliverCounts = { attempts: 0, delivered: 0, deadLettered: 0, deferred: 0, requeued: 0, suppressed: 0, markerFailures: 0 };
   const gates = new EndpointGates(now, random);
   // After this many deferrals of one task in this replica, it is put back as
   // a new message so JetStream's delivery count (bounded by maxDeliver)
@@ -193,6 +201,19 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
           await headsBucket.put(id, JSON.stringify(head));
         },
       };
+      const delivered = new DeliveredBucket(nc, {
+        bucket: t.buckets.delivered,
+        stream: await openDeliveredBucket(nc, t.buckets.delivered, { replicas: config.streamReplicas, ttlMs: config.deliveredTtlMs }),
+        timeoutMs: config.publishTimeoutMs,
+        onWriteError: (task, marker, err) => {
+          counts.markerFailures++;
+          logger.error(
+            { err, event: task.eventId, endpoint: task.endpointId, replay: task.replayId, request: marker.request_id },
+            'the delivered marker was not stored; a redelivery of this task (after a lost ack) would repeat its request',
+          );
+        },
+      });
+      cleanup.push('delivered bucket', () => delivered.close());
       const localGone = new Map<string, number>();
       const deferrals = new Map<string, number>();
 
@@ -257,6 +278,25 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
         },
         gates,
         heads,
+        delivered,
+        suppressed: (task, marker) => {
+          counts.suppressed++;
+          metrics.duplicatesSuppressed.inc({ endpoint: task.endpointId });
+          annotateSpan({ 'hookstream.endpoint': task.endpointId, 'hookstream.suppressed': 'already_delivered' });
+          logger.warn(
+            {
+              event: task.eventId,
+              endpoint: task.endpointId,
+              replay: task.replayId,
+              reason: 'already_delivered',
+              request: marker.request_id,
+              attempt: marker.attempt,
+              deliveredAt: marker.at,
+            },
+            'task already delivered (a redelivery after a lost ack, or a republished copy): acked without a request',
+          );
+        },
+        requestId: randomUUID,
         sender: {
           send: async (req) => {
             counts.attempts++;
@@ -265,15 +305,19 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
             return result;
           },
         },
-        recordAttempt: (record) => {
-          metrics.deliveries.inc({ endpoint: record.endpoint_id, outcome: record.outcome });
+        recordAttempt: (record, again) => {
+          if (!again) metrics.deliveries.inc({ endpoint: record.endpoint_id, outcome: record.outcome });
           annotateSpan({
             'hookstream.endpoint': record.endpoint_id,
             'hookstream.attempt': record.attempt,
             'hookstream.delivery_outcome': record.outcome,
             ...(record.status !== null ? { 'http.response.status_code': record.status } : {}),
           });
-          return obs.record('attempt', record, attemptRecordId(record.event_id, record.endpoint_id, record.attempt, record.replay));
+          return obs.record(
+            'attempt',
+            record,
+            attemptRecordId(record.event_id, record.endpoint_id, record.attempt, record.request_id, record.replay),
+          );
         },
         recordSkipped: (record) => obs.record('skipped', record, skippedRecordId(record.event_id, record.endpoint_id, record.replay)),
         putBack,

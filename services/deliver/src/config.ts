@@ -11,6 +11,13 @@ export interface DeliverConfig extends BaseConfig, StageSettings {
   readonly scanIntervalMs: number;
   /** The retry consumer's `max_ack_pending`: tasks waiting out a backoff at once (`HS_DELIVER_RETRY_MAX_PENDING`). */
   readonly retryMaxPending: number;
+  /**
+   * How long the `hs_delivered` bucket keeps a delivery's marker, its
+   * `max_age` (`HS_DELIVER_DELIVERED_TTL_MS`): a copy of a delivered task
+   * that arrives later is POSTed again (docs/delivery.md, "Duplicates a
+   * subscriber can see"). At least twice the ack wait.
+   */
+  readonly deliveredTtlMs: number;
 }
 
 /** Deliver's defaults where they differ from every stage's (see docs/delivery.md). */
@@ -32,6 +39,11 @@ export const DELIVER_DEFAULTS = Object.freeze({
   scanIntervalMs: 10_000,
   /** Past this many tasks waiting out a backoff, the next due ones wait in the stream until one is released. */
   retryMaxPending: 20_000,
+  /**
+   * 15 min: a broker restart plus the ack wait (30 s) is well inside it, and
+   * so are the republished copies seen after broker crashes (4–48 s later).
+   */
+  deliveredTtlMs: 900_000,
 });
 
 /** Compiles the environment into a {@link DeliverConfig}. Throws ConfigError naming every bad variable. */
@@ -54,7 +66,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     userAgent: r.string('HS_DELIVER_USER_AGENT', DELIVER_DEFAULTS.userAgent),
     scanIntervalMs: r.int('HS_DELIVER_SCAN_INTERVAL_MS', DELIVER_DEFAULTS.scanIntervalMs, 100, 3_600_000),
     retryMaxPending: r.int('HS_DELIVER_RETRY_MAX_PENDING', DELIVER_DEFAULTS.retryMaxPending, 1, 1_000_000),
+    deliveredTtlMs: r.int('HS_DELIVER_DELIVERED_TTL_MS', DELIVER_DEFAULTS.deliveredTtlMs, 60_000, 259_200_000),
   };
+  if (config.deliveredTtlMs < 2 * config.ackWaitMs) {
+    r.problem('HS_DELIVER_DELIVERED_TTL_MS', `must be at least twice HS_DELIVER_ACK_WAIT_MS (${2 * config.ackWaitMs} ms)`);
+  }
   r.done();
   return Object.freeze(config);
 }

@@ -28,6 +28,43 @@ export interface HeadStore {
   put(queue: string, head: HeadState): Promise<void>;
 }
 
+/**
+ * What the `hs_delivered` bucket keeps per delivery ({@link deliveryKey})
+ * once one of its requests got a 2xx: which request, which attempt, when.
+ */
+export interface DeliveredMarker {
+  /** The {@link AttemptRecord.request_id} of the request that got the 2xx. */
+  readonly request_id: string;
+  readonly attempt: number;
+  /** Epoch ms of the 2xx. */
+  readonly at: number;
+  /**
+   * The attempt record of that request, so a redelivered task whose first
+   * copy could not store its record (the obs stream had no leader) stores
+   * it then, under the same record id (stored once), instead of repeating
+   * the request.
+   */
+  readonly record?: AttemptRecord;
+}
+
+/**
+ * The `hs_delivered` bucket, as the handler uses it (delivered.ts): the
+ * deliveries that got a 2xx within the bucket's TTL, keyed by the task's
+ * delivery key (event, endpoint, replay).
+ */
+export interface DeliveredStore {
+  /** The task's marker, or undefined. Throws when the bucket cannot answer (the worker redelivers the task later). */
+  get(task: Task): Promise<DeliveredMarker | undefined>;
+  /**
+   * Publishes the task's marker at once, on the connection the task's ack
+   * goes out on next; JetStream's answer is handled when it comes, and a
+   * marker that was not stored is logged and counted. Never throws: the
+   * task is acked either way (a redelivery would repeat the request for
+   * sure; an ack repeats it only if the broker loses the ack too).
+   */
+  put(task: Task, marker: DeliveredMarker): void;
+}
+
 /** An `hs.deliver.{endpoint}` message as deliver's handler reads it. */
 export type TaskMessage = StageMessage;
 
@@ -63,6 +100,12 @@ export interface AttemptRecord {
   readonly at: number;
   /** The replay (`hs-replay`) of a replayed task; absent for the original delivery. Part of the row id. */
   readonly replay?: string;
+  /**
+   * A random id minted before the request was sent, one per HTTP request:
+   * part of the record's `Nats-Msg-Id` and ClickHouse `row_id`, so an
+   * attempt repeated after a crash is a row of its own.
+   */
+  readonly request_id: string;
 }
 
 /** The record of a task dead-lettered without an attempt, published on `hs.obs.skipped`. */
@@ -118,8 +161,20 @@ export interface DeliverDeps {
   readonly gates: Pick<EndpointGates, 'admit'>;
   /** Attempt state of strictly ordered endpoints' head tasks. */
   readonly heads: HeadStore;
+  /** Deliveries that got a 2xx (the last hop's idempotency). */
+  readonly delivered: DeliveredStore;
+  /** Reports a task acked without a request because it was delivered already (log, metric, count). */
+  readonly suppressed: (task: Task, marker: DeliveredMarker) => void;
+  /** A new request id ({@link AttemptRecord.request_id}). */
+  readonly requestId: () => string;
   readonly sender: Pick<HttpSender, 'send'>;
-  readonly recordAttempt: (record: AttemptRecord) => Promise<void>;
+  /**
+   * Publishes an attempt record; resolves on its PubAck. `again` marks a
+   * record republished from a marker (not a new request: not counted again).
+   */
+  readonly recordAttempt: (record: AttemptRecord, again?: boolean) => Promise<void>;
+  /** Waits before a publish is tried again (setTimeout; instant in tests). */
+  readonly sleep?: (ms: number) => Promise<void>;
   readonly recordSkipped: (record: SkippedRecord) => Promise<void>;
   /** Publishes the task to `hs.retry.{endpoint}` with the given deliver headers; resolves on the PubAck. */
   readonly putBack: (msg: TaskMessage, task: Task, next: NextTask) => Promise<void>;
@@ -224,28 +279,44 @@ export function endpointSlots(endpoint: EndpointConfig): number {
 /**
  * Handles one delivery task, taken from its endpoint's consumer (which lets
  * at most {@link endpointSlots} be unacknowledged, across replicas):
- * 1. Endpoint deleted: dead-letter without an attempt.
- * 2. A strictly ordered endpoint's head task takes its attempts and due time
+ * 1. Already delivered (its delivery key has a marker in `hs_delivered`:
+ *    the broker forgot an ack and redelivered it, a work queue forgot a
+ *    `Nats-Msg-Id` and stored a republished copy, or the first copy's
+ *    attempt record could not be stored): store the marker's record (same
+ *    id, kept once) and ack without a request, reported as a suppressed
+ *    duplicate.
+ * 2. Endpoint deleted: dead-letter without an attempt.
+ * 3. A strictly ordered endpoint's head task takes its attempts and due time
  *    from the head state.
- * 3. Not yet due: a strictly ordered task is nak'ed until it is (it holds
+ * 4. Not yet due: a strictly ordered task is nak'ed until it is (it holds
  *    the endpoint's one slot on purpose); any other is moved to
  *    `hs.retry.{endpoint}` (the retry consumer brings it back when due), so
  *    it does not hold a slot while it waits.
- * 4. Endpoint disabled or out of signing secrets, or the retry window closed
+ * 5. Endpoint disabled or out of signing secrets, or the retry window closed
  *    while it waited: dead-letter without an attempt.
- * 5. Circuit open: defer (no attempt is made or counted).
- * 6. POST it, signed; classify the answer; record the attempt on
- *    `hs.obs.attempt`; then on success ack, on a retryable failure retry
+ * 6. Circuit open: defer (no attempt is made or counted).
+ * 7. POST it, signed, with a new request id; classify the answer; record
+ *    the attempt on `hs.obs.attempt` (on success after publishing the
+ *    delivered marker, which carries the record) and ack; on a retryable failure retry
  *    with `hs-attempt` + 1 after the backoff (or dead-letter
  *    `retries_exhausted` past the endpoint's max age), otherwise
  *    dead-letter (`http_4xx`, `blocked`, or `endpoint_gone` after marking the
  *    endpoint disabled). The ack is held by {@link rateHoldMs} and comes only
  *    after every publish is acked.
- * Throws when a publish fails (the worker redelivers; the attempt repeats).
+ * Throws when a publish fails or the `hs_delivered` bucket cannot be read
+ * (the worker redelivers; the attempt repeats).
  */
 export async function handleTask(msg: TaskMessage, deps: DeliverDeps): Promise<Outcome> {
   const now = deps.now();
   let task = readTask(msg, now);
+  const marker = await deps.delivered.get(task);
+  if (marker !== undefined) {
+    // Its record may not have been stored (that is why it came back): store
+    // it now under its own id, which JetStream or ClickHouse keeps once.
+    if (marker.record !== undefined) await publishWithRetry(() => deps.recordAttempt(marker.record as AttemptRecord, true), deps);
+    deps.suppressed(task, marker);
+    return { kind: 'ack' };
+  }
   const endpoint = deps.endpoint(task.endpointId);
   if (endpoint === undefined) return skip(msg, task, 'endpoint_deleted', `endpoint ${task.endpointId} does not exist`, deps);
   const strict = endpoint.ordering === 'strict';
@@ -277,6 +348,7 @@ export async function handleTask(msg: TaskMessage, deps: DeliverDeps): Promise<O
   if (admission.kind === 'wait') return strict ? { kind: 'nak', delayMs: admission.delayMs } : deps.defer(msg, task, admission.delayMs);
 
   const attempt = task.attemptsMade + 1;
+  const requestId = deps.requestId();
   let result: SendResult | undefined;
   let c: Classification | undefined;
   try {
@@ -299,14 +371,14 @@ export async function handleTask(msg: TaskMessage, deps: DeliverDeps): Promise<O
   } finally {
     admission.pass.done(c === undefined ? 'failure' : verdictOf(c), result?.latencyMs ?? 0);
   }
-  return settleAttempt(msg, task, endpoint, attempt, result, c, now, deps);
+  return settleAttempt(msg, task, endpoint, { attempt, requestId }, result, c, now, deps);
 }
 
 async function settleAttempt(
   msg: TaskMessage,
   task: Task,
   endpoint: EndpointConfig,
-  attempt: number,
+  { attempt, requestId }: { attempt: number; requestId: string },
   result: SendResult,
   c: Classification,
   startedAtMs: number,
@@ -339,6 +411,7 @@ async function settleAttempt(
     response_excerpt: result.kind === 'response' ? result.excerpt : '',
     at: end,
     ...(task.replayId !== '' ? { replay: task.replayId } : {}),
+    request_id: requestId,
   };
   const followUp = async (): Promise<void> => {
     if (nextRetryAt !== null) {
@@ -356,8 +429,37 @@ async function settleAttempt(
     if (giveUp === 'endpoint_gone') await deps.markGone(endpoint.id, end);
     await deps.deadLetter(msg, task, giveUp, describe(result, c), attempt);
   };
-  await Promise.all([deps.recordAttempt(record), followUp()]);
+  // The marker goes first, carrying the record, on the connection the ack
+  // goes out on: a redelivery (an ack the broker lost, or a record publish
+  // that failed below) finds it, stores the record if need be, and does not
+  // repeat the request (docs/delivery.md). A record publish that fails is
+  // tried again here before the handler gives up: after a real request a
+  // throw means a redelivery, and without a stored marker a second request.
+  if (c.outcome === 'success') deps.delivered.put(task, { request_id: requestId, attempt, at: end, record });
+  await Promise.all([publishWithRetry(() => deps.recordAttempt(record), deps), followUp()]);
   if (strict && nextRetryAt !== null) return { kind: 'nak', delayMs: Math.max(0, nextRetryAt - end) };
   const holdMs = rateHoldMs(endpoint, startedAtMs, end);
   return holdMs > 0 ? { kind: 'ack', holdMs } : { kind: 'ack' };
+}
+
+/** Tries of a publish made after a real request, and the waits between them (ms). */
+export const AFTER_REQUEST_PUBLISH_DELAYS = [1_000, 2_000] as const;
+
+/**
+ * Runs `publish`; on failure waits and tries again per
+ * {@link AFTER_REQUEST_PUBLISH_DELAYS} (a stream electing a leader answers
+ * "no responders" for a few seconds), then throws the last error.
+ */
+async function publishWithRetry(publish: () => Promise<void>, deps: Pick<DeliverDeps, 'sleep'>): Promise<void> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let i = 0; ; i++) {
+    try {
+      await publish();
+      return;
+    } catch (err) {
+      const delay = AFTER_REQUEST_PUBLISH_DELAYS[i];
+      if (delay === undefined) throw err;
+      await sleep(delay);
+    }
+  }
 }

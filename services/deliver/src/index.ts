@@ -5,10 +5,25 @@ export { CIRCUIT_REPORT_INTERVAL_MS, CircuitReporter, type CircuitReporterOption
 export { type AttemptOutcome, type Classification, classifyError, classifyStatus } from './classify.ts';
 export { DELIVER_DEFAULTS, type DeliverConfig, loadConfig } from './config.ts';
 export {
+  DeliveredBucket,
+  type DeliveredBucketOptions,
+  DeliveredReadError,
+  decodeMarker,
+  deliveredKey,
+  encodeMarker,
+  MARKER_RETRY_MS,
+  MARKER_TRIES,
+  MarkerWriteError,
+  type OpenDeliveredBucketOptions,
+  openDeliveredBucket,
+} from './delivered.ts';
+export {
   type AttemptRecord,
   activeSecrets,
   type DeadLetterReason,
   type DeliverDeps,
+  type DeliveredMarker,
+  type DeliveredStore,
   endpointSlots,
   type HeadState,
   type HeadStore,

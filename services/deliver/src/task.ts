@@ -78,9 +78,14 @@ export function taskMsgId(eventId: string, endpointId: string, attemptsMade: num
   return requeues === 0 ? base : `${base}:q${requeues}`;
 }
 
-/** `{event}:{endpoint}[:{replay}]:attempt:{n}`, the `Nats-Msg-Id` (and ClickHouse `row_id`) of the n-th attempt's record. */
-export function attemptRecordId(eventId: string, endpointId: string, attempt: number, replayId = ''): string {
-  return `${deliveryKey(eventId, endpointId, replayId)}:attempt:${attempt}`;
+/**
+ * `{event}:{endpoint}[:{replay}]:attempt:{n}:{request}`, the `Nats-Msg-Id`
+ * (and ClickHouse `row_id`, analytics' records.ts) of the record of one HTTP
+ * request: attempt n repeated after a crash has a new request id, so it is
+ * a row of its own; the same record published twice is one. Pure.
+ */
+export function attemptRecordId(eventId: string, endpointId: string, attempt: number, requestId: string, replayId = ''): string {
+  return `${deliveryKey(eventId, endpointId, replayId)}:attempt:${attempt}:${requestId}`;
 }
 
 /** `{event}:{endpoint}[:{replay}]:dlq:deliver`, the `Nats-Msg-Id` of a task's dead letter. */

@@ -5,6 +5,7 @@ import {
   activeSecrets,
   attemptRecordId,
   type DeliverDeps,
+  type DeliveredMarker,
   deadLetterMsgId,
   EndpointGates,
   type HeadState,
@@ -19,7 +20,7 @@ import {
   type TaskMessage,
   taskMsgId,
 } from '@hookstream/deliver';
-import { DELIVERY_PROGRESS_HEADERS, type EndpointConfig, Header, parseEndpointConfig } from '@hookstream/runtime';
+import { DELIVERY_PROGRESS_HEADERS, deliveryKey, type EndpointConfig, Header, parseEndpointConfig } from '@hookstream/runtime';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const NOW = 1_700_000_000_000;
@@ -39,11 +40,18 @@ function task(headers: Record<string, string> = {}): TaskMessage {
 function fakes(endpoint: EndpointConfig | undefined, answer: (req: SendRequest) => SendResult) {
   const sent: SendRequest[] = [];
   const records: AttemptRecord[] = [];
+  // Records republished from a marker (not new requests).
+  const recordedAgain: AttemptRecord[] = [];
   const skipped: SkippedRecord[] = [];
   const putBacks: NextTask[] = [];
   const deadLetters: { reason: string; detail: string }[] = [];
   const gone: string[] = [];
   const heads = new Map<string, HeadState>();
+  // Markers by delivery key; `log` is the order of the I/O that matters for the last hop.
+  const delivered = new Map<string, DeliveredMarker>();
+  const suppressed: { key: string; marker: DeliveredMarker }[] = [];
+  const log: string[] = [];
+  let requests = 0;
   const deps: DeliverDeps = {
     endpoint: (id) => (endpoint?.id === id ? endpoint : undefined),
     disabled: (id) => gone.includes(id),
@@ -60,14 +68,30 @@ function fakes(endpoint: EndpointConfig | undefined, answer: (req: SendRequest) 
         heads.set(id, head);
       },
     },
+    delivered: {
+      get: async (t) => delivered.get(deliveryKey(t.eventId, t.endpointId, t.replayId)),
+      put: (t, marker) => {
+        log.push('marker');
+        delivered.set(deliveryKey(t.eventId, t.endpointId, t.replayId), marker);
+      },
+    },
+    suppressed: (t, marker) => {
+      suppressed.push({ key: deliveryKey(t.eventId, t.endpointId, t.replayId), marker });
+    },
+    requestId: () => `req-${++requests}`,
     sender: {
       send: async (req) => {
+        log.push('post');
         sent.push(req);
         return answer(req);
       },
     },
-    recordAttempt: async (r) => {
-      records.push(r);
+    recordAttempt: async (r, again) => {
+      log.push(again ? 'record again' : 'record');
+      (again ? recordedAgain : records).push(r);
+    },
+    sleep: async (ms) => {
+      log.push(`sleep ${ms}`);
     },
     recordSkipped: async (r) => {
       skipped.push(r);
@@ -84,7 +108,7 @@ function fakes(endpoint: EndpointConfig | undefined, answer: (req: SendRequest) 
     userAgent: 'hookstream/0.1',
     maxTimeoutMs: 15_000,
   };
-  return { deps, sent, records, skipped, putBacks, deadLetters, gone, heads };
+  return { deps, sent, records, recordedAgain, skipped, putBacks, deadLetters, gone, heads, delivered, suppressed, log };
 }
 
 const ok = (status: number, extra: Partial<{ retryAfter: string; excerpt: string }> = {}): SendResult => ({
@@ -221,8 +245,8 @@ describe('deliver handler', () => {
     assert.equal(taskMsgId('e', 'ep', 1), 'e:ep:1');
     assert.equal(taskMsgId('e', 'ep', 1, 0, 'dlq-4'), 'e:ep:dlq-4:1');
     assert.equal(taskMsgId('e', 'ep', 1, 2, 'r1'), 'e:ep:r1:1:q2');
-    assert.equal(attemptRecordId('e', 'ep', 1), 'e:ep:attempt:1');
-    assert.equal(attemptRecordId('e', 'ep', 1, 'dlq-4'), 'e:ep:dlq-4:attempt:1');
+    assert.equal(attemptRecordId('e', 'ep', 1, 'r-9'), 'e:ep:attempt:1:r-9');
+    assert.equal(attemptRecordId('e', 'ep', 1, 'r-9', 'dlq-4'), 'e:ep:dlq-4:attempt:1:r-9');
     assert.equal(deadLetterMsgId('e', 'ep'), 'e:ep:dlq:deliver');
     assert.equal(deadLetterMsgId('e', 'ep', 'r1'), 'e:ep:r1:dlq:deliver');
     assert.equal(skippedRecordId('e', 'ep', 'r1'), 'e:ep:r1:skipped');
@@ -262,6 +286,142 @@ describe('deliver handler', () => {
     const second = await handleTask(task({ [Header.eventId]: 'evt-2' }), f.deps);
     assert.equal(second.kind, 'nak');
     assert.equal(f.sent.length, 1);
+  });
+
+  it('deliver: a 2xx publishes the delivered marker, carrying the attempt record, before the record and the ack', async () => {
+    const f = fakes(endpoint(), () => ok(200));
+    assert.deepEqual(await handleTask(task(), f.deps), { kind: 'ack' });
+    // The outcome (and so the ack) comes after everything in the log.
+    assert.deepEqual(f.log, ['post', 'marker', 'record']);
+    const marker = f.delivered.get('evt-1:ep');
+    assert.deepEqual({ ...marker, record: undefined }, { request_id: 'req-1', attempt: 1, at: NOW, record: undefined });
+    assert.deepEqual(marker?.record, f.records[0]);
+    assert.equal(f.records[0]?.request_id, 'req-1');
+  });
+
+  it('deliver: an attempt record that cannot be stored at once is tried again, not the request', async () => {
+    // Scenario: the obs stream is electing a leader ("no responders") right
+    // after the subscriber answered 200; it has one again 2 s later.
+    const f = fakes(endpoint(), () => ok(200));
+    let fails = 2;
+    const record = f.deps.recordAttempt;
+    f.deps = {
+      ...f.deps,
+      recordAttempt: async (r, again) => {
+        if (fails-- > 0) throw new Error('no responders');
+        await record(r, again);
+      },
+    };
+    assert.deepEqual(await handleTask(task(), f.deps), { kind: 'ack' });
+    assert.equal(f.sent.length, 1, 'one request');
+    assert.deepEqual(f.log, ['post', 'marker', 'sleep 1000', 'sleep 2000', 'record']);
+    assert.equal(f.records.length, 1);
+  });
+
+  it('deliver: a record never stored makes the task come back, and the redelivery stores the record from the marker without a request', async () => {
+    const f = fakes(endpoint(), () => ok(200));
+    const record = f.deps.recordAttempt;
+    let down = true;
+    f.deps = {
+      ...f.deps,
+      recordAttempt: async (r, again) => {
+        if (down) throw new Error('no responders');
+        await record(r, again);
+      },
+    };
+    await assert.rejects(handleTask(task(), f.deps), /no responders/, 'the worker redelivers the task');
+    assert.equal(f.records.length, 0);
+    down = false;
+    assert.deepEqual(await handleTask(task(), f.deps), { kind: 'ack' });
+    assert.equal(f.sent.length, 1, 'no second request');
+    assert.equal(f.records.length, 0, 'no new attempt');
+    assert.deepEqual(
+      f.recordedAgain.map((r) => [r.request_id, r.attempt, r.outcome]),
+      [['req-1', 1, 'success']],
+      'the one request has its record, under its own id',
+    );
+    assert.equal(f.suppressed.length, 1);
+  });
+
+  it('deliver: a redelivered task whose delivery has a marker is acked without a request and reported', async () => {
+    // Scenario: the first copy got a 200 and its marker; the broker lost the
+    // ack (or a work queue stored a republished copy) and hands it out again.
+    const f = fakes(endpoint(), () => ok(200));
+    await handleTask(task(), f.deps);
+    assert.equal(f.sent.length, 1);
+    assert.deepEqual(await handleTask(task(), f.deps), { kind: 'ack' });
+    assert.deepEqual(await handleTask(task({ 'hs-attempt': '3' }), f.deps), { kind: 'ack' }, 'any attempt number of it');
+    assert.equal(f.sent.length, 1, 'no second POST');
+    assert.equal(f.records.length, 1, 'no attempt record for a request not made');
+    assert.equal(f.recordedAgain.length, 2, "the first request's record, stored again under its id (kept once)");
+    assert.deepEqual(
+      f.suppressed.map((d) => [d.key, d.marker.request_id]),
+      [
+        ['evt-1:ep', 'req-1'],
+        ['evt-1:ep', 'req-1'],
+      ],
+    );
+  });
+
+  it('deliver: a task without a marker is POSTed: another event, a replay of the delivered one, and a delivery that failed', async () => {
+    let status = 503;
+    const f = fakes(endpoint({ retry: { initialDelayMs: 1_000 } }), () => ok(status));
+    await handleTask(task(), f.deps);
+    assert.equal(f.delivered.size, 0, 'no marker for a failure');
+    status = 200;
+    await handleTask(task({ 'hs-attempt': '1' }), f.deps);
+    await handleTask(task({ [Header.eventId]: 'evt-2' }), f.deps);
+    // A replay is a new delivery (its own key), even of a delivered event.
+    await handleTask(task({ [Header.replay]: 'dlq-7', [Header.replayedAt]: String(NOW) }), f.deps);
+    assert.equal(f.sent.length, 4);
+    assert.deepEqual([...f.delivered.keys()].sort(), ['evt-1:ep', 'evt-1:ep:dlq-7', 'evt-2:ep']);
+    assert.deepEqual(f.suppressed, []);
+  });
+
+  it('deliver: a marker is found before any other step: no dead letter, put-back or head state for a delivered task', async () => {
+    const f = fakes(endpoint({ ordering: 'strict' }), () => ok(200));
+    await handleTask(task(), f.deps);
+    // The endpoint is deleted since; a copy of the delivered task is still just acked.
+    f.deps = { ...f.deps, endpoint: () => undefined };
+    assert.deepEqual(await handleTask(task({ 'hs-not-before': String(NOW + 60_000) }), f.deps), { kind: 'ack' });
+    assert.deepEqual(f.deadLetters, []);
+    assert.deepEqual(f.putBacks, []);
+    assert.equal(f.suppressed.length, 1);
+  });
+
+  it('deliver: each request gets its own request id, so an attempt repeated after a crash is a record of its own', async () => {
+    // Scenario: attempt 1 got a 200 and its record, but deliver died before
+    // the marker was stored; the redelivered task makes attempt 1 again.
+    const f = fakes(endpoint(), () => ok(200));
+    f.deps = { ...f.deps, delivered: { get: async () => undefined, put: () => undefined } };
+    await handleTask(task(), f.deps);
+    await handleTask(task(), f.deps);
+    assert.deepEqual(
+      f.records.map((r) => [r.attempt, r.request_id]),
+      [
+        [1, 'req-1'],
+        [1, 'req-2'],
+      ],
+    );
+    assert.notEqual(
+      attemptRecordId('evt-1', 'ep', 1, f.records[0]?.request_id ?? ''),
+      attemptRecordId('evt-1', 'ep', 1, f.records[1]?.request_id ?? ''),
+    );
+  });
+
+  it('deliver: a bucket that cannot be read makes the handler throw (the task is redelivered, not POSTed blind)', async () => {
+    const f = fakes(endpoint(), () => ok(200));
+    f.deps = {
+      ...f.deps,
+      delivered: {
+        get: async () => {
+          throw new Error('no responders');
+        },
+        put: () => undefined,
+      },
+    };
+    await assert.rejects(handleTask(task(), f.deps), /no responders/);
+    assert.equal(f.sent.length, 0);
   });
 
   it('deliver: signing uses only the secrets active now', () => {
