@@ -99,6 +99,7 @@ const RESERVED_HEADERS = new Set([
   'webhook-id',
   'webhook-timestamp',
   'webhook-signature',
+  'hookstream-request-id',
   'content-length',
   'host',
   'transfer-encoding',

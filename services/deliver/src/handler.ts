@@ -170,7 +170,8 @@ export interface DeliverDeps {
   readonly sender: Pick<HttpSender, 'send'>;
   /**
    * Publishes an attempt record; resolves on its PubAck. `again` marks a
-   * record republished from a marker (not a new request: not counted again).
+   * record published before (tried again, or republished from a marker):
+   * not a new request, not counted again.
    */
   readonly recordAttempt: (record: AttemptRecord, again?: boolean) => Promise<void>;
   /** Waits before a publish is tried again (setTimeout; instant in tests). */
@@ -199,7 +200,10 @@ export function activeSecrets(secrets: readonly Secret[], nowMs: number): string
  * The request headers of one POST: content type (the sender's, else
  * `application/json`) and user agent, then the endpoint's own headers, then
  * the Standard Webhooks `webhook-id`, `webhook-timestamp` and
- * `webhook-signature` (which the endpoint cannot override). Pure.
+ * `webhook-signature`, and `hookstream-request-id` (this request's id, the
+ * `request_id` of its attempt row: support can match a request a
+ * subscriber logged to its row), none of which the endpoint can override.
+ * Pure.
  */
 export function requestHeaders(
   task: Task,
@@ -209,12 +213,14 @@ export function requestHeaders(
   timestampSeconds: number,
   body: Uint8Array,
   secrets: readonly string[],
+  requestId = '',
 ): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': contentType ?? 'application/json', 'user-agent': userAgent };
   for (const [name, value] of Object.entries(endpoint.headers ?? {})) headers[name.toLowerCase()] = value;
   headers['webhook-id'] = task.eventId;
   headers['webhook-timestamp'] = String(timestampSeconds);
   headers['webhook-signature'] = signStandardWebhooks(task.eventId, timestampSeconds, body, secrets);
+  if (requestId !== '') headers['hookstream-request-id'] = requestId;
   return headers;
 }
 
@@ -360,6 +366,7 @@ export async function handleTask(msg: TaskMessage, deps: DeliverDeps): Promise<O
       Math.floor(now / 1000),
       msg.data,
       secrets,
+      requestId,
     );
     result = await deps.sender.send({
       url: endpoint.url,
@@ -436,7 +443,7 @@ async function settleAttempt(
   // tried again here before the handler gives up: after a real request a
   // throw means a redelivery, and without a stored marker a second request.
   if (c.outcome === 'success') deps.delivered.put(task, { request_id: requestId, attempt, at: end, record });
-  await Promise.all([publishWithRetry(() => deps.recordAttempt(record), deps), followUp()]);
+  await Promise.all([publishWithRetry((again) => deps.recordAttempt(record, again), deps), followUp()]);
   if (strict && nextRetryAt !== null) return { kind: 'nak', delayMs: Math.max(0, nextRetryAt - end) };
   const holdMs = rateHoldMs(endpoint, startedAtMs, end);
   return holdMs > 0 ? { kind: 'ack', holdMs } : { kind: 'ack' };
@@ -446,15 +453,15 @@ async function settleAttempt(
 export const AFTER_REQUEST_PUBLISH_DELAYS = [1_000, 2_000] as const;
 
 /**
- * Runs `publish`; on failure waits and tries again per
+ * Runs `publish` (`again`: not its first try); on failure waits and tries again per
  * {@link AFTER_REQUEST_PUBLISH_DELAYS} (a stream electing a leader answers
  * "no responders" for a few seconds), then throws the last error.
  */
-async function publishWithRetry(publish: () => Promise<void>, deps: Pick<DeliverDeps, 'sleep'>): Promise<void> {
+async function publishWithRetry(publish: (again: boolean) => Promise<void>, deps: Pick<DeliverDeps, 'sleep'>): Promise<void> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   for (let i = 0; ; i++) {
     try {
-      await publish();
+      await publish(i > 0);
       return;
     } catch (err) {
       const delay = AFTER_REQUEST_PUBLISH_DELAYS[i];

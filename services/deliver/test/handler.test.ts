@@ -288,6 +288,14 @@ describe('deliver handler', () => {
     assert.equal(f.sent.length, 1);
   });
 
+  it('deliver: each request carries its request id, the one its attempt row has', async () => {
+    assert.throws(() => endpoint({ headers: { 'Hookstream-Request-Id': 'spoofed' } }), /is set by hookstream/, 'no endpoint may set it');
+    const f = fakes(endpoint(), () => ok(200));
+    await handleTask(task(), f.deps);
+    assert.equal(f.sent[0]?.headers['hookstream-request-id'], 'req-1');
+    assert.equal(f.records[0]?.request_id, 'req-1');
+  });
+
   it('deliver: a 2xx publishes the delivered marker, carrying the attempt record, before the record and the ack', async () => {
     const f = fakes(endpoint(), () => ok(200));
     assert.deepEqual(await handleTask(task(), f.deps), { kind: 'ack' });
@@ -314,8 +322,8 @@ describe('deliver handler', () => {
     };
     assert.deepEqual(await handleTask(task(), f.deps), { kind: 'ack' });
     assert.equal(f.sent.length, 1, 'one request');
-    assert.deepEqual(f.log, ['post', 'marker', 'sleep 1000', 'sleep 2000', 'record']);
-    assert.equal(f.records.length, 1);
+    assert.deepEqual(f.log, ['post', 'marker', 'sleep 1000', 'sleep 2000', 'record again'], 'the third try, marked as not a new request');
+    assert.equal(f.recordedAgain.length, 1);
   });
 
   it('deliver: a record never stored makes the task come back, and the redelivery stores the record from the marker without a request', async () => {
