@@ -29,6 +29,8 @@ export interface DedupCounts {
   duplicates: number;
   /** Claims released because the claiming event was dead-lettered before `events.*` (docs/dedup.md). */
   released: number;
+  /** Copies of an event that had gone on already (a redelivery after a crash or a lost ack): acked, nothing published. */
+  repeated: number;
 }
 
 /** The dedup service: the stage plus its counts. */
@@ -74,7 +76,7 @@ async function ensureReleaseConsumer(jsm: JetStreamManager, stream: string, dura
  */
 export function buildApp(config: DedupConfig, overrides: DedupOverrides = {}): DedupApp {
   const now = overrides.now ?? Date.now;
-  const counts: DedupCounts = { unique: 0, duplicates: 0, released: 0 };
+  const counts: DedupCounts = { unique: 0, duplicates: 0, released: 0, repeated: 0 };
   const stage = buildStage({
     config,
     ...(overrides.logger ? { logger: overrides.logger } : {}),
@@ -148,6 +150,10 @@ export function buildApp(config: DedupConfig, overrides: DedupOverrides = {}): D
           await claims.putNote(record);
           await obs.record('duplicate', record, `${record.event_id}:obs:duplicate`);
           counts.duplicates++;
+        },
+        repeated: (eventId) => {
+          counts.repeated++;
+          logger.debug({ eventId }, 'dedup: this event went on already; nothing published again');
         },
       };
       return {

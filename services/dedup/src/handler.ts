@@ -1,5 +1,5 @@
 import { envelopeOf, type Outcome, type SourceConfig, type StageMessage, senderHeader, sourcePolicy } from '@hookstream/runtime';
-import { type ClaimStore, claimKey } from './claims.ts';
+import { type ClaimStore, claimKey, markForwarded } from './claims.ts';
 import { idempotencyKey, kvKey } from './key.ts';
 
 /** An `hs.verified.{source}` message as dedup's handler reads it. */
@@ -24,6 +24,8 @@ export interface DedupDeps {
   /** Publishes the first occurrence to `hs.unique.{source}` with the key; resolves on JetStream's ack. */
   readonly forward: (msg: VerifiedMessage, eventId: string, sourceId: string, key: string) => Promise<void>;
   readonly recordDuplicate: (record: DuplicateRecord) => Promise<void>;
+  /** Counts a copy of an event that had gone on already (acked, nothing published). */
+  readonly repeated: (eventId: string) => void;
   readonly now: () => number;
   /** Window when the source sets none. */
   readonly defaultWindowMs: number;
@@ -35,10 +37,15 @@ const HOUR_MS = 3_600_000;
 
 /**
  * Handles one verified message: derives the idempotency key, claims it in
- * the dedup bucket (see {@link claimKey} for the crash-safe order), forwards
- * a first occurrence or records a duplicate, and acks either way. Ages are
- * measured between the times ingest received the two deliveries. Throws when
- * the bucket or a publish fails (the worker retries with a delay).
+ * the dedup bucket (see {@link claimKey} for the crash-safe order), and then:
+ * 1. a first occurrence is forwarded, and once JetStream acknowledged that,
+ *    the claim records it ({@link markForwarded});
+ * 2. a copy of the event that holds the claim and has gone on already (a
+ *    redelivery after a crash or a lost ack) publishes nothing;
+ * 3. a duplicate is recorded.
+ * Acks in every case. Ages are measured between the times ingest received
+ * the two deliveries. Throws when the bucket or a publish fails (the worker
+ * retries with a delay; a retry finds its own claim and goes on).
  */
 export async function handleVerified(msg: VerifiedMessage, deps: DedupDeps): Promise<Outcome> {
   const { eventId, sourceId, receivedAtMs } = envelopeOf(msg, deps.now());
@@ -54,9 +61,15 @@ export async function handleVerified(msg: VerifiedMessage, deps: DedupDeps): Pro
     deps.maxWindowMs,
     source?.dedupWindowHours !== undefined ? source.dedupWindowHours * HOUR_MS : deps.defaultWindowMs,
   );
-  const result = await claimKey(deps.claims, kvKey(sourceId, key.value), eventId, receivedAtMs, windowMs);
+  const claimed = kvKey(sourceId, key.value);
+  const result = await claimKey(deps.claims, claimed, eventId, receivedAtMs, windowMs);
   if (result.kind === 'first') {
     await deps.forward(msg, eventId, sourceId, key.value);
+    await markForwarded(deps.claims, claimed, result.claim, result.revision, deps.now());
+    return { kind: 'ack' };
+  }
+  if (result.kind === 'forwarded') {
+    deps.repeated(eventId);
     return { kind: 'ack' };
   }
   await deps.recordDuplicate({

@@ -11,14 +11,24 @@ import { idempotencyKey, kvKey } from './key.ts';
  */
 export const RELEASING_STAGES: readonly string[] = Object.freeze(['validate', 'dedup']);
 
+/** Options for {@link ClaimReleaser.releaseIfHeld}. */
+export interface ReleaseOptions {
+  /** Keep a claim that records its event's publish to `hs.unique` (the event went on). */
+  readonly keepForwarded?: boolean;
+}
+
+/** What {@link ClaimReleaser.releaseIfHeld} found: `forwarded` is a claim kept by {@link ReleaseOptions.keepForwarded}. */
+export type ReleaseResult = 'released' | 'held-by-another' | 'absent' | 'forwarded';
+
 /** The dedup bucket as a release needs it. */
 export interface ClaimReleaser {
   /**
    * Deletes the claim on `key` only when it is held by `eventId` (a
-   * compare-and-delete on its revision). Resolves to what it found; throws
-   * when the bucket does (the caller retries).
+   * compare-and-delete on its revision) and, with `keepForwarded`, does not
+   * record a publish to `hs.unique`. Resolves to what it found; throws when
+   * the bucket does (the caller retries).
    */
-  releaseIfHeld(key: string, eventId: string): Promise<'released' | 'held-by-another' | 'absent'>;
+  releaseIfHeld(key: string, eventId: string, options?: ReleaseOptions): Promise<ReleaseResult>;
 }
 
 /** What {@link releaseDeadLetter} needs. */
@@ -35,7 +45,10 @@ export interface ReleaseDeps {
  * idempotency key the event was claimed under (`hs-idempotency-key`, which
  * dedup set on everything it forwarded; for dedup's own dead letters, derived
  * from the body as dedup derives it) and releases the claim if this event
- * still holds it. Always acks; throws when the bucket fails (retried).
+ * still holds it. A dedup dead letter of an event whose claim records that
+ * it was forwarded releases nothing: that event went on (an earlier
+ * delivery of it was published, then this one failed). Always acks; throws
+ * when the bucket fails (retried).
  */
 export async function releaseDeadLetter(msg: StageMessage, deps: ReleaseDeps): Promise<Outcome> {
   const stage = msg.header(Header.dlqStage) ?? '';
@@ -56,6 +69,7 @@ export async function releaseDeadLetter(msg: StageMessage, deps: ReleaseDeps): P
     }
     key = idempotencyKey(sourceId, locator, msg.data, senderHeader(msg)).value;
   }
-  if ((await deps.claims.releaseIfHeld(kvKey(sourceId, key), eventId)) === 'released') deps.released(eventId, stage);
+  const found = await deps.claims.releaseIfHeld(kvKey(sourceId, key), eventId, { keepForwarded: stage === 'dedup' });
+  if (found === 'released') deps.released(eventId, stage);
   return { kind: 'ack' };
 }

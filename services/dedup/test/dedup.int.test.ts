@@ -160,9 +160,19 @@ describe('dedup against a real nats-server', () => {
         b.create(`k.${i}`, { event_id: `b${i}`, first_seen_ms: 1 }),
       ]).flat(),
     );
-    for (let i = 0; i < 100; i++) assert.equal(Number(results[2 * i]) + Number(results[2 * i + 1]), 1, `key ${i}`);
+    const won = (r: number | undefined) => Number(r !== undefined);
+    for (let i = 0; i < 100; i++) assert.equal(won(results[2 * i]) + won(results[2 * i + 1]), 1, `key ${i}`);
     // The fast path refuses an existing key too.
-    assert.equal(await a.create('k.0', { event_id: 'late', first_seen_ms: 2 }), false);
+    assert.equal(await a.create('k.0', { event_id: 'late', first_seen_ms: 2 }), undefined);
+    // Compare-and-set on both paths: the current revision wins once, a stale one never.
+    const held = await a.get('k.0');
+    assert.ok(held !== undefined);
+    const marked = { ...held.claim, forwarded_ms: 3 };
+    const next = await a.replace('k.0', marked, held.revision);
+    assert.ok(next !== undefined && next > held.revision);
+    assert.equal(await a.replace('k.0', marked, held.revision), undefined, 'fast path: a stale revision');
+    assert.equal(await b.replace('k.0', marked, held.revision), undefined, 'client path: a stale revision');
+    assert.deepEqual((await b.get('k.0'))?.claim, marked);
     publisher.close();
   });
 

@@ -18,18 +18,18 @@ import { Header, parseSourceConfig, type SourceConfig } from '@hookstream/runtim
 class MemoryClaims implements ClaimStore {
   readonly entries = new Map<string, StoredClaim>();
   #revision = 0;
-  async create(key: string, claim: Claim): Promise<boolean> {
-    if (this.entries.has(key)) return false;
+  async create(key: string, claim: Claim): Promise<number | undefined> {
+    if (this.entries.has(key)) return undefined;
     this.entries.set(key, { claim, revision: ++this.#revision });
-    return true;
+    return this.#revision;
   }
   async get(key: string): Promise<StoredClaim | undefined> {
     return this.entries.get(key);
   }
-  async replace(key: string, claim: Claim, revision: number): Promise<boolean> {
-    if (this.entries.get(key)?.revision !== revision) return false;
+  async replace(key: string, claim: Claim, revision: number): Promise<number | undefined> {
+    if (this.entries.get(key)?.revision !== revision) return undefined;
     this.entries.set(key, { claim, revision: ++this.#revision });
-    return true;
+    return this.#revision;
   }
 }
 
@@ -48,6 +48,7 @@ function message(source: string, eventId: string, body: string, receivedAt: numb
 function deps(sources: SourceConfig[], claims = new MemoryClaims()) {
   const forwarded: { eventId: string; key: string }[] = [];
   const duplicates: DuplicateRecord[] = [];
+  const repeated: string[] = [];
   const d: DedupDeps = {
     source: (id) => sources.find((s) => s.id === id),
     claims,
@@ -60,8 +61,9 @@ function deps(sources: SourceConfig[], claims = new MemoryClaims()) {
     recordDuplicate: async (r) => {
       duplicates.push(r);
     },
+    repeated: (eventId) => repeated.push(eventId),
   };
-  return { deps: d, forwarded, duplicates, claims };
+  return { deps: d, forwarded, duplicates, repeated, claims };
 }
 
 describe('dedup keys', () => {
@@ -120,12 +122,72 @@ describe('dedup decisions', () => {
   it('dedup: a redelivered message whose key it already wrote still goes through', async () => {
     // Scenario: dedup wrote the claim, then crashed before publishing. The
     // same message comes back: it must be forwarded, not called a duplicate.
-    const { deps: d, forwarded, duplicates } = deps([github]);
+    const claims = new MemoryClaims();
+    const { deps: d, forwarded, duplicates } = deps([github], claims);
     const m = message('github', 'e1', '{}', 1_000, { 'X-GitHub-Delivery': 'd-1' });
-    await handleVerified(m, d);
-    await handleVerified(m, d);
-    assert.equal(forwarded.length, 2, 'forwarded twice; the stream drops the repeat by Nats-Msg-Id');
+    const crashing = { ...d, forward: async () => Promise.reject(new Error('SIGKILL')) };
+    await assert.rejects(handleVerified(m, crashing), /SIGKILL/);
+    assert.deepEqual(await handleVerified(m, d), { kind: 'ack' });
+    assert.deepEqual(forwarded, [{ eventId: 'e1', key: 'd-1' }]);
     assert.equal(duplicates.length, 0);
+  });
+
+  it('dedup: once the forward is acknowledged the claim says so, and a redelivery publishes nothing again', async () => {
+    // Scenario: dedup forwarded e1 and crashed before acking it (or the ack
+    // was lost). The redelivered e1 must be neither forwarded again (the
+    // work-queue stream may have forgotten the Nats-Msg-Id) nor a duplicate.
+    const claims = new MemoryClaims();
+    const { deps: d, forwarded, duplicates, repeated } = deps([github], claims);
+    const m = message('github', 'e1', '{}', 1_000, { 'X-GitHub-Delivery': 'd-1' });
+    await handleVerified(m, { ...d, now: () => 1_005 });
+    assert.deepEqual(claims.entries.get(kvKey('github', 'd-1'))?.claim, { event_id: 'e1', first_seen_ms: 1_000, forwarded_ms: 1_005 });
+    assert.deepEqual(await handleVerified(m, d), { kind: 'ack' });
+    assert.equal(forwarded.length, 1);
+    assert.deepEqual(repeated, ['e1']);
+    assert.equal(duplicates.length, 0);
+    // A later copy of the provider event is still a duplicate of e1.
+    await handleVerified(message('github', 'e2', '{}', 4_000, { 'X-GitHub-Delivery': 'd-1' }), d);
+    assert.deepEqual(
+      duplicates.map((r) => [r.event_id, r.first_event_id, r.age_ms]),
+      [['e2', 'e1', 3_000]],
+    );
+  });
+
+  it('dedup: whatever the order after a crash, the copy that holds the claim goes on and the other is its duplicate', async () => {
+    // Scenario: e1 (received at 1 s) claimed evt_O and died before forwarding;
+    // e2 (received at 6 s) is a re-send. Both orders of arrival afterwards.
+    for (const order of [
+      ['e2', 'e1'],
+      ['e1', 'e2'],
+    ]) {
+      const claims = new MemoryClaims();
+      const { deps: d, forwarded, duplicates } = deps([stripe], claims);
+      const copies: Record<string, VerifiedMessage> = {
+        e1: message('stripe', 'e1', '{"id":"evt_O"}', 1_000),
+        e2: message('stripe', 'e2', '{"id":"evt_O"}', 6_000),
+      };
+      await assert.rejects(
+        handleVerified(copies.e1 as VerifiedMessage, { ...d, forward: async () => Promise.reject(new Error('SIGKILL')) }),
+      );
+      for (const id of order) await handleVerified(copies[id] as VerifiedMessage, d);
+      assert.deepEqual(forwarded, [{ eventId: 'e1', key: 'evt_O' }], order.join(','));
+      assert.deepEqual(
+        duplicates.map((r) => [r.event_id, r.first_event_id, r.age_ms]),
+        [['e2', 'e1', 5_000]],
+        order.join(','),
+      );
+    }
+  });
+
+  it('dedup: a copy received before the holder of the key but seen after it is its duplicate with age 0', async () => {
+    const { deps: d, forwarded, duplicates } = deps([stripe]);
+    await handleVerified(message('stripe', 'late', '{"id":"evt_L"}', 6_000), d);
+    await handleVerified(message('stripe', 'early', '{"id":"evt_L"}', 1_000), d);
+    assert.deepEqual(forwarded, [{ eventId: 'late', key: 'evt_L' }]);
+    assert.deepEqual(
+      duplicates.map((r) => [r.event_id, r.first_event_id, r.age_ms, r.received_at]),
+      [['early', 'late', 0, 1_000]],
+    );
   });
 
   it('dedup: a source window shorter than the bucket lets a key through again after it', async () => {
@@ -164,7 +226,7 @@ describe('dedup decisions', () => {
         throw new Error('kv down');
       },
       get: async () => undefined,
-      replace: async () => false,
+      replace: async () => undefined,
     };
     const { deps: d } = deps([stripe], broken as unknown as MemoryClaims);
     await assert.rejects(handleVerified(message('stripe', 'e1', '{"id":"x"}', 1), d), /kv down/);

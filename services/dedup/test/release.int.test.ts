@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { buildApp, type DedupApp, loadConfig, releaseConsumerName } from '@hookstream/dedup';
+import { buildApp, type DedupApp, KvClaimStore, kvKey, loadConfig, releaseConsumerName } from '@hookstream/dedup';
 import {
   AckingPublisher,
   createLogger,
@@ -114,10 +114,11 @@ describe('dedup: released claims and duplicate notes against a real nats-server'
     }
   });
 
-  it('dedup: a claim whose event was dead-lettered at validate (or by dedup) is released, so a repost goes through; other dead letters release nothing', async () => {
+  it('dedup: a claim whose event was dead-lettered at validate (or by dedup before forwarding) is released, so a repost goes through; other dead letters release nothing', async () => {
     // Scenario: the first copy of evt_K is dead-lettered at validate (it never reached events.*);
     // the sender posts it again and it must go through, once. A later dead letter of the old copy,
-    // and a route dead letter of the copy that went through, must not free the key again.
+    // a route dead letter of the copy that went through, and a dedup dead letter of an event
+    // that dedup had forwarded already must not free the key again.
     const { t, app } = await start('rl');
     try {
       await verified(t, 'k-1', 'evt_K');
@@ -150,14 +151,26 @@ describe('dedup: released claims and duplicate notes against a real nats-server'
       assert.equal(app.counts.duplicates, 2);
 
       // Dedup's own dead letter (an hs.verified message, no hs-idempotency-key): the key is derived from the body.
-      await verified(t, 'd-1', 'evt_D');
-      await drained(t, 'dedup');
+      // d-1 claimed evt_D and was dead-lettered before it was forwarded (the claim as dedup writes it, no more).
+      const kv = await openBucket(nats.nc, t.buckets.dedup, { replicas: 1, history: 1, ttlMs: 72 * 3_600_000 });
+      assert.notEqual(
+        await new KvClaimStore(kv).create(kvKey('stripe', 'evt_D'), { event_id: 'd-1', first_seen_ms: Date.now() }),
+        undefined,
+      );
       await deadLetter(t, 'dedup', { header: verifiedHeaders('d-1'), data: body('evt_D') }, 'max_deliver_exceeded');
       await drained(t, releaseConsumerName('dedup'), t.streams.dlq);
       assert.equal(app.counts.released, 2);
       await verified(t, 'd-2', 'evt_D');
       await drained(t, 'dedup');
-      assert.deepEqual(await uniqueIds(t), ['k-1', 'k-2', 'd-1', 'd-2']);
+      assert.deepEqual(await uniqueIds(t), ['k-1', 'k-2', 'd-2']);
+
+      // A dedup dead letter of an event that went on (an earlier delivery was forwarded) keeps its claim.
+      await deadLetter(t, 'dedup', { header: verifiedHeaders('d-2'), data: body('evt_D') }, 'max_deliver_exceeded');
+      await drained(t, releaseConsumerName('dedup'), t.streams.dlq);
+      assert.equal(app.counts.released, 2);
+      await verified(t, 'd-3', 'evt_D');
+      await drained(t, 'dedup');
+      assert.deepEqual(await uniqueIds(t), ['k-1', 'k-2', 'd-2'], 'd-3 is a duplicate of d-2');
     } finally {
       await app.close();
     }

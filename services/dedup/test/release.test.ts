@@ -11,11 +11,11 @@ function deadLetter(stage: string, eventId: string, body: string, extra: Record<
 }
 
 function fakes() {
-  const asked: { key: string; eventId: string }[] = [];
+  const asked: { key: string; eventId: string; keepForwarded: boolean }[] = [];
   const released: string[] = [];
   const claims: ClaimReleaser = {
-    releaseIfHeld: async (key, eventId) => {
-      asked.push({ key, eventId });
+    releaseIfHeld: async (key, eventId, options) => {
+      asked.push({ key, eventId, keepForwarded: options?.keepForwarded === true });
       return 'released';
     },
   };
@@ -27,16 +27,16 @@ describe('dedup release', () => {
     const f = fakes();
     const outcome = await releaseDeadLetter(deadLetter('validate', 'e1', '{}', { [Header.idempotencyKey]: 'evt_1' }), f.deps);
     assert.deepEqual(outcome, { kind: 'ack' });
-    assert.deepEqual(f.asked, [{ key: kvKey('stripe', 'evt_1'), eventId: 'e1' }]);
+    assert.deepEqual(f.asked, [{ key: kvKey('stripe', 'evt_1'), eventId: 'e1', keepForwarded: false }]);
     assert.deepEqual(f.released, ['e1']);
   });
 
-  it("dedup: dedup's own dead letter is keyed from its body as dedup keys it", async () => {
+  it("dedup: dedup's own dead letter is keyed from its body as dedup keys it, and keeps a claim whose event went on", async () => {
     const f = fakes();
     await releaseDeadLetter(deadLetter('dedup', 'e2', '{"id":"evt_2"}'), f.deps);
     const key = idempotencyKey('stripe', { from: 'json', path: '$.id' }, new TextEncoder().encode('{"id":"evt_2"}'), () => undefined);
     assert.equal(key.value, 'evt_2');
-    assert.deepEqual(f.asked, [{ key: kvKey('stripe', 'evt_2'), eventId: 'e2' }]);
+    assert.deepEqual(f.asked, [{ key: kvKey('stripe', 'evt_2'), eventId: 'e2', keepForwarded: true }]);
   });
 
   it('dedup: dead letters of other stages, without an event id, or reduced without a body release nothing', async () => {
