@@ -82,7 +82,7 @@ export function buildApp(config: DedupConfig, overrides: DedupOverrides = {}): D
     ...(overrides.logger ? { logger: overrides.logger } : {}),
     stage: 'dedup',
     input: (t) => ({ stream: t.streams.pipe, filterSubject: t.subject('hs.verified.>') }),
-    setup: async ({ platform, sources, publisher, obs, topology: t, cleanup, logger }) => {
+    setup: async ({ platform, sources, publisher, obs, topology: t, cleanup, logger, consumers }) => {
       const bucket = await openBucket(platform.nats.nc, t.buckets.dedup, {
         replicas: config.streamReplicas,
         history: 1,
@@ -115,6 +115,8 @@ export function buildApp(config: DedupConfig, overrides: DedupOverrides = {}): D
           maxDeliver: config.maxDeliver,
           ackWaitMs: config.ackWaitMs,
           concurrency: RELEASE_CONCURRENCY,
+          // Watched with the stage's own consumer: a stalled release consumer shows on dedup's /readyz.
+          watch: consumers,
           // Never dead-letters a dead letter: a release that keeps failing is given up (the claim expires with the window).
           deadLetterSubject: (m) => t.dlq('dedup-release', m.subject.split('.').pop() ?? '_'),
           handle: async (m) => {
