@@ -6,5 +6,5 @@ export { NatsCluster, NatsClusterNode, type NatsClusterOptions, type NodeStreamS
 export { NatsServer, type NatsServerOptions, startNatsServer } from './nats-server.ts';
 export { freePort } from './ports.ts';
 export { type Received, type Responder, startEndpoint, type TestEndpoint } from './receiver.ts';
-export { storedMessages } from './streams.ts';
+export { storedMessages, waitConsumed } from './streams.ts';
 export { waitFor } from './wait.ts';

@@ -29,6 +29,7 @@ import {
   startClickHouse,
   startNatsServer,
   storedMessages,
+  waitConsumed,
   waitFor,
 } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
@@ -72,16 +73,10 @@ describe('analytics against a real nats-server and ClickHouse', () => {
     HS_CLICKHOUSE_TIMEOUT_MS: '3000',
   });
 
+  /** Waits until analytics (filter hs.obs.>, the whole stream) has consumed everything stored so far. */
   async function drained(t: Topology): Promise<void> {
-    await waitFor(
-      'hs.obs to drain',
-      async () => {
-        const info = await jsm.consumers.info(t.streams.obs, 'analytics').catch(() => undefined);
-        return info && info.num_pending === 0 && info.num_ack_pending === 0 ? true : undefined;
-      },
-      60_000,
-      100,
-    );
+    const { last_seq } = (await jsm.streams.info(t.streams.obs)).state;
+    await waitConsumed(jsm, t.streams.obs, 'analytics', last_seq, 60_000);
   }
 
   async function count(db: string, sql: string): Promise<number> {

@@ -96,7 +96,7 @@ export class DeadLetters {
   /** One dead letter. Throws NOT_FOUND. */
   async get(sequence: number): Promise<StoredMsg> {
     if (!(sequence > 0)) throw invalid('sequence', 'must be a DLQ stream sequence (> 0)');
-    const msg = await this.#jsm.streams.getMessage(this.#t.streams.dlq, { seq: sequence }).catch(() => null);
+    const msg = await this.#jsm.streams.getMessage(this.#t.streams.dlq, { seq: sequence });
     if (msg === null) throw new RpcError(status.NOT_FOUND, `dead letter ${sequence} not found`);
     return msg;
   }
@@ -204,7 +204,7 @@ export class DeadLetters {
     while (seq <= stop) {
       const batch: number[] = [];
       for (let s = seq; s <= stop && batch.length < READ_BATCH; s++) batch.push(s);
-      const msgs = await Promise.all(batch.map((s) => this.#jsm.streams.getMessage(stream, { seq: s }).catch(() => null)));
+      const msgs = await Promise.all(batch.map((s) => this.#jsm.streams.getMessage(stream, { seq: s })));
       for (const [i, msg] of msgs.entries()) {
         seq = (batch[i] as number) + 1;
         if (msg === null) continue;

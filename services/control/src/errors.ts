@@ -1,6 +1,7 @@
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { ValidationError } from '@hookstream/runtime';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { ClosedConnectionError, ConnectionError, NoRespondersError, RequestError, TimeoutError } from '@nats-io/transport-node';
 
 /**
  * An expected failure of an RPC with the gRPC status it answers. Handlers
@@ -38,8 +39,10 @@ export function isWrongRevision(err: unknown): boolean {
 
 /**
  * The gRPC error for anything a handler threw: RpcError as it is,
- * ValidationError as INVALID_ARGUMENT naming its field, anything else
- * INTERNAL with a generic message (the detail goes to the log, never to the
+ * ValidationError as INVALID_ARGUMENT naming its field, the broker not
+ * answering (a request timeout, no responders while a stream elects a
+ * leader, a lost connection) as UNAVAILABLE (the caller may retry), anything
+ * else INTERNAL with a generic message (the detail goes to the log, never to the
  * caller: it may quote a stored record). Pure.
  */
 export function toServiceError(err: unknown): Partial<ServiceError> & { code: status; details: string } {
@@ -52,5 +55,15 @@ export function toServiceError(err: unknown): Partial<ServiceError> & { code: st
     metadata.set('hs-field', err.field);
     return { code: status.INVALID_ARGUMENT, details: err.message, metadata };
   }
+  if (isBrokerUnavailable(err)) {
+    return { code: status.UNAVAILABLE, details: `NATS did not answer (${err.message}); retry`, metadata };
+  }
   return { code: status.INTERNAL, details: 'internal error (see the control service log)', metadata };
+}
+
+const BROKER_UNAVAILABLE = [TimeoutError, NoRespondersError, RequestError, ConnectionError, ClosedConnectionError];
+
+function isBrokerUnavailable(err: unknown): err is Error {
+  // nats.js turns a JetStream API request's "no responders" into a JetStreamNotEnabled (not exported by its mod).
+  return BROKER_UNAVAILABLE.some((kind) => err instanceof kind) || (err instanceof Error && err.name === 'JetStreamNotEnabled');
 }

@@ -183,7 +183,7 @@ export class EventStore {
       return false;
     });
     if (found === undefined) return undefined;
-    const msg: StoredMsg | null = await this.#jsm.streams.getMessage(stream, { seq: found }).catch(() => null);
+    const msg: StoredMsg | null = await this.#jsm.streams.getMessage(stream, { seq: found });
     if (msg === null) return undefined;
     return viewOf({ seq: msg.seq, subject: msg.subject, header: msg.header, data: msg.data, time: msg.time }, true);
   }
@@ -211,7 +211,7 @@ export class EventStore {
       undefined,
       stream,
     );
-    const found = await Promise.all(sequences.map((seq) => this.#jsm.streams.getMessage(stream, { seq }).catch(() => null)));
+    const found = await Promise.all(sequences.map((seq) => this.#jsm.streams.getMessage(stream, { seq })));
     return found.filter((m): m is StoredMsg => m !== null);
   }
 
@@ -399,7 +399,7 @@ export class EventStore {
 
   /** Publishes the event at `seq` as a task for `endpoint`: stored, dropped as a duplicate, or gone from the stream. */
   async #publishTask(endpoint: EndpointConfig, seq: number, requestId: string): Promise<'stored' | 'duplicate' | 'gone'> {
-    const msg = await this.#jsm.streams.getMessage(this.#t.streams.events, { seq }).catch(() => null);
+    const msg = await this.#jsm.streams.getMessage(this.#t.streams.events, { seq });
     if (msg === null) return 'gone'; // aged out of HS_EVENTS since the scan
     const eventId = headerValue(msg.header, Header.eventId) ?? `events-${seq}`;
     const ack = await this.#js.publish(this.#t.deliver(endpoint.id), msg.data, {

@@ -24,7 +24,7 @@ import {
   uuidV7TimeMs,
 } from '@hookstream/control';
 import { type ConfigError, topology, ValidationError } from '@hookstream/runtime';
-import { headers } from '@nats-io/transport-node';
+import { headers, NoRespondersError, TimeoutError } from '@nats-io/transport-node';
 
 const headersOf =
   (h: Record<string, string>) =>
@@ -169,6 +169,11 @@ describe('control: pure helpers', () => {
     const internal = toServiceError(new Error('secret whsec_leak'));
     assert.equal(internal.code, status.INTERNAL);
     assert.doesNotMatch(internal.details, /whsec_leak/);
+    // The broker not answering is UNAVAILABLE (retry), never a "not found" or INTERNAL.
+    assert.equal(toServiceError(new TimeoutError()).code, status.UNAVAILABLE);
+    assert.equal(toServiceError(new NoRespondersError('$JS.API.STREAM.MSG.GET.x')).code, status.UNAVAILABLE);
+    const notEnabled = Object.assign(new Error('jetstream is not enabled'), { name: 'JetStreamNotEnabled' });
+    assert.equal(toServiceError(notEnabled).code, status.UNAVAILABLE);
   });
 });
 

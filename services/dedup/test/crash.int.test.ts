@@ -20,7 +20,7 @@ import {
   type Topology,
   topology,
 } from '@hookstream/runtime';
-import { connectTestNats, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
+import { connectTestNats, type NatsServer, startNatsServer, storedMessages, waitConsumed, waitFor } from '@hookstream/testkit';
 import { type JetStreamManager, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 
@@ -73,13 +73,15 @@ describe('dedup after a crash: the copy that claimed the key goes on', () => {
   }
 
   /** A verified Stripe delivery with provider id `key`, received by ingest at `receivedAt`, as verify publishes it. */
-  async function verified(t: Topology, eventId: string, key: string, receivedAt: number): Promise<void> {
+  async function verified(t: Topology, eventId: string, key: string, receivedAt: number): Promise<number> {
     const h = headers();
     h.set('Nats-Msg-Id', stageMsgId(eventId, 'verify'));
     h.set(Header.eventId, eventId);
     h.set(Header.source, 'stripe');
     h.set(Header.receivedAt, String(receivedAt));
-    await publisher.publish(t.verified('stripe'), new TextEncoder().encode(JSON.stringify({ id: key, type: 'charge.succeeded' })), h);
+    return (
+      await publisher.publish(t.verified('stripe'), new TextEncoder().encode(JSON.stringify({ id: key, type: 'charge.succeeded' })), h)
+    ).seq;
   }
 
   /** How far a killed dedup replica got with its message. */
@@ -145,17 +147,8 @@ describe('dedup after a crash: the copy that claimed the key goes on', () => {
     return { eventId: m.headers?.get(Header.eventId) ?? '', release };
   }
 
-  async function drained(t: Topology): Promise<void> {
-    await waitFor(
-      'dedup to drain',
-      async () => {
-        const info = await jsm.consumers.info(t.streams.pipe, 'dedup');
-        return info.num_pending === 0 && info.num_ack_pending === 0 ? true : undefined;
-      },
-      30_000,
-      50,
-    );
-  }
+  /** Waits until dedup holds nothing, and has consumed the message at `throughSeq` when one was just published. */
+  const drained = (t: Topology, throughSeq = 0) => waitConsumed(jsm, t.streams.pipe, 'dedup', throughSeq);
 
   async function noteOf(t: Topology, eventId: string) {
     const kv = await openBucket(nats.nc, t.buckets.dedup, { replicas: 1, history: 1, ttlMs: WINDOW_MS });
@@ -188,6 +181,7 @@ describe('dedup after a crash: the copy that claimed the key goes on', () => {
         try {
           app = buildApp(loadConfig(env(ns)), { logger });
           await app.run();
+          let seq = 0;
           if (order === 'later copy first') {
             await verified(t, 'copy-b', 'evt_X', receivedA + 5_000);
             await waitFor('copy-b handled', () => noteOf(t, 'copy-b'), 10_000);
@@ -199,9 +193,9 @@ describe('dedup after a crash: the copy that claimed the key goes on', () => {
               async () => ((await jsm.consumers.info(t.streams.pipe, 'dedup')).num_ack_pending === 0 ? true : undefined),
               10_000,
             );
-            await verified(t, 'copy-b', 'evt_X', receivedA + 5_000);
+            seq = await verified(t, 'copy-b', 'evt_X', receivedA + 5_000);
           }
-          await drained(t);
+          await drained(t, seq);
           assert.deepEqual(await uniqueIds(t), ['copy-a'], 'the claiming copy went on, once');
           assert.equal((await noteOf(t, 'copy-b'))?.first_event_id, 'copy-a', 'the later copy is noted as a duplicate of the first');
           assert.equal(await noteOf(t, 'copy-a'), undefined, 'the claiming copy is no duplicate');

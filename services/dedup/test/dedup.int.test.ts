@@ -15,7 +15,16 @@ import {
   type Topology,
   topology,
 } from '@hookstream/runtime';
-import { connectTestNats, freePort, type NatsServer, startNatsServer, storedMessages, waitFor, waitForHttpOk } from '@hookstream/testkit';
+import {
+  connectTestNats,
+  freePort,
+  type NatsServer,
+  startNatsServer,
+  storedMessages,
+  waitConsumed,
+  waitFor,
+  waitForHttpOk,
+} from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 
@@ -47,10 +56,11 @@ function plan(prefix: string, n: number): { events: Planned[]; uniqueKeys: numbe
   return { events, uniqueKeys: keys.length, duplicateCopies: dupes.length, duplicateEvents: new Set(dupes.map((e) => e.eventId)).size };
 }
 
-async function publishVerified(nats: NatsHandle, t: Topology, events: Planned[]): Promise<void> {
+/** Publishes every planned copy; resolves on the highest stream sequence. */
+async function publishVerified(nats: NatsHandle, t: Topology, events: Planned[]): Promise<number> {
   const publisher = new AckingPublisher(nats.nc, 10_000);
   let copy = 0;
-  await Promise.all(
+  const acks = await Promise.all(
     events.map((e) => {
       const h = headers();
       // A distinct Nats-Msg-Id per copy, so the stream keeps both copies of a repeated event.
@@ -62,19 +72,10 @@ async function publishVerified(nats: NatsHandle, t: Topology, events: Planned[])
     }),
   );
   publisher.close();
+  return Math.max(...acks.map((a) => a.seq));
 }
 
-async function drained(jsm: JetStreamManager, t: Topology): Promise<void> {
-  await waitFor(
-    'hs.verified to drain',
-    async () => {
-      const info = await jsm.consumers.info(t.streams.pipe, 'dedup').catch(() => undefined);
-      return info && info.num_pending === 0 && info.num_ack_pending === 0 ? true : undefined;
-    },
-    60_000,
-    100,
-  );
-}
+const drained = (jsm: JetStreamManager, t: Topology, throughSeq: number) => waitConsumed(jsm, t.streams.pipe, 'dedup', throughSeq, 60_000);
 
 async function uniqueKeys(jsm: JetStreamManager, t: Topology): Promise<string[]> {
   return (await storedMessages(jsm, t.streams.pipe, t.unique('stripe'))).map((m) => m.header.get(Header.idempotencyKey));
@@ -111,8 +112,7 @@ describe('dedup against a real nats-server', () => {
     const app = buildApp(loadConfig(env('d1')), { logger });
     await app.run();
     try {
-      await publishVerified(nats, t, events);
-      await drained(jsm, t);
+      await drained(jsm, t, await publishVerified(nats, t, events));
       const keys = await uniqueKeys(jsm, t);
       assert.equal(keys.length, expected);
       assert.equal(new Set(keys).size, expected, 'each key once');
@@ -138,8 +138,7 @@ describe('dedup against a real nats-server', () => {
       // 150 keys, each sent three times with different event ids, all at once.
       const events: Planned[] = [];
       for (let i = 0; i < 150; i++) for (let copy = 0; copy < 3; copy++) events.push({ eventId: `r-${i}-${copy}`, key: `evt_race_${i}` });
-      await publishVerified(nats, t, events);
-      await drained(jsm, t);
+      await drained(jsm, t, await publishVerified(nats, t, events));
       const keys = await uniqueKeys(jsm, t);
       assert.equal(keys.length, 150);
       assert.equal(new Set(keys).size, 150);
@@ -182,7 +181,7 @@ describe('dedup against a real nats-server', () => {
     // reach hs.unique exactly once.
     const t = await setUp('d4');
     const { events, uniqueKeys: expected } = plan('k', 3000);
-    await publishVerified(nats, t, events);
+    const last = await publishVerified(nats, t, events);
     const start = async () => {
       const healthPort = await freePort();
       const child = spawn(process.execPath, [MAIN], {
@@ -213,7 +212,7 @@ describe('dedup against a real nats-server', () => {
     assert.ok(progressed < expected, `killed mid-run (${progressed} of ${expected} done)`);
     const second = await start();
     try {
-      await drained(jsm, t);
+      await drained(jsm, t, last);
       const keys = await uniqueKeys(jsm, t);
       assert.equal(new Set(keys).size, expected, 'no unique key lost');
       assert.equal(keys.length, expected, 'no key passed twice');

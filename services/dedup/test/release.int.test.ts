@@ -15,7 +15,7 @@ import {
   type Topology,
   topology,
 } from '@hookstream/runtime';
-import { connectTestNats, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
+import { connectTestNats, type NatsServer, startNatsServer, storedMessages, waitConsumed } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
 
@@ -62,32 +62,24 @@ describe('dedup: released claims and duplicate notes against a real nats-server'
   }
   const body = (key: string) => new TextEncoder().encode(JSON.stringify({ id: key, type: 'charge.succeeded' }));
 
-  async function verified(t: Topology, eventId: string, key: string): Promise<void> {
-    await publisher.publish(t.verified('stripe'), body(key), verifiedHeaders(eventId));
+  /** Publishes a verified message; resolves on its stream sequence. */
+  async function verified(t: Topology, eventId: string, key: string): Promise<number> {
+    return (await publisher.publish(t.verified('stripe'), body(key), verifiedHeaders(eventId))).seq;
   }
 
   /** A dead letter of `copied` (a stored message's headers and body) at `stage`, as the stage's worker publishes it. */
-  async function deadLetter(t: Topology, stage: string, copied: { header: MsgHdrs; data: Uint8Array }, reason: string): Promise<void> {
+  async function deadLetter(t: Topology, stage: string, copied: { header: MsgHdrs; data: Uint8Array }, reason: string): Promise<number> {
     const h = headers();
     for (const [k, values] of copied.header) if (!k.toLowerCase().startsWith('nats-')) for (const v of values) h.append(k, v);
     h.set(Header.dlqStage, stage);
     h.set(Header.dlqReason, reason);
     h.set(Header.dlqAt, String(Date.now()));
     h.set('Nats-Msg-Id', `${copied.header.get(Header.eventId)}:dlq:${stage}:${Math.random()}`);
-    await publisher.publish(t.dlq(stage, 'stripe'), copied.data, h);
+    return (await publisher.publish(t.dlq(stage, 'stripe'), copied.data, h)).seq;
   }
 
-  async function drained(t: Topology, durable: string, stream = t.streams.pipe): Promise<void> {
-    await waitFor(
-      `${durable} to drain`,
-      async () => {
-        const info = await jsm.consumers.info(stream, durable).catch(() => undefined);
-        return info && info.num_pending === 0 && info.num_ack_pending === 0 ? true : undefined;
-      },
-      30_000,
-      50,
-    );
-  }
+  /** Waits until `durable` has consumed the message at `seq` (see waitConsumed). */
+  const drained = (t: Topology, durable: string, seq: number, stream = t.streams.pipe) => waitConsumed(jsm, stream, durable, seq);
 
   const uniqueIds = async (t: Topology): Promise<string[]> =>
     (await storedMessages(jsm, t.streams.pipe, t.unique('stripe'))).map((m) => m.header.get(Header.eventId));
@@ -95,10 +87,8 @@ describe('dedup: released claims and duplicate notes against a real nats-server'
   it('dedup: a dropped duplicate leaves a note in hs_dedup naming the first event id', async () => {
     const { t, app } = await start('rn');
     try {
-      await verified(t, 'first-1', 'evt_note');
-      await drained(t, 'dedup');
-      await verified(t, 'again-1', 'evt_note');
-      await drained(t, 'dedup');
+      await drained(t, 'dedup', await verified(t, 'first-1', 'evt_note'));
+      await drained(t, 'dedup', await verified(t, 'again-1', 'evt_note'));
       assert.deepEqual(await uniqueIds(t), ['first-1']);
       const kv = await openBucket(nats.nc, t.buckets.dedup, { replicas: 1, history: 1, ttlMs: 72 * 3_600_000 });
       const entry = await kv.get(duplicateNoteKey('again-1'));
@@ -121,31 +111,25 @@ describe('dedup: released claims and duplicate notes against a real nats-server'
     // that dedup had forwarded already must not free the key again.
     const { t, app } = await start('rl');
     try {
-      await verified(t, 'k-1', 'evt_K');
-      await drained(t, 'dedup');
+      await drained(t, 'dedup', await verified(t, 'k-1', 'evt_K'));
       const [unique1] = await storedMessages(jsm, t.streams.pipe, t.unique('stripe'));
       assert.ok(unique1 !== undefined);
       assert.equal(unique1.header.get(Header.idempotencyKey), 'evt_K');
-      await deadLetter(t, 'validate', unique1, 'missing_event_type');
-      await drained(t, releaseConsumerName('validate'), t.streams.dlq);
+      await drained(t, releaseConsumerName('validate'), await deadLetter(t, 'validate', unique1, 'missing_event_type'), t.streams.dlq);
       assert.equal(app.counts.released, 1);
 
-      await verified(t, 'k-2', 'evt_K');
-      await drained(t, 'dedup');
+      await drained(t, 'dedup', await verified(t, 'k-2', 'evt_K'));
       assert.deepEqual(await uniqueIds(t), ['k-1', 'k-2'], 'the repost went through');
-      await verified(t, 'k-3', 'evt_K');
-      await drained(t, 'dedup');
+      await drained(t, 'dedup', await verified(t, 'k-3', 'evt_K'));
       assert.deepEqual(await uniqueIds(t), ['k-1', 'k-2'], 'the next repost is a duplicate of k-2');
 
       // k-1 dead-lettered again (a replay that failed again): the key is k-2's now.
-      await deadLetter(t, 'validate', unique1, 'missing_event_type');
-      await drained(t, releaseConsumerName('validate'), t.streams.dlq);
+      await drained(t, releaseConsumerName('validate'), await deadLetter(t, 'validate', unique1, 'missing_event_type'), t.streams.dlq);
       // A route dead letter: route may have published k-2 to events.* already.
       const unique2 = (await storedMessages(jsm, t.streams.pipe, t.unique('stripe'))).find((m) => m.header.get(Header.eventId) === 'k-2');
       assert.ok(unique2 !== undefined);
       await deadLetter(t, 'route', unique2, 'filter_error');
-      await verified(t, 'k-4', 'evt_K');
-      await drained(t, 'dedup');
+      await drained(t, 'dedup', await verified(t, 'k-4', 'evt_K'));
       assert.deepEqual(await uniqueIds(t), ['k-1', 'k-2']);
       assert.equal(app.counts.released, 1);
       assert.equal(app.counts.duplicates, 2);
@@ -157,19 +141,25 @@ describe('dedup: released claims and duplicate notes against a real nats-server'
         await new KvClaimStore(kv).create(kvKey('stripe', 'evt_D'), { event_id: 'd-1', first_seen_ms: Date.now() }),
         undefined,
       );
-      await deadLetter(t, 'dedup', { header: verifiedHeaders('d-1'), data: body('evt_D') }, 'max_deliver_exceeded');
-      await drained(t, releaseConsumerName('dedup'), t.streams.dlq);
+      await drained(
+        t,
+        releaseConsumerName('dedup'),
+        await deadLetter(t, 'dedup', { header: verifiedHeaders('d-1'), data: body('evt_D') }, 'max_deliver_exceeded'),
+        t.streams.dlq,
+      );
       assert.equal(app.counts.released, 2);
-      await verified(t, 'd-2', 'evt_D');
-      await drained(t, 'dedup');
+      await drained(t, 'dedup', await verified(t, 'd-2', 'evt_D'));
       assert.deepEqual(await uniqueIds(t), ['k-1', 'k-2', 'd-2']);
 
       // A dedup dead letter of an event that went on (an earlier delivery was forwarded) keeps its claim.
-      await deadLetter(t, 'dedup', { header: verifiedHeaders('d-2'), data: body('evt_D') }, 'max_deliver_exceeded');
-      await drained(t, releaseConsumerName('dedup'), t.streams.dlq);
+      await drained(
+        t,
+        releaseConsumerName('dedup'),
+        await deadLetter(t, 'dedup', { header: verifiedHeaders('d-2'), data: body('evt_D') }, 'max_deliver_exceeded'),
+        t.streams.dlq,
+      );
       assert.equal(app.counts.released, 2);
-      await verified(t, 'd-3', 'evt_D');
-      await drained(t, 'dedup');
+      await drained(t, 'dedup', await verified(t, 'd-3', 'evt_D'));
       assert.deepEqual(await uniqueIds(t), ['k-1', 'k-2', 'd-2'], 'd-3 is a duplicate of d-2');
     } finally {
       await app.close();
