@@ -75,15 +75,18 @@ describe('testkit nats cluster', () => {
   // Scenario: the meta leader is paused with SIGSTOP (a partition or a long
   // stall): it stops answering while its process stays, the others elect a
   // new meta leader, and after SIGCONT it answers and rejoins as a follower.
+  // The freeze outlasts a slow election: nats-server's election timeouts run
+  // to several seconds, more on a busy machine (8 s was too short under a
+  // CPU burner: the node thawed still the leader).
   it('testkit: freeze pauses a node and resumes it', async () => {
     const frozen = await cluster.metaLeader();
     const pid = frozen.pid;
-    const thawed = cluster.freeze(frozen, 8_000);
+    const thawed = cluster.freeze(frozen, 20_000);
     assert.equal(frozen.frozen, true);
     assert.equal(frozen.running, true);
     assert.equal(frozen.pid, pid);
     assert.equal(await frozen.monitor('/healthz', 500), undefined, 'a frozen node does not answer');
-    const successor = await cluster.metaLeader();
+    const successor = await cluster.metaLeader(19_000);
     assert.notEqual(successor.name, frozen.name, 'the others elect a new meta leader');
     await thawed;
     assert.equal(frozen.frozen, false);

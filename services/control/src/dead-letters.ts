@@ -95,7 +95,7 @@ export class DeadLetters {
 
   /** One dead letter. Throws NOT_FOUND. */
   async get(sequence: number): Promise<StoredMsg> {
-    if (!(sequence > 0)) throw invalid('sequence', 'must be a DLQ stream sequence (> 0)');
+    if (!Number.isSafeInteger(sequence) || sequence <= 0) throw invalid('sequence', 'must be a DLQ stream sequence (a whole number > 0)');
     const msg = await this.#jsm.streams.getMessage(this.#t.streams.dlq, { seq: sequence });
     if (msg === null) throw new RpcError(status.NOT_FOUND, `dead letter ${sequence} not found`);
     return msg;
@@ -104,7 +104,7 @@ export class DeadLetters {
   /** A page of matching dead letters from sequence `token` (oldest first); `next` is '' at the end. */
   async list(match: DeadLetterMatch, size: number, token: string): Promise<Page<StoredMsg>> {
     const from = token === '' ? 0 : Number(token);
-    if (!Number.isInteger(from) || from < 0) throw invalid('page_token', 'is not a token from a previous page');
+    if (!Number.isSafeInteger(from) || from < 0) throw invalid('page_token', 'is not a token from a previous page');
     const items: StoredMsg[] = [];
     const next = await this.#scan(match, from, MAX_SCAN, (msg) => {
       items.push(msg);

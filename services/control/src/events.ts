@@ -250,7 +250,7 @@ export class EventStore {
     let start: Start = { timeMs: window.sinceMs };
     if (token !== '') {
       const seq = Number(token);
-      if (!Number.isInteger(seq) || seq <= 0) throw invalid('page_token', 'is not a token from a previous page');
+      if (!Number.isSafeInteger(seq) || seq <= 0) throw invalid('page_token', 'is not a token from a previous page');
       start = { seq };
     }
     const items: EventView[] = [];
