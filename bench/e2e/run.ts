@@ -11,7 +11,19 @@
 //   offering and measure the drain; a per-event ledger of every 202;
 // - isolation: 50 healthy endpoints, then the same load again with a
 //   blackholed endpoint subscribed to every event next to them;
-// - many: one endpoint, then the same load spread over 1,000 endpoints.
+// - many: one endpoint, then the same load spread over 1,000 endpoints;
+// - cpu: BENCH_CPU_RATE events/s for BENCH_CPU_S s, well below saturation:
+//   CPU ms per delivered event of each process (from /proc) and in all;
+// - half: half the peak sustained rate for BENCH_CPU_S s (the latency a
+//   deployment sized at twice its load sees).
+//
+// BENCH_TARGET=floor runs bench/floor/gateway.ts (one receiver that answers
+// 202 after the PubAck, one consumer that POSTs and acks) in place of the six
+// services, with the same broker, events, rates and receiver: the floor the
+// pipeline is measured against. BENCH_ROOT=/path runs the services of another
+// checkout of hookstream (with its own node_modules), e.g. the commit before
+// a change, so that before and after are measured on the same machine in the
+// same hour (bench/e2e/efficiency.ts does both).
 //
 // Writes bench/e2e/results/latest.json (or BENCH_OUT) and, with the steps
 // phase, bench/e2e/latency.png. See bench/REPORT.md for the method.
@@ -36,6 +48,7 @@ import {
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
 import { type ServiceProcess, startService } from '../../test/e2e/processes.ts';
+import { startFloor } from '../floor/process.ts';
 import { renderLineChart } from './chart.ts';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
@@ -48,7 +61,7 @@ const envNumber = (name: string, fallback: number): number => {
 };
 
 // ---- knobs (env)
-const PHASE_NAMES = ['steps', 'overload', 'isolation', 'many'] as const;
+const PHASE_NAMES = ['steps', 'overload', 'isolation', 'many', 'cpu', 'half'] as const;
 type Phase = (typeof PHASE_NAMES)[number];
 const PHASES = (process.env.BENCH_PHASES ?? 'steps,overload')
   .split(',')
@@ -74,6 +87,14 @@ const MANY_S = envNumber('BENCH_MANY_S', 20);
 // Drain bound of the isolation and many-endpoints runs.
 const PHASE_DRAIN_MAX_S = envNumber('BENCH_PHASE_DRAIN_MAX_S', 60);
 const OUT = process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : here('./results/latest.json');
+const CPU_RATE = envNumber('BENCH_CPU_RATE', 200);
+const CPU_S = envNumber('BENCH_CPU_S', 20);
+const TARGET = process.env.BENCH_TARGET ?? 'pipeline';
+if (TARGET !== 'pipeline' && TARGET !== 'floor') throw new Error(`BENCH_TARGET=${TARGET}: pipeline or floor`);
+const ROOT = process.env.BENCH_ROOT ? resolve(process.env.BENCH_ROOT) : undefined;
+// Services to run with --cpu-prof (profiles in BENCH_CPU_PROF_DIR, default bench/e2e/results/profiles); see bench/e2e/profile-top.ts.
+const CPU_PROF = new Set((process.env.BENCH_CPU_PROF ?? '').split(',').filter(Boolean));
+const CPU_PROF_DIR = resolve(process.env.BENCH_CPU_PROF_DIR ?? here('./results/profiles'));
 // The endpoints' maxConcurrency; unset = the production default (10).
 const ENDPOINT_CONCURRENCY = process.env.BENCH_ENDPOINT_CONCURRENCY;
 
@@ -205,9 +226,19 @@ await endpointStore.put({
 const ingestPort = await freePort();
 const env = { HS_NATS_URL: nats.url, HS_NAMESPACE: NS, HS_MASTER_KEY: MASTER_KEY, HS_STREAM_REPLICAS: String(REPLICAS) };
 const services: ServiceProcess[] = [];
-services.push(await startService('ingest', { ...env, HS_INGEST_PORT: String(ingestPort), HS_INGEST_HOST: '127.0.0.1' }));
-for (const name of ['verify', 'dedup', 'validate', 'route']) services.push(await startService(name, env));
-services.push(await startService('deliver', { ...env, HS_DELIVER_ALLOW_CIDRS: '127.0.0.1/32' }));
+if (TARGET === 'floor') {
+  services.push(
+    await startFloor({ FLOOR_NATS_URL: nats.url, FLOOR_PORT: String(ingestPort), FLOOR_TARGET: endpoint.url, FLOOR_CONCURRENCY: '64' }),
+  );
+} else {
+  const opts = (name: string) => ({
+    ...(ROOT !== undefined ? { root: ROOT } : {}),
+    ...(CPU_PROF.has(name) ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] } : {}),
+  });
+  services.push(await startService('ingest', { ...env, HS_INGEST_PORT: String(ingestPort), HS_INGEST_HOST: '127.0.0.1' }, opts('ingest')));
+  for (const name of ['verify', 'dedup', 'validate', 'route']) services.push(await startService(name, env, opts(name)));
+  services.push(await startService('deliver', { ...env, HS_DELIVER_ALLOW_CIDRS: '127.0.0.1/32' }, opts('deliver')));
+}
 // Experiment, not a product setting: BENCH_NICE_INTAKE=n lowers the CPU
 // priority of ingest, verify, dedup, validate and route by n (renice), as if
 // intake ran on other nodes than deliver and nats-server, to separate what
@@ -223,11 +254,11 @@ const processes: { name: string; pid: () => number | undefined }[] = [
   ...services.map((s) => ({ name: s.name, pid: () => s.child.pid })),
 ];
 console.log(
-  `e2e benchmark: ${services.length} services + nats-server up in ${round((performance.now() - started) / 1000)} s; phases ${PHASES.join(',')}`,
+  `e2e benchmark (${TARGET}${ROOT ? ` from ${ROOT}` : ''}): ${services.length} services + nats-server up in ${round((performance.now() - started) / 1000)} s; phases ${PHASES.join(',')}`,
 );
 
 const jsm = await jetstreamManager(handle.nc);
-const watchedStreams = [t.streams.raw, t.streams.pipe, t.streams.delivery];
+const watchedStreams = TARGET === 'floor' ? ['FLOOR'] : [t.streams.raw, t.streams.pipe, t.streams.delivery];
 // Per-consumer counters of the delivery stream only up to this many consumers (deliver may run one per endpoint).
 const PER_CONSUMER_MAX = 8;
 
@@ -1118,6 +1149,55 @@ async function runMany(rate: number) {
   return out;
 }
 
+// ---------------------------------------------------------------- phase: cpu
+
+/**
+ * BENCH_CPU_RATE events/s for BENCH_CPU_S s, well below saturation, so every
+ * process does the work of each event once and nothing queues. Between the
+ * end of the first second and the end of offering: each process's CPU time
+ * (/proc) over the events first received at the endpoint in that window.
+ * `gateway` sums the gateway's processes (nats-server and the services, or
+ * the floor); the bench's own generator and receiver are apart.
+ */
+async function runCpu() {
+  const settled = await settle('cpu');
+  const l = newLoad(`cpu ${CPU_RATE}/s`, CPU_RATE, CPU_S);
+  const offering = offer([l]);
+  await sleep(FILL_MS);
+  const a = cpuMark();
+  await offering;
+  const b = cpuMark();
+  const drained = await drain([l], l.end + DRAIN_MAX_MS);
+  const delivered = deliveriesBetween(a.at, b.at);
+  const seconds = (b.at - a.at) / 1000;
+  const msPerEvent: Record<string, number> = {};
+  let gateway = 0;
+  processes.forEach((p, k) => {
+    const used = (b.procs[k] ?? 0) - (a.procs[k] ?? 0);
+    gateway += used;
+    msPerEvent[p.name] = round((used * 1000) / Math.max(1, delivered), 3);
+  });
+  const bench = (b.bench.user + b.bench.system - a.bench.user - a.bench.system) / 1e6;
+  const result = {
+    settled,
+    rate: CPU_RATE,
+    seconds: round(seconds, 1),
+    delivered,
+    deliveredPerS: round(delivered / seconds, 0),
+    cpuMsPerEvent: { ...msPerEvent, gateway: round((gateway * 1000) / Math.max(1, delivered), 3) },
+    benchCpuMsPerEvent: round((bench * 1000) / Math.max(1, delivered), 3),
+    cpuPercent: cpuBetween(a, b),
+    e2e: e2eOf(l, l.start + FILL_MS),
+    drained,
+    ledger: ledger(l),
+  };
+  console.log(
+    `cpu: ${CPU_RATE}/s for ${CPU_S} s, ${delivered} delivered in the window; CPU ms per event ${JSON.stringify(result.cpuMsPerEvent)} ` +
+      `(bench ${result.benchCpuMsPerEvent}); e2e p99 ${result.e2e.p99} ms; ledger ${JSON.stringify(result.ledger)}`,
+  );
+  return result;
+}
+
 // ---------------------------------------------------------------- run
 
 // Warm-up (JIT, connections, consumers), not reported.
@@ -1125,7 +1205,7 @@ await runStep('warm-up', 100, 3);
 const countersAtStart = await counters();
 const firstReportedLoad = nextLoadIdx;
 
-const needPeak = PHASES.includes('overload') || (PHASES.includes('many') && MANY_RATE_ENV === undefined);
+const needPeak = PHASES.includes('overload') || PHASES.includes('half') || (PHASES.includes('many') && MANY_RATE_ENV === undefined);
 const runStepsPhase = PHASES.includes('steps') || (needPeak && PEAK_ENV === undefined);
 if (runStepsPhase) {
   if (!PHASES.includes('steps')) console.log('steps: run to find the peak sustained rate (BENCH_PEAK_PER_S unset)');
@@ -1144,8 +1224,20 @@ if (needPeak) {
 let overload: Awaited<ReturnType<typeof runOverload>> | { error: string } | null = null;
 let isolation: Awaited<ReturnType<typeof runIsolation>> | null = null;
 let manyEndpoints: Awaited<ReturnType<typeof runMany>> | { error: string } | null = null;
+let cpu: Awaited<ReturnType<typeof runCpu>> | null = null;
+let half: (StepResult & { peak: number }) | { error: string } | null = null;
 for (const phase of PHASES) {
   if (phase === 'steps') continue;
+  if (phase === 'cpu') cpu = await runCpu();
+  if (phase === 'half') {
+    if (peak === undefined) half = { error: 'no peak sustained rate found' };
+    else {
+      await settle('half');
+      const rate = Math.max(1, Math.round(peak.perS / 2));
+      half = { peak: peak.perS, ...(await runStep(`half ${rate}/s`, rate, CPU_S)) };
+      console.log(`half of the peak: ${rate}/s, e2e p50 ${half.e2eP50} p99 ${half.e2eP99} ms, achieved ${half.achieved}/s`);
+    }
+  }
   if (phase === 'overload') overload = peak ? await runOverload(peak.perS, peak.source) : { error: 'no peak sustained rate found' };
   if (phase === 'isolation') isolation = await runIsolation();
   if (phase === 'many') {
@@ -1208,6 +1300,8 @@ const summary = {
   node: process.version,
   cores: 2,
   phases: PHASES,
+  target: TARGET,
+  root: ROOT ?? null,
   nats: { version: findNatsServer().version, nodes: NATS_NODES, replicas: REPLICAS, syncInterval: NATS_SYNC },
   stepSeconds: STEP_S,
   bodyBytes: makeEvent(1, 0, 0).body.length,
@@ -1229,6 +1323,8 @@ const summary = {
     BENCH_NICE_INTAKE: NICE_INTAKE,
     BENCH_NATS_NODES: NATS_NODES,
     BENCH_NATS_SYNC: NATS_SYNC,
+    BENCH_CPU_RATE: CPU_RATE,
+    BENCH_CPU_S: CPU_S,
   },
   steps: results,
   saturation: saturation ?? null,
@@ -1247,6 +1343,8 @@ const summary = {
   overload,
   isolation,
   many_endpoints: manyEndpoints,
+  cpu,
+  half,
   // Deliver's naks over every load after the warm-up (all phases), per task.
   wholeRun: { naks: runWork.naks, tasks: runTasks, naksPerTask: ratio(runWork.naks, runTasks, 4) },
   exitCodes,

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitForHttpOk } from '@hookstream/testkit';
 
@@ -16,11 +17,21 @@ export interface ServiceProcess {
 /**
  * Starts `services/{name}/src/main.ts` as its own process with `env`, and
  * resolves once its /readyz answers 200. Its stderr goes to the test's.
+ * `root`: another checkout of hookstream to run the service from (a
+ * benchmark's "before"); default this one. `nodeArgs` go before the entry
+ * point (e.g. `--cpu-prof`).
  */
-export async function startService(name: string, env: Record<string, string>): Promise<ServiceProcess> {
+export async function startService(
+  name: string,
+  env: Record<string, string>,
+  options: { root?: string; nodeArgs?: readonly string[] } = {},
+): Promise<ServiceProcess> {
   const healthPort = await freePort();
-  const main = fileURLToPath(new URL(`../../services/${name}/src/main.ts`, import.meta.url));
-  const child = spawn(process.execPath, [main], {
+  const main =
+    options.root !== undefined
+      ? join(options.root, 'services', name, 'src', 'main.ts')
+      : fileURLToPath(new URL(`../../services/${name}/src/main.ts`, import.meta.url));
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), main], {
     env: { ...process.env, HS_LOG_LEVEL: 'warn', ...env, HS_HEALTH_PORT: String(healthPort), HS_HEALTH_HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
