@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@hookstream/testkit';
-import type { ServiceProcess } from '../../test/e2e/processes.ts';
+import { type ServiceProcess, serviceProcess } from '../../test/e2e/processes.ts';
 
 /**
  * Starts bench/floor/gateway.ts as its own process with `env` (FLOOR_*), and
@@ -13,24 +13,11 @@ import type { ServiceProcess } from '../../test/e2e/processes.ts';
 export async function startFloor(env: Record<string, string>): Promise<ServiceProcess> {
   const main = fileURLToPath(new URL('./gateway.ts', import.meta.url));
   const child = spawn(process.execPath, [main], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const lines = createInterface({ input: child.stdout });
   const ready = (async () => {
     for await (const line of lines) if (line === 'floor ready') return;
     throw new Error('the floor gateway exited before it was ready');
   })();
   await Promise.race([ready, once(child, 'exit').then(() => Promise.reject(new Error('the floor gateway exited')))]);
-  return {
-    name: 'floor',
-    healthPort: await freePort(),
-    child,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-    kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
+  return serviceProcess('floor', await freePort(), child);
 }

@@ -35,8 +35,14 @@ export async function startService(
     env: { ...process.env, HS_LOG_LEVEL: 'warn', ...env, HS_HEALTH_PORT: String(healthPort), HS_HEALTH_HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const handle = serviceProcess(name, healthPort, child);
   await waitForHttpOk(healthPort, '/readyz');
+  return handle;
+}
+
+/** A {@link ServiceProcess} for a started child (its stop and kill wait for the exit). */
+export function serviceProcess(name: string, healthPort: number, child: ChildProcess): ServiceProcess {
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     name,
     healthPort,
