@@ -5,8 +5,12 @@
 // 2. before: the services of BENCH_BEFORE_REF (default: the commit before
 //    the CPU work of issue 15), checked out under .bench/before with its own
 //    `npm ci`;
-// 3. after: this checkout's services. This run is the run of record: it
-//    writes bench/e2e/results/latest.json (steps, overload, cpu, half).
+// 3. after, services: this checkout, one process per stage (the chart's
+//    default layout);
+// 4. after, combined: this checkout, the six stages in one process
+//    (services/pipeline, the small-install layout). This run is the run of
+//    record: it writes bench/e2e/results/latest.json (steps, overload, cpu,
+//    half), and the `efficiency` object's headline figures are its.
 //
 // Each run: the steps phase (capacity: the peak sustained rate) and the cpu
 // phase (BENCH_CPU_RATE events/s, default 150, below every target's
@@ -25,11 +29,11 @@ import { fileURLToPath } from 'node:url';
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const results = join(repo, 'bench/e2e/results');
 // The commit before the CPU work: "today's main" of issue 15.
-const BEFORE_REF = process.env.BENCH_BEFORE_REF ?? 'f1f2bd0';
+const BEFORE_REF = process.env.BENCH_BEFORE_REF ?? 'de6d4d4';
 const beforeDir = join(repo, '.bench/before');
 const CPU_RATE = process.env.BENCH_CPU_RATE ?? '150';
 const RATES = process.env.BENCH_RATES ?? '100,150,200,300,400,500,600,800,1000,1250,1500,2000,2500,3000';
-const only = (process.env.BENCH_EFFICIENCY_ONLY ?? 'floor,before,after').split(',');
+const only = (process.env.BENCH_EFFICIENCY_ONLY ?? 'floor,before,services,after').split(',');
 
 function git(args: string[], cwd = repo): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
@@ -76,6 +80,7 @@ const r3 = (v: number | null): number | null => (v === null || !Number.isFinite(
 
 const floorOut = join(results, 'efficiency-floor.json');
 const beforeOut = join(results, 'efficiency-before.json');
+const servicesOut = join(results, 'efficiency-services.json');
 const afterOut = join(results, 'latest.json');
 const read = (f: string): RunOut | undefined => (existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as RunOut) : undefined);
 
@@ -85,10 +90,13 @@ if (only.includes('before')) {
   beforeSha = beforeCheckout();
   run(`before (${beforeSha.slice(0, 10)})`, { BENCH_ROOT: beforeDir, BENCH_PHASES: 'steps,cpu' }, beforeOut);
 }
-if (only.includes('after')) run('after (this checkout)', { BENCH_PHASES: 'steps,overload,cpu,half' }, afterOut);
+if (only.includes('services')) run('after, one process per stage', { BENCH_LAYOUT: 'services', BENCH_PHASES: 'steps,cpu' }, servicesOut);
+if (only.includes('after'))
+  run('after, combined (run of record)', { BENCH_LAYOUT: 'combined', BENCH_PHASES: 'steps,overload,cpu,half' }, afterOut);
 
 const floor = read(floorOut);
 const before = read(beforeOut);
+const services = read(servicesOut);
 const after = read(afterOut) as (RunOut & Record<string, unknown>) | undefined;
 if (after === undefined) throw new Error(`${afterOut} missing: run the "after" part`);
 const cpu = gatewayMs(after);
@@ -102,7 +110,10 @@ after.efficiency = {
   commit: git(['rev-parse', 'HEAD']),
   before_commit: beforeSha || (before !== undefined ? BEFORE_REF : null),
   cpu_rate_per_s: Number(CPU_RATE),
+  layout: 'combined (services/pipeline: the six stages in one process)',
   cpu_ms_per_event: cpu,
+  services_layout_cpu_ms_per_event: gatewayMs(services),
+  services_layout_capacity_per_s: services?.maxSustainedOffered ?? null,
   floor_cpu_ms_per_event: floorCpu,
   before_cpu_ms_per_event: beforeCpu,
   cpu_over_before: cpu !== null && beforeCpu !== null ? r3(cpu / beforeCpu) : null,
@@ -115,6 +126,7 @@ after.efficiency = {
   half_capacity_p99_ms: half?.e2eP99 ?? null,
   per_process_ms: {
     after: after.cpu?.cpuMsPerEvent ?? null,
+    after_services_layout: services?.cpu?.cpuMsPerEvent ?? null,
     before: before?.cpu?.cpuMsPerEvent ?? null,
     floor: floor?.cpu?.cpuMsPerEvent ?? null,
   },

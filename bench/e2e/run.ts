@@ -23,7 +23,8 @@
 // pipeline is measured against. BENCH_ROOT=/path runs the services of another
 // checkout of hookstream (with its own node_modules), e.g. the commit before
 // a change, so that before and after are measured on the same machine in the
-// same hour (bench/e2e/efficiency.ts does both).
+// same hour (bench/e2e/efficiency.ts does both). BENCH_LAYOUT=combined runs
+// the six stages in one process (services/pipeline) instead of six.
 //
 // Writes bench/e2e/results/latest.json (or BENCH_OUT) and, with the steps
 // phase, bench/e2e/latency.png. See bench/REPORT.md for the method.
@@ -92,6 +93,9 @@ const CPU_S = envNumber('BENCH_CPU_S', 20);
 const TARGET = process.env.BENCH_TARGET ?? 'pipeline';
 if (TARGET !== 'pipeline' && TARGET !== 'floor') throw new Error(`BENCH_TARGET=${TARGET}: pipeline or floor`);
 const ROOT = process.env.BENCH_ROOT ? resolve(process.env.BENCH_ROOT) : undefined;
+// services: one process per stage (the Helm chart's default); combined: the six in one (services/pipeline).
+const LAYOUT = process.env.BENCH_LAYOUT ?? 'services';
+if (LAYOUT !== 'services' && LAYOUT !== 'combined') throw new Error(`BENCH_LAYOUT=${LAYOUT}: services or combined`);
 // Services to run with --cpu-prof (profiles in BENCH_CPU_PROF_DIR, default bench/e2e/results/profiles); see bench/e2e/profile-top.ts.
 const CPU_PROF = new Set((process.env.BENCH_CPU_PROF ?? '').split(',').filter(Boolean));
 const CPU_PROF_DIR = resolve(process.env.BENCH_CPU_PROF_DIR ?? here('./results/profiles'));
@@ -235,9 +239,15 @@ if (TARGET === 'floor') {
     ...(ROOT !== undefined ? { root: ROOT } : {}),
     ...(CPU_PROF.has(name) ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] } : {}),
   });
-  services.push(await startService('ingest', { ...env, HS_INGEST_PORT: String(ingestPort), HS_INGEST_HOST: '127.0.0.1' }, opts('ingest')));
-  for (const name of ['verify', 'dedup', 'validate', 'route']) services.push(await startService(name, env, opts(name)));
-  services.push(await startService('deliver', { ...env, HS_DELIVER_ALLOW_CIDRS: '127.0.0.1/32' }, opts('deliver')));
+  const ingestEnv = { HS_INGEST_PORT: String(ingestPort), HS_INGEST_HOST: '127.0.0.1' };
+  const deliverEnv = { HS_DELIVER_ALLOW_CIDRS: '127.0.0.1/32' };
+  if (LAYOUT === 'combined') {
+    services.push(await startService('pipeline', { ...env, ...ingestEnv, ...deliverEnv }, opts('pipeline')));
+  } else {
+    services.push(await startService('ingest', { ...env, ...ingestEnv }, opts('ingest')));
+    for (const name of ['verify', 'dedup', 'validate', 'route']) services.push(await startService(name, env, opts(name)));
+    services.push(await startService('deliver', { ...env, ...deliverEnv }, opts('deliver')));
+  }
 }
 // Experiment, not a product setting: BENCH_NICE_INTAKE=n lowers the CPU
 // priority of ingest, verify, dedup, validate and route by n (renice), as if
@@ -254,7 +264,7 @@ const processes: { name: string; pid: () => number | undefined }[] = [
   ...services.map((s) => ({ name: s.name, pid: () => s.child.pid })),
 ];
 console.log(
-  `e2e benchmark (${TARGET}${ROOT ? ` from ${ROOT}` : ''}): ${services.length} services + nats-server up in ${round((performance.now() - started) / 1000)} s; phases ${PHASES.join(',')}`,
+  `e2e benchmark (${TARGET === 'floor' ? 'floor' : LAYOUT}${ROOT ? ` from ${ROOT}` : ''}): ${services.length} services + nats-server up in ${round((performance.now() - started) / 1000)} s; phases ${PHASES.join(',')}`,
 );
 
 const jsm = await jetstreamManager(handle.nc);
@@ -280,7 +290,12 @@ async function counters(): Promise<Record<string, number>> {
       // Per-endpoint attempt counters would be thousands of keys in the many-endpoints phase.
       if (line.startsWith('hookstream_delivery_attempts_total') && !line.includes('endpoint="sink"')) continue;
       const space = line.lastIndexOf(' ');
-      out[`${s.name} ${line.slice(0, space)}`] = Number(line.slice(space + 1));
+      // The combined process serves every stage's series: key each by its stage, as if apart.
+      const owner =
+        s.name === 'pipeline'
+          ? (/stage="(\w+)"/.exec(line)?.[1] ?? (line.startsWith('hookstream_delivery_') ? 'deliver' : s.name))
+          : s.name;
+      out[`${owner} ${line.slice(0, space)}`] = Number(line.slice(space + 1));
     }
   }
   for (const stream of watchedStreams) {
@@ -1301,6 +1316,7 @@ const summary = {
   cores: 2,
   phases: PHASES,
   target: TARGET,
+  layout: TARGET === 'floor' ? null : LAYOUT,
   root: ROOT ?? null,
   nats: { version: findNatsServer().version, nodes: NATS_NODES, replicas: REPLICAS, syncInterval: NATS_SYNC },
   stepSeconds: STEP_S,

@@ -27,6 +27,7 @@ import { buildApp as buildValidate, loadConfig as validateConfig } from '@hookst
 import { buildApp as buildVerify, type VerifyApp, loadConfig as verifyConfig } from '@hookstream/verify';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import Stripe from 'stripe';
+import { postStripe } from './stripe.ts';
 
 // Installed before any service starts: every span of this process lands here.
 const exporter = new InMemorySpanExporter();
@@ -81,20 +82,7 @@ describe('observability across the pipeline', () => {
 
   it('observability: one webhook is one trace, a span per stage, each the child of the one before', async () => {
     const body = '{"id":"evt_trace","type":"charge.succeeded"}';
-    const res = await httpRequest({
-      port: ingest.server().port,
-      path: '/v1/webhooks/stripe',
-      method: 'POST',
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'stripe-signature': Stripe.webhooks.generateTestHeaderString({
-          payload: body,
-          secret: SECRET,
-          timestamp: Math.floor(Date.now() / 1000),
-        }),
-      },
-    });
+    const res = await postStripe(ingest.server().port, body, SECRET);
     assert.equal(res.status, 202);
     const eventId = (JSON.parse(res.body) as { id: string }).id;
     await waitFor('delivery', () => (receiver.received.length === 1 ? true : undefined), 15_000);

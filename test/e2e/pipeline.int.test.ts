@@ -7,7 +7,6 @@ import {
   type ClickHouseServer,
   connectTestNats,
   freePort,
-  httpRequest,
   type NatsServer,
   startClickHouse,
   startEndpoint,
@@ -18,8 +17,8 @@ import {
 } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { Webhook } from 'standardwebhooks';
-import Stripe from 'stripe';
 import { type ServiceProcess, startService } from './processes.ts';
+import { postStripe } from './stripe.ts';
 
 const STRIPE_SECRET = 'whsec_e2e_secret';
 const ENDPOINT_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -107,17 +106,7 @@ describe('the pipeline, every service a real process', () => {
     await clickhouse?.stop();
   });
 
-  const post = (body: string, secret = STRIPE_SECRET) =>
-    httpRequest({
-      port: ingestPort,
-      path: '/v1/webhooks/stripe',
-      method: 'POST',
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp: Math.floor(Date.now() / 1000) }),
-      },
-    });
+  const post = (body: string, secret = STRIPE_SECRET) => postStripe(ingestPort, body, secret);
 
   it('e2e: signed events reach events.* and three subscribers once; retries, forgeries and schema breaks are handled', async () => {
     // Every fourth event is a big payment; events 10-11 are another type.
