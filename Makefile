@@ -13,7 +13,7 @@ TEST_FILES := 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts' 'tes
 # The pure tests: no nats-server, ClickHouse or browser (integration tests are *.int.test.ts, browser tests *.browser.test.ts).
 UNIT_FILES = $(shell find packages services test -name '*.test.ts' -not -name '*.int.test.ts' -not -name '*.browser.test.ts' -not -path '*/node_modules/*')
 
-.PHONY: help setup setup-browser build up down status test test-unit typecheck lint format bench bench-ingest clean
+.PHONY: help setup setup-browser build up down status test test-unit typecheck lint format bench bench-efficiency bench-ingest clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -89,6 +89,9 @@ bench-console: setup ## the console's JSON API vs gRPC for the same RPCs (ListEn
 
 bench-nats: setup ## the pipeline on one nats-server with and without fsync on every write, and on a 3-node R3 cluster (writes bench/e2e/results/nats.json)
 	node bench/e2e/nats-compare.ts
+
+bench-efficiency: setup ## CPU per event: the floor, the commit before, one process per stage and combined, in one run (writes bench/e2e/results/latest.json's efficiency)
+	node bench/e2e/efficiency.ts
 
 bench-e2e: setup ## the whole pipeline: offered load to saturation, writes bench/e2e/results and latency.png
 	node bench/e2e/run.ts

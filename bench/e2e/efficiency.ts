@@ -19,7 +19,10 @@
 // before_cpu_ms_per_event (the gateway's processes: nats-server and the
 // services, not the load generator), capacity_per_s, floor_capacity_per_s,
 // before_capacity_per_s, capacity_over_floor, p99 at half capacity, and the
-// per-process figures. Other BENCH_* knobs pass through to every run.
+// per-process figures. Other BENCH_* knobs pass through to every run;
+// BENCH_EFFICIENCY_ONLY=floor,before,services,after picks parts (the others
+// are read from their last results), BENCH_EFFICIENCY_TAG=x writes
+// efficiency-*-x.json and leaves latest.json alone (a run with a burner).
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -78,10 +81,13 @@ function run(label: string, env: Record<string, string>, out: string): RunOut {
 const gatewayMs = (o: RunOut | undefined): number | null => o?.cpu?.cpuMsPerEvent.gateway ?? null;
 const r3 = (v: number | null): number | null => (v === null || !Number.isFinite(v) ? null : Math.round(v * 1000) / 1000);
 
-const floorOut = join(results, 'efficiency-floor.json');
-const beforeOut = join(results, 'efficiency-before.json');
-const servicesOut = join(results, 'efficiency-services.json');
-const afterOut = join(results, 'latest.json');
+// BENCH_EFFICIENCY_TAG=burner (say): every file gets the tag, and the run of record is left alone.
+const TAG = process.env.BENCH_EFFICIENCY_TAG ?? '';
+const file = (part: string) => join(results, `efficiency-${part}${TAG ? `-${TAG}` : ''}.json`);
+const floorOut = file('floor');
+const beforeOut = file('before');
+const servicesOut = file('services');
+const afterOut = TAG ? file('after') : join(results, 'latest.json');
 const read = (f: string): RunOut | undefined => (existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as RunOut) : undefined);
 
 if (only.includes('floor')) run('floor', { BENCH_TARGET: 'floor', BENCH_PHASES: 'steps,cpu' }, floorOut);
