@@ -69,7 +69,7 @@ const HEALTH_POLL_MS = 1_000;
 
 /** What {@link buildApp} returns. */
 export interface PipelineApp extends App {
-  /** The process's logger (each stage logs through a child with its `service`). */
+  /** The process's own logger (`service: pipeline`); each stage has its own. */
   readonly logger: Logger;
   /** The combined health server's port, once running. */
   healthPort(): number;
@@ -111,7 +111,8 @@ export function loadStages(env: Env): { readonly health: { port: number; host: s
 
 /**
  * The six pipeline stages in one process: each is the service's own app
- * (its consumer, its NATS connection, its metrics), started in the order of
+ * (its consumer, its NATS connection, its metrics, its logger with the
+ * stage as `service`), started in the order of
  * {@link STAGES}, talking to the next over JetStream exactly as when they run
  * apart. For small installs: one process instead of six saves the CPU of six
  * event loops waking up for every event (bench/REPORT.md, "CPU per event").
@@ -165,7 +166,11 @@ export function buildApp(env: Env, overrides: { logger?: Logger } = {}): Pipelin
         const m = STAGES.find(([n]) => n === name)?.[1];
         if (m === undefined) continue;
         const stageConfig = config as HostedStage['config'];
-        const stageLogger = logger.child({ service: stageConfig.service });
+        // Each stage logs as its own service would (`service` is the stage), so log queries work in either layout.
+        const stageLogger =
+          overrides.logger !== undefined
+            ? overrides.logger.child({ stage: name })
+            : createLogger({ service: stageConfig.service, level: stageConfig.logLevel });
         // Each module's buildApp takes its own config type; loadStages made it with that module's loadConfig.
         const app = (m.buildApp as (c: unknown, o: { logger: Logger }) => HostedStage['app'])(config, { logger: stageLogger });
         cleanup.push(name, () => app.close());

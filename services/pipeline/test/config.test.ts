@@ -29,7 +29,8 @@ describe('pipeline: configuration', () => {
       assert.equal(c.healthPort, 0);
       assert.equal(c.healthHost, '127.0.0.1');
     }
-    assert.equal((stages.find(([n]) => n === 'ingest')?.[1] as { port: number }).port, 8081);
+    const ingest = stages.find(([n]) => n === 'ingest')?.[1] as { port: number } | undefined;
+    assert.equal(ingest?.port, 8081);
     assert.equal(loadStages({}).health.port, PIPELINE_HEALTH_PORT);
   });
 });
