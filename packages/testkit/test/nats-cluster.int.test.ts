@@ -91,6 +91,13 @@ describe('testkit nats cluster', () => {
     await thawed;
     assert.equal(frozen.frozen, false);
     await waitFor('the resumed node to be healthy', async () => ((await frozen.healthy()) ? true : undefined), 30_000, 100);
-    assert.equal(await frozen.metaLeaderName(), (await cluster.metaLeader()).name);
+    // Healthy can come before it has heard from the leader again: wait until it names the one the others do.
+    const leader = (await cluster.metaLeader()).name;
+    await waitFor(
+      'the resumed node to follow the meta leader',
+      async () => ((await frozen.metaLeaderName()) === leader ? true : undefined),
+      30_000,
+      100,
+    );
   });
 });
