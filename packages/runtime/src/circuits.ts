@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { type BucketOptions, openBucket } from './config-cache.ts';
+import { type BucketOptions, bucketKeys, openBucket } from './config-cache.ts';
 
 /**
  * Circuit reports: each deliver replica keeps its circuit breakers in memory
@@ -54,9 +54,7 @@ export function decodeCircuitReport(value: Uint8Array): CircuitReport | undefine
 /** Every live report in the bucket (older than the TTL ones are skipped too). */
 export async function readCircuitReports(kv: KV, nowMs: number): Promise<CircuitReport[]> {
   const reports: CircuitReport[] = [];
-  const keys: string[] = [];
-  for await (const key of await kv.keys()) keys.push(key);
-  for (const key of keys) {
+  for (const key of await bucketKeys(kv)) {
     const entry = await kv.get(key);
     if (entry === null || entry.operation !== 'PUT') continue;
     const report = decodeCircuitReport(entry.value);

@@ -1,5 +1,5 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { type KV, Kvm } from '@nats-io/kv';
+import { Bucket, type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from './logger.ts';
 import { DEFAULT_JETSTREAM_WAIT_MS, type JetStreamWaitOptions, retryWhileUnavailable } from './streams.ts';
@@ -43,6 +43,30 @@ export async function openBucket(nc: NatsConnection, name: string, options: Buck
     deadline,
     options,
   );
+}
+
+/**
+ * Every key of a bucket that has an entry, a delete marker's included (read
+ * each with `kv.get` and skip what is not a PUT). Not `kv.keys()`: that
+ * makes a consumer and returns nothing when its pending count, read just
+ * after, is 0, which happens while a key is being written (measured: 30 of
+ * 500 listings empty with one key rewritten every 2 ms). This asks the
+ * stream for its subjects instead (STREAM.INFO with a subjects filter,
+ * paged by the client), which the server answers from its per-subject
+ * index in one step. A KV that is not a nats.js Bucket (a unit test's
+ * fake) is listed with `keys()`.
+ */
+export async function bucketKeys(kv: KV): Promise<string[]> {
+  if (!(kv instanceof Bucket)) {
+    const keys: string[] = [];
+    for await (const key of await kv.keys()) keys.push(key);
+    return keys;
+  }
+  const prefix = kv.fullKeyName('');
+  const info = await kv.jsm.streams.info(kv.stream, { subjects_filter: `${prefix}>` });
+  return Object.keys(info.state.subjects ?? {})
+    .filter((subject) => subject.startsWith(prefix))
+    .map((subject) => kv.decodeKey(subject.slice(prefix.length)));
 }
 
 /** A live, read-only in-memory copy of a KV bucket of configuration records. */

@@ -8,7 +8,7 @@ export {
   readCircuitReports,
 } from './circuits.ts';
 export { BASE_ENV, type BaseConfig, EnvReader, type NatsTlsConfig, readBaseConfig } from './config.ts';
-export { type BucketOptions, type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
+export { type BucketOptions, bucketKeys, type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
 export { type DuplicateNote, decodeDuplicateNote, duplicateNoteKey, encodeDuplicateNote } from './duplicates.ts';
 export {
   type CircuitPolicy,

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   AckingPublisher,
   ack,
+  bucketKeys,
   type ConfigCache,
   createLogger,
   decodeSource,
@@ -216,5 +217,36 @@ describe('runtime against a real nats-server', () => {
     const cache = await watchConfig(kv, decodeSource, logger);
     assert.equal(cache.isReady(), true);
     cache.stop();
+  });
+
+  // Scenario: one key is rewritten every few ms (a deliver replica's circuit
+  // report, an operator's update) while another client lists the bucket.
+  // kv.keys() came back empty for 30 of 500 listings here; bucketKeys must
+  // never miss a key that exists the whole time, and lists deleted keys too
+  // (their last entry is a marker the caller skips).
+  it('config cache: bucketKeys lists every key while one is being rewritten, deleted keys included', async () => {
+    const kv = await openBucket(nats.nc, 'c3_keys', { replicas: 1, history: 1 });
+    await kv.put('steady', 'x');
+    await kv.put('other.key', 'x');
+    await kv.put('gone', 'x');
+    await kv.delete('gone');
+    let writing = true;
+    let writes = 0;
+    const writer = (async () => {
+      while (writing) {
+        await kv.put('steady', String(writes++));
+        await kv.put('other.key', String(writes));
+      }
+    })();
+    try {
+      for (let i = 0; i < 200; i++) {
+        assert.deepEqual((await bucketKeys(kv)).sort(), ['gone', 'other.key', 'steady'], `listing ${i}`);
+      }
+    } finally {
+      writing = false;
+      await writer;
+    }
+    assert.ok(writes > 50, `the key was rewritten while listing (${writes} writes)`);
+    assert.equal((await kv.get('gone'))?.operation, 'DEL');
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -364,13 +364,17 @@ export class NatsCluster {
   /**
    * Pauses the node with SIGSTOP and resumes it with SIGCONT after `ms`:
    * its sockets stay open but nothing answers, as in a partition or a long
-   * stall. Resolves once it is resumed (or was killed meanwhile).
+   * stall. It returns once every thread of the process is stopped (kill(2)
+   * only queues the signal: on a busy machine a thread can still answer a
+   * request just after it). Resolves once it is resumed (or was killed
+   * meanwhile).
    */
   freeze(node: NatsClusterNode, ms: number): Promise<void> {
     const pid = node.pid;
     if (pid === undefined) return Promise.reject(new Error(`${node.name} is not running`));
     if (node.frozen) return Promise.reject(new Error(`${node.name} is frozen already`));
     process.kill(pid, 'SIGSTOP');
+    waitStopped(pid, 5_000);
     node.frozenUntil = Date.now() + ms;
     return new Promise<void>((resolve) => {
       this.#thaws.set(node, { timer: setTimeout(() => this.#thaw(node), ms), resolve });
@@ -409,6 +413,35 @@ export class NatsCluster {
 /** Shorthand for {@link NatsCluster.start}. */
 export function startNatsCluster(options?: NatsClusterOptions): Promise<NatsCluster> {
   return NatsCluster.start(options);
+}
+
+/**
+ * Blocks until every thread of `pid` is in the stopped state ('T' in
+ * /proc/<pid>/task/<tid>/stat), at most `timeoutMs`; throws after that.
+ * Returns at once when the process is gone.
+ */
+function waitStopped(pid: number, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let threads: string[];
+    try {
+      threads = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return;
+    }
+    const running = threads.filter((tid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'T';
+      } catch {
+        return false;
+      }
+    });
+    if (running.length === 0) return;
+    if (Date.now() >= deadline) throw new Error(`process ${pid} not stopped ${timeoutMs} ms after SIGSTOP (threads ${running.join(', ')})`);
+    Atomics.wait(pause, 0, 0, 1);
+  }
 }
 
 async function distinctFreePorts(count: number): Promise<number[]> {

@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import {
+  bucketKeys,
   decodeRecord,
   ENCRYPTED_PREFIX,
   encodeRecord,
@@ -111,9 +112,7 @@ export function parseJsonField(value: string, field: string, limits: JsonLimits)
 
 /** Every key of a bucket, sorted. */
 export async function sortedKeys(kv: KV): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const key of await kv.keys()) keys.push(key);
-  return keys.sort();
+  return (await bucketKeys(kv)).sort();
 }
 
 /** Options for {@link RecordBucket}. */
