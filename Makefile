@@ -13,7 +13,7 @@ TEST_FILES := 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts' 'tes
 # The pure tests: no nats-server, ClickHouse or browser (integration tests are *.int.test.ts, browser tests *.browser.test.ts).
 UNIT_FILES = $(shell find packages services test -name '*.test.ts' -not -name '*.int.test.ts' -not -name '*.browser.test.ts' -not -path '*/node_modules/*')
 
-.PHONY: help setup setup-browser build up down status test test-unit typecheck lint format bench bench-efficiency bench-ingest clean
+.PHONY: help setup setup-browser build up down status test test-unit typecheck lint lint-exports format bench bench-efficiency bench-ingest clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -40,8 +40,9 @@ typecheck: setup ## type-check every package, service, test and benchmark, and t
 	tsc -p tsconfig.json
 	tsc -p packages/console/tsconfig.json
 
-lint: setup ## formatter and linter check (biome), then the type check
+lint: setup ## formatter and linter check (biome), declared dependencies and service boundaries (scripts/check-deps.ts), then the type check
 	biome check .
+	node scripts/check-deps.ts
 	tsc -p tsconfig.json
 	tsc -p packages/console/tsconfig.json
 

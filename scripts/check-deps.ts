@@ -1,0 +1,224 @@
+// Lint check (run by `make lint`): every import is declared where it is used,
+// and no service imports another service.
+//
+//   node scripts/check-deps.ts
+//
+// Rules, for every workspace (packages/*, services/*) and the root:
+// - A workspace's src/ (what runs in production) imports only packages in
+//   its OWN package.json `dependencies` (or peer/optional); a devDependency
+//   there is an error, because `npm ci --omit=dev` (the image) leaves it out.
+// - A workspace's other files (test/, build scripts, bundled browser code)
+//   may also use its devDependencies, the root's devDependencies and
+//   @hookstream/testkit.
+// - Root files (bench/, test/, scripts/) use the root's dependencies and any
+//   workspace package.
+// - Relative imports stay inside their workspace (another package is
+//   imported by name, through its public index); src/ never reaches out of
+//   its workspace at all.
+// - services/<a>/src never imports services/<b>, by name or by path.
+// - Every package.json pins exact versions (`1.2.3`, workspaces `0.1.0`): this
+//   repo is an application, so what the manifests say is what the lockfile
+//   holds and an upgrade is a visible diff; a package declared in several
+//   manifests has one version.
+// Node built-ins (`node:fs`, `fs`) are always allowed. Exits 1 and prints
+// `file:line: message` for each violation.
+import { readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  isRuntimeFile,
+  listSourceFiles,
+  ownerOf,
+  packageOf,
+  parseFile,
+  type Repo,
+  readRepo,
+  resolveRelative,
+  type Workspace,
+} from './workspace-imports.ts';
+
+/** Test helpers every workspace's tests may import without declaring them. */
+const TEST_HELPERS: ReadonlySet<string> = new Set(['@hookstream/testkit']);
+
+/**
+ * Services allowed to import other services' public index from src/:
+ * the pipeline IS the six stages run in one process (a deployment shape, not
+ * a consumer of their internals).
+ */
+const COMPOSITION_SERVICES: ReadonlySet<string> = new Set(['@hookstream/pipeline']);
+
+/**
+ * Known service-to-service imports, tolerated until issue #20's merge removes
+ * them (control gets ClickHouse queries and schema compiling from packages).
+ * INTEGRATOR: delete both entries after the merge; the check fails on an entry
+ * that no longer matches an import, so a stale one cannot linger.
+ */
+const KNOWN_SERVICE_IMPORTS: ReadonlyArray<readonly [from: string, to: string]> = [
+  ['@hookstream/control', '@hookstream/analytics'],
+  ['@hookstream/control', '@hookstream/validate'],
+];
+
+/**
+ * Known build-time imports from src/: packages/console/src/index.ts bundles
+ * the web app with esbuild, a devDependency (the image bundles the console in
+ * its build stage; control only resolves the dist/ path). INTEGRATOR: delete
+ * once buildConsole lives in packages/console/build.ts.
+ */
+const KNOWN_DEV_IMPORTS_IN_SRC: ReadonlyArray<readonly [file: string, dependency: string]> = [['packages/console/src/index.ts', 'esbuild']];
+
+/** One violation, printed as `file:line: message`. */
+export interface Problem {
+  readonly path: string;
+  readonly line: number;
+  readonly message: string;
+}
+
+/** Checks every source file of the repository at root; returns the violations, sorted by file and line. */
+export function checkDeps(root: string): Problem[] {
+  const repo = readRepo(root);
+  const problems: Problem[] = [];
+  const usedServiceAllowances = new Set<string>();
+  const usedDevAllowances = new Set<string>();
+  for (const path of listSourceFiles(root)) {
+    const owner = ownerOf(repo, path);
+    const runtime = owner !== undefined && isRuntimeFile(owner, path);
+    for (const ref of parseFile(root, path).imports) {
+      const report = (message: string): void => {
+        problems.push({ path, line: ref.line, message: `${message} (import '${ref.specifier}')` });
+      };
+      const name = packageOf(ref.specifier);
+      if (name === undefined) {
+        if (ref.specifier.startsWith('.')) checkRelative(repo, owner, runtime, path, ref.specifier, report);
+        continue;
+      }
+      if (isBuiltin(ref.specifier) || (owner !== undefined && name === owner.name)) continue;
+      if (owner === undefined) {
+        if (!repo.rootDeps.has(name) && !repo.workspaces.has(name)) report(`'${name}' is not declared in package.json (root)`);
+        continue;
+      }
+      const target = repo.workspaces.get(name);
+      if (runtime && owner.isService && target?.isService && !COMPOSITION_SERVICES.has(owner.name)) {
+        const key = `${owner.name} -> ${name}`;
+        if (KNOWN_SERVICE_IMPORTS.some(([from, to]) => `${from} -> ${to}` === key)) usedServiceAllowances.add(key);
+        else
+          report(
+            `service ${owner.name} imports service ${name}: a service never imports another service; move what they share to a package`,
+          );
+      }
+      if (owner.runtimeDeps.has(name)) continue;
+      if (runtime) {
+        if (owner.devDeps.has(name)) {
+          const key = `${path} -> ${name}`;
+          if (KNOWN_DEV_IMPORTS_IN_SRC.some(([file, dependency]) => `${file} -> ${dependency}` === key)) usedDevAllowances.add(key);
+          else
+            report(
+              `'${name}' is only a devDependency of ${owner.dir}/package.json, but src/ runs in production: move it to "dependencies"`,
+            );
+        } else {
+          report(`'${name}' is not declared in ${owner.dir}/package.json "dependencies"`);
+        }
+        continue;
+      }
+      if (owner.devDeps.has(name) || repo.rootDeps.has(name) || TEST_HELPERS.has(name)) continue;
+      report(`'${name}' is not declared in ${owner.dir}/package.json (dependencies or devDependencies) nor in the root's devDependencies`);
+    }
+  }
+  for (const [from, to] of KNOWN_SERVICE_IMPORTS) {
+    if (!usedServiceAllowances.has(`${from} -> ${to}`)) {
+      problems.push({
+        path: 'scripts/check-deps.ts',
+        line: 1,
+        message: `KNOWN_SERVICE_IMPORTS lists ${from} -> ${to}, which no longer happens: delete the entry`,
+      });
+    }
+  }
+  for (const [file, dependency] of KNOWN_DEV_IMPORTS_IN_SRC) {
+    if (!usedDevAllowances.has(`${file} -> ${dependency}`)) {
+      problems.push({
+        path: 'scripts/check-deps.ts',
+        line: 1,
+        message: `KNOWN_DEV_IMPORTS_IN_SRC lists ${file} -> ${dependency}, which no longer happens: delete the entry`,
+      });
+    }
+  }
+  problems.push(...checkPins(repo));
+  return problems.sort((a, b) => a.path.localeCompare(b.path) || a.line - b.line);
+}
+
+const EXACT_VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
+const DEPENDENCY_FIELDS = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const;
+
+/** Exact pins only, and one version per package across every manifest. */
+function checkPins(repo: Repo): Problem[] {
+  const problems: Problem[] = [];
+  const seen = new Map<string, { readonly version: string; readonly path: string }>();
+  const manifests = ['package.json', ...[...repo.workspaces.values()].map((workspace) => `${workspace.dir}/package.json`)];
+  for (const path of manifests) {
+    const manifest = JSON.parse(readFileSync(join(repo.root, path), 'utf8')) as Record<string, unknown>;
+    for (const field of DEPENDENCY_FIELDS) {
+      const specs = (manifest[field] ?? {}) as Record<string, string>;
+      for (const [name, version] of Object.entries(specs)) {
+        // peerDependencies state a compatible range by design; the other fields pin.
+        if (field !== 'peerDependencies' && !EXACT_VERSION.test(version)) {
+          problems.push({
+            path,
+            line: 1,
+            message: `${field} "${name}": "${version}" is not an exact version: pin it (e.g. "${version.replace(/^[\^~>=<\s]+/, '')}")`,
+          });
+          continue;
+        }
+        const first = seen.get(name);
+        if (first === undefined) seen.set(name, { version, path });
+        else if (first.version !== version && field !== 'peerDependencies') {
+          problems.push({
+            path,
+            line: 1,
+            message: `${field} "${name}": "${version}" differs from "${first.version}" in ${first.path}: one version per package`,
+          });
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+function checkRelative(
+  repo: Repo,
+  owner: Workspace | undefined,
+  runtime: boolean,
+  path: string,
+  specifier: string,
+  report: (message: string) => void,
+): void {
+  const target = resolveRelative(repo.root, path, specifier);
+  if (target.startsWith('../')) {
+    report('imports a file outside the repository');
+    return;
+  }
+  const targetOwner = ownerOf(repo, target);
+  if (owner === undefined || targetOwner === owner) return;
+  if (targetOwner !== undefined) {
+    const serviceToService = owner.isService && targetOwner.isService && runtime;
+    report(
+      serviceToService
+        ? `service ${owner.name} imports a file of service ${targetOwner.name}: a service never imports another service`
+        : `imports ${target}, a file of ${targetOwner.name}, by path: import '${targetOwner.name}' (its public index) instead`,
+    );
+    return;
+  }
+  // Root-level files (test/e2e helpers) are shared test code: tests may use them, production code may not.
+  if (runtime) report(`src/ imports ${target}, outside ${owner.dir}: production code stays inside its package`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const problems = checkDeps(root);
+  for (const problem of problems) console.error(`${problem.path}:${problem.line}: ${problem.message}`);
+  if (problems.length > 0) {
+    console.error(`check-deps: ${problems.length} problem(s)`);
+    process.exitCode = 1;
+  } else {
+    console.log('check-deps: every import is declared; no service imports another service');
+  }
+}
