@@ -46,6 +46,9 @@ lint: setup ## formatter and linter check (biome), declared dependencies and ser
 	tsc -p tsconfig.json
 	tsc -p packages/console/tsconfig.json
 
+lint-exports: setup ## fail when a package's public index (src/index.ts) exports a name nothing outside the package imports (scripts/check-exports.ts)
+	node scripts/check-exports.ts
+
 format: setup ## rewrite files with the formatter
 	biome check --write .
 

@@ -47,6 +47,8 @@ export interface ImportRef {
 export interface ExportRef {
   /** The name other modules import (`default` for a default export). */
   readonly name: string;
+  /** True for a type-only export (`export type`, `export interface`, `export { type A }`). */
+  readonly isType: boolean;
   /** For `export { a } from './x.ts'`: the module it comes from and its name there. */
   readonly from?: { readonly specifier: string; readonly name: string };
 }
@@ -164,11 +166,11 @@ export function parseFile(root: string, path: string): SourceFile {
       }
       const name = entry.exportName.kind === 'Default' ? 'default' : (entry.exportName.name ?? 'default');
       if (specifier === undefined) {
-        exports.push({ name });
+        exports.push({ name, isType: entry.isType });
         continue;
       }
       const imported = entry.importName.kind === 'Name' ? (entry.importName.name ?? name) : '*';
-      exports.push({ name, from: { specifier, name: imported } });
+      exports.push({ name, isType: entry.isType, from: { specifier, name: imported } });
       imports.push({ specifier, line: lineAt(entry.start), names: imported === '*' ? '*' : [imported], typeOnly: entry.isType });
     }
   }
