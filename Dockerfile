@@ -4,17 +4,30 @@
 # plus production dependencies and the bundled web console. Not built in this repo's CI
 # (no Docker engine there); the Helm chart runs it with a read-only root
 # filesystem as uid 10001.
+#
+# npm install rather than npm ci: with the committed lock it installs exactly
+# the locked versions, and npm 11's ci refuses a lock that leaves out other
+# platforms' optional packages (see scripts/setup.sh). No install scripts.
 
+# Build stage: every dependency, dev ones included (esbuild bundles the console).
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY packages/ packages/
+COPY services/ services/
+RUN npm install --ignore-scripts --no-audit --no-fund \
+ && node packages/console/build.ts
+
+# Runtime dependencies only: what services' src/ imports, which
+# scripts/check-deps.ts (make lint) keeps to each package's "dependencies".
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/ packages/
 COPY services/ services/
-# Locked versions, production dependencies only, no install scripts.
-# The web console is bundled here (esbuild ships its binary as an npm package).
 RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund \
- && node packages/console/build.ts \
  && find packages services -type d -name test -prune -exec rm -rf {} +
+COPY --from=build /app/packages/console/dist/ packages/console/dist/
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
