@@ -67,6 +67,26 @@ const KNOWN_SERVICE_IMPORTS: ReadonlyArray<readonly [from: string, to: string]> 
  */
 const KNOWN_DEV_IMPORTS_IN_SRC: ReadonlyArray<readonly [file: string, dependency: string]> = [['packages/console/src/index.ts', 'esbuild']];
 
+/** The repository's exceptions to the rules; tests pass their own. */
+export interface DepsPolicy {
+  /** Packages any workspace's tests may import undeclared. */
+  readonly testHelpers: ReadonlySet<string>;
+  /** Services whose src/ may import other services' public index. */
+  readonly compositionServices: ReadonlySet<string>;
+  /** Tolerated service-to-service imports, `[importer, imported]`; an entry nothing matches is itself a problem. */
+  readonly knownServiceImports: ReadonlyArray<readonly [from: string, to: string]>;
+  /** Tolerated devDependency imports from src/, `[file, dependency]`; an entry nothing matches is itself a problem. */
+  readonly knownDevImportsInSrc: ReadonlyArray<readonly [file: string, dependency: string]>;
+}
+
+/** The policy `make lint` applies to this repository. */
+export const HOOKSTREAM_POLICY: DepsPolicy = {
+  testHelpers: TEST_HELPERS,
+  compositionServices: COMPOSITION_SERVICES,
+  knownServiceImports: KNOWN_SERVICE_IMPORTS,
+  knownDevImportsInSrc: KNOWN_DEV_IMPORTS_IN_SRC,
+};
+
 /** One violation, printed as `file:line: message`. */
 export interface Problem {
   readonly path: string;
@@ -74,8 +94,8 @@ export interface Problem {
   readonly message: string;
 }
 
-/** Checks every source file of the repository at root; returns the violations, sorted by file and line. */
-export function checkDeps(root: string): Problem[] {
+/** Checks every source file and manifest of the repository at root (a git work tree); returns the violations, sorted by file and line. */
+export function checkDeps(root: string, policy: DepsPolicy = HOOKSTREAM_POLICY): Problem[] {
   const repo = readRepo(root);
   const problems: Problem[] = [];
   const usedServiceAllowances = new Set<string>();
@@ -98,9 +118,9 @@ export function checkDeps(root: string): Problem[] {
         continue;
       }
       const target = repo.workspaces.get(name);
-      if (runtime && owner.isService && target?.isService && !COMPOSITION_SERVICES.has(owner.name)) {
+      if (runtime && owner.isService && target?.isService && !policy.compositionServices.has(owner.name)) {
         const key = `${owner.name} -> ${name}`;
-        if (KNOWN_SERVICE_IMPORTS.some(([from, to]) => `${from} -> ${to}` === key)) usedServiceAllowances.add(key);
+        if (policy.knownServiceImports.some(([from, to]) => `${from} -> ${to}` === key)) usedServiceAllowances.add(key);
         else
           report(
             `service ${owner.name} imports service ${name}: a service never imports another service; move what they share to a package`,
@@ -110,7 +130,7 @@ export function checkDeps(root: string): Problem[] {
       if (runtime) {
         if (owner.devDeps.has(name)) {
           const key = `${path} -> ${name}`;
-          if (KNOWN_DEV_IMPORTS_IN_SRC.some(([file, dependency]) => `${file} -> ${dependency}` === key)) usedDevAllowances.add(key);
+          if (policy.knownDevImportsInSrc.some(([file, dependency]) => `${file} -> ${dependency}` === key)) usedDevAllowances.add(key);
           else
             report(
               `'${name}' is only a devDependency of ${owner.dir}/package.json, but src/ runs in production: move it to "dependencies"`,
@@ -120,11 +140,11 @@ export function checkDeps(root: string): Problem[] {
         }
         continue;
       }
-      if (owner.devDeps.has(name) || repo.rootDeps.has(name) || TEST_HELPERS.has(name)) continue;
+      if (owner.devDeps.has(name) || repo.rootDeps.has(name) || policy.testHelpers.has(name)) continue;
       report(`'${name}' is not declared in ${owner.dir}/package.json (dependencies or devDependencies) nor in the root's devDependencies`);
     }
   }
-  for (const [from, to] of KNOWN_SERVICE_IMPORTS) {
+  for (const [from, to] of policy.knownServiceImports) {
     if (!usedServiceAllowances.has(`${from} -> ${to}`)) {
       problems.push({
         path: 'scripts/check-deps.ts',
@@ -133,7 +153,7 @@ export function checkDeps(root: string): Problem[] {
       });
     }
   }
-  for (const [file, dependency] of KNOWN_DEV_IMPORTS_IN_SRC) {
+  for (const [file, dependency] of policy.knownDevImportsInSrc) {
     if (!usedDevAllowances.has(`${file} -> ${dependency}`)) {
       problems.push({
         path: 'scripts/check-deps.ts',

@@ -1,0 +1,125 @@
+// The lint checks scripts/check-deps.ts and scripts/check-exports.ts, run on
+// a small fixture repository (a git work tree in a temporary directory) that
+// breaks each rule once, and on this repository, which must pass check-deps.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { checkDeps, type DepsPolicy } from '../../scripts/check-deps.ts';
+import { checkExports } from '../../scripts/check-exports.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+const FIXTURE: Record<string, string> = {
+  'package.json': JSON.stringify({
+    name: 'fixture',
+    private: true,
+    workspaces: ['packages/*', 'services/*'],
+    devDependencies: { 'fast-check': '4.11.0' },
+  }),
+  'packages/lib/package.json': JSON.stringify({
+    name: '@fx/lib',
+    version: '0.1.0',
+    dependencies: { pino: '10.4.0' },
+    devDependencies: { esbuild: '0.28.2' },
+  }),
+  'packages/lib/src/index.ts': [
+    "import pino from 'pino';",
+    "import { build } from 'esbuild';",
+    'export const used = pino;',
+    'export const unused = build;',
+    'export const testOnly = 1;',
+    'export type UsedType = number;',
+  ].join('\n'),
+  'packages/lib/test/lib.test.ts': ["import fc from 'fast-check';", "import { testOnly } from '@fx/lib';", 'void fc, testOnly;'].join('\n'),
+  'packages/kit/package.json': JSON.stringify({ name: '@fx/kit', version: '0.1.0' }),
+  'packages/kit/src/index.ts': 'export const kit = 1;',
+  'services/a/package.json': JSON.stringify({
+    name: '@fx/a',
+    version: '0.1.0',
+    dependencies: { '@fx/lib': '0.1.0', '@fx/b': '0.1.0' },
+    devDependencies: { undici: '^8.0.0' },
+  }),
+  'services/a/src/app.ts': [
+    "import type { UsedType } from '@fx/lib';",
+    "import { used } from '@fx/lib';",
+    "import { parse } from 'yaml';",
+    "import { b } from '@fx/b';",
+    "import { inner } from '../../b/src/inner.ts';",
+    "import { readFileSync } from 'node:fs';",
+    'export const all: UsedType = [used, parse, b, inner, readFileSync].length;',
+  ].join('\n'),
+  'services/a/test/app.test.ts': [
+    "import { kit } from '@fx/kit';",
+    "import { request } from 'undici';",
+    "import { all } from '../src/app.ts';",
+    "import { later } from '../../../test/helpers.ts';",
+    'void kit, request, all, later;',
+  ].join('\n'),
+  'services/b/package.json': JSON.stringify({ name: '@fx/b', version: '0.1.0', dependencies: { pino: '10.3.0' } }),
+  'services/b/src/index.ts': "export { b } from './inner.ts';",
+  'services/b/src/inner.ts': 'export const b = 1;\nexport const inner = 2;',
+  'test/helpers.ts': "import { kit } from '@fx/kit';\nexport const later = kit;",
+};
+
+const POLICY: DepsPolicy = {
+  testHelpers: new Set(['@fx/kit']),
+  compositionServices: new Set(),
+  knownServiceImports: [['@fx/a', '@fx/gone']],
+  knownDevImportsInSrc: [],
+};
+
+let fixture = '';
+
+before(() => {
+  fixture = mkdtempSync(join(tmpdir(), 'hs-check-deps-'));
+  for (const [path, text] of Object.entries(FIXTURE)) {
+    mkdirSync(dirname(join(fixture, path)), { recursive: true });
+    writeFileSync(join(fixture, path), `${text}\n`);
+  }
+  execFileSync('git', ['init', '--quiet'], { cwd: fixture });
+});
+
+after(() => rmSync(fixture, { recursive: true, force: true }));
+
+describe('check-deps', () => {
+  it('check-deps: names each file, line and import that breaks a rule, and nothing else', () => {
+    const found = checkDeps(fixture, POLICY).map((problem) => `${problem.path}:${problem.line}: ${problem.message}`);
+    assert.deepEqual(found, [
+      "packages/lib/src/index.ts:2: 'esbuild' is only a devDependency of packages/lib/package.json, but src/ runs in production: move it to \"dependencies\" (import 'esbuild')",
+      'scripts/check-deps.ts:1: KNOWN_SERVICE_IMPORTS lists @fx/a -> @fx/gone, which no longer happens: delete the entry',
+      'services/a/package.json:1: devDependencies "undici": "^8.0.0" is not an exact version: pin it (e.g. "8.0.0")',
+      "services/a/src/app.ts:3: 'yaml' is not declared in services/a/package.json \"dependencies\" (import 'yaml')",
+      "services/a/src/app.ts:4: service @fx/a imports service @fx/b: a service never imports another service; move what they share to a package (import '@fx/b')",
+      "services/a/src/app.ts:5: service @fx/a imports a file of service @fx/b: a service never imports another service (import '../../b/src/inner.ts')",
+      'services/b/package.json:1: dependencies "pino": "10.3.0" differs from "10.4.0" in packages/lib/package.json: one version per package',
+    ]);
+  });
+
+  it('check-deps: a composition service may import other services by name, never by path', () => {
+    const found = checkDeps(fixture, { ...POLICY, compositionServices: new Set(['@fx/a']), knownServiceImports: [] });
+    assert.deepEqual(
+      found.filter((problem) => problem.message.includes('another service')).map((problem) => `${problem.path}:${problem.line}`),
+      ['services/a/src/app.ts:5'],
+    );
+  });
+
+  it('check-deps: this repository passes', () => {
+    assert.deepEqual(checkDeps(repoRoot), []);
+  });
+});
+
+describe('check-exports', () => {
+  it('check-exports: lists index exports nothing outside the package imports, and those only its own tests import', () => {
+    const byName = new Map(checkExports(fixture).map((finding) => [finding.workspace, finding]));
+    assert.deepEqual(byName.get('@fx/lib')?.unused, ['unused']);
+    assert.deepEqual(byName.get('@fx/lib')?.ownOnly, ['testOnly']);
+    assert.deepEqual([...(byName.get('@fx/lib')?.types ?? [])], ['UsedType']);
+    assert.deepEqual(byName.get('@fx/b')?.exported, ['b']);
+    assert.deepEqual(byName.get('@fx/b')?.unused, []);
+    assert.deepEqual(byName.get('@fx/kit')?.unused, []);
+  });
+});
