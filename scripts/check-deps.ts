@@ -6,7 +6,9 @@
 // Rules, for every workspace (packages/*, services/*) and the root:
 // - A workspace's src/ (what runs in production) imports only packages in
 //   its OWN package.json `dependencies` (or peer/optional); a devDependency
-//   there is an error, because `npm ci --omit=dev` (the image) leaves it out.
+//   there is an error, because `npm install --omit=dev` (the image) leaves it
+//   out. And each of its `dependencies` is imported by src/: what only tests
+//   or build scripts use is a devDependency, so the image does not carry it.
 // - A workspace's other files (test/, build scripts, bundled browser code)
 //   may also use its devDependencies, the root's devDependencies and
 //   @hookstream/testkit.
@@ -67,6 +69,15 @@ const KNOWN_SERVICE_IMPORTS: ReadonlyArray<readonly [from: string, to: string]> 
  */
 const KNOWN_DEV_IMPORTS_IN_SRC: ReadonlyArray<readonly [file: string, dependency: string]> = [['packages/console/src/index.ts', 'esbuild']];
 
+/**
+ * Runtime dependencies no src/ file imports, and why they are still needed
+ * at run time: control serves @hookstream/console's bundle, found with
+ * import.meta.resolve (no import statement).
+ */
+const UNIMPORTED_DEPENDENCIES: ReadonlyArray<readonly [workspace: string, dependency: string]> = [
+  ['@hookstream/control', '@hookstream/console'],
+];
+
 /** The repository's exceptions to the rules; tests pass their own. */
 export interface DepsPolicy {
   /** Packages any workspace's tests may import undeclared. */
@@ -77,6 +88,8 @@ export interface DepsPolicy {
   readonly knownServiceImports: ReadonlyArray<readonly [from: string, to: string]>;
   /** Tolerated devDependency imports from src/, `[file, dependency]`; an entry nothing matches is itself a problem. */
   readonly knownDevImportsInSrc: ReadonlyArray<readonly [file: string, dependency: string]>;
+  /** `dependencies` entries src/ needs without importing them, `[workspace, dependency]`. */
+  readonly unimportedDependencies: ReadonlyArray<readonly [workspace: string, dependency: string]>;
 }
 
 /** The policy `make lint` applies to this repository. */
@@ -85,6 +98,7 @@ export const HOOKSTREAM_POLICY: DepsPolicy = {
   compositionServices: COMPOSITION_SERVICES,
   knownServiceImports: KNOWN_SERVICE_IMPORTS,
   knownDevImportsInSrc: KNOWN_DEV_IMPORTS_IN_SRC,
+  unimportedDependencies: UNIMPORTED_DEPENDENCIES,
 };
 
 /** One violation, printed as `file:line: message`. */
@@ -100,10 +114,12 @@ export function checkDeps(root: string, policy: DepsPolicy = HOOKSTREAM_POLICY):
   const problems: Problem[] = [];
   const usedServiceAllowances = new Set<string>();
   const usedDevAllowances = new Set<string>();
+  const importedBySrc = new Set<string>();
   for (const path of listSourceFiles(root)) {
     const owner = ownerOf(repo, path);
     const runtime = owner !== undefined && isRuntimeFile(owner, path);
     for (const ref of parseFile(root, path).imports) {
+      if (runtime) importedBySrc.add(`${owner.name} -> ${packageOf(ref.specifier)}`);
       const report = (message: string): void => {
         problems.push({ path, line: ref.line, message: `${message} (import '${ref.specifier}')` });
       };
@@ -159,6 +175,17 @@ export function checkDeps(root: string, policy: DepsPolicy = HOOKSTREAM_POLICY):
         path: 'scripts/check-deps.ts',
         line: 1,
         message: `KNOWN_DEV_IMPORTS_IN_SRC lists ${file} -> ${dependency}, which no longer happens: delete the entry`,
+      });
+    }
+  }
+  for (const workspace of repo.workspaces.values()) {
+    for (const dependency of workspace.runtimeDeps) {
+      const key = `${workspace.name} -> ${dependency}`;
+      if (importedBySrc.has(key) || policy.unimportedDependencies.some(([name, dep]) => `${name} -> ${dep}` === key)) continue;
+      problems.push({
+        path: `${workspace.dir}/package.json`,
+        line: 1,
+        message: `"${dependency}" is in "dependencies" but nothing in ${workspace.dir}/src imports it: remove it, or move it to "devDependencies" if only tests or build scripts use it`,
       });
     }
   }

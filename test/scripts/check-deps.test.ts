@@ -70,6 +70,7 @@ const POLICY: DepsPolicy = {
   compositionServices: new Set(),
   knownServiceImports: [['@fx/a', '@fx/gone']],
   knownDevImportsInSrc: [],
+  unimportedDependencies: [],
 };
 
 let fixture = '';
@@ -95,6 +96,7 @@ describe('check-deps', () => {
       "services/a/src/app.ts:3: 'yaml' is not declared in services/a/package.json \"dependencies\" (import 'yaml')",
       "services/a/src/app.ts:4: service @fx/a imports service @fx/b: a service never imports another service; move what they share to a package (import '@fx/b')",
       "services/a/src/app.ts:5: service @fx/a imports a file of service @fx/b: a service never imports another service (import '../../b/src/inner.ts')",
+      'services/b/package.json:1: "pino" is in "dependencies" but nothing in services/b/src imports it: remove it, or move it to "devDependencies" if only tests or build scripts use it',
       'services/b/package.json:1: dependencies "pino": "10.3.0" differs from "10.4.0" in packages/lib/package.json: one version per package',
     ]);
   });
