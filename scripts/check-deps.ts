@@ -17,7 +17,8 @@
 // - Relative imports stay inside their workspace (another package is
 //   imported by name, through its public index); src/ never reaches out of
 //   its workspace at all.
-// - services/<a>/src never imports services/<b>, by name or by path.
+// - services/<a>/src never imports services/<b>, by name or by path, and a
+//   package's src/ never imports a service.
 // - Every package.json pins exact versions (`1.2.3`, workspaces `0.1.0`): this
 //   repo is an application, so what the manifests say is what the lockfile
 //   holds and an upgrade is a visible diff; a package declared in several
@@ -141,6 +142,9 @@ export function checkDeps(root: string, policy: DepsPolicy = HOOKSTREAM_POLICY):
           report(
             `service ${owner.name} imports service ${name}: a service never imports another service; move what they share to a package`,
           );
+      }
+      if (runtime && !owner.isService && target?.isService) {
+        report(`package ${owner.name} imports service ${name}: services build on packages, never the reverse`);
       }
       if (owner.runtimeDeps.has(name)) continue;
       if (runtime) {

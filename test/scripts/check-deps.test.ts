@@ -35,8 +35,8 @@ const FIXTURE: Record<string, string> = {
     'export type UsedType = number;',
   ].join('\n'),
   'packages/lib/test/lib.test.ts': ["import fc from 'fast-check';", "import { testOnly } from '@fx/lib';", 'void fc, testOnly;'].join('\n'),
-  'packages/kit/package.json': JSON.stringify({ name: '@fx/kit', version: '0.1.0' }),
-  'packages/kit/src/index.ts': 'export const kit = 1;',
+  'packages/kit/package.json': JSON.stringify({ name: '@fx/kit', version: '0.1.0', dependencies: { '@fx/b': '0.1.0' } }),
+  'packages/kit/src/index.ts': "export { b as kit } from '@fx/b';",
   'services/a/package.json': JSON.stringify({
     name: '@fx/a',
     version: '0.1.0',
@@ -90,6 +90,7 @@ describe('check-deps', () => {
   it('check-deps: names each file, line and import that breaks a rule, and nothing else', () => {
     const found = checkDeps(fixture, POLICY).map((problem) => `${problem.path}:${problem.line}: ${problem.message}`);
     assert.deepEqual(found, [
+      "packages/kit/src/index.ts:1: package @fx/kit imports service @fx/b: services build on packages, never the reverse (import '@fx/b')",
       "packages/lib/src/index.ts:2: 'esbuild' is only a devDependency of packages/lib/package.json, but src/ runs in production: move it to \"dependencies\" (import 'esbuild')",
       'scripts/check-deps.ts:1: KNOWN_SERVICE_IMPORTS lists @fx/a -> @fx/gone, which no longer happens: delete the entry',
       'services/a/package.json:1: devDependencies "undici": "^8.0.0" is not an exact version: pin it (e.g. "8.0.0")',
