@@ -248,9 +248,9 @@ function checkRelative(
     return;
   }
   const targetOwner = ownerOf(repo, target);
-  if (owner === undefined || targetOwner === owner) return;
+  if (targetOwner === owner) return;
   if (targetOwner !== undefined) {
-    const serviceToService = owner.isService && targetOwner.isService && runtime;
+    const serviceToService = owner?.isService === true && targetOwner.isService && runtime;
     report(
       serviceToService
         ? `service ${owner.name} imports a file of service ${targetOwner.name}: a service never imports another service`
@@ -259,7 +259,7 @@ function checkRelative(
     return;
   }
   // Root-level files (test/e2e helpers) are shared test code: tests may use them, production code may not.
-  if (runtime) report(`src/ imports ${target}, outside ${owner.dir}: production code stays inside its package`);
+  if (owner !== undefined && runtime) report(`src/ imports ${target}, outside ${owner.dir}: production code stays inside its package`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -62,7 +62,8 @@ const FIXTURE: Record<string, string> = {
   'services/b/package.json': JSON.stringify({ name: '@fx/b', version: '0.1.0', dependencies: { pino: '10.3.0' } }),
   'services/b/src/index.ts': "export { b } from './inner.ts';",
   'services/b/src/inner.ts': 'export const b = 1;\nexport const inner = 2;',
-  'test/helpers.ts': "import { kit } from '@fx/kit';\nexport const later = kit;",
+  'test/helpers.ts':
+    "import { kit } from '@fx/kit';\nimport { inner } from '../services/b/src/inner.ts';\nexport const later = kit + inner;",
 };
 
 const POLICY: DepsPolicy = {
@@ -99,6 +100,7 @@ describe('check-deps', () => {
       "services/a/src/app.ts:5: service @fx/a imports a file of service @fx/b: a service never imports another service (import '../../b/src/inner.ts')",
       'services/b/package.json:1: "pino" is in "dependencies" but nothing in services/b/src imports it: remove it, or move it to "devDependencies" if only tests or build scripts use it',
       'services/b/package.json:1: dependencies "pino": "10.3.0" differs from "10.4.0" in packages/lib/package.json: one version per package',
+      "test/helpers.ts:2: imports services/b/src/inner.ts, a file of @fx/b, by path: import '@fx/b' (its public index) instead (import '../services/b/src/inner.ts')",
     ]);
   });
 
