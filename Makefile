@@ -13,10 +13,10 @@ TEST_FILES := 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts' 'tes
 # The pure tests: no nats-server, ClickHouse or browser (integration tests are *.int.test.ts, browser tests *.browser.test.ts).
 UNIT_FILES = $(shell find packages services test -name '*.test.ts' -not -name '*.int.test.ts' -not -name '*.browser.test.ts' -not -path '*/node_modules/*')
 
-.PHONY: help setup setup-browser build up down status test test-unit typecheck lint format bench bench-efficiency bench-ingest clean
+.PHONY: help setup setup-browser build up down status typecheck lint format check-proto test test-unit chaos fuzz bench bench-ingest bench-verify bench-dedup bench-validate bench-deliver bench-analytics bench-console bench-nats bench-efficiency bench-e2e helm-lint clean
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 setup: ## install nats-server, clickhouse-server, Node 24 (if needed) and npm dependencies
 	@bash scripts/setup.sh
