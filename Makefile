@@ -55,8 +55,10 @@ test: setup-browser lint helm-lint check-proto build ## lint, type-check, chart,
 	@bash scripts/nats-server.sh version | sed 's/^/[test] /'
 	node --test --test-concurrency=1 --test-timeout=180000 $(TEST_FILES)
 
+# One process for every file (--test-isolation=none): the workspace's modules load once, not once per file, which
+# is most of the time (about 45 s against 5 s on two busy cores). The pure tests share no global state.
 test-unit: setup ## the fast loop: pure tests only (no servers, no browser), in seconds
-	node --test $(UNIT_FILES)
+	node --test --test-isolation=none $(UNIT_FILES)
 
 chaos: setup ## the chaos suites in their long form, one nats-server and a 3-node cluster (600 events each; make test runs 100 and 80)
 	CHAOS_EVENTS=600 node --test --test-concurrency=1 --test-timeout=900000 test/chaos/chaos.int.test.ts test/chaos/cluster.int.test.ts
