@@ -13,10 +13,10 @@ TEST_FILES := 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts' 'tes
 # The pure tests: no nats-server, ClickHouse or browser (integration tests are *.int.test.ts, browser tests *.browser.test.ts).
 UNIT_FILES = $(shell find packages services test -name '*.test.ts' -not -name '*.int.test.ts' -not -name '*.browser.test.ts' -not -path '*/node_modules/*')
 
-.PHONY: help setup setup-browser build up down status test test-unit typecheck lint lint-exports format bench bench-efficiency bench-ingest clean
+.PHONY: help setup setup-browser build up down status typecheck lint lint-exports format check-proto test test-unit chaos fuzz bench bench-ingest bench-verify bench-dedup bench-validate bench-deliver bench-analytics bench-console bench-nats bench-efficiency bench-e2e helm-lint clean
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 setup: ## install nats-server, clickhouse-server, Node 24 (if needed) and npm dependencies
 	@bash scripts/setup.sh
@@ -59,8 +59,10 @@ test: setup-browser lint helm-lint check-proto build ## lint, type-check, chart,
 	@bash scripts/nats-server.sh version | sed 's/^/[test] /'
 	node --test --test-concurrency=1 --test-timeout=180000 $(TEST_FILES)
 
+# One process for every file (--test-isolation=none): the workspace's modules load once, not once per file, which
+# is most of the time (about 45 s against 5 s on two busy cores). The pure tests share no global state.
 test-unit: setup ## the fast loop: pure tests only (no servers, no browser), in seconds
-	node --test $(UNIT_FILES)
+	node --test --test-isolation=none $(UNIT_FILES)
 
 chaos: setup ## the chaos suites in their long form, one nats-server and a 3-node cluster (600 events each; make test runs 100 and 80)
 	CHAOS_EVENTS=600 node --test --test-concurrency=1 --test-timeout=900000 test/chaos/chaos.int.test.ts test/chaos/cluster.int.test.ts

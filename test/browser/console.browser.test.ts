@@ -31,26 +31,38 @@ const STRIPE_SECRET = 'whsec_browser_secret';
 const MASTER_KEY = randomBytes(32).toString('base64');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
+const ENDPOINT_SECRETS = [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }];
+
+/**
+ * Each scenario owns a source, an endpoint subscribed to that source only and
+ * the receiver behind it, so no test sees another's events, attempts or dead
+ * letters and the tests pass in any order (or one at a time). Names are not
+ * substrings of each other: the page is searched by text.
+ */
+const SCENARIOS = {
+  replay: { source: 'shop', endpoint: 'orders' },
+  operator: { source: 'desk', endpoint: 'ledger' },
+  batch: { source: 'mart', endpoint: 'parcels' },
+  phone: { source: 'kiosk', endpoint: 'mobile' },
+  duplicate: { source: 'stall', endpoint: 'returns' },
+} as const;
+type ScenarioName = keyof typeof SCENARIOS;
 
 describe('the web console in headless Chromium against a real stack', () => {
   let nats: NatsServer;
   let clickhouse: ClickHouseServer;
   let browser: Browser;
-  let receiver: TestEndpoint;
+  /** Each scenario's receiver: 200 unless the test sets `respond`. */
+  const receivers = {} as Record<ScenarioName, TestEndpoint>;
   let consoleUrl: string;
   let ingestPort: number;
   const services: ServiceProcess[] = [];
-  let eventId = '';
   let usersDir = '';
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     [nats, clickhouse, browser] = await Promise.all([startNatsServer(), startClickHouse(), launchChromium()]);
-    // The receiver refuses everything at first: 400 is permanent, so the task is dead-lettered after one attempt.
-    receiver = await startEndpoint((_r, res) => {
-      res.statusCode = 400;
-      res.end('{"error":"customer_not_found"}');
-    });
+    for (const name of Object.keys(SCENARIOS) as ScenarioName[]) receivers[name] = await startEndpoint();
     const base = { HS_NATS_URL: nats.url, HS_NAMESPACE: 'web', HS_MASTER_KEY: MASTER_KEY };
     const clickhouseEnv = { HS_CLICKHOUSE_URL: clickhouse.url, HS_CLICKHOUSE_DATABASE: 'web' };
     const consolePort = await freePort();
@@ -70,22 +82,16 @@ describe('the web console in headless Chromium against a real stack', () => {
       }),
     );
     consoleUrl = `http://127.0.0.1:${consolePort}`;
-    // Configuration through the console's own API, as the page would call it.
-    for (const [method, body] of [
-      ['CreateSource', { configJson: JSON.stringify({ id: 'shop', provider: 'stripe', secrets: [{ id: 'k1', value: STRIPE_SECRET }] }) }],
-      [
-        'CreateEndpoint',
-        {
-          configJson: JSON.stringify({
-            id: 'orders',
-            url: receiver.url,
-            secrets: [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
-          }),
-        },
-      ],
-    ] as const) {
-      const r = await api(method, body);
-      assert.equal(r.status, 200, `${method}: ${r.body}`);
+    // Configuration through the console's own API, as the page would call it, before the stages start (so they
+    // all see it at once).
+    for (const [name, { source, endpoint }] of Object.entries(SCENARIOS) as [ScenarioName, (typeof SCENARIOS)[ScenarioName]][]) {
+      for (const [method, config] of [
+        ['CreateSource', { id: source, provider: 'stripe', secrets: [{ id: 'k1', value: STRIPE_SECRET }] }],
+        ['CreateEndpoint', { id: endpoint, url: receivers[name].url, sources: [source], secrets: ENDPOINT_SECRETS }],
+      ] as const) {
+        const r = await api(method, { configJson: JSON.stringify(config) });
+        assert.equal(r.status, 200, `${method}: ${r.body}`);
+      }
     }
     ingestPort = await freePort();
     services.push(await startService('ingest', { ...base, HS_INGEST_PORT: String(ingestPort), HS_INGEST_HOST: '127.0.0.1' }));
@@ -97,7 +103,7 @@ describe('the web console in headless Chromium against a real stack', () => {
   after(async () => {
     await browser?.close();
     for (const s of services.reverse()) await s.stop();
-    await receiver?.close();
+    for (const r of Object.values(receivers)) await r.close();
     await nats?.stop();
     await clickhouse?.stop();
     if (usersDir !== '') rmSync(usersDir, { recursive: true, force: true });
@@ -113,12 +119,12 @@ describe('the web console in headless Chromium against a real stack', () => {
     });
   }
 
-  /** POSTs `body` to the shop source with a Stripe signature made with `secret`. */
-  function postStripe(body: string, secret: string) {
+  /** POSTs `body` to `source` with a Stripe signature made with `secret`. */
+  function postStripe(source: string, body: string, secret: string) {
     const signature = Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp: Math.floor(Date.now() / 1000) });
     return httpRequest({
       port: ingestPort,
-      path: '/v1/webhooks/shop',
+      path: `/v1/webhooks/${source}`,
       method: 'POST',
       body,
       headers: { 'content-type': 'application/json', 'stripe-signature': signature },
@@ -130,6 +136,19 @@ describe('the web console in headless Chromium against a real stack', () => {
     await page.getByLabel('Access token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+  }
+
+  /** Posts one Stripe-signed event to `source`, answers its event id once `receiver` got it (a 2xx or not). */
+  async function deliveredEvent(source: string, receiver: TestEndpoint, body: string): Promise<string> {
+    const posted = await postStripe(source, body, STRIPE_SECRET);
+    assert.equal(posted.status, 202, posted.body);
+    const id = (JSON.parse(posted.body) as { id: string }).id;
+    await waitFor(
+      `${id} at the receiver`,
+      () => (receiver.received.some((r) => r.headers['webhook-id'] === id) ? true : undefined),
+      30_000,
+    );
+    return id;
   }
 
   async function shot(page: Page, name: string): Promise<void> {
@@ -173,11 +192,17 @@ describe('the web console in headless Chromium against a real stack', () => {
   });
 
   it('browser: sign in, see the endpoint fail, replay from the dead-letter list, see the delivery succeed', async () => {
+    const receiver = receivers.replay;
+    // The receiver refuses everything at first: 400 is permanent, so the task is dead-lettered after one attempt.
+    receiver.respond = (_r, res) => {
+      res.statusCode = 400;
+      res.end('{"error":"customer_not_found"}');
+    };
     // One Stripe-signed event; the receiver answers 400, so it is dead-lettered after one attempt.
     const body = '{"id":"evt_browser_1","type":"charge.succeeded","data":{"object":{"amount":1200}}}';
-    const posted = await postStripe(body, STRIPE_SECRET);
+    const posted = await postStripe('shop', body, STRIPE_SECRET);
     assert.equal(posted.status, 202, posted.body);
-    eventId = (JSON.parse(posted.body) as { id: string }).id;
+    const eventId = (JSON.parse(posted.body) as { id: string }).id;
     await waitFor('the failed attempt', () => (receiver.received.length >= 1 ? true : undefined), 30_000);
     // Wait until the failure is in ClickHouse and the dead letter is stored, so the pages show them.
     await waitFor(
@@ -194,7 +219,7 @@ describe('the web console in headless Chromium against a real stack', () => {
     );
 
     // And one forgery: verify rejects it (a row in ClickHouse's rejections, a dead letter of the source).
-    const forged = await postStripe(body, 'whsec_forger');
+    const forged = await postStripe('shop', body, 'whsec_forger');
     assert.equal(forged.status, 202, 'verification is asynchronous for this source');
     await waitFor(
       'the rejection in ClickHouse',
@@ -265,7 +290,14 @@ describe('the web console in headless Chromium against a real stack', () => {
   });
 
   it("browser: an operator replays one event and an endpoint's time range; a viewer sees no replay buttons", async () => {
-    assert.notEqual(eventId, '', 'runs after the scenario above');
+    const { source, endpoint } = SCENARIOS.operator;
+    const receiver = receivers.operator;
+    // Its own event, delivered once, and a forgery of it (dead-lettered by verify) for the viewer's list.
+    const body = '{"id":"evt_browser_operator","type":"charge.succeeded","data":{"object":{"amount":700}}}';
+    const eventId = await deliveredEvent(source, receiver, body);
+    const forged = await postStripe(source, body, 'whsec_forger');
+    assert.equal(forged.status, 202, forged.body);
+    const forgedId = (JSON.parse(forged.body) as { id: string }).id;
     const context = await browser.newContext({ viewport: DESKTOP });
     const page = await context.newPage();
     await signIn(page, OPERATOR);
@@ -273,7 +305,7 @@ describe('the web console in headless Chromium against a real stack', () => {
     const before = receiver.received.length;
     await page.goto(`${consoleUrl}/#/events/${eventId}`);
     await page.getByRole('heading', { name: `Event ${eventId}`, level: 1 }).waitFor();
-    await page.getByLabel('Endpoint').selectOption('orders');
+    await page.getByLabel('Endpoint').selectOption(endpoint);
     await page.getByRole('button', { name: 'Replay event' }).click();
     await page.getByRole('status').filter({ hasText: 'Replayed 1 event (0 skipped, 0 already replayed)' }).waitFor();
     await waitFor('the replayed event', () => (receiver.received.length === before + 1 ? true : undefined), 30_000);
@@ -281,12 +313,17 @@ describe('the web console in headless Chromium against a real stack', () => {
     await waitFor('two successful attempts on the page', async () => ((await okRows.count()) === 2 ? true : undefined), 30_000, 250);
     await shot(page, '07-event-replayed-by-operator');
 
-    await page.goto(`${consoleUrl}/#/endpoints/orders`);
-    await page.getByRole('heading', { name: 'Endpoint orders', level: 1 }).waitFor();
+    // The range (the last hour) also holds the other scenarios' events, which this endpoint does not subscribe to.
+    const listed = JSON.parse((await api('ListEvents', { sinceMs: Date.now() - 2 * 3_600_000, pageSize: 500 })).body) as {
+      events?: { source?: string }[];
+    };
+    const others = (listed.events ?? []).filter((e) => e.source !== source).length;
+    await page.goto(`${consoleUrl}/#/endpoints/${endpoint}`);
+    await page.getByRole('heading', { name: `Endpoint ${endpoint}`, level: 1 }).waitFor();
     await page.getByRole('button', { name: 'Replay time range' }).click();
     await page
       .getByRole('status')
-      .filter({ hasText: /^Replayed 1 event \(0 skipped/ })
+      .filter({ hasText: new RegExp(`^Replayed 1 event \\(${others} skipped`) })
       .waitFor();
     await waitFor('the time-range replay', () => (receiver.received.length === before + 2 ? true : undefined), 30_000);
     await shot(page, '08-endpoint-range-replayed');
@@ -298,7 +335,11 @@ describe('the web console in headless Chromium against a real stack', () => {
     await view.goto(`${consoleUrl}/#/dead-letters`);
     // The forged event's dead letter (verify) is listed, without replay buttons.
     const letters = view.getByRole('table', { name: 'Dead letters' });
-    await letters.getByRole('row').filter({ hasText: 'bad_signature' }).waitFor();
+    await letters
+      .getByRole('row')
+      .filter({ has: view.getByRole('link', { name: forgedId }) })
+      .filter({ hasText: 'bad_signature' })
+      .waitFor();
     assert.equal(await view.getByRole('button', { name: /^Replay/ }).count(), 0);
     await view.goto(`${consoleUrl}/#/events/${eventId}`);
     await view.getByRole('heading', { name: `Event ${eventId}`, level: 1 }).waitFor();
@@ -309,7 +350,9 @@ describe('the web console in headless Chromium against a real stack', () => {
   });
 
   it('browser: an operator replays a filtered batch of dead letters after confirming', async () => {
-    // Two more events fail permanently, so the endpoint has two dead letters.
+    const { source, endpoint } = SCENARIOS.batch;
+    const receiver = receivers.batch;
+    // Two events fail permanently, so the endpoint has two dead letters.
     receiver.respond = (_r, res) => {
       res.statusCode = 422;
       res.end('{"error":"unprocessable"}');
@@ -317,12 +360,12 @@ describe('the web console in headless Chromium against a real stack', () => {
     const before = receiver.received.length;
     for (const n of [2, 3]) {
       const body = `{"id":"evt_browser_${n}","type":"charge.succeeded","data":{"object":{"amount":${n}00}}}`;
-      assert.equal((await postStripe(body, STRIPE_SECRET)).status, 202);
+      assert.equal((await postStripe(source, body, STRIPE_SECRET)).status, 202);
     }
     await waitFor(
-      'two dead letters of orders',
+      `two dead letters of ${endpoint}`,
       async () => {
-        const health = JSON.parse((await api('EndpointHealth', { endpoint: 'orders' })).body) as { endpoints?: { deadLetters?: number }[] };
+        const health = JSON.parse((await api('EndpointHealth', { endpoint })).body) as { endpoints?: { deadLetters?: number }[] };
         return health.endpoints?.[0]?.deadLetters === 2 ? true : undefined;
       },
       30_000,
@@ -335,7 +378,7 @@ describe('the web console in headless Chromium against a real stack', () => {
     await signIn(page, OPERATOR);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dead letters' }).click();
     await page.getByLabel('Stage').fill('deliver');
-    await page.getByLabel('Endpoint').fill('orders');
+    await page.getByLabel('Endpoint').fill(endpoint);
     await page.getByRole('button', { name: 'Apply filters' }).click();
     const letters = page.getByRole('table', { name: 'Dead letters' });
     await waitFor(
@@ -344,7 +387,7 @@ describe('the web console in headless Chromium against a real stack', () => {
       15_000,
       100,
     );
-    assert.match(page.url(), /endpoint=orders/);
+    assert.match(page.url(), new RegExp(`endpoint=${endpoint}`));
     await page.getByRole('button', { name: 'Replay all matching' }).click();
     await shot(page, '10-batch-replay-confirm');
     await page.getByRole('button', { name: 'Confirm replay' }).click();
@@ -359,18 +402,23 @@ describe('the web console in headless Chromium against a real stack', () => {
   });
 
   it('browser: the pages fit a phone-sized viewport', async () => {
-    assert.notEqual(eventId, '', 'runs after the scenario above');
+    const { source, endpoint } = SCENARIOS.phone;
+    const eventId = await deliveredEvent(
+      source,
+      receivers.phone,
+      '{"id":"evt_browser_phone","type":"charge.succeeded","data":{"object":{"amount":900}}}',
+    );
     const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     const page = await context.newPage();
     await signIn(page);
-    await page.getByRole('table', { name: 'Endpoints' }).getByRole('link', { name: 'orders' }).waitFor();
+    await page.getByRole('table', { name: 'Endpoints' }).getByRole('link', { name: endpoint }).waitFor();
     await checkLayout(page, 'phone overview');
     await shot(page, '12-phone-overview');
     for (const [path, heading, name] of [
       ['#/events', 'Live events', '13-phone-live-events'],
       ['#/dead-letters', 'Dead letters', '14-phone-dead-letters'],
       [`#/events/${eventId}`, `Event ${eventId}`, '15-phone-event'],
-      ['#/endpoints/orders', 'Endpoint orders', '16-phone-endpoint'],
+      [`#/endpoints/${endpoint}`, `Endpoint ${endpoint}`, '16-phone-endpoint'],
     ] as const) {
       await page.goto(`${consoleUrl}/${path}`);
       await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
@@ -384,17 +432,18 @@ describe('the web console in headless Chromium against a real stack', () => {
   });
 
   it("browser: a duplicate's event page says what it duplicates and where that one is, and links to it", async () => {
-    assert.notEqual(eventId, '', 'runs after the scenario above (the receiver answers 200 by now)');
+    const { source } = SCENARIOS.duplicate;
+    const receiver = receivers.duplicate;
     // Scenario: Stripe retries an event (same provider id, a new request); dedup drops the second copy.
     const body = '{"id":"evt_browser_dup","type":"charge.refunded","data":{"object":{"amount":5}}}';
     const idOf = (r: { body: string }): string => (JSON.parse(r.body) as { id: string }).id;
-    const first = idOf(await postStripe(body, STRIPE_SECRET));
+    const first = idOf(await postStripe(source, body, STRIPE_SECRET));
     await waitFor(
       'the first copy delivered',
       () => (receiver.received.some((r) => r.headers['webhook-id'] === first) ? true : undefined),
       30_000,
     );
-    const second = idOf(await postStripe(body, STRIPE_SECRET));
+    const second = idOf(await postStripe(source, body, STRIPE_SECRET));
     await waitFor(
       'the second copy noted as a duplicate',
       async () => {
@@ -413,14 +462,17 @@ describe('the web console in headless Chromium against a real stack', () => {
     await card.waitFor();
     assert.match(
       (await card.textContent()) ?? '',
-      /Dropped by dedup as a duplicate of .*, which reached web\.events\.shop\.charge\.refunded/,
+      new RegExp(`Dropped by dedup as a duplicate of .*, which reached web\\.events\\.${source}\\.charge\\.refunded`),
     );
     assert.equal(await page.getByRole('table', { name: 'Delivery attempts' }).count(), 0);
     await shot(page, '17-duplicate-event');
     await checkLayout(page, 'duplicate event');
     await card.getByRole('link', { name: first }).click();
     await page.getByRole('heading', { name: `Event ${first}`, level: 1 }).waitFor();
-    assert.match((await page.locator('dl.figures').first().textContent()) ?? '', /Statusreached web\.events\.shop\.charge\.refunded/);
+    assert.match(
+      (await page.locator('dl.figures').first().textContent()) ?? '',
+      new RegExp(`Statusreached web\\.events\\.${source}\\.charge\\.refunded`),
+    );
     await context.close();
   });
 });

@@ -152,6 +152,7 @@ describe('chaos', () => {
       );
       if (res?.status === 202) return (JSON.parse(res.body) as { id: string }).id;
       if (res !== undefined && res.status >= 400 && res.status < 500 && res.status !== 429) return undefined;
+      // A sender's retry delay (the behaviour being imitated), not a wait for the system.
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`event ${p.n} never accepted`);
@@ -166,6 +167,7 @@ describe('chaos', () => {
         const id = await send(p);
         if (id !== undefined) accepted.set(p.n, id);
         sent++;
+        // Pacing: events keep flowing through every fault below.
         await new Promise((r) => setTimeout(r, 15));
       }
     })();
@@ -185,11 +187,13 @@ describe('chaos', () => {
     await progress((STAGES.length + 1) / (STAGES.length + 3));
     const natsKilledAt = performance.now();
     await nats.kill();
+    // The fault itself: nats-server stays down for 1 s.
     await new Promise((r) => setTimeout(r, 1_000));
     await nats.restart();
     faultWindows.push({ what: 'nats-server killed', from: natsKilledAt - 2_000, to: performance.now() + 5_000 });
     await progress((STAGES.length + 2) / (STAGES.length + 3));
     await clickhouse.kill();
+    // The fault itself: ClickHouse stays down for 5 s.
     await new Promise((r) => setTimeout(r, 5_000));
     await clickhouse.restart();
     await sender;

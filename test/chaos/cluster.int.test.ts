@@ -206,6 +206,7 @@ describe('cluster chaos', () => {
       });
       if (res.status === 202) return (JSON.parse(res.body) as { id: string }).id;
       if (res.status >= 400 && res.status < 500 && res.status !== 429) return undefined;
+      // A sender's retry delay (the behaviour being imitated), not a wait for the system.
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`event ${p.label} never accepted`);
@@ -229,6 +230,7 @@ describe('cluster chaos', () => {
         const id = await send(p);
         if (id !== undefined) accepted.set(p.label, id);
         sent++;
+        // Pacing: events keep flowing while each fault is on.
         await new Promise((r) => setTimeout(r, 15));
       }
     })();

@@ -188,6 +188,7 @@ describe('analytics against a real nats-server and ClickHouse', () => {
           delayed++;
           late.add(queryId);
           const target = real;
+          // The fault under test: ClickHouse applies the INSERT 600 ms after the client gave up on it.
           setTimeout(() => {
             void target.insert(table, rows, queryId).finally(() => late.delete(queryId));
           }, 600);
@@ -340,6 +341,7 @@ describe('analytics against a real nats-server and ClickHouse', () => {
           batch.push(obs.record('attempt', record, `o${n}`));
         }
         await Promise.all(batch);
+        // Pacing, not a wait: records keep arriving at a steady rate before, during and after the outage.
         await new Promise((r) => setTimeout(r, 40));
       }
     })();
@@ -357,11 +359,19 @@ describe('analytics against a real nats-server and ClickHouse', () => {
         10_000,
         50,
       );
+      // The outage itself is the scenario: ClickHouse stays down for 10 s while records keep arriving.
       await new Promise((r) => setTimeout(r, 10_000));
       const backlog = await jsm.consumers.info(t.streams.obs, 'analytics');
       assert.ok(backlog.num_pending + backlog.num_ack_pending > 0, 'records wait in JetStream during the outage');
       await clickhouse.restart();
-      await new Promise((r) => setTimeout(r, 2_000));
+      // Records go on arriving until the sink has written one published after the restart.
+      const sentAtRestart = sent;
+      await waitFor(
+        'rows published after the restart',
+        async () => ((await count('hs_out', 'SELECT count() FROM hookstream.delivery_attempts')) > sentAtRestart ? true : undefined),
+        60_000,
+        100,
+      );
       publishing = false;
       await producer;
       await drained(t);

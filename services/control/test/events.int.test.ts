@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { applyMigrations, ClickHouseRowStore, DEFAULT_MIGRATIONS_DIR, loadMigrations } from '@hookstream/analytics';
 import { buildApp, type ControlApp, loadConfig, NO_CLICKHOUSE_NOTE } from '@hookstream/control';
@@ -13,6 +12,7 @@ import {
   startClickHouse,
   startNatsServer,
   storedMessages,
+  waitFor,
 } from '@hookstream/testkit';
 import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
@@ -30,6 +30,17 @@ async function rejectsWith(promise: Promise<unknown>, code: status, message?: Re
   );
   assert.equal(err.code, code, `expected ${status[code]}, got ${status[err.code]}: ${err.details}`);
   if (message !== undefined) assert.match(err.details, message);
+}
+
+/**
+ * Resolves once the wall clock has left the millisecond it was called in.
+ * nats-server stamps a stored message with the same clock, so a time read
+ * after this is later than every message acknowledged before the call, and
+ * a message published after it is later than every time read before.
+ */
+async function clockTick(): Promise<void> {
+  const calledAt = Date.now();
+  await waitFor('the clock to pass the last stored message', () => (Date.now() > calledAt ? true : undefined), 1_000, 1);
 }
 
 /** A UUIDv7 minted at `ms`, like ingest's event ids. */
@@ -185,15 +196,15 @@ describe('control: events and replay against a real nats-server', () => {
   });
 
   it('control: ListEvents filters by source, type pattern and time window, and pages', async () => {
-    await sleep(20);
+    await clockTick();
     const since = Date.now();
     await event('l-1', 'shop', 'order.created', '{}');
     await event('l-2', 'shop', 'order.paid', '{}');
     await event('l-3', 'shop', 'refund.created', '{}');
     await event('l-4', 'other', 'order.created', '{}');
-    await sleep(20);
+    await clockTick();
     const middle = Date.now();
-    await sleep(20);
+    await clockTick();
     await event('l-5', 'shop', 'order.created', '{"late":true}');
     const ids = (r: { events: { eventId: string }[] }) => r.events.map((e) => e.eventId);
     assert.deepEqual(ids(await api.listEvents({ sinceMs: since })), ['l-1', 'l-2', 'l-3', 'l-4', 'l-5']);
@@ -221,7 +232,7 @@ describe('control: events and replay against a real nats-server', () => {
     await api.createEndpoint({
       configJson: JSON.stringify({ id: 'warehouse', url: 'https://wh.example/h', eventTypes: ['invoice.*'], secrets: SECRETS }),
     });
-    await sleep(20);
+    await clockTick();
     const since = Date.now();
     await event('r-1', 'billing', 'invoice.paid', '{"n":1}');
     await event('r-2', 'billing', 'customer.created', '{"n":2}');

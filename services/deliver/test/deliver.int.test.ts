@@ -5,11 +5,11 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildApp, type DeliverApp, loadConfig } from '@hookstream/deliver';
 import { createLogger, Header, type NatsHandle, openCircuitBucket, readCircuitReports } from '@hookstream/runtime';
-import { connectTestNats, freePort, type NatsServer, startNatsServer, waitFor, waitForHttpOk } from '@hookstream/testkit';
+import { connectTestNats, freePort, type NatsServer, startNatsServer, storedMessages, waitFor, waitForHttpOk } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Webhook } from 'standardwebhooks';
-import { attempts, deliverEnv, publishTask, setUpNamespace, sleep, startEndpoint, waitForAttempts, waitForDeadLetters } from './helpers.ts';
+import { attempts, deliverEnv, publishTask, setUpNamespace, startEndpoint, waitForAttempts, waitForDeadLetters } from './helpers.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -151,7 +151,12 @@ describe('deliver against a real nats-server and real HTTP endpoints', () => {
     assert.match(dead?.header.get(Header.dlqDetail) ?? '', /HTTP 400/);
     assert.equal(dead?.header.get(Header.eventId), 'evt-400');
     assert.equal(Buffer.from(dead?.data ?? []).toString(), '{"x":1}');
-    await sleep(500);
+    // Deliver is done with the task once the work-queue stream holds nothing of this namespace (no task, no
+    // retry): a second attempt could only come from there, so the counts below are final.
+    await waitFor('the task to leave the delivery stream', async () =>
+      (await storedMessages(jsm, t.streams.delivery)).length === 0 ? true : undefined,
+    );
+    await waitForAttempts(jsm, t, 'picky', 1);
     const records = await attempts(jsm, t, 'picky');
     assert.equal(records.length, 1);
     assert.equal(records[0]?.outcome, 'http_4xx');

@@ -22,6 +22,8 @@ import { type IngestServer, startIngestServer } from './http-server.ts';
 /** Dependencies a test may replace. */
 export interface IngestOverrides {
   readonly logger?: Logger;
+  /** The clock requests are received by (secret windows, rate limits); a test sets it to check a bound without sleeping. */
+  readonly now?: () => number;
 }
 
 /** The ingest service: its App plus what tests look at. */
@@ -87,6 +89,7 @@ export function buildApp(config: IngestConfig, overrides: IngestOverrides = {}):
         natsConnected: () => platform.nats.isConnected(),
         maxPayload: () => platform.nats.maxPayload(),
         logger,
+        now: overrides.now ?? Date.now,
       });
       const server = http;
       cleanup.push('http', () => server.stop());

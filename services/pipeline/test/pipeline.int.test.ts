@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { EndpointStore, type NatsHandle, openBucket, SourceStore, secretBoxFromEnv, topology } from '@hookstream/runtime';
+import { duplicateNoteKey, EndpointStore, type NatsHandle, openBucket, SourceStore, secretBoxFromEnv, topology } from '@hookstream/runtime';
 import {
   connectTestNats,
   freePort,
@@ -12,6 +12,7 @@ import {
   type TestEndpoint,
   waitFor,
 } from '@hookstream/testkit';
+import { Kvm } from '@nats-io/kv';
 import { type ServiceProcess, startService } from '../../../test/e2e/processes.ts';
 import { postStripe } from '../../../test/e2e/stripe.ts';
 
@@ -73,7 +74,14 @@ describe('pipeline: the six stages in one process against a real nats-server', (
     assert.equal(received.headers['webhook-id'] !== undefined, true, 'signed as Standard Webhooks');
     const again = await post(body);
     assert.equal(again.status, 202);
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Dedup notes a dropped duplicate under the repost's own id; once the note is there the repost went no further.
+    const againId = (JSON.parse(again.body) as { id: string }).id;
+    const dedup = await new Kvm(nats.nc).open(t.buckets.dedup);
+    await waitFor(
+      'dedup to note the repost as a duplicate',
+      async () => ((await dedup.get(duplicateNoteKey(againId)))?.value.length ? true : undefined),
+      20_000,
+    );
     assert.equal(
       receiver.received.filter((r) => r.body.toString().includes('evt_combined_1')).length,
       1,

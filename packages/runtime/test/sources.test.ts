@@ -1,75 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  ConfigError,
-  EnvReader,
-  parseSourceConfig,
-  readBaseConfig,
-  sanitizeDotted,
-  sanitizeToken,
-  sourcePolicy,
-  topology,
-  ValidationError,
-} from '@hookstream/runtime';
+import { parseSourceConfig, sourcePolicy, ValidationError } from '@hookstream/runtime';
 
 const NONE = { kind: 'none' } as const;
-describe('topology', () => {
-  it('topology: empty namespace gives the names in the design', () => {
-    const t = topology();
-    assert.equal(t.raw('stripe'), 'hs.raw.stripe');
-    assert.equal(t.events('stripe', 'payment.succeeded'), 'events.stripe.payment.succeeded');
-    assert.equal(t.dlq('verify', 'github'), 'hs.dlq.verify.github');
-    assert.equal(t.streams.raw, 'HS_RAW');
-    assert.equal(t.buckets.sources, 'hs_sources');
-  });
-
-  it('topology: a namespace prefixes every subject, stream and bucket', () => {
-    const t = topology('t1');
-    assert.equal(t.raw('stripe'), 't1.hs.raw.stripe');
-    assert.equal(t.subject('hs.raw.>'), 't1.hs.raw.>');
-    assert.equal(t.streams.pipe, 't1_HS_PIPE');
-    assert.equal(t.buckets.sources, 't1_hs_sources');
-    assert.equal(t.local('t1.hs.raw.x'), 'hs.raw.x');
-  });
-
-  it('topology: tokens from outside data cannot inject wildcards or extra tokens', () => {
-    assert.equal(sanitizeToken('a.b'), 'a_b');
-    assert.equal(sanitizeToken('*'), '_');
-    assert.equal(sanitizeToken('>'), '_');
-    assert.equal(sanitizeToken('a b\tc'), 'a_b_c');
-    assert.equal(sanitizeToken(''), '_');
-    assert.equal(sanitizeDotted('payment.succeeded'), 'payment.succeeded');
-    assert.equal(sanitizeDotted('a..b.'), 'a._.b._');
-    assert.equal(sanitizeDotted('order.*.>'), 'order._._');
-  });
-});
-
-describe('config', () => {
-  it('config: every bad variable is named in one error', () => {
-    const reader = new EnvReader({ HS_HEALTH_PORT: 'x', HS_LOG_LEVEL: 'loud', HS_NAMESPACE: 'bad ns' });
-    readBaseConfig(reader, 'svc', 9000);
-    assert.throws(
-      () => reader.done(),
-      (err: unknown) => {
-        assert.ok(err instanceof ConfigError);
-        assert.equal(err.problems.length, 3);
-        assert.match(err.message, /HS_HEALTH_PORT/);
-        assert.match(err.message, /HS_LOG_LEVEL/);
-        assert.match(err.message, /HS_NAMESPACE/);
-        return true;
-      },
-    );
-  });
-
-  it('config: defaults resolve when nothing is set', () => {
-    const reader = new EnvReader({});
-    const config = readBaseConfig(reader, 'svc', 9000);
-    reader.done();
-    assert.deepEqual(config.natsServers, ['nats://127.0.0.1:4222']);
-    assert.equal(config.healthPort, 9000);
-    assert.equal(config.namespace, '');
-  });
-});
 
 describe('sources', () => {
   it('sources: a minimal record gets defaults', () => {
