@@ -70,6 +70,7 @@ export {
   type SecretFieldMapper,
   secretBoxFromEnv,
 } from './secret-box.ts';
+export { buildService, type ServiceApp, type ServiceOptions } from './service.ts';
 export {
   DEFAULT_EVENT_TYPE_LOCATOR,
   decodeSource,

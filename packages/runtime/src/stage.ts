@@ -1,14 +1,15 @@
 import type { BaseConfig, EnvReader } from './config.ts';
 import { type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
 import { Header, headerValue, type StageMessage, stageMessage } from './envelope.ts';
-import { type Check, startHealthServer } from './health.ts';
-import { type App, CleanupStack } from './lifecycle.ts';
-import { createLogger, type Logger } from './logger.ts';
-import { addMetricsRefresher, metrics } from './metrics.ts';
+import type { Check } from './health.ts';
+import type { App, CleanupStack } from './lifecycle.ts';
+import type { Logger } from './logger.ts';
+import { metrics } from './metrics.ts';
 import { ObsPublisher } from './obs.ts';
 import type { Outcome } from './outcome.ts';
-import { openPlatform, type Platform } from './platform.ts';
+import type { Platform } from './platform.ts';
 import { AckingPublisher } from './publisher.ts';
+import { buildService } from './service.ts';
 import { decodeSource, type SourceConfig } from './sources.ts';
 import { ConsumerWatch, defaultStallAfterMs } from './stall.ts';
 import { extractTraceContext, inSpan } from './telemetry.ts';
@@ -135,7 +136,8 @@ export interface StageApp extends App {
 }
 
 /**
- * The wiring every pipeline stage shares: NATS and streams, the live
+ * The wiring every pipeline stage shares, on {@link buildService}'s
+ * skeleton: NATS and streams, the live
  * `hs_sources` cache, an {@link AckingPublisher} and {@link ObsPublisher},
  * the stage's own `setup`, the health server (`/healthz`: the worker runs;
  * `/readyz`: NATS up, config loaded, consuming, no consumer stalled: the
@@ -147,20 +149,11 @@ export interface StageApp extends App {
  */
 export function buildStage(options: StageOptions): StageApp {
   const { config, stage } = options;
-  const logger = options.logger ?? createLogger({ service: config.service, level: config.logLevel });
-  const cleanup = new CleanupStack();
-  let healthPort = 0;
   let worker: Worker | undefined;
-  return {
-    healthPort: () => healthPort,
-    worker: () => {
-      if (worker === undefined) throw new Error(`${stage} is not running`);
-      return worker;
-    },
-    run: async () => {
-      const platform = await openPlatform(config, logger);
-      cleanup.push('nats', () => platform.nats.drain());
-      const t = platform.topology;
+  const service = buildService({
+    config,
+    logger: options.logger,
+    setup: async ({ platform, topology: t, cleanup, logger, refreshMetrics }) => {
       const sources = await watchConfig(
         await openBucket(platform.nats.nc, t.buckets.sources, { replicas: config.streamReplicas }),
         (key, value) => decodeSource(key, value, config.secretBox),
@@ -177,12 +170,72 @@ export function buildStage(options: StageOptions): StageApp {
       });
       cleanup.push('consumer watch', () => consumers.stop());
       const wiring = await options.setup({ platform, topology: t, sources, publisher, obs, cleanup, logger, consumers });
-      const health = await startHealthServer({
-        host: config.healthHost,
-        port: config.healthPort,
+      const start = async (): Promise<void> => {
+        await Promise.all([sources.ready(), wiring.ready]);
+        const input = options.input(t);
+        const startConsumer: StartConsumer = (spec) =>
+          startWorker({
+            js: platform.js,
+            jsm: platform.jsm,
+            logger,
+            stage,
+            stream: input.stream,
+            durable: spec.durable,
+            filterSubject: spec.filterSubject,
+            maxDeliver: spec.maxDeliver ?? config.maxDeliver,
+            ackWaitMs: config.ackWaitMs,
+            concurrency: spec.concurrency,
+            ...(spec.maxAckPending !== undefined ? { maxAckPending: spec.maxAckPending } : {}),
+            ...(spec.limiter !== undefined ? { limiter: spec.limiter } : {}),
+            ...(spec.onFatal !== undefined ? { onFatal: spec.onFatal } : {}),
+            watch: consumers,
+            deadLetterSubject: (m) =>
+              t.dlq(
+                stage,
+                options.deadLetterKey?.(stageMessage(m)) ?? headerValue(m.headers, Header.source) ?? m.subject.split('.').pop() ?? '_',
+              ),
+            // One span per stage per message, a child of the previous stage's.
+            handle: (m) => {
+              const msg = stageMessage(m);
+              return inSpan(
+                stage,
+                'consumer',
+                extractTraceContext(m.headers),
+                {
+                  'hookstream.event_id': msg.header(Header.eventId) ?? '',
+                  'hookstream.source': msg.header(Header.source) ?? '',
+                  'hookstream.event_type': msg.header(Header.eventType) ?? '',
+                  'hookstream.delivery_count': m.info.deliveryCount,
+                },
+                async (span) => {
+                  const outcome = await (spec.handle ?? wiring.handle)(msg);
+                  span.setAttribute('hookstream.outcome', outcome.kind);
+                  if (outcome.kind === 'term') span.setAttribute('hookstream.reason', outcome.reason);
+                  return outcome;
+                },
+              );
+            },
+          });
+        worker =
+          wiring.consume !== undefined
+            ? await wiring.consume(startConsumer)
+            : await startConsumer({ durable: stage, filterSubject: input.filterSubject, concurrency: config.concurrency });
+        const running = worker;
+        cleanup.push('worker', () => running.stop());
+        // Consumer lag and dead-letter depth, read at scrape time.
+        const ownConsumer = wiring.consume === undefined;
+        refreshMetrics(async () => {
+          if (ownConsumer) {
+            const info = await platform.jsm.consumers.info(input.stream, stage);
+            metrics.consumerPending.set({ stage }, info.num_pending);
+            metrics.consumerAckPending.set({ stage }, info.num_ack_pending);
+          }
+          metrics.dlqDepth.set((await platform.jsm.streams.info(t.streams.dlq)).state.messages);
+        });
+      };
+      return {
         liveness: { worker: () => worker === undefined || worker.healthy() },
         readiness: {
-          nats: () => platform.nats.isConnected(),
           sources: () => sources.isReady(),
           ...wiring.readiness,
           worker: () => worker !== undefined,
@@ -200,72 +253,17 @@ export function buildStage(options: StageOptions): StageApp {
             return { ok: false, detail: { stalled: stalled.length, consumers: shown } };
           },
         },
-      });
-      healthPort = health.port;
-      cleanup.push('health', () => health.close());
-      await Promise.all([sources.ready(), wiring.ready]);
-      const input = options.input(t);
-      const start: StartConsumer = (spec) =>
-        startWorker({
-          js: platform.js,
-          jsm: platform.jsm,
-          logger,
-          stage,
-          stream: input.stream,
-          durable: spec.durable,
-          filterSubject: spec.filterSubject,
-          maxDeliver: spec.maxDeliver ?? config.maxDeliver,
-          ackWaitMs: config.ackWaitMs,
-          concurrency: spec.concurrency,
-          ...(spec.maxAckPending !== undefined ? { maxAckPending: spec.maxAckPending } : {}),
-          ...(spec.limiter !== undefined ? { limiter: spec.limiter } : {}),
-          ...(spec.onFatal !== undefined ? { onFatal: spec.onFatal } : {}),
-          watch: consumers,
-          deadLetterSubject: (m) =>
-            t.dlq(
-              stage,
-              options.deadLetterKey?.(stageMessage(m)) ?? headerValue(m.headers, Header.source) ?? m.subject.split('.').pop() ?? '_',
-            ),
-          // One span per stage per message, a child of the previous stage's.
-          handle: (m) => {
-            const msg = stageMessage(m);
-            return inSpan(
-              stage,
-              'consumer',
-              extractTraceContext(m.headers),
-              {
-                'hookstream.event_id': msg.header(Header.eventId) ?? '',
-                'hookstream.source': msg.header(Header.source) ?? '',
-                'hookstream.event_type': msg.header(Header.eventType) ?? '',
-                'hookstream.delivery_count': m.info.deliveryCount,
-              },
-              async (span) => {
-                const outcome = await (spec.handle ?? wiring.handle)(msg);
-                span.setAttribute('hookstream.outcome', outcome.kind);
-                if (outcome.kind === 'term') span.setAttribute('hookstream.reason', outcome.reason);
-                return outcome;
-              },
-            );
-          },
-        });
-      worker =
-        wiring.consume !== undefined
-          ? await wiring.consume(start)
-          : await start({ durable: stage, filterSubject: input.filterSubject, concurrency: config.concurrency });
-      const running = worker;
-      cleanup.push('worker', () => running.stop());
-      // Consumer lag and dead-letter depth, read at scrape time.
-      const ownConsumer = wiring.consume === undefined;
-      const removeRefresher = addMetricsRefresher(async () => {
-        if (ownConsumer) {
-          const info = await platform.jsm.consumers.info(input.stream, stage);
-          metrics.consumerPending.set({ stage }, info.num_pending);
-          metrics.consumerAckPending.set({ stage }, info.num_ack_pending);
-        }
-        metrics.dlqDepth.set((await platform.jsm.streams.info(t.streams.dlq)).state.messages);
-      });
-      cleanup.push('metrics refresher', removeRefresher);
+        start,
+      };
     },
-    close: () => cleanup.unwind(logger),
+  });
+  return {
+    healthPort: service.healthPort,
+    worker: () => {
+      if (worker === undefined) throw new Error(`${stage} is not running`);
+      return worker;
+    },
+    run: service.run,
+    close: service.close,
   };
 }

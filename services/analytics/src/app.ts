@@ -1,13 +1,4 @@
-import {
-  type App,
-  addMetricsRefresher,
-  CleanupStack,
-  createLogger,
-  type Logger,
-  metrics,
-  openPlatform,
-  startHealthServer,
-} from '@hookstream/runtime';
+import { type App, buildService, type Logger, metrics } from '@hookstream/runtime';
 import { ClickHouseRowStore, type RowStore } from './clickhouse.ts';
 import type { AnalyticsConfig } from './config.ts';
 import { applyMigrations, loadMigrations } from './migrations.ts';
@@ -33,8 +24,8 @@ export interface AnalyticsApp extends App {
 }
 
 /**
- * Wires analytics: ClickHouse (migrations applied before anything is
- * consumed), NATS and streams, the health server (`/healthz`: the sink loop
+ * Wires analytics on the runtime's service skeleton ({@link buildService}):
+ * ClickHouse (migrations applied before NATS is opened), NATS and streams, the health server (`/healthz`: the sink loop
  * runs; `/readyz`: NATS up, migrations applied, the last ClickHouse write
  * succeeded, consuming) and the batching sink on `hs.obs.>` (durable
  * `analytics`, dead letters to `hs.dlq.analytics.obs`). `close()` unwinds in
@@ -42,22 +33,17 @@ export interface AnalyticsApp extends App {
  * server, drain NATS, close the ClickHouse client.
  */
 export function buildApp(config: AnalyticsConfig, overrides: AnalyticsOverrides = {}): AnalyticsApp {
-  const logger = overrides.logger ?? createLogger({ service: config.service, level: config.logLevel });
-  const cleanup = new CleanupStack();
-  let healthPort = 0;
   let sink: Sink | undefined;
   let clickhouse: ClickHouseRowStore | undefined;
-  return {
-    healthPort: () => healthPort,
-    sink: () => {
-      if (sink === undefined) throw new Error('analytics is not running');
-      return sink;
-    },
-    clickhouse: () => {
-      if (clickhouse === undefined) throw new Error('analytics is not running');
-      return clickhouse;
-    },
-    run: async () => {
+  const requireClickHouse = (): ClickHouseRowStore => {
+    if (clickhouse === undefined) throw new Error('analytics is not running');
+    return clickhouse;
+  };
+  const service = buildService({
+    config,
+    logger: overrides.logger,
+    // Before NATS: nothing is consumed until the schema is up to date.
+    prepare: async ({ cleanup, logger }) => {
       const ch = new ClickHouseRowStore({
         url: config.clickhouseUrl,
         database: config.clickhouseDatabase,
@@ -74,47 +60,47 @@ export function buildApp(config: AnalyticsConfig, overrides: AnalyticsOverrides 
         logger,
       );
       logger.info({ database: config.clickhouseDatabase, applied }, 'clickhouse schema up to date');
-
-      const platform = await openPlatform(config, logger);
-      cleanup.push('nats', () => platform.nats.drain());
-      const t = platform.topology;
-      const health = await startHealthServer({
-        host: config.healthHost,
-        port: config.healthPort,
-        liveness: { sink: () => sink === undefined || sink.healthy() },
-        readiness: {
-          nats: () => platform.nats.isConnected(),
-          clickhouse: () => sink === undefined || sink.clickhouseOk(),
-          sink: () => sink !== undefined,
-        },
-      });
-      healthPort = health.port;
-      cleanup.push('health', () => health.close());
-
-      sink = await startSink({
-        js: platform.js,
-        jsm: platform.jsm,
-        logger,
-        store: overrides.store ?? ch,
-        stream: t.streams.obs,
-        durable: 'analytics',
-        filterSubject: t.subject('hs.obs.>'),
-        deadLetterSubject: t.dlq('analytics', 'obs'),
-        batchSize: config.batchSize,
-        batchIntervalMs: config.batchIntervalMs,
-        ackWaitMs: config.ackWaitMs,
-        ...(overrides.retryDelayMs ? { retryDelayMs: overrides.retryDelayMs } : {}),
-      });
-      const running = sink;
-      cleanup.push('sink', () => running.stop());
-      // Consumer lag, read at scrape time.
-      const removeRefresher = addMetricsRefresher(async () => {
-        const info = await platform.jsm.consumers.info(t.streams.obs, 'analytics');
-        metrics.consumerPending.set({ stage: 'analytics' }, info.num_pending);
-        metrics.consumerAckPending.set({ stage: 'analytics' }, info.num_ack_pending);
-      });
-      cleanup.push('metrics refresher', removeRefresher);
     },
-    close: () => cleanup.unwind(logger),
+    setup: async ({ platform, topology: t, cleanup, logger, refreshMetrics }) => ({
+      liveness: { sink: () => sink === undefined || sink.healthy() },
+      readiness: {
+        clickhouse: () => sink === undefined || sink.clickhouseOk(),
+        sink: () => sink !== undefined,
+      },
+      start: async () => {
+        sink = await startSink({
+          js: platform.js,
+          jsm: platform.jsm,
+          logger,
+          store: overrides.store ?? requireClickHouse(),
+          stream: t.streams.obs,
+          durable: 'analytics',
+          filterSubject: t.subject('hs.obs.>'),
+          deadLetterSubject: t.dlq('analytics', 'obs'),
+          batchSize: config.batchSize,
+          batchIntervalMs: config.batchIntervalMs,
+          ackWaitMs: config.ackWaitMs,
+          ...(overrides.retryDelayMs ? { retryDelayMs: overrides.retryDelayMs } : {}),
+        });
+        const running = sink;
+        cleanup.push('sink', () => running.stop());
+        // Consumer lag, read at scrape time.
+        refreshMetrics(async () => {
+          const info = await platform.jsm.consumers.info(t.streams.obs, 'analytics');
+          metrics.consumerPending.set({ stage: 'analytics' }, info.num_pending);
+          metrics.consumerAckPending.set({ stage: 'analytics' }, info.num_ack_pending);
+        });
+      },
+    }),
+  });
+  return {
+    healthPort: service.healthPort,
+    sink: () => {
+      if (sink === undefined) throw new Error('analytics is not running');
+      return sink;
+    },
+    clickhouse: requireClickHouse,
+    run: service.run,
+    close: service.close,
   };
 }

@@ -1,4 +1,5 @@
 export { type AnalyticsApp, type AnalyticsOverrides, buildApp } from './app.ts';
+export { defaultInsertRetryMs } from './batch.ts';
 export { type ClickHouseOptions, ClickHouseRowStore, DATABASE_NAME, quote, type RowStore, type SqlRunner } from './clickhouse.ts';
 export { type AnalyticsConfig, loadConfig } from './config.ts';
 export { applyMigrations, DEFAULT_MIGRATIONS_DIR, loadMigrations, type Migration, MigrationError, splitStatements } from './migrations.ts';
@@ -14,7 +15,7 @@ export {
   TABLES,
   type TableSpec,
 } from './records.ts';
-export { defaultInsertRetryMs, type Sink, type SinkCounts, type SinkOptions, startSink } from './sink.ts';
+export { type Sink, type SinkCounts, type SinkOptions, startSink } from './sink.ts';
 export {
   type EndpointStats,
   endpointStats,

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { ensureDurableConsumer, type Logger, metrics, publishDeadLetter } from '@hookstream/runtime';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import { defaultInsertRetryMs, heartbeatIntervalMs, maxAckPending, planTables, sortBatch } from './batch.ts';
 import type { RowStore } from './clickhouse.ts';
-import { type ParsedRecord, parseRecord, type TableSpec } from './records.ts';
+import { BatchWriter } from './writer.ts';
 
 /** Options for {@link startSink}. */
 export interface SinkOptions {
@@ -61,17 +61,8 @@ export interface Sink {
   stop(): Promise<void>;
 }
 
-/** 250 ms, 500 ms, 1 s … capped at 5 s. */
-export const defaultInsertRetryMs = (failures: number): number => Math.min(5_000, 250 * 2 ** Math.max(0, failures - 1));
-
-interface Held {
-  readonly msg: JsMsg;
-  readonly record: ParsedRecord;
-}
-
+// The decisions are pure (batch.ts); ClickHouse writes and their retries are the writer's (writer.ts).
 const STAGE = 'analytics';
-// How often a retry asks whether a failed INSERT still runs.
-const SETTLE_POLL_MS = 200;
 
 /**
  * Creates (or updates) the durable pull consumer on `hs.obs.>` and runs the
@@ -91,10 +82,8 @@ export async function startSink(options: SinkOptions): Promise<Sink> {
   const { js, jsm, logger, store } = options;
   await ensureConsumer(jsm, options);
   const consumer = await js.consumers.get(options.stream, options.durable);
-  const retryDelay = options.retryDelayMs ?? defaultInsertRetryMs;
   const counts: SinkCounts = { batches: 0, acked: 0, inserted: 0, skipped: 0, deadLettered: 0, insertFailures: 0, settleWaits: 0 };
   let healthy = true;
-  let clickhouseOk = true;
   let stopping = false;
   let current: ConsumerMessages | undefined;
   let wakeRetry: (() => void) | undefined;
@@ -110,6 +99,15 @@ export async function startSink(options: SinkOptions): Promise<Sink> {
       wakeRetry = done;
     });
 
+  const writer = new BatchWriter({
+    store,
+    logger,
+    retryDelayMs: options.retryDelayMs ?? defaultInsertRetryMs,
+    counts,
+    stopping: () => stopping,
+    sleep,
+  });
+
   const deadLetter = async (msg: JsMsg, reason: string, detail: string): Promise<void> => {
     try {
       await publishDeadLetter(js, msg, options.deadLetterSubject, STAGE, reason, detail);
@@ -124,103 +122,20 @@ export async function startSink(options: SinkOptions): Promise<Sink> {
     }
   };
 
-  /** Writes the held rows; resolves true when stored, false when stopping before they were. */
-  const write = async (held: readonly Held[], mayBeStored: boolean): Promise<boolean> => {
-    // One row per row_id: a record repeated inside the batch is stored once.
-    const byTable = new Map<TableSpec, Map<string, ParsedRecord['row']>>();
-    for (const h of held) {
-      let rows = byTable.get(h.record.table);
-      if (rows === undefined) {
-        rows = new Map();
-        byTable.set(h.record.table, rows);
-      }
-      if (rows.has(h.record.row.row_id)) counts.skipped++;
-      else rows.set(h.record.row.row_id, h.record.row);
-    }
-    const pendingTables = new Set(byTable.keys());
-    let check = mayBeStored;
-    let failures = 0;
-    // INSERTs that failed on the client's side; ClickHouse may still be running them.
-    const unsettled: string[] = [];
-    while (true) {
-      try {
-        for (const table of [...pendingTables]) {
-          let rows = [...(byTable.get(table)?.values() ?? [])];
-          if (check) {
-            // Asking which rows are stored while a failed INSERT still runs would miss its rows and send them twice.
-            await settle(unsettled);
-            const existing = await store.existingIds(table, rows);
-            counts.skipped += existing.size;
-            rows = rows.filter((r) => !existing.has(r.row_id));
-          }
-          const queryId = `hs-sink-${randomUUID()}`;
-          try {
-            await store.insert(table, rows, queryId);
-          } catch (err) {
-            unsettled.push(queryId);
-            throw err;
-          }
-          counts.inserted += rows.length;
-          pendingTables.delete(table);
-        }
-        if (!clickhouseOk) logger.info({ failures }, 'clickhouse writes succeed again');
-        clickhouseOk = true;
-        return true;
-      } catch (err) {
-        failures++;
-        counts.insertFailures++;
-        clickhouseOk = false;
-        // An INSERT that failed (a timeout, a dropped connection) may still
-        // have been applied: from now on ask before sending.
-        check = true;
-        const delay = retryDelay(failures);
-        if (failures === 1 || failures % 20 === 0) {
-          logger.warn({ err, failures, messages: held.length, retryInMs: delay }, 'clickhouse write failed; holding the batch');
-        }
-        if (stopping) return false;
-        await sleep(delay);
-        if (stopping) return false;
-      }
-    }
-  };
-
-  /**
-   * Waits until ClickHouse runs none of `queryIds` (each INSERT has then
-   * either been applied or not, for good), polling `system.processes`, and
-   * empties the list. Throws when ClickHouse cannot answer or the sink stops.
-   */
-  const settle = async (queryIds: string[]): Promise<void> => {
-    while (queryIds.length > 0) {
-      const running = await store.running(queryIds);
-      if (running.size === 0) {
-        queryIds.length = 0;
-        return;
-      }
-      if (stopping) throw new Error('stopping while an INSERT still runs');
-      counts.settleWaits++;
-      await sleep(SETTLE_POLL_MS);
-    }
-  };
-
   const processBatch = async (msgs: readonly JsMsg[]): Promise<void> => {
-    const held: Held[] = [];
-    const bad: Promise<void>[] = [];
-    for (const msg of msgs) {
-      const parsed = parseRecord(msg.subject, msg.data);
-      if (parsed.ok) held.push({ msg, record: parsed });
-      else bad.push(deadLetter(msg, parsed.reason, parsed.detail));
-    }
+    const { held, unstorable, mayBeStored } = sortBatch(msgs, (m) => ({
+      subject: m.subject,
+      data: m.data,
+      redelivered: m.info.redelivered,
+    }));
+    const bad = unstorable.map((u) => deadLetter(u.msg, u.reason, u.detail));
     // Keep JetStream from redelivering what is held while ClickHouse is slow or down.
-    const heartbeat = setInterval(
-      () => {
-        for (const h of held) h.msg.working();
-      },
-      Math.max(500, Math.floor(options.ackWaitMs / 3)),
-    );
+    const heartbeat = setInterval(() => {
+      for (const h of held) h.msg.working();
+    }, heartbeatIntervalMs(options.ackWaitMs));
     try {
       if (held.length === 0) return;
-      const mayBeStored = held.some((h) => h.msg.info.redelivered);
-      const stored = await write(held, mayBeStored);
+      const stored = await writer.write(planTables(held.map((h) => h.record)), mayBeStored);
       if (!stored) {
         // Shutting down during an outage: hand the batch back for later.
         for (const h of held) h.msg.nak(1_000);
@@ -265,7 +180,7 @@ export async function startSink(options: SinkOptions): Promise<Sink> {
   return {
     counts,
     healthy: () => healthy,
-    clickhouseOk: () => clickhouseOk,
+    clickhouseOk: () => writer.clickhouseOk(),
     stop: async () => {
       stopping = true;
       current?.stop();
@@ -282,6 +197,6 @@ function ensureConsumer(jsm: JetStreamManager, options: SinkOptions): Promise<vo
     durable: options.durable,
     filterSubject: options.filterSubject,
     ackWaitMs: options.ackWaitMs,
-    maxAckPending: Math.max(options.batchSize * 2, 1_000),
+    maxAckPending: maxAckPending(options.batchSize),
   });
 }

@@ -1,21 +1,18 @@
 import { ClickHouseRowStore, endpointStats, lastFailures, lastRejections, sourceStats, statsSeries } from '@hookstream/analytics';
 import {
   type App,
-  CleanupStack,
+  buildService,
   ConfigError,
-  createLogger,
   decodeEndpoint,
   decodeSource,
   type Logger,
   openBucket,
   openCircuitBucket,
-  openPlatform,
   parseEndpointConfig,
   parseSourceConfig,
   readCircuitReports,
   redactSecrets,
   SOURCE_ID,
-  startHealthServer,
   watchConfig,
 } from '@hookstream/runtime';
 import { type AttemptSource, clickHouseAttempts, NO_ATTEMPTS } from './attempts.ts';
@@ -77,29 +74,22 @@ export interface ControlApp extends App {
 }
 
 /**
- * Wires the control service: NATS and streams, the config buckets, the DLQ,
+ * Wires the control service on the runtime's service skeleton
+ * ({@link buildService}): NATS and streams, the config buckets, the DLQ,
  * the gRPC server, the web console (same handlers, JSON over HTTP) and the
  * health server. `close()` unwinds in reverse: close the console, stop gRPC
  * (letting running calls finish), close health, drain NATS.
  */
 export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}): ControlApp {
-  const logger = overrides.logger ?? createLogger({ service: config.service, level: config.logLevel });
-  const cleanup = new CleanupStack();
   let grpc: GrpcServer | undefined;
-  let healthPort = 0;
   let consolePort = 0;
-  return {
-    grpcPort: () => {
-      if (grpc === undefined) throw new Error('control is not running');
-      return grpc.port;
-    },
-    healthPort: () => healthPort,
-    consolePort: () => consolePort,
-    run: async () => {
+  const service = buildService({
+    config,
+    logger: overrides.logger,
+    prepare: async ({ logger }) => {
       if (config.token === undefined) logger.warn('HS_CONTROL_INSECURE=true: the control API accepts calls without a token');
-      const platform = await openPlatform(config, logger);
-      cleanup.push('nats', () => platform.nats.drain());
-      const t = platform.topology;
+    },
+    setup: async ({ platform, topology: t, cleanup, logger }) => {
       let attempts = overrides.attempts ?? NO_ATTEMPTS;
       let analytics: Pick<HandlerDeps, 'stats' | 'series'> & Pick<HealthSources, 'analytics'> = {};
       const ch = config.clickhouse;
@@ -172,27 +162,33 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
         replayPerSecond: config.replayPerSecond,
         limits,
       });
-      const health = await startHealthServer({
-        host: config.healthHost,
-        port: config.healthPort,
-        liveness: { process: () => true },
-        readiness: { nats: () => platform.nats.isConnected(), grpc: () => grpc !== undefined },
-      });
-      healthPort = health.port;
-      cleanup.push('health', () => health.close());
-      grpc = await startGrpcServer({ host: config.host, port: config.port, token: config.token, tls: config.tls, handlers, logger });
-      const server = grpc;
-      cleanup.push('grpc', () => server.stop());
-      if (config.console === undefined) logger.warn('web console off: HS_CONSOLE_ENABLED=false, or no token to sign in with');
-      else {
-        const web = await startConsoleServer({ ...config.console, handlers, logger });
-        consolePort = web.port;
-        cleanup.push('console', () => web.close());
-        logger.info({ port: web.port, users: config.console.principals.length }, 'web console serving');
-      }
-      server.setServing(true);
-      logger.info({ port: server.port, tls: config.tls !== undefined }, 'control plane serving');
+      return {
+        readiness: { grpc: () => grpc !== undefined },
+        start: async () => {
+          grpc = await startGrpcServer({ host: config.host, port: config.port, token: config.token, tls: config.tls, handlers, logger });
+          const server = grpc;
+          cleanup.push('grpc', () => server.stop());
+          if (config.console === undefined) logger.warn('web console off: HS_CONSOLE_ENABLED=false, or no token to sign in with');
+          else {
+            const web = await startConsoleServer({ ...config.console, handlers, logger });
+            consolePort = web.port;
+            cleanup.push('console', () => web.close());
+            logger.info({ port: web.port, users: config.console.principals.length }, 'web console serving');
+          }
+          server.setServing(true);
+          logger.info({ port: server.port, tls: config.tls !== undefined }, 'control plane serving');
+        },
+      };
     },
-    close: () => cleanup.unwind(logger),
+  });
+  return {
+    grpcPort: () => {
+      if (grpc === undefined) throw new Error('control is not running');
+      return grpc.port;
+    },
+    healthPort: service.healthPort,
+    consolePort: () => consolePort,
+    run: service.run,
+    close: service.close,
   };
 }

@@ -46,7 +46,10 @@ export {
   uuidV7TimeMs,
 } from './events.ts';
 export { type GrpcServer, type GrpcServerOptions, SERVICE_NAME, startGrpcServer } from './grpc-server.ts';
-export { buildHandlers, deadLetterOut, eventOut, type HandlerDeps, type Handlers, recordId, statsWindow } from './handlers.ts';
+export { deadLetterOut } from './handlers/dead-letters.ts';
+export { eventOut } from './handlers/events.ts';
+export { recordId, statsWindow } from './handlers/request.ts';
+export { buildHandlers, type HandlerDeps, type Handlers } from './handlers.ts';
 export {
   type EndpointStateView,
   endpointHealth,

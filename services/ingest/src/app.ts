@@ -2,18 +2,15 @@ import {
   AckingPublisher,
   type App,
   bodyLimitProblem,
-  CleanupStack,
+  buildService,
   type ConfigCache,
   ConfigError,
-  createLogger,
   decodeSource,
   envelopeHeadroomBytes,
   type Logger,
   ObsPublisher,
   openBucket,
-  openPlatform,
   type SourceConfig,
-  startHealthServer,
   watchConfig,
 } from '@hookstream/runtime';
 import type { IngestConfig } from './config.ts';
@@ -34,27 +31,20 @@ export interface IngestApp extends App {
 }
 
 /**
- * Wires ingest: NATS and streams, the live `hs_sources` cache, the health
- * server and the webhook server. `run()` throws ConfigError, naming the body
- * limit, the envelope headroom and the server's `max_payload`, when a body
- * of the configured limit could not travel the pipeline. `close()` unwinds
- * in reverse: stop HTTP (finishing in-flight requests), stop the watch,
- * drain NATS, close health.
+ * Wires ingest on the runtime's service skeleton ({@link buildService}):
+ * NATS and streams, the live `hs_sources` cache, the health server and the
+ * webhook server. `run()` throws ConfigError, naming the body limit, the
+ * envelope headroom and the server's `max_payload`, when a body of the
+ * configured limit could not travel the pipeline. `close()` unwinds in
+ * reverse: stop HTTP (finishing in-flight requests), close the publisher,
+ * close health, stop the watch, drain NATS.
  */
 export function buildApp(config: IngestConfig, overrides: IngestOverrides = {}): IngestApp {
-  const logger = overrides.logger ?? createLogger({ service: config.service, level: config.logLevel });
-  const cleanup = new CleanupStack();
   let http: IngestServer | undefined;
-  let healthPort = 0;
-  return {
-    server: () => {
-      if (http === undefined) throw new Error('ingest is not running');
-      return http;
-    },
-    healthPort: () => healthPort,
-    run: async () => {
-      const platform = await openPlatform(config, logger);
-      cleanup.push('nats', () => platform.nats.drain());
+  const service = buildService({
+    config,
+    logger: overrides.logger,
+    setup: async ({ platform, cleanup, logger }) => {
       const maxPayload = platform.nats.maxPayload();
       const problem = bodyLimitProblem(config.maxBodyBytes, maxPayload, config.maxHeaderBytes);
       if (problem !== undefined) throw new ConfigError([`HS_INGEST_MAX_BODY_BYTES: ${problem}`]);
@@ -65,35 +55,39 @@ export function buildApp(config: IngestConfig, overrides: IngestOverrides = {}):
       const kv = await openBucket(platform.nats.nc, platform.topology.buckets.sources, { replicas: config.streamReplicas });
       const sources: ConfigCache<SourceConfig> = await watchConfig(kv, (k, v) => decodeSource(k, v, config.secretBox), logger);
       cleanup.push('sources watch', () => sources.stop());
-      const health = await startHealthServer({
-        host: config.healthHost,
-        port: config.healthPort,
-        liveness: { process: () => true },
+      return {
         readiness: {
-          nats: () => platform.nats.isConnected(),
           sources: () => sources.isReady(),
           http: () => http !== undefined,
         },
-      });
-      healthPort = health.port;
-      cleanup.push('health', () => health.close());
-      await sources.ready();
-      const publisher = new AckingPublisher(platform.nats.nc, config.publishTimeoutMs);
-      cleanup.push('publisher', () => publisher.close());
-      http = await startIngestServer({
-        config,
-        sources,
-        publisher,
-        obs: new ObsPublisher(publisher, platform.topology),
-        topology: platform.topology,
-        natsConnected: () => platform.nats.isConnected(),
-        maxPayload: () => platform.nats.maxPayload(),
-        logger,
-        now: overrides.now ?? Date.now,
-      });
-      const server = http;
-      cleanup.push('http', () => server.stop());
+        start: async () => {
+          await sources.ready();
+          const publisher = new AckingPublisher(platform.nats.nc, config.publishTimeoutMs);
+          cleanup.push('publisher', () => publisher.close());
+          http = await startIngestServer({
+            config,
+            sources,
+            publisher,
+            obs: new ObsPublisher(publisher, platform.topology),
+            topology: platform.topology,
+            natsConnected: () => platform.nats.isConnected(),
+            maxPayload: () => platform.nats.maxPayload(),
+            logger,
+            now: overrides.now ?? Date.now,
+          });
+          const server = http;
+          cleanup.push('http', () => server.stop());
+        },
+      };
     },
-    close: () => cleanup.unwind(logger),
+  });
+  return {
+    server: () => {
+      if (http === undefined) throw new Error('ingest is not running');
+      return http;
+    },
+    healthPort: service.healthPort,
+    run: service.run,
+    close: service.close,
   };
 }
