@@ -102,7 +102,7 @@ bench-efficiency: setup ## CPU per event: the floor, the commit before, one proc
 bench-e2e: setup ## the whole pipeline: offered load to saturation, writes bench/e2e/results and latency.png
 	node bench/e2e/run.ts
 
-helm-lint: setup ## helm lint --strict and helm template with default and production values
+helm-lint: setup ## helm lint --strict and helm template with default, production and kitchen-sink values
 	bash scripts/helm.sh lint
 
 clean: down ## remove local state and installed tools

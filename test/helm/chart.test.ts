@@ -17,7 +17,8 @@ interface Manifest {
 
 function render(...args: string[]): Manifest[] {
   if (!existsSync(helm)) throw new Error(`helm not found at ${helm}: run \`bash scripts/helm.sh ensure\` (make setup does)`);
-  const out = execFileSync(helm, ['template', 'hs', chart, ...args], { encoding: 'utf8' });
+  // ci/default-values.yaml: the default values plus the two Secrets every install must name.
+  const out = execFileSync(helm, ['template', 'hs', chart, '-f', `${chart}/ci/default-values.yaml`, ...args], { encoding: 'utf8' });
   return parseAllDocuments(out)
     .map((d) => d.toJS() as Manifest | null)
     .filter((m): m is Manifest => m !== null);

@@ -1,15 +1,71 @@
-{{/* Chart name, truncated to the 63 characters Kubernetes allows. */}}
+{{/* Chart name (or nameOverride), truncated to the 63 characters Kubernetes allows. */}}
 {{- define "hookstream.name" -}}
-{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* Full name of the release's resources. */}}
+{{/* Full name of the release's resources: fullnameOverride, or <release>-<name> (just <release> when it holds the name). */}}
 {{- define "hookstream.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The pods' ServiceAccount name. */}}
+{{- define "hookstream.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "hookstream.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of the Secret the chart creates with secrets.create (non-production). */}}
+{{- define "hookstream.generatedSecretName" -}}
+{{- include "hookstream.fullname" . }}-secrets
+{{- end -}}
+
+{{/*
+The Secret holding the master key: secrets.masterKey.existingSecret, or the
+generated one with secrets.create. Fails the render with what to do otherwise.
+*/}}
+{{- define "hookstream.masterKeySecret" -}}
+{{- if .Values.secrets.masterKey.existingSecret -}}
+{{- .Values.secrets.masterKey.existingSecret -}}
+{{- else if .Values.secrets.create -}}
+{{- $_ := required "secrets.masterKeyValue is required with secrets.create=true (base64 of 32 bytes: openssl rand -base64 32)" .Values.secrets.masterKeyValue -}}
+{{- include "hookstream.generatedSecretName" . -}}
+{{- else -}}
+{{- required "secrets.masterKey.existingSecret is required: create it with `kubectl create secret generic hookstream-master-key --from-literal=master-key=$(openssl rand -base64 32)` and pass --set secrets.masterKey.existingSecret=hookstream-master-key (or, not for production, secrets.create=true with secrets.masterKeyValue)" "" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret key of the master key. */}}
+{{- define "hookstream.masterKeyKey" -}}
+{{- if .Values.secrets.masterKey.existingSecret -}}{{ .Values.secrets.masterKey.key }}{{- else -}}master-key{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the control token, as hookstream.masterKeySecret. */}}
+{{- define "hookstream.controlTokenSecret" -}}
+{{- if .Values.secrets.controlToken.existingSecret -}}
+{{- .Values.secrets.controlToken.existingSecret -}}
+{{- else if .Values.secrets.create -}}
+{{- $_ := required "secrets.controlTokenValue is required with secrets.create=true (openssl rand -hex 32)" .Values.secrets.controlTokenValue -}}
+{{- include "hookstream.generatedSecretName" . -}}
+{{- else -}}
+{{- required "secrets.controlToken.existingSecret is required: create it with `kubectl create secret generic hookstream-control-token --from-literal=token=$(openssl rand -hex 32)` and pass --set secrets.controlToken.existingSecret=hookstream-control-token (or, not for production, secrets.create=true with secrets.controlTokenValue)" "" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret key of the control token. */}}
+{{- define "hookstream.controlTokenKey" -}}
+{{- if .Values.secrets.controlToken.existingSecret -}}{{ .Values.secrets.controlToken.key }}{{- else -}}token{{- end -}}
 {{- end -}}
 
 {{/* Labels on every resource. */}}
@@ -119,4 +175,37 @@ a client certificate without its key.
 - name: nats-nkey
   secret: { secretName: {{ . }}, items: [{ key: {{ $n.nkeySecret.key | quote }}, path: seed }] }
 {{- end }}
+{{- end -}}
+
+{{/* Fails the render when ClickHouse TLS is configured for a plain http:// URL. */}}
+{{- define "hookstream.clickhouse.check" -}}
+{{- if and .Values.clickhouse.tls.existingSecret (not (hasPrefix "https://" .Values.clickhouse.url)) }}{{ fail "clickhouse.tls.existingSecret needs an https:// clickhouse.url (ClickHouse's TLS HTTP port, usually 8443)" }}{{ end -}}
+{{- end -}}
+
+{{/*
+The standard OpenTelemetry variables (values.yaml, otel). The services name
+themselves (service.name); the release goes into service.namespace.
+*/}}
+{{- define "hookstream.otel.env" -}}
+{{- $o := .Values.otel -}}
+{{- with $o.endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- with $o.headersSecret.name }}
+- name: OTEL_EXPORTER_OTLP_HEADERS
+  valueFrom: { secretKeyRef: { name: {{ . }}, key: {{ $o.headersSecret.key | quote }} } }
+{{- end }}
+{{- with $o.sampler }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ . | quote }}
+{{- end }}
+{{- with $o.samplerArg }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ . | quote }}
+{{- end }}
+{{- $attrs := list (printf "service.namespace=%s" .Release.Name) (printf "k8s.namespace.name=%s" .Release.Namespace) }}
+{{- range $k, $v := $o.resourceAttributes }}{{ $attrs = append $attrs (printf "%s=%s" $k $v) }}{{ end }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ join "," $attrs | quote }}
 {{- end -}}
