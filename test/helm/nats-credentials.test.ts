@@ -17,7 +17,10 @@ type Any = any;
 function helmTemplate(args: string[]): string {
   if (!existsSync(helm)) throw new Error(`helm not found at ${helm}: run \`bash scripts/helm.sh ensure\` (make setup does)`);
   // ci/default-values.yaml: the default values plus the two Secrets every install must name.
-  return execFileSync(helm, ['template', 'hs', chart, '-f', `${chart}/ci/default-values.yaml`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(helm, ['template', 'hs', chart, '-f', `${chart}/ci/default-values.yaml`, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** The rendered Deployments by service name. */
