@@ -183,7 +183,7 @@ describe('helm chart: conventions', () => {
       assert.deepEqual(p.spec.policyTypes, ['Ingress', 'Egress'], name);
       assert.equal(p.spec.podSelector.matchLabels['app.kubernetes.io/instance'], 'hs', name);
       const ports = p.spec.ingress.flatMap((r: Any) => r.ports.map((x: Any) => x.port)).sort();
-      const expected = { ingest: ['health', 'http'], control: ['console', 'grpc', 'health'] }[name] ?? ['health'];
+      const expected = ({ ingest: ['health', 'http'], control: ['console', 'grpc', 'health'] } as Record<string, string[]>)[name] ?? ['health'];
       assert.deepEqual(ports, expected, `${name} ingress ports`);
       const scrape = p.spec.ingress.find((r: Any) => r.ports[0].port === 'health');
       assert.deepEqual(scrape.from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], name);

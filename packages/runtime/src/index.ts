@@ -130,6 +130,7 @@ export {
   type Telemetry,
   type TelemetryOptions,
 } from './telemetry.ts';
+export { resolveTelemetryConfig, type TelemetryConfig } from './telemetry-config.ts';
 export { sanitizeDotted, sanitizeToken, type Topology, topology } from './topology.ts';
 export {
   DEAD_LETTER_ATTEMPTS,

@@ -96,8 +96,10 @@ export async function runMain<C extends { readonly service: string; readonly log
     process.exit(1);
   }
   const logger = createLogger({ service: config.service, level: config.logLevel });
-  // Spans are always made (logs carry their ids); exported when HS_OTLP_ENDPOINT is set.
-  const telemetry = setupTelemetry({ service: config.service, otlpEndpoint: process.env.HS_OTLP_ENDPOINT });
+  // Spans are always made (logs carry their ids); exported when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT
+  // or its alias HS_OTLP_ENDPOINT is set (telemetry-config.ts has the precedence).
+  const telemetry = setupTelemetry({ service: config.service });
+  for (const warning of telemetry.config.warnings) logger.warn({ setting: warning }, 'tracing setting ignored');
   const app = buildApp(config, { logger });
   await runUntilSignalled(
     {

@@ -3,45 +3,89 @@ import { type Context, context, propagation, type Span, SpanKind, SpanStatusCode
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  NodeTracerProvider,
+  ParentBasedSampler,
+  type Sampler,
+  type SpanProcessor,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-node';
+import { resolveTelemetryConfig, type SamplerName, type TelemetryConfig } from './telemetry-config.ts';
 
 /** Options for {@link setupTelemetry}. */
 export interface TelemetryOptions {
+  /** The service's own name: `service.name` unless OTEL_SERVICE_NAME (or OTEL_RESOURCE_ATTRIBUTES) names it. */
   readonly service: string;
-  /** OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`); none: spans are made but not exported. */
+  /**
+   * The `HS_OTLP_ENDPOINT` alias: a full OTLP/HTTP traces URL
+   * (`http://collector:4318/v1/traces`), used when neither
+   * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT nor OTEL_EXPORTER_OTLP_ENDPOINT is
+   * set. Default: `env.HS_OTLP_ENDPOINT`.
+   */
   readonly otlpEndpoint?: string | undefined;
+  /** Where the OTEL_* variables are read (default `process.env`); see {@link resolveTelemetryConfig}. */
+  readonly env?: NodeJS.ProcessEnv;
   /** Extra processors (tests pass a SimpleSpanProcessor over an InMemorySpanExporter). */
   readonly spanProcessors?: readonly SpanProcessor[];
 }
 
 /** The process's tracing, as {@link setupTelemetry} set it up. */
 export interface Telemetry {
+  /** The settings in force (the first setup's, when called more than once): where spans go, the sampler, ignored settings. */
+  readonly config: TelemetryConfig;
   /** Flushes and stops exporting. Never throws. */
   shutdown(): Promise<void>;
 }
 
-let installed: { provider: NodeTracerProvider; service: string } | undefined;
+let installed: { provider: NodeTracerProvider; config: TelemetryConfig } | undefined;
+
+/** The SDK sampler for a resolved name (the specification's meaning of each). */
+function samplerFor(name: SamplerName, ratio: number): Sampler {
+  const samplers: { readonly [K in SamplerName]: () => Sampler } = {
+    always_on: () => new AlwaysOnSampler(),
+    always_off: () => new AlwaysOffSampler(),
+    traceidratio: () => new TraceIdRatioBasedSampler(ratio),
+    parentbased_always_on: () => new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+    parentbased_always_off: () => new ParentBasedSampler({ root: new AlwaysOffSampler() }),
+    parentbased_traceidratio: () => new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
+  };
+  return samplers[name]();
+}
 
 /**
  * Registers the process-wide tracer provider (W3C trace context, async
  * context across awaits), once: later calls return the first setup, so
- * several services in one test process share it. Spans always get real ids
- * (logs carry them); they are exported only with an OTLP endpoint or a
- * processor given.
+ * several services in one test process share it. Settings come from the
+ * standard OTEL_* variables ({@link resolveTelemetryConfig}: endpoint,
+ * headers, service name, resource attributes, sampler, OTEL_SDK_DISABLED),
+ * HS_OTLP_ENDPOINT being an alias of the endpoint. Spans always get real
+ * ids (logs carry them); they are exported only with an endpoint or a
+ * processor given. Never throws: an invalid setting is in `config.warnings`.
  */
 export function setupTelemetry(options: TelemetryOptions): Telemetry {
   if (installed === undefined) {
+    const env = options.env ?? process.env;
+    const config = resolveTelemetryConfig(options.service, {
+      ...env,
+      ...(options.otlpEndpoint !== undefined ? { HS_OTLP_ENDPOINT: options.otlpEndpoint } : {}),
+    });
     const processors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
-    if (options.otlpEndpoint) processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: options.otlpEndpoint })));
+    // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)HEADERS, timeouts and certificates itself.
+    if (config.tracesUrl !== undefined) processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracesUrl })));
     const provider = new NodeTracerProvider({
-      resource: resourceFromAttributes({ 'service.name': options.service, 'service.namespace': 'hookstream' }),
+      resource: resourceFromAttributes(config.resourceAttributes),
+      sampler: samplerFor(config.sampler, config.samplerRatio),
       spanProcessors: processors,
     });
     provider.register({ propagator: new W3CTraceContextPropagator() });
-    installed = { provider, service: options.service };
+    installed = { provider, config };
   }
-  const provider = installed.provider;
+  const { provider, config } = installed;
   return {
+    config,
     shutdown: async () => {
       await provider.forceFlush().catch(() => undefined);
     },
