@@ -68,6 +68,9 @@ function validateAll(manifests: Any[], label: string): void {
   }
 }
 
+/** The ports each service accepts connections on under the NetworkPolicy (the rest: only `health`). */
+const INGRESS_PORTS: Record<string, string[]> = { ingest: ['health', 'http'], control: ['console', 'grpc', 'health'] };
+
 const byKind = (manifests: Any[], kind: string): Any[] => manifests.filter((m) => m.kind === kind);
 const named = (manifests: Any[], kind: string, name: string): Any => {
   const found = manifests.find((m) => m.kind === kind && m.metadata.name === name);
@@ -183,7 +186,7 @@ describe('helm chart: conventions', () => {
       assert.deepEqual(p.spec.policyTypes, ['Ingress', 'Egress'], name);
       assert.equal(p.spec.podSelector.matchLabels['app.kubernetes.io/instance'], 'hs', name);
       const ports = p.spec.ingress.flatMap((r: Any) => r.ports.map((x: Any) => x.port)).sort();
-      const expected = ({ ingest: ['health', 'http'], control: ['console', 'grpc', 'health'] } as Record<string, string[]>)[name] ?? ['health'];
+      const expected = INGRESS_PORTS[name] ?? ['health'];
       assert.deepEqual(ports, expected, `${name} ingress ports`);
       const scrape = p.spec.ingress.find((r: Any) => r.ports[0].port === 'health');
       assert.deepEqual(scrape.from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], name);
