@@ -100,6 +100,8 @@ describe('helm chart: conventions', () => {
       assert.match(nested, /at '\/services\/ingest': additional properties 'replica' not allowed/);
       const wrongType = helmFailure([...command, '--set', 'services.ingest.replicas=two']);
       assert.match(wrongType, /at '\/services\/ingest\/replicas': got string, want integer/);
+      const badUser = helmFailure([...command, '--set', 'services.control.console.users[0]=ana viewer not-a-digest']);
+      assert.match(badUser, /at '\/services\/control\/console\/users\/0': '.*' does not match pattern/);
     }
   });
 
