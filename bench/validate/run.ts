@@ -13,11 +13,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Header } from '@hookstream/contracts';
 import {
   AckingPublisher,
   createLogger,
   ensureStreams,
-  Header,
   openBucket,
   parseSchemaRecord,
   parseSourceConfig,

@@ -8,16 +8,8 @@
 import { createHmac } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  AckingPublisher,
-  createLogger,
-  ensureStreams,
-  Header,
-  openBucket,
-  SourceStore,
-  streamConfigs,
-  topology,
-} from '@hookstream/runtime';
+import { Header } from '@hookstream/contracts';
+import { AckingPublisher, createLogger, ensureStreams, openBucket, SourceStore, streamConfigs, topology } from '@hookstream/runtime';
 import { verifySignature } from '@hookstream/signing';
 import { connectTestNats, startNatsServer, waitFor } from '@hookstream/testkit';
 import { buildApp, loadConfig } from '@hookstream/verify';

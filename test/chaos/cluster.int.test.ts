@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { Header } from '@hookstream/contracts';
 import {
   connectNats,
   createLogger,
   EndpointStore,
-  Header,
   type NatsHandle,
   openBucket,
   SchemaStore,

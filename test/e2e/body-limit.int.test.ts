@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { Header } from '@hookstream/contracts';
 import { buildApp as buildDedup, loadConfig as dedupConfig } from '@hookstream/dedup';
 import {
   buildApp as buildIngest,
@@ -12,7 +13,7 @@ import {
   loadConfig as ingestConfig,
 } from '@hookstream/ingest';
 import { buildApp as buildRoute, loadConfig as routeConfig } from '@hookstream/route';
-import { type App, createLogger, Header, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
+import { type App, createLogger, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
 import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { buildApp as buildValidate, loadConfig as validateConfig } from '@hookstream/validate';
 import { buildApp as buildVerify, loadConfig as verifyConfig } from '@hookstream/verify';

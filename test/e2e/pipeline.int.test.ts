@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { duplicateNoteKey, Header } from '@hookstream/contracts';
 import { type ControlApi, connectControl } from '@hookstream/proto';
-import { decodeDuplicateNote, duplicateNoteKey, Header, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
+import { decodeDuplicateNote, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import {
   type ClickHouseServer,
   connectTestNats,

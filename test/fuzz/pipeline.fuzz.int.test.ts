@@ -3,11 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { duplicateNoteKey, Header } from '@hookstream/contracts';
 import {
   decodeDuplicateNote,
-  duplicateNoteKey,
   EndpointStore,
-  Header,
   type NatsHandle,
   openBucket,
   SchemaStore,

@@ -20,13 +20,6 @@ export interface CircuitReport {
 /** How long a report lives without being written again. */
 export const CIRCUIT_REPORT_TTL_MS = 60_000;
 
-const KEY_UNSAFE = /[^A-Za-z0-9_-]/g;
-
-/** The bucket key of a report: both parts reduced to KV-safe characters. Pure. */
-export function circuitKey(endpoint: string, replica: string): string {
-  return `${endpoint.replace(KEY_UNSAFE, '_')}.${replica.replace(KEY_UNSAFE, '_')}`;
-}
-
 /** Opens (creating when missing) the circuits bucket with its TTL. */
 export function openCircuitBucket(nc: NatsConnection, name: string, options: Omit<BucketOptions, 'ttlMs' | 'history'>): Promise<KV> {
   return openBucket(nc, name, { ...options, history: 1, ttlMs: CIRCUIT_REPORT_TTL_MS });

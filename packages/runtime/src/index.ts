@@ -1,7 +1,6 @@
 export {
   CIRCUIT_REPORT_TTL_MS,
   type CircuitReport,
-  circuitKey,
   decodeCircuitReport,
   encodeCircuitReport,
   openCircuitBucket,
@@ -9,7 +8,7 @@ export {
 } from './circuits.ts';
 export { BASE_ENV, type BaseConfig, EnvReader, type NatsTlsConfig, readBaseConfig } from './config.ts';
 export { type BucketOptions, bucketKeys, type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
-export { type DuplicateNote, decodeDuplicateNote, duplicateNoteKey, encodeDuplicateNote } from './duplicates.ts';
+export { type DuplicateNote, decodeDuplicateNote, encodeDuplicateNote } from './duplicates.ts';
 export {
   type CircuitPolicy,
   checkFilter,
@@ -19,26 +18,21 @@ export {
   decodeEndpoint,
   type EndpointConfig,
   EndpointStore,
-  matchesEventType,
   orderingLane,
   parseEndpointConfig,
   type RetryPolicy,
 } from './endpoints.ts';
 export {
-  DELIVERY_PROGRESS_HEADERS,
-  deliveryKey,
   type Envelope,
   envelopeOf,
   forwardHeaders,
-  Header,
   headerValue,
   replayedHeaders,
   type StageMessage,
   senderHeader,
   stageMessage,
-  stageMsgId,
 } from './envelope.ts';
-export { ConfigError, TopologyError, ValidationError } from './errors.ts';
+export { ConfigError, TopologyError } from './errors.ts';
 export { type Check, type CheckResult, type HealthOptions, type HealthServer, startHealthServer } from './health.ts';
 export { type App, CleanupStack, runMain, runUntilSignalled } from './lifecycle.ts';
 export {

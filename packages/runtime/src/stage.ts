@@ -1,6 +1,7 @@
+import { Header } from '@hookstream/contracts';
 import type { BaseConfig, EnvReader } from './config.ts';
 import { type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
-import { Header, headerValue, type StageMessage, stageMessage } from './envelope.ts';
+import { headerValue, type StageMessage, stageMessage } from './envelope.ts';
 import { type Check, startHealthServer } from './health.ts';
 import { type App, CleanupStack } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';

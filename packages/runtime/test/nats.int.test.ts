@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Header } from '@hookstream/contracts';
 import {
   AckingPublisher,
   ack,
@@ -8,7 +9,6 @@ import {
   createLogger,
   decodeSource,
   ensureStreams,
-  Header,
   type NatsHandle,
   nak,
   openBucket,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { ValidationError } from '@hookstream/contracts';
 import {
   ConfigError,
   decodeEndpoint,
@@ -13,7 +14,6 @@ import {
   SecretBox,
   SecretBoxError,
   secretBoxFromEnv,
-  ValidationError,
 } from '@hookstream/runtime';
 
 const k1 = randomBytes(32);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ValidationError } from '@hookstream/contracts';
 import {
   ConfigError,
   EnvReader,
@@ -9,7 +10,6 @@ import {
   sanitizeToken,
   sourcePolicy,
   topology,
-  ValidationError,
 } from '@hookstream/runtime';
 
 const NONE = { kind: 'none' } as const;

@@ -4,11 +4,9 @@ export { type AnalyticsConfig, loadConfig } from './config.ts';
 export { applyMigrations, DEFAULT_MIGRATIONS_DIR, loadMigrations, type Migration, MigrationError, splitStatements } from './migrations.ts';
 export { type AnalystQuery, inDatabase, QUERIES, type QueryName } from './queries.ts';
 export {
-  ATTEMPT_OUTCOMES,
   type BadRecord,
   type ParsedRecord,
   parseRecord,
-  type RecordKind,
   type RejectReason,
   type Row,
   TABLES,

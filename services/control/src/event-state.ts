@@ -1,5 +1,6 @@
+import { Header } from '@hookstream/contracts';
 import type { Event, EventState } from '@hookstream/proto';
-import { type DuplicateNote, Header, headerValue } from '@hookstream/runtime';
+import { type DuplicateNote, headerValue } from '@hookstream/runtime';
 import type { StoredMsg } from '@nats-io/jetstream';
 import type { EventView } from './events.ts';
 

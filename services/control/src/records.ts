@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { ValidationError } from '@hookstream/contracts';
 import {
   bucketKeys,
   decodeRecord,
@@ -8,7 +9,6 @@ import {
   mapSecretFields,
   type SecretBox,
   SecretBoxError,
-  ValidationError,
 } from '@hookstream/runtime';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { invalid, isWrongRevision, notFound, RpcError } from './errors.ts';

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Metadata, status } from '@grpc/grpc-js';
+import { ValidationError } from '@hookstream/contracts';
 import {
   attemptsSql,
   checkConfigLimit,
   endpointReplayHeaders,
-  endpointReplayMsgId,
-  endpointWants,
   eventsFilter,
   hasBearer,
   jsonDepth,
@@ -15,15 +14,13 @@ import {
   REDACTED,
   RpcError,
   redact,
-  replayMsgId,
-  replayOfRow,
   restoreRedacted,
   rotate,
   rotatedView,
   toServiceError,
   uuidV7TimeMs,
 } from '@hookstream/control';
-import { type ConfigError, topology, ValidationError } from '@hookstream/runtime';
+import { type ConfigError, topology } from '@hookstream/runtime';
 import { headers, NoRespondersError, TimeoutError } from '@nats-io/transport-node';
 
 const headersOf =
@@ -157,11 +154,6 @@ describe('control: pure helpers', () => {
     assert.equal(matches('hs.dlq.verify.stripe', h, { ...any, endpoint: 'ep1' }), false);
   });
 
-  it('control: replay msg ids are {event id}:replay:{seq}', () => {
-    assert.equal(replayMsgId('0190-abc', 42), '0190-abc:replay:42');
-    assert.equal(replayMsgId(undefined, 7), 'dlq-7:replay:7');
-  });
-
   it('control: errors map to gRPC codes; unknown ones never leak their message', () => {
     assert.equal(toServiceError(new ValidationError('url', 'must use http')).code, status.INVALID_ARGUMENT);
     assert.equal(toServiceError(new ValidationError('url', 'must use http')).metadata?.get('hs-field')[0], 'url');
@@ -194,7 +186,7 @@ describe('control: events helpers', () => {
     assert.equal(uuidV7TimeMs('evt_1'), undefined);
   });
 
-  it('control: a replayed task drops Nats-* and deliver progress headers, names its endpoint and replay, and has a per-request msg id', () => {
+  it('control: a replayed task drops Nats-* and deliver progress headers, names its endpoint and replay', () => {
     const h = headers();
     h.set('hs-event-id', 'e1');
     h.set('Nats-Msg-Id', 'e1:route');
@@ -209,24 +201,6 @@ describe('control: events helpers', () => {
       'hs-replay': 'r1',
       'hs-replayed-at': '1000',
     });
-    assert.equal(endpointReplayMsgId('e1', 'wh', 'r1'), 'e1:wh:replay:r1');
-    assert.equal(endpointWants({ eventTypes: ['invoice.*'] }, 's', 'invoice.paid'), true);
-    assert.equal(endpointWants({ eventTypes: ['*'], sources: ['a'] }, 'b', 'x'), false);
-  });
-
-  it('control: the replay of an attempt row comes from its row id', () => {
-    assert.equal(replayOfRow('e1:wh:attempt:1', 'e1', 'wh', 1), '');
-    assert.equal(replayOfRow('e1:wh:dlq-42:attempt:1', 'e1', 'wh', 1), 'dlq-42');
-    assert.equal(replayOfRow('e1:wh:r:1:attempt:3', 'e1', 'wh', 3), 'r:1');
-    assert.equal(replayOfRow('other', 'e1', 'wh', 1), '');
-  });
-
-  it('control: the replay of an attempt row with a request id (one row per HTTP request) comes from its row id', () => {
-    const rid = '0f8c2a9e-5d1b-4c3e-9a7f-2b6d8e1c4f30';
-    assert.equal(replayOfRow(`e1:wh:attempt:1:${rid}`, 'e1', 'wh', 1), '');
-    assert.equal(replayOfRow(`e1:wh:dlq-42:attempt:1:${rid}`, 'e1', 'wh', 1), 'dlq-42');
-    assert.equal(replayOfRow(`e1:wh:r:1:attempt:3:${rid}`, 'e1', 'wh', 3), 'r:1');
-    assert.equal(replayOfRow(`e1:wh:attempt:2:${rid}`, 'e1', 'wh', 3), '', 'another attempt number');
   });
 
   it('control: attemptsSql quotes the event id', () => {

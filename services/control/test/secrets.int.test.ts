@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ServiceError, status } from '@grpc/grpc-js';
+import { Header } from '@hookstream/contracts';
 import { buildApp, type ControlApp, loadConfig, tokenDigest } from '@hookstream/control';
 import { buildApp as buildDeliver, type DeliverApp, loadConfig as loadDeliverConfig } from '@hookstream/deliver';
 import { type ControlApi, connectControl } from '@hookstream/proto';
@@ -15,7 +16,6 @@ import {
   createLogger,
   decodeEndpoint,
   EndpointStore,
-  Header,
   type NatsHandle,
   openBucket,
   SecretBox,

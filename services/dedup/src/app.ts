@@ -1,12 +1,11 @@
+import { Header, stageMsgId } from '@hookstream/contracts';
 import {
   buildStage,
   forwardHeaders,
-  Header,
   type Logger,
   openBucket,
   type StageApp,
   stageMessage,
-  stageMsgId,
   startWorker,
   type Worker,
 } from '@hookstream/runtime';
@@ -150,7 +149,7 @@ export function buildApp(config: DedupConfig, overrides: DedupOverrides = {}): D
         recordDuplicate: async (record) => {
           // The note first: GetEvent answers a duplicate's id from it (docs/dedup.md).
           await claims.putNote(record);
-          await obs.record('duplicate', record, `${record.event_id}:obs:duplicate`);
+          await obs.record('duplicate', record);
           counts.duplicates++;
         },
         repeated: (eventId) => {

@@ -1,4 +1,5 @@
-import { envelopeOf, Header, type Outcome, type SourceConfig, type StageMessage, senderHeader, sourcePolicy } from '@hookstream/runtime';
+import { Header } from '@hookstream/contracts';
+import { envelopeOf, type Outcome, type SourceConfig, type StageMessage, senderHeader, sourcePolicy } from '@hookstream/runtime';
 import { idempotencyKey, kvKey } from './key.ts';
 
 /**

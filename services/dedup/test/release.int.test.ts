@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { duplicateNoteKey, Header } from '@hookstream/contracts';
 import { buildApp, type DedupApp, KvClaimStore, kvKey, loadConfig, releaseConsumerName } from '@hookstream/dedup';
 import {
   AckingPublisher,
   createLogger,
   decodeDuplicateNote,
-  duplicateNoteKey,
   ensureStreams,
-  Header,
   type NatsHandle,
   openBucket,
   SourceStore,

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { type CircuitReport, circuitKey, encodeCircuitReport, type Logger } from '@hookstream/runtime';
+import { circuitKey } from '@hookstream/contracts';
+import { type CircuitReport, encodeCircuitReport, type Logger } from '@hookstream/runtime';
 import type { KV } from '@nats-io/kv';
 import type { CircuitState } from './circuit.ts';
 

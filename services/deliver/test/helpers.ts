@@ -1,10 +1,10 @@
+import { Header } from '@hookstream/contracts';
 // Shared by deliver's integration tests (the recording HTTP endpoint lives in testkit): task
 // publishing, and readers for attempt records and dead letters.
 import {
   AckingPublisher,
   EndpointStore,
   ensureStreams,
-  Header,
   type NatsHandle,
   openBucket,
   streamConfigs,

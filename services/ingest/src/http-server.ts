@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { stageMsgId } from '@hookstream/contracts';
 import {
   type AckingPublisher,
   type ConfigCache,
@@ -11,7 +12,6 @@ import {
   metrics,
   type ObsPublisher,
   type SourceConfig,
-  stageMsgId,
   type Topology,
 } from '@hookstream/runtime';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
@@ -192,20 +192,16 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
           answer(res, 401, JSON.stringify({ error: verdict.reason, detail: verdict.detail, id: eventId }));
           finish();
           deps.obs
-            .record(
-              'rejection',
-              {
-                kind: 'rejection',
-                stage: 'ingest',
-                event_id: eventId,
-                source: decision.source.id,
-                reason: verdict.reason,
-                detail: verdict.detail,
-                received_at: receivedAtMs,
-                at: now(),
-              },
-              `${eventId}:obs:rejection:ingest`,
-            )
+            .record('rejection', {
+              kind: 'rejection',
+              stage: 'ingest',
+              event_id: eventId,
+              source: decision.source.id,
+              reason: verdict.reason,
+              detail: verdict.detail,
+              received_at: receivedAtMs,
+              at: now(),
+            })
             .catch((err: unknown) => logger.warn({ err }, 'rejection record not stored'));
           return;
         }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { Header } from '@hookstream/contracts';
 import {
   buildApp,
   capturedHeaderBytes,
@@ -15,7 +16,6 @@ import {
   ConfigError,
   createLogger,
   envelopeHeadroomBytes,
-  Header,
   metrics,
   type NatsHandle,
   openBucket,

@@ -1,13 +1,12 @@
+import { Header, stageMsgId } from '@hookstream/contracts';
 import {
   buildStage,
   decodeSchema,
   forwardHeaders,
-  Header,
   type Logger,
   openBucket,
   type StageApp,
   schemaKey,
-  stageMsgId,
   watchConfig,
 } from '@hookstream/runtime';
 import type { ValidateConfig } from './config.ts';
@@ -80,9 +79,9 @@ export function buildApp(config: ValidateConfig, overrides: ValidateOverrides = 
           counters.noSchema++;
           logger.debug({ source, eventType }, 'no schema registered; passed unchecked');
         },
-        recordDrift: (record) => obs.record('drift', record, `${record.event_id}:obs:drift:${record.path}`),
+        recordDrift: (record) => obs.record('drift', record),
         recordFailure: async (record) => {
-          await obs.record('schema_failure', record, `${record.event_id}:obs:schema_failure`);
+          await obs.record('schema_failure', record);
           counters.rejected++;
         },
         forward: async (msg, eventId, sourceId, eventType) => {

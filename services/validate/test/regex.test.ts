@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Header, parseSchemaRecord, parseSourceConfig } from '@hookstream/runtime';
+import { Header } from '@hookstream/contracts';
+import { parseSchemaRecord, parseSourceConfig } from '@hookstream/runtime';
 import {
   compilePattern,
   compileSchema,

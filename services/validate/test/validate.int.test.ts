@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Header } from '@hookstream/contracts';
 import {
   AckingPublisher,
   createLogger,
   ensureStreams,
-  Header,
   type NatsHandle,
   openBucket,
   SchemaStore,
