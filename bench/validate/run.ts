@@ -27,8 +27,9 @@ import {
   type Topology,
   topology,
 } from '@hookstream/runtime';
+import { SchemaCache } from '@hookstream/schema-compiler';
 import { connectTestNats, startNatsServer } from '@hookstream/testkit';
-import { buildApp, judge, loadConfig, SchemaCache } from '@hookstream/validate';
+import { buildApp, judge, loadConfig } from '@hookstream/validate';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 

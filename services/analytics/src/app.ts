@@ -1,3 +1,4 @@
+import { applyMigrations, ClickHouseRowStore, loadMigrations, type RowStore } from '@hookstream/clickhouse';
 import {
   type App,
   addMetricsRefresher,
@@ -8,9 +9,7 @@ import {
   openPlatform,
   startHealthServer,
 } from '@hookstream/runtime';
-import { ClickHouseRowStore, type RowStore } from './clickhouse.ts';
 import type { AnalyticsConfig } from './config.ts';
-import { applyMigrations, loadMigrations } from './migrations.ts';
 import { type Sink, startSink } from './sink.ts';
 
 /** Dependencies a test may replace. */

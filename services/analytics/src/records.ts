@@ -1,3 +1,4 @@
+import type { Row, TableSpec } from '@hookstream/clickhouse';
 import {
   ATTEMPT_OUTCOMES,
   attemptRowId,
@@ -10,15 +11,6 @@ import {
   schemaFailureRowId,
   skippedRowId,
 } from '@hookstream/contracts';
-
-/** A row as it is sent to ClickHouse (JSONEachRow): column name to value. */
-export type Row = Readonly<Record<string, string | number | null>>;
-
-/** Where a table's rows go and the first column of its sorting key (used to find rows already stored). */
-export interface TableSpec {
-  readonly name: string;
-  readonly groupColumn: string;
-}
 
 /**
  * The tables the sink writes, one per record kind of the contracts

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { RowStore, TableSpec } from '@hookstream/clickhouse';
 import { ensureDurableConsumer, type Logger, metrics, publishDeadLetter } from '@hookstream/runtime';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import type { RowStore } from './clickhouse.ts';
-import { type ParsedRecord, parseRecord, type TableSpec } from './records.ts';
+import { type ParsedRecord, parseRecord } from './records.ts';
 
 /** Options for {@link startSink}. */
 export interface SinkOptions {

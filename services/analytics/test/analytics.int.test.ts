@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  type AnalyticsApp,
-  buildApp,
-  type ClickHouseRowStore,
-  inDatabase,
-  loadConfig,
-  QUERIES,
-  type QueryName,
-  type RowStore,
-} from '@hookstream/analytics';
+import { type AnalyticsApp, buildApp, inDatabase, loadConfig, QUERIES, type QueryName } from '@hookstream/analytics';
+import type { ClickHouseRowStore, RowStore } from '@hookstream/clickhouse';
 import { Header, type RecordKind } from '@hookstream/contracts';
 import {
   AckingPublisher,

@@ -1,4 +1,4 @@
-import { ClickHouseRowStore, endpointStats, lastFailures, lastRejections, sourceStats, statsSeries } from '@hookstream/analytics';
+import { ClickHouseRowStore, endpointStats, lastFailures, lastRejections, sourceStats, statsSeries } from '@hookstream/clickhouse';
 import { decodeEndpointState } from '@hookstream/contracts';
 import { FilterCache } from '@hookstream/models';
 import {

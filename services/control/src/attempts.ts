@@ -1,3 +1,4 @@
+import { quote, type SqlRunner } from '@hookstream/clickhouse';
 import { replayOfAttemptRow } from '@hookstream/contracts';
 import type { DeliveryAttempt } from '@hookstream/proto';
 
@@ -7,19 +8,12 @@ export interface AttemptSource {
   attempts(eventId: string): Promise<{ readonly attempts: DeliveryAttempt[]; readonly note: string }>;
 }
 
-/** Runs a SELECT (the analytics service's ClickHouseRowStore fits). */
-export interface SelectRunner {
-  select<T = Record<string, unknown>>(sql: string): Promise<T[]>;
-}
+/** Runs a SELECT (`ClickHouseRowStore` of `@hookstream/clickhouse` fits). */
+export type SelectRunner = Pick<SqlRunner, 'select'>;
 
 /** The note when no ClickHouse is configured. */
 export const NO_CLICKHOUSE_NOTE =
   'delivery attempts come from ClickHouse (HS_OBS is drained by analytics); set HS_CLICKHOUSE_URL on the control service to see them';
-
-/** Escapes a string as a ClickHouse single-quoted literal. Pure. */
-function quote(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
 
 /** The SELECT that reads one event's attempts from `{database}.delivery_attempts`. Pure. */
 export function attemptsSql(database: string, eventId: string): string {

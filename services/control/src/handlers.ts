@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { type EndpointStats, type SeriesQuery, type StatsPoint, type StatsQuery, seriesStep } from '@hookstream/analytics';
+import { type EndpointStats, type SeriesQuery, type StatsPoint, type StatsQuery, seriesStep } from '@hookstream/clickhouse';
 import { Header } from '@hookstream/contracts';
 import type {
   ControlPlaneService,

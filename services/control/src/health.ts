@@ -1,4 +1,4 @@
-import type { EndpointStats, LastFailure, LastRejection, SourceQuery, SourceStats, StatsQuery } from '@hookstream/analytics';
+import type { EndpointStats, LastFailure, LastRejection, SourceQuery, SourceStats, StatsQuery } from '@hookstream/clickhouse';
 import type { EndpointState } from '@hookstream/contracts';
 import type { EndpointHealth, EndpointHealthResponse, SourceHealth, SourceHealthResponse } from '@hookstream/proto';
 import type { CircuitReport, EndpointConfig, SourceConfig } from '@hookstream/runtime';

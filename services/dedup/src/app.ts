@@ -1,4 +1,4 @@
-import { Header, stageMsgId } from '@hookstream/contracts';
+import { Header, MSG_ID_HEADER, stageMsgId } from '@hookstream/contracts';
 import {
   buildStage,
   forwardHeaders,
@@ -141,7 +141,7 @@ export function buildApp(config: DedupConfig, overrides: DedupOverrides = {}): D
         maxWindowMs: config.windowHours * HOUR_MS,
         forward: async (msg, eventId, sourceId, key) => {
           const h = forwardHeaders(msg.headers);
-          h.set('Nats-Msg-Id', stageMsgId(eventId, 'dedup'));
+          h.set(MSG_ID_HEADER, stageMsgId(eventId, 'dedup'));
           h.set(Header.idempotencyKey, key);
           await publisher.publish(t.unique(sourceId), msg.data, h);
           counts.unique++;

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { stageMsgId } from '@hookstream/contracts';
+import { MSG_ID_HEADER, stageMsgId } from '@hookstream/contracts';
 import {
   type AckingPublisher,
   type ConfigCache,
@@ -55,7 +55,6 @@ export interface IngestServer {
   stop(): Promise<void>;
 }
 
-const MSG_ID = 'Nats-Msg-Id';
 const JSON_TYPE = { 'content-type': 'application/json' } as const;
 
 /**
@@ -207,7 +206,7 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
         }
       }
       const headers = buildRawHeaders({ eventId, sourceId: decision.source.id, receivedAtMs }, req.rawHeaders, config.dropHeaders);
-      headers.set(MSG_ID, stageMsgId(eventId, 'ingest'));
+      headers.set(MSG_ID_HEADER, stageMsgId(eventId, 'ingest'));
       // The root span of the webhook's trace; its context travels in `traceparent`.
       void inSpan(
         'ingest',

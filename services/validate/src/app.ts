@@ -1,4 +1,4 @@
-import { Header, stageMsgId } from '@hookstream/contracts';
+import { Header, MSG_ID_HEADER, stageMsgId } from '@hookstream/contracts';
 import {
   buildStage,
   decodeSchema,
@@ -9,10 +9,10 @@ import {
   schemaKey,
   watchConfig,
 } from '@hookstream/runtime';
+import { SchemaCache } from '@hookstream/schema-compiler';
 import type { ValidateConfig } from './config.ts';
 import { DriftLimiter } from './drift.ts';
 import { handleUnique, type ValidateDeps } from './handler.ts';
-import { SchemaCache } from './schemas.ts';
 
 /** Dependencies a test may replace. */
 export interface ValidateOverrides {
@@ -86,7 +86,7 @@ export function buildApp(config: ValidateConfig, overrides: ValidateOverrides = 
         },
         forward: async (msg, eventId, sourceId, eventType) => {
           const h = forwardHeaders(msg.headers);
-          h.set('Nats-Msg-Id', stageMsgId(eventId, 'validate'));
+          h.set(MSG_ID_HEADER, stageMsgId(eventId, 'validate'));
           h.set(Header.eventType, eventType);
           await publisher.publish(t.valid(sourceId), msg.data, h);
           counters.valid++;

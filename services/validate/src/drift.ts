@@ -1,6 +1,6 @@
 import type { JsonType } from '@hookstream/contracts';
 import type { SchemaRecord } from '@hookstream/runtime';
-import { compilePattern, RegexBudgetError, type SafePattern } from './regex.ts';
+import { compilePattern, RegexBudgetError, type SafePattern } from '@hookstream/schema-compiler';
 
 /** A property present in an event that its schema does not declare. */
 export interface DriftFinding {

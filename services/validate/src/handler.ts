@@ -8,11 +8,10 @@ import {
   senderHeader,
   sourcePolicy,
 } from '@hookstream/runtime';
+import { type CheckedMode, type Compiled, DEFAULT_REGEX_BUDGET, RegexBudgetError, RegexMeter } from '@hookstream/schema-compiler';
 import { type Locator, locate } from '@hookstream/signing';
 import { type DriftFinding, DriftLimiter, findDrift } from './drift.ts';
 import { parseBody } from './parse.ts';
-import { DEFAULT_REGEX_BUDGET, RegexBudgetError, RegexMeter } from './regex.ts';
-import type { CheckedMode, Compiled } from './schemas.ts';
 
 /** The parts of an `hs.unique.{source}` message validate reads. */
 export type UniqueMessage = StageMessage;

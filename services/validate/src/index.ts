@@ -19,23 +19,3 @@ export {
   type Verdict,
 } from './handler.ts';
 export { bracketDepth, mediaType, type ParseFailureReason, type ParseResult, parseBody } from './parse.ts';
-export {
-  compilePattern,
-  DEFAULT_REGEX_BUDGET,
-  MAX_PATTERN_LENGTH,
-  MAX_PATTERN_PROGRAM,
-  MAX_SCHEMA_PROGRAM,
-  PatternError,
-  RegexBudgetError,
-  RegexMeter,
-  type SafePattern,
-} from './regex.ts';
-export {
-  type CheckedMode,
-  type Compiled,
-  compileSchema,
-  type Dialect,
-  dialectOf,
-  SchemaCache,
-  strictVariant,
-} from './schemas.ts';

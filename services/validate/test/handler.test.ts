@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type DriftRecord, Header, type SchemaFailureRecord } from '@hookstream/contracts';
 import { parseSchemaRecord, parseSourceConfig, type SchemaRecord, type SourceConfig, schemaKey } from '@hookstream/runtime';
-import { DriftLimiter, handleUnique, SchemaCache, type UniqueMessage, type ValidateDeps } from '@hookstream/validate';
+import { SchemaCache } from '@hookstream/schema-compiler';
+import { DriftLimiter, handleUnique, type UniqueMessage, type ValidateDeps } from '@hookstream/validate';
 
 const RECEIVED_AT = 1_700_000_000_000;
 const HOUR = 3_600_000;

@@ -5,17 +5,13 @@ import { parseSchemaRecord, parseSourceConfig } from '@hookstream/runtime';
 import {
   compilePattern,
   compileSchema,
-  DriftLimiter,
-  findDrift,
-  handleUnique,
-  judge,
   MAX_PATTERN_PROGRAM,
   MAX_SCHEMA_PROGRAM,
   RegexBudgetError,
   RegexMeter,
   SchemaCache,
-  type UniqueMessage,
-} from '@hookstream/validate';
+} from '@hookstream/schema-compiler';
+import { DriftLimiter, findDrift, handleUnique, judge, type UniqueMessage } from '@hookstream/validate';
 
 // The pattern and body from the issue: with a backtracking engine each extra
 // `a` doubles the time (28 a's took 21.6 s); 40 would take hours.

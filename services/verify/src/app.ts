@@ -1,4 +1,4 @@
-import { Header, stageMsgId } from '@hookstream/contracts';
+import { Header, MSG_ID_HEADER, stageMsgId } from '@hookstream/contracts';
 import { buildStage, forwardHeaders, type Logger, type StageApp } from '@hookstream/runtime';
 import type { VerifyConfig } from './config.ts';
 import { handleRaw, type VerifyDeps } from './handler.ts';
@@ -31,7 +31,7 @@ export function buildApp(config: VerifyConfig, overrides: VerifyOverrides = {}):
         recordRejection: (record) => obs.record('rejection', record),
         forward: async (msg, eventId, sourceId, secretId) => {
           const h = forwardHeaders(msg.headers);
-          h.set('Nats-Msg-Id', stageMsgId(eventId, 'verify'));
+          h.set(MSG_ID_HEADER, stageMsgId(eventId, 'verify'));
           if (secretId !== undefined) h.set(Header.verifiedSecretId, secretId);
           await publisher.publish(t.verified(sourceId), msg.data, h);
         },
