@@ -14,14 +14,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Header } from '@hookstream/contracts';
+import { parseSchemaRecord, SchemaStore } from '@hookstream/models';
 import {
   AckingPublisher,
   createLogger,
   ensureStreams,
   openBucket,
-  parseSchemaRecord,
   parseSourceConfig,
-  SchemaStore,
   SourceStore,
   streamConfigs,
   type Topology,

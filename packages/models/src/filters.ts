@@ -1,7 +1,7 @@
 import { type CelInput, CelScalar, celEnv, celFunc, celList, celMap, isCelError, parse, plan } from '@bufbuild/cel';
 import { RE2JS } from '@bufbuild/re2';
 import type { FilterVerdict } from '@hookstream/contracts';
-import { checkFilter } from '@hookstream/runtime';
+import { checkFilter } from './endpoints.ts';
 
 /** The variables a filter sees. */
 export interface FilterInput {

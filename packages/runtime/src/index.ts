@@ -1,27 +1,5 @@
-export {
-  CIRCUIT_REPORT_TTL_MS,
-  type CircuitReport,
-  decodeCircuitReport,
-  encodeCircuitReport,
-  openCircuitBucket,
-  readCircuitReports,
-} from './circuits.ts';
 export { BASE_ENV, type BaseConfig, EnvReader, type NatsTlsConfig, readBaseConfig } from './config.ts';
 export { type BucketOptions, bucketKeys, type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
-export { type DuplicateNote, decodeDuplicateNote, encodeDuplicateNote } from './duplicates.ts';
-export {
-  type CircuitPolicy,
-  checkFilter,
-  DEFAULT_CIRCUIT,
-  DEFAULT_ORDERING_LANES,
-  DEFAULT_RETRY,
-  decodeEndpoint,
-  type EndpointConfig,
-  EndpointStore,
-  orderingLane,
-  parseEndpointConfig,
-  type RetryPolicy,
-} from './endpoints.ts';
 export {
   type Envelope,
   envelopeOf,
@@ -52,7 +30,6 @@ export { ack, nak, type Outcome, term } from './outcome.ts';
 export { openPlatform, type Platform } from './platform.ts';
 export { AckingPublisher, isPayloadTooLarge, PayloadTooLargeError, type PubAck, PublishError, PublishTimeoutError } from './publisher.ts';
 export { decodeRecord, encodeRecord, RecordStore } from './record-store.ts';
-export { decodeSchema, parseSchemaRecord, type SchemaRecord, SchemaStore, schemaKey } from './schemas.ts';
 export {
   ENCRYPTED_PREFIX,
   isSealed,

@@ -1,20 +1,16 @@
 import { ClickHouseRowStore, endpointStats, lastFailures, lastRejections, sourceStats, statsSeries } from '@hookstream/clickhouse';
 import { decodeEndpointState } from '@hookstream/contracts';
-import { FilterCache } from '@hookstream/models';
+import { decodeEndpoint, FilterCache, openCircuitBucket, parseEndpointConfig, readCircuitReports } from '@hookstream/models';
 import {
   type App,
   CleanupStack,
   ConfigError,
   createLogger,
-  decodeEndpoint,
   decodeSource,
   type Logger,
   openBucket,
-  openCircuitBucket,
   openPlatform,
-  parseEndpointConfig,
   parseSourceConfig,
-  readCircuitReports,
   redactSecrets,
   SOURCE_ID,
   startHealthServer,

@@ -9,17 +9,8 @@ import {
   matchesEventType,
   type Wants,
 } from '@hookstream/contracts';
-import { type FilterCache, filterInputOf } from '@hookstream/models';
-import {
-  type DuplicateNote,
-  decodeDuplicateNote,
-  type EndpointConfig,
-  headerValue,
-  replayedHeaders,
-  sanitizeDotted,
-  sanitizeToken,
-  type Topology,
-} from '@hookstream/runtime';
+import { type DuplicateNote, decodeDuplicateNote, type EndpointConfig, type FilterCache, filterInputOf } from '@hookstream/models';
+import { headerValue, replayedHeaders, sanitizeDotted, sanitizeToken, type Topology } from '@hookstream/runtime';
 import {
   DeliverPolicy,
   JetStreamApiCodes,

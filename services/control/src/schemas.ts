@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { decodeSchema, parseSchemaRecord, type SchemaRecord, schemaKey } from '@hookstream/runtime';
+import { decodeSchema, parseSchemaRecord, type SchemaRecord, schemaKey } from '@hookstream/models';
 import { compileSchema } from '@hookstream/schema-compiler';
 import type { KV } from '@nats-io/kv';
 import { invalid, isWrongRevision, notFound, RpcError } from './errors.ts';

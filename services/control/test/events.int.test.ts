@@ -5,8 +5,9 @@ import { type ServiceError, status } from '@grpc/grpc-js';
 import { applyMigrations, ClickHouseRowStore, DEFAULT_MIGRATIONS_DIR, loadMigrations } from '@hookstream/clickhouse';
 import { duplicateNoteKey, encodeEndpointState, Header } from '@hookstream/contracts';
 import { buildApp, type ControlApp, loadConfig, NO_CLICKHOUSE_NOTE } from '@hookstream/control';
+import { encodeDuplicateNote } from '@hookstream/models';
 import { type ControlApi, connectControl } from '@hookstream/proto';
-import { createLogger, encodeDuplicateNote, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
+import { createLogger, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import {
   type ClickHouseServer,
   connectTestNats,

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { duplicateNoteKey, Header, stageMsgId } from '@hookstream/contracts';
 import { buildApp, type DedupApp, type DedupDeps, handleVerified, KvClaimStore, loadConfig } from '@hookstream/dedup';
+import { decodeDuplicateNote } from '@hookstream/models';
 import {
   AckingPublisher,
   createLogger,
-  decodeDuplicateNote,
   ensureDurableConsumer,
   ensureStreams,
   forwardHeaders,

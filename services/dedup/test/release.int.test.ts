@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { duplicateNoteKey, Header } from '@hookstream/contracts';
 import { buildApp, type DedupApp, KvClaimStore, kvKey, loadConfig, releaseConsumerName } from '@hookstream/dedup';
+import { decodeDuplicateNote } from '@hookstream/models';
 import {
   AckingPublisher,
   createLogger,
-  decodeDuplicateNote,
   ensureStreams,
   type NatsHandle,
   openBucket,

@@ -10,12 +10,11 @@ import {
   TaskHeader,
   taskMsgId,
 } from '@hookstream/contracts';
+import { decodeEndpoint, type EndpointConfig, openCircuitBucket } from '@hookstream/models';
 import {
   addMetricsRefresher,
   annotateSpan,
   buildStage,
-  decodeEndpoint,
-  type EndpointConfig,
   forwardHeaders,
   Limiter,
   type Logger,
@@ -23,7 +22,6 @@ import {
   nak,
   type Outcome,
   openBucket,
-  openCircuitBucket,
   type StageApp,
   type StageMessage,
   type StartConsumer,

@@ -6,7 +6,8 @@ import {
   type Secret,
   type SkippedRecord,
 } from '@hookstream/contracts';
-import { type EndpointConfig, type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
+import type { EndpointConfig } from '@hookstream/models';
+import { type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
 import { signStandardWebhooks } from '@hookstream/signing';
 import { nextDelayMs, parseRetryAfter, withinRetryWindow } from './backoff.ts';
 import { type Classification, classifyError, classifyStatus } from './classify.ts';

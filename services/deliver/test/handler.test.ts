@@ -25,7 +25,7 @@ import {
   type SendResult,
   type TaskMessage,
 } from '@hookstream/deliver';
-import { type EndpointConfig, parseEndpointConfig } from '@hookstream/runtime';
+import { type EndpointConfig, parseEndpointConfig } from '@hookstream/models';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const NOW = 1_700_000_000_000;

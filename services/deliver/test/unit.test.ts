@@ -17,7 +17,7 @@ import {
   unmapIPv4,
   withinRetryWindow,
 } from '@hookstream/deliver';
-import { parseEndpointConfig, type RetryPolicy } from '@hookstream/runtime';
+import { parseEndpointConfig, type RetryPolicy } from '@hookstream/models';
 
 const policy: RetryPolicy = { initialDelayMs: 5_000, maxDelayMs: 3_600_000, maxAgeMs: 72 * 3_600_000 };
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';

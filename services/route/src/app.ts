@@ -7,8 +7,8 @@ import {
   MSG_ID_HEADER,
   stageMsgId,
 } from '@hookstream/contracts';
-import { FilterCache } from '@hookstream/models';
-import { buildStage, decodeEndpoint, forwardHeaders, type Logger, openBucket, type StageApp, watchConfig } from '@hookstream/runtime';
+import { decodeEndpoint, FilterCache } from '@hookstream/models';
+import { buildStage, forwardHeaders, type Logger, openBucket, type StageApp, watchConfig } from '@hookstream/runtime';
 import type { RouteConfig } from './config.ts';
 import { handleValid, type RouteDeps } from './handler.ts';
 

@@ -1,6 +1,6 @@
 import { type EndpointState, endpointWantsEvent, Header } from '@hookstream/contracts';
-import { type FilterCache, type FilterInput, filterInputOf } from '@hookstream/models';
-import { type EndpointConfig, envelopeOf, type Outcome, orderingLane, type StageMessage, senderHeader } from '@hookstream/runtime';
+import { type EndpointConfig, type FilterCache, type FilterInput, filterInputOf, orderingLane } from '@hookstream/models';
+import { envelopeOf, type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
 
 /** A `hs.valid.{source}` message as route's handler reads it. */
 export type ValidMessage = StageMessage;

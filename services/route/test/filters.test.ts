@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ValidationError } from '@hookstream/contracts';
-import { compileFilter, type FilterInput } from '@hookstream/models';
+import { checkFilter, compileFilter, type FilterInput } from '@hookstream/models';
 import { loadConfig } from '@hookstream/route';
-import { checkFilter } from '@hookstream/runtime';
 
 const input = (data: unknown): FilterInput => ({ type: 't', source: 's', id: 'e1', data, headers: { 'x-tier': 'gold' } });
 const list = (n: number) => ({ items: Array.from({ length: n }, (_, i) => i) });

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Header } from '@hookstream/contracts';
-import { compileFilter, FilterCache, parseData } from '@hookstream/models';
+import { compileFilter, type EndpointConfig, FilterCache, parseData, parseEndpointConfig } from '@hookstream/models';
 import { handleValid, planRoutes, type RouteDeps, type ValidMessage } from '@hookstream/route';
-import { type EndpointConfig, parseEndpointConfig } from '@hookstream/runtime';
 import { headers } from '@nats-io/transport-node';
 
 const SECRET = [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }];

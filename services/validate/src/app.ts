@@ -1,14 +1,6 @@
 import { Header, MSG_ID_HEADER, stageMsgId } from '@hookstream/contracts';
-import {
-  buildStage,
-  decodeSchema,
-  forwardHeaders,
-  type Logger,
-  openBucket,
-  type StageApp,
-  schemaKey,
-  watchConfig,
-} from '@hookstream/runtime';
+import { decodeSchema, schemaKey } from '@hookstream/models';
+import { buildStage, forwardHeaders, type Logger, openBucket, type StageApp, watchConfig } from '@hookstream/runtime';
 import { SchemaCache } from '@hookstream/schema-compiler';
 import type { ValidateConfig } from './config.ts';
 import { DriftLimiter } from './drift.ts';

@@ -1,5 +1,5 @@
 import type { JsonType } from '@hookstream/contracts';
-import type { SchemaRecord } from '@hookstream/runtime';
+import type { SchemaRecord } from '@hookstream/models';
 import { compilePattern, RegexBudgetError, type SafePattern } from '@hookstream/schema-compiler';
 
 /** A property present in an event that its schema does not declare. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type DriftRecord, Header, type SchemaFailureRecord } from '@hookstream/contracts';
-import { parseSchemaRecord, parseSourceConfig, type SchemaRecord, type SourceConfig, schemaKey } from '@hookstream/runtime';
+import { parseSchemaRecord, type SchemaRecord, schemaKey } from '@hookstream/models';
+import { parseSourceConfig, type SourceConfig } from '@hookstream/runtime';
 import { SchemaCache } from '@hookstream/schema-compiler';
 import { DriftLimiter, handleUnique, type UniqueMessage, type ValidateDeps } from '@hookstream/validate';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Header } from '@hookstream/contracts';
-import { parseSchemaRecord, parseSourceConfig } from '@hookstream/runtime';
+import { parseSchemaRecord } from '@hookstream/models';
+import { parseSourceConfig } from '@hookstream/runtime';
 import {
   compilePattern,
   compileSchema,

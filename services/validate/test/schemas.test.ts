@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSchemaRecord } from '@hookstream/runtime';
+import { parseSchemaRecord } from '@hookstream/models';
 import { compileSchema, dialectOf, SchemaCache, strictVariant } from '@hookstream/schema-compiler';
 import { bracketDepth, mediaType, parseBody } from '@hookstream/validate';
 

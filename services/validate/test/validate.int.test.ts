@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Header } from '@hookstream/contracts';
+import { SchemaStore } from '@hookstream/models';
 import {
   AckingPublisher,
   createLogger,
   ensureStreams,
   type NatsHandle,
   openBucket,
-  SchemaStore,
   SourceStore,
   streamConfigs,
   topology,

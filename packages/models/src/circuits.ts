@@ -1,6 +1,6 @@
+import { type BucketOptions, bucketKeys, openBucket } from '@hookstream/runtime';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { type BucketOptions, bucketKeys, openBucket } from './config-cache.ts';
 
 /**
  * Circuit reports: each deliver replica keeps its circuit breakers in memory
