@@ -26,12 +26,3 @@ export function decodeEndpointState(_key: string, value: Uint8Array): EndpointSt
   if (raw === null || typeof raw !== 'object' || typeof raw.disabled !== 'boolean') throw new Error('disabled must be true or false');
   return { disabled: raw.disabled, reason: String(raw.reason ?? ''), at: Number(raw.at ?? 0) };
 }
-
-/** {@link decodeEndpointState}, with undefined for a malformed value (never throws). Pure. */
-export function readEndpointState(value: Uint8Array): EndpointState | undefined {
-  try {
-    return decodeEndpointState('', value);
-  } catch {
-    return undefined;
-  }
-}

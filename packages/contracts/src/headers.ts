@@ -57,9 +57,6 @@ export const Header = Object.freeze({
   replayedAt: 'hs-replayed-at',
 } as const);
 
-/** A header name of the envelope ({@link Header}). */
-export type HeaderName = (typeof Header)[keyof typeof Header];
-
 /**
  * Headers deliver adds to a task it puts back on `hs.deliver.{endpoint}`
  * (route's tasks carry none of them). docs/delivery.md explains the design.
@@ -74,7 +71,7 @@ export const TaskHeader = Object.freeze({
 } as const);
 
 /** A header name of deliver's progress ({@link TaskHeader}). */
-export type TaskHeaderName = (typeof TaskHeader)[keyof typeof TaskHeader];
+type TaskHeaderName = (typeof TaskHeader)[keyof typeof TaskHeader];
 
 /**
  * Headers deliver adds to a task it puts back (attempts made, backoff due
@@ -108,7 +105,7 @@ export interface DeadLetterFields {
   readonly stage: string;
   /** A reason from the stage's closed set. */
   readonly reason: string;
-  /** Human-readable detail, never a secret; made one line and cut to {@link MAX_DLQ_DETAIL} characters. */
+  /** Human-readable detail, never a secret; made one line and cut to 2,000 characters. */
   readonly detail?: string | undefined;
   /** The subject the message was consumed from. */
   readonly subject: string;
@@ -121,10 +118,10 @@ export interface DeadLetterFields {
 }
 
 /** Most characters of `hs-dlq-detail`. */
-export const MAX_DLQ_DETAIL = 2_000;
+const MAX_DLQ_DETAIL = 2_000;
 
 /** NATS header values cannot hold line breaks: a detail made one line and bounded. Pure. */
-export function oneLineDetail(value: string): string {
+function oneLineDetail(value: string): string {
   return value.replace(/[\r\n]+/g, ' ').slice(0, MAX_DLQ_DETAIL);
 }
 

@@ -2,7 +2,6 @@ export {
   decodeEndpointState,
   type EndpointState,
   encodeEndpointState,
-  readEndpointState,
 } from './endpoint-state.ts';
 export {
   type EndpointSubscription,
@@ -19,15 +18,11 @@ export {
   type DeadLetterFields,
   deadLetterHeaders,
   Header,
-  type HeaderName,
   type HeaderSink,
   isDeadLetterHeader,
-  MAX_DLQ_DETAIL,
   MSG_ID_HEADER,
-  oneLineDetail,
   type ReducedDeadLetter,
   TaskHeader,
-  type TaskHeaderName,
 } from './headers.ts';
 export {
   attemptRecordId,
@@ -46,7 +41,6 @@ export {
   taskMsgId,
 } from './ids.ts';
 export {
-  type AnyRecord,
   ATTEMPT_OUTCOMES,
   type AttemptOutcome,
   type AttemptRecord,
@@ -72,7 +66,6 @@ export {
   type SkippedRecord,
   schemaFailureRowId,
   skippedRowId,
-  VALIDATE_REJECTIONS,
   type ValidateRejection,
   type VerifyRejection,
 } from './records.ts';

@@ -10,7 +10,7 @@ export type SignatureRejection = 'missing_signature' | 'malformed_signature' | '
 export type VerifyRejection = SignatureRejection | 'unknown_source';
 
 /** Every {@link ValidateRejection} (a closed set; docs/validation.md explains each). */
-export const VALIDATE_REJECTIONS = Object.freeze([
+const VALIDATE_REJECTIONS = Object.freeze([
   'malformed_body',
   'too_deep',
   'missing_event_type',
@@ -172,9 +172,6 @@ export type RecordKind = keyof RecordMap;
 
 /** The record shape of `kind`. */
 export type RecordOf<K extends RecordKind> = RecordMap[K];
-
-/** Any analytics record. */
-export type AnyRecord = RecordMap[RecordKind];
 
 /** Every {@link RecordKind}; the mapped type makes tsc fail when a kind is added without its entry. */
 const KIND_TABLE: { readonly [K in RecordKind]: K } = {
