@@ -14,18 +14,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Header } from '@hookstream/contracts';
-import { parseSchemaRecord, SchemaStore } from '@hookstream/models';
-import {
-  AckingPublisher,
-  createLogger,
-  ensureStreams,
-  openBucket,
-  parseSourceConfig,
-  SourceStore,
-  streamConfigs,
-  type Topology,
-  topology,
-} from '@hookstream/runtime';
+import { parseSchemaRecord, parseSourceConfig, SchemaStore, SourceStore } from '@hookstream/models';
+import { AckingPublisher, createLogger, ensureStreams, openBucket, streamConfigs, type Topology, topology } from '@hookstream/runtime';
 import { SchemaCache } from '@hookstream/schema-compiler';
 import { connectTestNats, startNatsServer } from '@hookstream/testkit';
 import { buildApp, judge, loadConfig } from '@hookstream/validate';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Header } from '@hookstream/contracts';
-import { EndpointStore, SchemaStore } from '@hookstream/models';
-import { connectNats, createLogger, type NatsHandle, openBucket, SourceStore, secretBoxFromEnv, topology } from '@hookstream/runtime';
+import { EndpointStore, SchemaStore, SourceStore } from '@hookstream/models';
+import { connectNats, createLogger, type NatsHandle, openBucket, secretBoxFromEnv, topology } from '@hookstream/runtime';
 import {
   type ClickHouseServer,
   freePort,

@@ -12,8 +12,9 @@ import {
   type IngestApp,
   loadConfig as ingestConfig,
 } from '@hookstream/ingest';
+import { SourceStore } from '@hookstream/models';
 import { buildApp as buildRoute, loadConfig as routeConfig } from '@hookstream/route';
-import { type App, createLogger, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
+import { type App, createLogger, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { buildApp as buildValidate, loadConfig as validateConfig } from '@hookstream/validate';
 import { buildApp as buildVerify, loadConfig as verifyConfig } from '@hookstream/verify';

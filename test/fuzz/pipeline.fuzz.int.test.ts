@@ -4,8 +4,8 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { duplicateNoteKey, Header } from '@hookstream/contracts';
-import { decodeDuplicateNote, EndpointStore, SchemaStore } from '@hookstream/models';
-import { type NatsHandle, openBucket, SourceStore, secretBoxFromEnv, topology } from '@hookstream/runtime';
+import { decodeDuplicateNote, EndpointStore, SchemaStore, SourceStore } from '@hookstream/models';
+import { type NatsHandle, openBucket, secretBoxFromEnv, topology } from '@hookstream/runtime';
 import {
   connectTestNats,
   freePort,

@@ -1,6 +1,5 @@
-import { parseEndpointConfig } from '@hookstream/models';
+import { parseEndpointConfig, parseSourceConfig, redactSecrets } from '@hookstream/models';
 import type { ControlApi } from '@hookstream/proto';
-import { parseSourceConfig, redactSecrets } from '@hookstream/runtime';
 import { parse as parseYaml } from 'yaml';
 
 /** A schema entry of a hookstream.yaml. */

@@ -1,8 +1,10 @@
 import { parse as parseCel } from '@bufbuild/cel';
 import { parseSecrets, ValidationError } from '@hookstream/contracts';
-import { decodeRecord, ENCRYPTED_PREFIX, RecordStore, type SecretBox, SOURCE_ID } from '@hookstream/runtime';
 import { type Locator, locate, parseLocator, type Secret } from '@hookstream/signing';
 import type { KV } from '@nats-io/kv';
+import { decodeRecord, RecordStore } from './record-store.ts';
+import { ENCRYPTED_PREFIX, type SecretBox } from './secret-box.ts';
+import { SOURCE_ID } from './sources.ts';
 
 /** Retry policy of an endpoint; every field has a default (docs/delivery.md). */
 export interface RetryPolicy {

@@ -1,9 +1,15 @@
 import { Header } from '@hookstream/contracts';
-import type { StageMessage } from '@hookstream/runtime';
 import type { FilterInput } from './filters.ts';
 
+/** The parts of a consumed message a filter's input comes from (runtime's `StageMessage` fits). */
+export interface FilterSource {
+  readonly data: Uint8Array;
+  readonly header: (name: string) => string | undefined;
+  readonly headers?: Iterable<[string, string[]]> | undefined;
+}
+
 /** Sender headers (`hs-h-*`) as a plain object with lower-case names, for filters. */
-export function senderHeaders(msg: Pick<StageMessage, 'headers'>): Record<string, string> {
+export function senderHeaders(msg: Pick<FilterSource, 'headers'>): Record<string, string> {
   const out: Record<string, string> = {};
   if (msg.headers) {
     for (const [key, values] of msg.headers) {
@@ -36,7 +42,7 @@ export function parseData(body: Uint8Array, contentType: string | undefined): un
  * so a filter means the same in both. Pure.
  */
 export function filterInputOf(
-  msg: Pick<StageMessage, 'data' | 'header' | 'headers'>,
+  msg: FilterSource,
   event: { readonly type: string; readonly source: string; readonly id: string },
 ): FilterInput {
   return {

@@ -3,8 +3,6 @@ export {
   type CircuitReport,
   decodeCircuitReport,
   encodeCircuitReport,
-  openCircuitBucket,
-  readCircuitReports,
 } from './circuits.ts';
 export { type DuplicateNote, decodeDuplicateNote, encodeDuplicateNote } from './duplicates.ts';
 export {
@@ -20,6 +18,7 @@ export {
   parseEndpointConfig,
   type RetryPolicy,
 } from './endpoints.ts';
+export type { FilterSource } from './filter-input.ts';
 export { filterInputOf, parseData, senderHeaders } from './filter-input.ts';
 export {
   type CompiledFilter,
@@ -31,4 +30,28 @@ export {
   type FilterResult,
   MAX_FILTER_PATTERN_PROGRAM,
 } from './filters.ts';
+export { decodeRecord, encodeRecord, RecordStore } from './record-store.ts';
 export { decodeSchema, parseSchemaRecord, type SchemaRecord, SchemaStore, schemaKey } from './schemas.ts';
+export {
+  ENCRYPTED_PREFIX,
+  isSealed,
+  mapSecretFields,
+  REDACTED,
+  redactSecrets,
+  SecretBox,
+  SecretBoxError,
+  type SecretFieldMapper,
+} from './secret-box.ts';
+export {
+  DEFAULT_EVENT_TYPE_LOCATOR,
+  decodeSource,
+  parseSourceConfig,
+  type RateLimit,
+  SCHEMA_MODES,
+  type SchemaMode,
+  SOURCE_ID,
+  type SourceConfig,
+  type SourcePolicy,
+  SourceStore,
+  sourcePolicy,
+} from './sources.ts';

@@ -1,6 +1,6 @@
 import { ValidationError } from '@hookstream/contracts';
-import { SOURCE_ID } from '@hookstream/runtime';
 import type { KV } from '@nats-io/kv';
+import { SOURCE_ID } from './sources.ts';
 
 /**
  * A JSON Schema registered for (source, event type), stored in the

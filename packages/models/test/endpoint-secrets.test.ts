@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ValidationError } from '@hookstream/contracts';
-import { decodeEndpoint, parseEndpointConfig } from '@hookstream/models';
-import { encodeRecord, REDACTED, redactSecrets, SecretBox } from '@hookstream/runtime';
+import { decodeEndpoint, encodeRecord, parseEndpointConfig, REDACTED, redactSecrets, SecretBox } from '@hookstream/models';
 
 const k1 = randomBytes(32);
 const k2 = randomBytes(32);

@@ -1,4 +1,5 @@
-export { BASE_ENV, type BaseConfig, EnvReader, type NatsTlsConfig, readBaseConfig } from './config.ts';
+export { openCircuitBucket, readCircuitReports } from './circuit-bucket.ts';
+export { BASE_ENV, type BaseConfig, EnvReader, type NatsTlsConfig, readBaseConfig, secretBoxFromEnv } from './config.ts';
 export { type BucketOptions, bucketKeys, type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
 export {
   type Envelope,
@@ -29,31 +30,6 @@ export { ObsPublisher } from './obs.ts';
 export { ack, nak, type Outcome, term } from './outcome.ts';
 export { openPlatform, type Platform } from './platform.ts';
 export { AckingPublisher, isPayloadTooLarge, PayloadTooLargeError, type PubAck, PublishError, PublishTimeoutError } from './publisher.ts';
-export { decodeRecord, encodeRecord, RecordStore } from './record-store.ts';
-export {
-  ENCRYPTED_PREFIX,
-  isSealed,
-  mapSecretFields,
-  REDACTED,
-  redactSecrets,
-  SecretBox,
-  SecretBoxError,
-  type SecretFieldMapper,
-  secretBoxFromEnv,
-} from './secret-box.ts';
-export {
-  DEFAULT_EVENT_TYPE_LOCATOR,
-  decodeSource,
-  parseSourceConfig,
-  type RateLimit,
-  SCHEMA_MODES,
-  type SchemaMode,
-  SOURCE_ID,
-  type SourceConfig,
-  type SourcePolicy,
-  SourceStore,
-  sourcePolicy,
-} from './sources.ts';
 export {
   buildStage,
   type ConsumerSpec,

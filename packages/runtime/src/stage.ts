@@ -1,4 +1,5 @@
 import { Header } from '@hookstream/contracts';
+import { decodeSource, type SourceConfig } from '@hookstream/models';
 import type { BaseConfig, EnvReader } from './config.ts';
 import { type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
 import { headerValue, type StageMessage, stageMessage } from './envelope.ts';
@@ -10,7 +11,6 @@ import { ObsPublisher } from './obs.ts';
 import type { Outcome } from './outcome.ts';
 import { openPlatform, type Platform } from './platform.ts';
 import { AckingPublisher } from './publisher.ts';
-import { decodeSource, type SourceConfig } from './sources.ts';
 import { ConsumerWatch, defaultStallAfterMs } from './stall.ts';
 import { extractTraceContext, inSpan } from './telemetry.ts';
 import type { Topology } from './topology.ts';

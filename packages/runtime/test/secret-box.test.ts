@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ConfigError, decodeSource, parseSourceConfig, SecretBox, SecretBoxError, secretBoxFromEnv } from '@hookstream/runtime';
+import { decodeSource, parseSourceConfig, SecretBox, SecretBoxError } from '@hookstream/models';
+import { ConfigError, secretBoxFromEnv } from '@hookstream/runtime';
 
 const k1 = randomBytes(32);
 const k2 = randomBytes(32);

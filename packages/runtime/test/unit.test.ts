@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ValidationError } from '@hookstream/contracts';
-import {
-  ConfigError,
-  EnvReader,
-  parseSourceConfig,
-  readBaseConfig,
-  sanitizeDotted,
-  sanitizeToken,
-  sourcePolicy,
-  topology,
-} from '@hookstream/runtime';
+import { parseSourceConfig, sourcePolicy } from '@hookstream/models';
+import { ConfigError, EnvReader, readBaseConfig, sanitizeDotted, sanitizeToken, topology } from '@hookstream/runtime';
 
 const NONE = { kind: 'none' } as const;
 describe('topology', () => {

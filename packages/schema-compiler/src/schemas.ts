@@ -1,6 +1,5 @@
 import type { SchemaError } from '@hookstream/contracts';
-import { type SchemaRecord, schemaKey } from '@hookstream/models';
-import type { SchemaMode } from '@hookstream/runtime';
+import { type SchemaMode, type SchemaRecord, schemaKey } from '@hookstream/models';
 import { Ajv, type AnySchema, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { compilePattern, MAX_SCHEMA_PROGRAM, PatternError, type RegexMeter, type SafePattern } from './regex.ts';

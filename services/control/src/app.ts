@@ -1,18 +1,24 @@
 import { ClickHouseRowStore, endpointStats, lastFailures, lastRejections, sourceStats, statsSeries } from '@hookstream/clickhouse';
 import { decodeEndpointState } from '@hookstream/contracts';
-import { decodeEndpoint, FilterCache, openCircuitBucket, parseEndpointConfig, readCircuitReports } from '@hookstream/models';
+import {
+  decodeEndpoint,
+  decodeSource,
+  FilterCache,
+  parseEndpointConfig,
+  parseSourceConfig,
+  redactSecrets,
+  SOURCE_ID,
+} from '@hookstream/models';
 import {
   type App,
   CleanupStack,
   ConfigError,
   createLogger,
-  decodeSource,
   type Logger,
   openBucket,
+  openCircuitBucket,
   openPlatform,
-  parseSourceConfig,
-  redactSecrets,
-  SOURCE_ID,
+  readCircuitReports,
   startHealthServer,
   watchConfig,
 } from '@hookstream/runtime';

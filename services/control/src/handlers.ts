@@ -3,6 +3,7 @@ import { status } from '@grpc/grpc-js';
 import { type EndpointStats, type SeriesQuery, type StatsPoint, type StatsQuery, seriesStep } from '@hookstream/clickhouse';
 import { Header } from '@hookstream/contracts';
 import type { EndpointConfig, SchemaRecord } from '@hookstream/models';
+import { SOURCE_ID, type SourceConfig } from '@hookstream/models';
 import type {
   ControlPlaneService,
   DeadLetter,
@@ -14,7 +15,7 @@ import type {
   Schema,
   Source,
 } from '@hookstream/proto';
-import { headerValue, SOURCE_ID, type SourceConfig } from '@hookstream/runtime';
+import { headerValue } from '@hookstream/runtime';
 import type { StoredMsg } from '@nats-io/jetstream';
 import type { AttemptSource } from './attempts.ts';
 import type { DeadLetterMatch, DeadLetters } from './dead-letters.ts';

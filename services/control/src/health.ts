@@ -1,8 +1,7 @@
 import type { EndpointStats, LastFailure, LastRejection, SourceQuery, SourceStats, StatsQuery } from '@hookstream/clickhouse';
 import type { EndpointState } from '@hookstream/contracts';
-import type { CircuitReport, EndpointConfig } from '@hookstream/models';
+import type { CircuitReport, EndpointConfig, SourceConfig } from '@hookstream/models';
 import type { EndpointHealth, EndpointHealthResponse, SourceHealth, SourceHealthResponse } from '@hookstream/proto';
-import type { SourceConfig } from '@hookstream/runtime';
 
 /** Where EndpointHealth and SourceHealth read each part. NATS reads throw; ClickHouse failing only leaves its figures out. */
 export interface HealthSources {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { duplicateNoteKey, Header, stageMsgId } from '@hookstream/contracts';
 import { buildApp, type DedupApp, type DedupDeps, handleVerified, KvClaimStore, loadConfig } from '@hookstream/dedup';
-import { decodeDuplicateNote } from '@hookstream/models';
+import { decodeDuplicateNote, parseSourceConfig, SourceStore } from '@hookstream/models';
 import {
   AckingPublisher,
   createLogger,
@@ -11,8 +11,6 @@ import {
   forwardHeaders,
   type NatsHandle,
   openBucket,
-  parseSourceConfig,
-  SourceStore,
   stageMessage,
   streamConfigs,
   type Topology,

@@ -4,13 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Header } from '@hookstream/contracts';
 import { buildApp, type DedupApp, KvClaimStore, loadConfig } from '@hookstream/dedup';
+import { SourceStore } from '@hookstream/models';
 import {
   AckingPublisher,
   createLogger,
   ensureStreams,
   type NatsHandle,
   openBucket,
-  SourceStore,
   streamConfigs,
   type Topology,
   topology,

@@ -12,7 +12,7 @@ import {
   type StoredClaim,
   type VerifiedMessage,
 } from '@hookstream/dedup';
-import { parseSourceConfig, type SourceConfig } from '@hookstream/runtime';
+import { parseSourceConfig, type SourceConfig } from '@hookstream/models';
 
 /** An in-memory ClaimStore with the same atomicity as the KV bucket. */
 class MemoryClaims implements ClaimStore {

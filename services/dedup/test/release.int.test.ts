@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { duplicateNoteKey, Header } from '@hookstream/contracts';
 import { buildApp, type DedupApp, KvClaimStore, kvKey, loadConfig, releaseConsumerName } from '@hookstream/dedup';
-import { decodeDuplicateNote } from '@hookstream/models';
+import { decodeDuplicateNote, SourceStore } from '@hookstream/models';
 import {
   AckingPublisher,
   createLogger,
   ensureStreams,
   type NatsHandle,
   openBucket,
-  SourceStore,
   streamConfigs,
   type Topology,
   topology,

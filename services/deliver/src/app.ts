@@ -10,7 +10,7 @@ import {
   TaskHeader,
   taskMsgId,
 } from '@hookstream/contracts';
-import { decodeEndpoint, type EndpointConfig, openCircuitBucket } from '@hookstream/models';
+import { decodeEndpoint, type EndpointConfig } from '@hookstream/models';
 import {
   addMetricsRefresher,
   annotateSpan,
@@ -22,6 +22,7 @@ import {
   nak,
   type Outcome,
   openBucket,
+  openCircuitBucket,
   type StageApp,
   type StageMessage,
   type StartConsumer,

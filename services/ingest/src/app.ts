@@ -1,3 +1,4 @@
+import { decodeSource, type SourceConfig } from '@hookstream/models';
 import {
   AckingPublisher,
   type App,
@@ -6,13 +7,11 @@ import {
   type ConfigCache,
   ConfigError,
   createLogger,
-  decodeSource,
   envelopeHeadroomBytes,
   type Logger,
   ObsPublisher,
   openBucket,
   openPlatform,
-  type SourceConfig,
   startHealthServer,
   watchConfig,
 } from '@hookstream/runtime';

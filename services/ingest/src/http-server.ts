@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MSG_ID_HEADER, stageMsgId } from '@hookstream/contracts';
+import type { SourceConfig } from '@hookstream/models';
 import {
   type AckingPublisher,
   type ConfigCache,
@@ -11,7 +12,6 @@ import {
   type Logger,
   metrics,
   type ObsPublisher,
-  type SourceConfig,
   type Topology,
 } from '@hookstream/runtime';
 import { ROOT_CONTEXT } from '@opentelemetry/api';

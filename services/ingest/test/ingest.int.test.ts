@@ -12,16 +12,8 @@ import {
   loadConfig,
   uuidv7Time,
 } from '@hookstream/ingest';
-import {
-  ConfigError,
-  createLogger,
-  envelopeHeadroomBytes,
-  metrics,
-  type NatsHandle,
-  openBucket,
-  SourceStore,
-  topology,
-} from '@hookstream/runtime';
+import { SourceStore } from '@hookstream/models';
+import { ConfigError, createLogger, envelopeHeadroomBytes, metrics, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 

@@ -4,7 +4,8 @@ import { Agent, request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Header } from '@hookstream/contracts';
-import { type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
+import { SourceStore } from '@hookstream/models';
+import { type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import { connectTestNats, freePort, type NatsServer, startNatsServer, storedMessages, waitFor, waitForHttpOk } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { EndpointStore } from '@hookstream/models';
-import { type NatsHandle, openBucket, SourceStore, secretBoxFromEnv, topology } from '@hookstream/runtime';
+import { EndpointStore, SourceStore } from '@hookstream/models';
+import { type NatsHandle, openBucket, secretBoxFromEnv, topology } from '@hookstream/runtime';
 import {
   connectTestNats,
   freePort,

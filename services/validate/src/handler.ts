@@ -1,6 +1,7 @@
 import { type DriftRecord, Header, type SchemaError, type SchemaFailureRecord, type ValidateRejection } from '@hookstream/contracts';
 import type { SchemaRecord } from '@hookstream/models';
-import { type Outcome, type SchemaMode, type SourceConfig, type StageMessage, senderHeader, sourcePolicy } from '@hookstream/runtime';
+import { type SchemaMode, type SourceConfig, sourcePolicy } from '@hookstream/models';
+import { type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
 import { type CheckedMode, type Compiled, DEFAULT_REGEX_BUDGET, RegexBudgetError, RegexMeter } from '@hookstream/schema-compiler';
 import { type Locator, locate } from '@hookstream/signing';
 import { type DriftFinding, DriftLimiter, findDrift } from './drift.ts';

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type DriftRecord, Header, type SchemaFailureRecord } from '@hookstream/contracts';
-import { parseSchemaRecord, type SchemaRecord, schemaKey } from '@hookstream/models';
-import { parseSourceConfig, type SourceConfig } from '@hookstream/runtime';
+import { parseSchemaRecord, parseSourceConfig, type SchemaRecord, type SourceConfig, schemaKey } from '@hookstream/models';
 import { SchemaCache } from '@hookstream/schema-compiler';
 import { DriftLimiter, handleUnique, type UniqueMessage, type ValidateDeps } from '@hookstream/validate';
 

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Header } from '@hookstream/contracts';
-import { parseSchemaRecord } from '@hookstream/models';
-import { parseSourceConfig } from '@hookstream/runtime';
+import { parseSchemaRecord, parseSourceConfig } from '@hookstream/models';
 import {
   compilePattern,
   compileSchema,

@@ -1,5 +1,6 @@
 import type { RejectionRecord, VerifyRejection } from '@hookstream/contracts';
-import { envelopeOf, type Outcome, type SourceConfig, type StageMessage, senderHeader, sourcePolicy } from '@hookstream/runtime';
+import { type SourceConfig, sourcePolicy } from '@hookstream/models';
+import { envelopeOf, type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
 import { verifySignature } from '@hookstream/signing';
 
 /** A raw message as verify's handler reads it. */

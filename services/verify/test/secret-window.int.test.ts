@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Header, isSecretActive } from '@hookstream/contracts';
-import { AckingPublisher, createLogger, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
+import { SourceStore } from '@hookstream/models';
+import { AckingPublisher, createLogger, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import { connectTestNats, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { buildApp, loadConfig, type VerifyApp } from '@hookstream/verify';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';

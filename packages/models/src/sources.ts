@@ -1,4 +1,4 @@
-import { parseSecrets } from '@hookstream/contracts';
+import { parseSecrets, ValidationError } from '@hookstream/contracts';
 import {
   type Locator,
   PROVIDER_PRESETS,
@@ -10,7 +10,6 @@ import {
   type Secret,
 } from '@hookstream/signing';
 import type { KV } from '@nats-io/kv';
-import { ValidationError } from './errors.ts';
 import { decodeRecord, RecordStore } from './record-store.ts';
 import type { SecretBox } from './secret-box.ts';
 
