@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { decodeSource, parseSourceConfig, SecretBox, SecretBoxError } from '@hookstream/models';
-import { ConfigError, secretBoxFromEnv } from '@hookstream/runtime';
 
 const k1 = randomBytes(32);
 const k2 = randomBytes(32);
@@ -53,15 +52,6 @@ describe('secret box', () => {
     assert.throws(() => box.open(`enc:v1:k1:${raw.toString('base64')}`), SecretBoxError);
     assert.throws(() => box.open('enc:v1:k1:AAAA'), SecretBoxError);
     assert.throws(() => box.open(sealed.replace('enc:v1:k1:', 'enc:v1:k2:')), SecretBoxError, 'the key id is authenticated');
-  });
-
-  it('secrets: keys come from HS_MASTER_KEY or HS_MASTER_KEYS, and bad ones are named', () => {
-    assert.equal(secretBoxFromEnv({}), undefined);
-    assert.equal(secretBoxFromEnv({ HS_MASTER_KEY: k1.toString('base64') })?.currentKeyId, 'k1');
-    const both = secretBoxFromEnv({ HS_MASTER_KEYS: `a:${k1.toString('base64')},b:${k2.toString('base64')}`, HS_MASTER_KEY_ID: 'a' });
-    assert.equal(both?.currentKeyId, 'a');
-    assert.throws(() => secretBoxFromEnv({ HS_MASTER_KEY: 'c2hvcnQ=' }), ConfigError);
-    assert.throws(() => secretBoxFromEnv({ HS_MASTER_KEYS: `a:${k1.toString('base64')}`, HS_MASTER_KEY_ID: 'z' }), ConfigError);
   });
 
   it('secrets: a stored source decodes with its secrets opened, or left sealed without the key', () => {
