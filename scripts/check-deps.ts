@@ -52,15 +52,12 @@ const TEST_HELPERS: ReadonlySet<string> = new Set(['@hookstream/testkit']);
 const COMPOSITION_SERVICES: ReadonlySet<string> = new Set(['@hookstream/pipeline']);
 
 /**
- * Known service-to-service imports, tolerated until issue #20's merge removes
- * them (control gets ClickHouse queries and schema compiling from packages).
- * INTEGRATOR: delete both entries after the merge; the check fails on an entry
- * that no longer matches an import, so a stale one cannot linger.
+ * Known service-to-service imports, tolerated while they are being removed
+ * (empty: control's came out with issue #20's ClickHouse and schema-compiler
+ * packages). The check fails on an entry that no longer matches an import,
+ * so a stale one cannot linger.
  */
-const KNOWN_SERVICE_IMPORTS: ReadonlyArray<readonly [from: string, to: string]> = [
-  ['@hookstream/control', '@hookstream/analytics'],
-  ['@hookstream/control', '@hookstream/validate'],
-];
+const KNOWN_SERVICE_IMPORTS: ReadonlyArray<readonly [from: string, to: string]> = [];
 
 /**
  * Known build-time imports from src/: packages/console/src/index.ts bundles

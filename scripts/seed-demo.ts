@@ -1,5 +1,6 @@
+import { SourceStore } from '@hookstream/models';
 // Writes the `demo` source used by the README's curl example (idempotent).
-import { connectNats, createLogger, openBucket, SourceStore, topology } from '@hookstream/runtime';
+import { connectNats, createLogger, openBucket, topology } from '@hookstream/runtime';
 
 const logger = createLogger({ service: 'seed', level: 'warn' });
 const nats = await connectNats(

@@ -8,7 +8,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { applyMigrations, ClickHouseRowStore, DEFAULT_MIGRATIONS_DIR, loadMigrations, parseRecord, TABLES } from '@hookstream/analytics';
+import { parseRecord, TABLES } from '@hookstream/analytics';
+import { applyMigrations, ClickHouseRowStore, DEFAULT_MIGRATIONS_DIR, loadMigrations } from '@hookstream/clickhouse';
 import { ensureStreams, streamConfigs, topology } from '@hookstream/runtime';
 import { connectTestNats, freePort, startClickHouse, startNatsServer, waitForHttpOk } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';

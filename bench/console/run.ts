@@ -11,8 +11,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Header } from '@hookstream/contracts';
 import { connectControl } from '@hookstream/proto';
-import { Header, topology } from '@hookstream/runtime';
+import { topology } from '@hookstream/runtime';
 import { connectTestNats, freePort, startNatsServer, waitForHttpOk } from '@hookstream/testkit';
 import { jetstream } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';

@@ -7,7 +7,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ensureStreams, Header, openBucket, SourceStore, streamConfigs, topology } from '@hookstream/runtime';
+import { Header } from '@hookstream/contracts';
+import { SourceStore } from '@hookstream/models';
+import { ensureStreams, openBucket, streamConfigs, topology } from '@hookstream/runtime';
 import { connectTestNats, freePort, startNatsServer, waitForHttpOk } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { canPin, drainRate, onCore, pin, preload } from '../shared.ts';

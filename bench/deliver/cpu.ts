@@ -13,7 +13,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { EndpointStore, ensureStreams, Header, openBucket, streamConfigs, topology } from '@hookstream/runtime';
+import { Header } from '@hookstream/contracts';
+import { EndpointStore } from '@hookstream/models';
+import { ensureStreams, openBucket, streamConfigs, topology } from '@hookstream/runtime';
 import { connectTestNats, freePort, startNatsServer, waitForHttpOk } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { canPin, onCore, pin, preload } from '../shared.ts';

@@ -7,7 +7,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { EndpointStore, ensureStreams, openBucket, streamConfigs, topology } from '@hookstream/runtime';
+import { EndpointStore } from '@hookstream/models';
+import { ensureStreams, openBucket, streamConfigs, topology } from '@hookstream/runtime';
 import { connectTestNats, freePort, startNatsServer, waitFor, waitForHttpOk } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 

@@ -1,3 +1,4 @@
+import { EndpointStore, SourceStore } from '@hookstream/models';
 // End-to-end benchmark: nats-server and every pipeline service (ingest,
 // verify, dedup, validate, route, deliver) as real processes, one Stripe
 // source, endpoints on a local recording receiver. An open-loop generator in
@@ -36,7 +37,7 @@ import { Agent, request } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EndpointStore, openBucket, SourceStore, secretBoxFromEnv, topology } from '@hookstream/runtime';
+import { openBucket, secretBoxFromEnv, topology } from '@hookstream/runtime';
 import {
   connectTestNats,
   findNatsServer,

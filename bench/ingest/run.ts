@@ -7,7 +7,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ensureStreams, openBucket, SourceStore, streamConfigs, topology } from '@hookstream/runtime';
+import { SourceStore } from '@hookstream/models';
+import { ensureStreams, openBucket, streamConfigs, topology } from '@hookstream/runtime';
 import { connectTestNats, freePort, startNatsServer, waitForHttpOk } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import autocannon from 'autocannon';

@@ -13,22 +13,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  AckingPublisher,
-  createLogger,
-  ensureStreams,
-  Header,
-  openBucket,
-  parseSchemaRecord,
-  parseSourceConfig,
-  SchemaStore,
-  SourceStore,
-  streamConfigs,
-  type Topology,
-  topology,
-} from '@hookstream/runtime';
+import { Header } from '@hookstream/contracts';
+import { parseSchemaRecord, parseSourceConfig, SchemaStore, SourceStore } from '@hookstream/models';
+import { AckingPublisher, createLogger, ensureStreams, openBucket, streamConfigs, type Topology, topology } from '@hookstream/runtime';
+import { SchemaCache } from '@hookstream/schema-compiler';
 import { connectTestNats, startNatsServer } from '@hookstream/testkit';
-import { buildApp, judge, loadConfig, SchemaCache } from '@hookstream/validate';
+import { buildApp, judge, loadConfig } from '@hookstream/validate';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 

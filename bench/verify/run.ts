@@ -8,16 +8,9 @@
 import { createHmac } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  AckingPublisher,
-  createLogger,
-  ensureStreams,
-  Header,
-  openBucket,
-  SourceStore,
-  streamConfigs,
-  topology,
-} from '@hookstream/runtime';
+import { Header } from '@hookstream/contracts';
+import { SourceStore } from '@hookstream/models';
+import { AckingPublisher, createLogger, ensureStreams, openBucket, streamConfigs, topology } from '@hookstream/runtime';
 import { verifySignature } from '@hookstream/signing';
 import { connectTestNats, startNatsServer, waitFor } from '@hookstream/testkit';
 import { buildApp, loadConfig } from '@hookstream/verify';

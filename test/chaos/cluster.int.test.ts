@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import {
-  connectNats,
-  createLogger,
-  EndpointStore,
-  Header,
-  type NatsHandle,
-  openBucket,
-  SchemaStore,
-  SourceStore,
-  secretBoxFromEnv,
-  topology,
-} from '@hookstream/runtime';
+import { Header } from '@hookstream/contracts';
+import { EndpointStore, SchemaStore, SourceStore } from '@hookstream/models';
+import { connectNats, createLogger, type NatsHandle, openBucket, secretBoxFromEnv, topology } from '@hookstream/runtime';
 import {
   type ClickHouseServer,
   freePort,

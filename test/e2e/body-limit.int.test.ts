@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { Header } from '@hookstream/contracts';
 import { buildApp as buildDedup, loadConfig as dedupConfig } from '@hookstream/dedup';
 import {
   buildApp as buildIngest,
@@ -11,8 +12,9 @@ import {
   type IngestApp,
   loadConfig as ingestConfig,
 } from '@hookstream/ingest';
+import { SourceStore } from '@hookstream/models';
 import { buildApp as buildRoute, loadConfig as routeConfig } from '@hookstream/route';
-import { type App, createLogger, Header, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
+import { type App, createLogger, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { buildApp as buildValidate, loadConfig as validateConfig } from '@hookstream/validate';
 import { buildApp as buildVerify, loadConfig as verifyConfig } from '@hookstream/verify';

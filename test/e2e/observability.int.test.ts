@@ -3,17 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { buildApp as buildDedup, loadConfig as dedupConfig } from '@hookstream/dedup';
 import { buildApp as buildDeliver, loadConfig as deliverConfig } from '@hookstream/deliver';
 import { buildApp as buildIngest, type IngestApp, loadConfig as ingestConfig } from '@hookstream/ingest';
+import { EndpointStore, SourceStore } from '@hookstream/models';
 import { buildApp as buildRoute, loadConfig as routeConfig } from '@hookstream/route';
-import {
-  type App,
-  createLogger,
-  EndpointStore,
-  type NatsHandle,
-  openBucket,
-  SourceStore,
-  setupTelemetry,
-  topology,
-} from '@hookstream/runtime';
+import { type App, createLogger, type NatsHandle, openBucket, setupTelemetry, topology } from '@hookstream/runtime';
 import {
   connectTestNats,
   httpRequest,

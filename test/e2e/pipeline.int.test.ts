@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { duplicateNoteKey, Header } from '@hookstream/contracts';
+import { decodeDuplicateNote } from '@hookstream/models';
 import { type ControlApi, connectControl } from '@hookstream/proto';
-import { decodeDuplicateNote, duplicateNoteKey, Header, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
+import { type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import {
   type ClickHouseServer,
   connectTestNats,

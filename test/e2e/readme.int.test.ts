@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Header } from '@hookstream/contracts';
 import { type ControlApi, connectControl } from '@hookstream/proto';
-import { Header, type NatsHandle, topology } from '@hookstream/runtime';
+import { type NatsHandle, topology } from '@hookstream/runtime';
 import {
   type ClickHouseServer,
   connectTestNats,

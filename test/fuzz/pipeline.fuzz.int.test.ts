@@ -3,18 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import {
-  decodeDuplicateNote,
-  duplicateNoteKey,
-  EndpointStore,
-  Header,
-  type NatsHandle,
-  openBucket,
-  SchemaStore,
-  SourceStore,
-  secretBoxFromEnv,
-  topology,
-} from '@hookstream/runtime';
+import { duplicateNoteKey, Header } from '@hookstream/contracts';
+import { decodeDuplicateNote, EndpointStore, SchemaStore, SourceStore } from '@hookstream/models';
+import { type NatsHandle, openBucket, secretBoxFromEnv, topology } from '@hookstream/runtime';
 import {
   connectTestNats,
   freePort,

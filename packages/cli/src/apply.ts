@@ -1,5 +1,5 @@
+import { parseEndpointConfig, parseSourceConfig, redactSecrets } from '@hookstream/models';
 import type { ControlApi } from '@hookstream/proto';
-import { parseEndpointConfig, parseSourceConfig, redactSecrets } from '@hookstream/runtime';
 import { parse as parseYaml } from 'yaml';
 
 /** A schema entry of a hookstream.yaml. */

@@ -1,3 +1,4 @@
+import { Header } from '@hookstream/contracts';
 import { connect, type MsgHdrs } from '@nats-io/transport-node';
 
 /** Options for {@link tail}. */
@@ -12,7 +13,7 @@ export interface TailOptions {
   readonly onReady?: () => void;
 }
 
-const SUMMARY = ['hs-event-id', 'hs-source', 'hs-event-type', 'hs-endpoint-id'];
+const SUMMARY = [Header.eventId, Header.source, Header.eventType, Header.endpointId];
 
 /** One message as `tail` prints it: subject and envelope headers, then the body on one line (at most 500 characters). Pure. */
 export function formatTailMessage(subject: string, h: MsgHdrs | undefined, data: Uint8Array): string {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApplyFileError, type Current, describeChange, parseDesired, parseTime, plan, stableJson } from '@hookstream/cli';
-import { parseSourceConfig } from '@hookstream/runtime';
+import { parseSourceConfig } from '@hookstream/models';
 
 const empty: Current = { sources: new Map(), endpoints: new Map(), schemas: new Map() };
 

@@ -3,11 +3,12 @@ import { it } from 'node:test';
 import { can } from '../web/roles.ts';
 
 it('viewers read, operators replay and toggle, admins do everything', () => {
-  assert.equal(can('viewer', 'read'), true);
-  assert.equal(can('viewer', 'replay'), false);
-  assert.equal(can('operator', 'replay'), true);
-  assert.equal(can('operator', 'toggle-endpoint'), true);
-  assert.equal(can('operator', 'admin'), false);
-  assert.equal(can('admin', 'admin'), true);
-  assert.equal(can(undefined, 'read'), false);
+  assert.equal(can('viewer', 'getEvent'), true);
+  assert.equal(can('viewer', 'replayToEndpoint'), false);
+  assert.equal(can('operator', 'replayToEndpoint'), true);
+  assert.equal(can('operator', 'replayDeadLetters'), true);
+  assert.equal(can('operator', 'setEndpointEnabled'), true);
+  assert.equal(can('operator', 'createEndpoint'), false);
+  assert.equal(can('admin', 'createEndpoint'), true);
+  assert.equal(can(undefined, 'getEvent'), false);
 });

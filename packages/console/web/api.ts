@@ -5,7 +5,10 @@
 
 export const TOKEN_KEY = 'hookstream.token';
 
-export type Role = 'admin' | 'operator' | 'viewer';
+import type { Role } from '@hookstream/contracts/rpc-roles';
+
+// The console roles are a contract with the server (the contracts package).
+export type { Role };
 
 export interface Session {
   readonly user: string;

@@ -1,16 +1,9 @@
-// What each console role may do (the server enforces the same; the console
-// only hides what would be refused).
-import type { Role } from './api.ts';
+// What each console role may do: the role of every RPC, from the contracts
+// package (the server enforces the same table; the console only hides what
+// would be refused).
+import { mayCall, type Role, type RpcName } from '@hookstream/contracts/rpc-roles';
 
-export type Action = 'read' | 'replay' | 'purge' | 'toggle-endpoint' | 'admin';
-
-const allowed: Record<Role, readonly Action[]> = {
-  viewer: ['read'],
-  operator: ['read', 'replay', 'purge', 'toggle-endpoint'],
-  admin: ['read', 'replay', 'purge', 'toggle-endpoint', 'admin'],
-};
-
-export function can(role: Role | undefined, action: Action): boolean {
-  if (role === undefined) return false;
-  return allowed[role]?.includes(action) ?? false;
+/** Whether `role` may call `rpc` (a signed-out visitor may call nothing). */
+export function can(role: Role | undefined, rpc: RpcName): boolean {
+  return role !== undefined && mayCall(role, rpc);
 }

@@ -1,8 +1,8 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { SecretBox, SecretBoxError } from '@hookstream/models';
 import { credsAuthenticator, nkeys } from '@nats-io/transport-node';
 import { ConfigError } from './errors.ts';
-import { type SecretBox, secretBoxFromEnv } from './secret-box.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -391,4 +391,32 @@ function credsProblem(bytes: Buffer): string | undefined {
     return `holds a user JWT that expired at ${new Date(claims.exp * 1000).toISOString()}`;
   }
   return undefined;
+}
+
+/**
+ * Builds a {@link SecretBox} from the environment: `HS_MASTER_KEY` (base64 of
+ * 32 bytes, id `k1`), or `HS_MASTER_KEYS` (`id:base64,id:base64`) with
+ * `HS_MASTER_KEY_ID` naming the current one. Undefined when neither is set
+ * (secrets are then stored and read as given). Throws ConfigError.
+ */
+export function secretBoxFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): SecretBox | undefined {
+  const keys = new Map<string, Buffer>();
+  if (env.HS_MASTER_KEYS) {
+    for (const item of env.HS_MASTER_KEYS.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')) {
+      const colon = item.indexOf(':');
+      if (colon <= 0) throw new ConfigError(['HS_MASTER_KEYS: expected id:base64key, comma-separated']);
+      keys.set(item.slice(0, colon), Buffer.from(item.slice(colon + 1), 'base64'));
+    }
+  } else if (env.HS_MASTER_KEY) {
+    keys.set('k1', Buffer.from(env.HS_MASTER_KEY, 'base64'));
+  }
+  if (keys.size === 0) return undefined;
+  try {
+    return new SecretBox(keys, env.HS_MASTER_KEY_ID ?? [...keys.keys()].at(-1) ?? 'k1');
+  } catch (err) {
+    if (err instanceof SecretBoxError) throw new ConfigError([err.message]);
+    throw err;
+  }
 }

@@ -1,79 +1,6 @@
+import { DELIVERY_PROGRESS_HEADERS, Header, isDeadLetterHeader } from '@hookstream/contracts';
 import { type MsgHdrs, headers as newHeaders } from '@nats-io/transport-node';
 import { injectTraceContext } from './telemetry.ts';
-
-/**
- * The NATS header names of the hookstream envelope. The body of every message
- * is the sender's raw bytes; everything else travels in these headers.
- * docs/subjects.md describes each one.
- */
-export const Header = Object.freeze({
-  /** UUIDv7 assigned at ingest; stable through every stage. */
-  eventId: 'hs-event-id',
-  /** The source id from the ingest URL. */
-  source: 'hs-source',
-  /** Epoch milliseconds when ingest read the request. */
-  receivedAt: 'hs-received-at',
-  /** Provider event type, set by verify (from the preset) or validate. */
-  eventType: 'hs-event-type',
-  /** Provider-level idempotency key, set by dedup. */
-  idempotencyKey: 'hs-idempotency-key',
-  /** W3C trace context. */
-  traceparent: 'traceparent',
-  /** Delivery tasks: the endpoint the task is for. */
-  endpointId: 'hs-endpoint-id',
-  /** Delivery tasks of an endpoint ordered by a key: the lane (0-based) the key hashes to (docs/delivery.md). */
-  lane: 'hs-lane',
-  /** Prefix of the sender's captured HTTP headers: `hs-h-{lower-case name}`. */
-  httpPrefix: 'hs-h-',
-  /** Dead letters: the stage that gave up. */
-  dlqStage: 'hs-dlq-stage',
-  /** Dead letters: a reason from a closed set per stage. */
-  dlqReason: 'hs-dlq-reason',
-  /** Dead letters: human-readable detail (an error message, never a secret). */
-  dlqDetail: 'hs-dlq-detail',
-  /** Dead letters: the subject the message was consumed from. */
-  dlqSubject: 'hs-dlq-subject',
-  /** Dead letters: epoch milliseconds when it was dead-lettered. */
-  dlqAt: 'hs-dlq-at',
-  /** Dead letters: how many times it was delivered to the stage. */
-  dlqDeliveries: 'hs-dlq-deliveries',
-  /**
-   * Reduced dead letters (stored without the body, which could not be
-   * dead-lettered as it was): why, `too_large` or `dead_letter_failed`.
-   */
-  dlqReduced: 'hs-dlq-reduced',
-  /** Reduced dead letters: the size of the body left out. */
-  dlqBodyBytes: 'hs-dlq-body-bytes',
-  /** Reduced dead letters: the stream and sequence the message was consumed from (verify's is the raw archive). */
-  dlqOriginStream: 'hs-dlq-origin-stream',
-  dlqOriginSeq: 'hs-dlq-origin-seq',
-  /**
-   * Replays: which replay this message belongs to (`dlq-{sequence}` for a
-   * dead letter, the request id of a ReplayToEndpoint). Deliver keys its
-   * put-backs, attempt records and dead letters by it, so a replay never
-   * collides with the original delivery's ids (docs/delivery.md).
-   */
-  replay: 'hs-replay',
-  /** Replays: epoch ms of the replay; a replayed delivery task's retry window starts here. */
-  replayedAt: 'hs-replayed-at',
-});
-
-/**
- * `{event}:{endpoint}`, or `{event}:{endpoint}:{replay}` for a replayed
- * delivery (`hs-replay`): the stem of every id deliver derives for a task —
- * put-backs, attempt and skip records (analytics' `row_id`s) and its dead
- * letter — so a replay never collides with the original delivery. Pure.
- */
-export function deliveryKey(eventId: string, endpointId: string, replayId = ''): string {
-  return replayId === '' ? `${eventId}:${endpointId}` : `${eventId}:${endpointId}:${replayId}`;
-}
-
-/**
- * Headers deliver adds to a task it puts back (attempts made, backoff due
- * time, throttle requeues). A replay drops them: a replayed task starts
- * again at attempt 1.
- */
-export const DELIVERY_PROGRESS_HEADERS: readonly string[] = Object.freeze(['hs-attempt', 'hs-not-before', 'hs-requeues']);
 
 /**
  * Headers for a replayed message: `source`'s without the `Nats-*` ones,
@@ -83,20 +10,15 @@ export const DELIVERY_PROGRESS_HEADERS: readonly string[] = Object.freeze(['hs-a
  */
 export function replayedHeaders(source: Iterable<[string, string[]]> | undefined, replayId: string, nowMs: number): MsgHdrs {
   const h = newHeaders();
-  const drop = new Set([...DELIVERY_PROGRESS_HEADERS, Header.replay, Header.replayedAt]);
+  const drop = new Set<string>([...DELIVERY_PROGRESS_HEADERS, Header.replay, Header.replayedAt]);
   for (const [key, values] of source ?? []) {
     const lower = key.toLowerCase();
-    if (lower.startsWith('nats-') || lower.startsWith('hs-dlq-') || drop.has(lower)) continue;
+    if (lower.startsWith('nats-') || isDeadLetterHeader(lower) || drop.has(lower)) continue;
     for (const value of values) h.append(key, value);
   }
   h.set(Header.replay, replayId);
   h.set(Header.replayedAt, String(nowMs));
   return h;
-}
-
-/** The `Nats-Msg-Id` a stage uses for its output: `{event id}:{stage}`. */
-export function stageMsgId(eventId: string, stage: string): string {
-  return `${eventId}:${stage}`;
 }
 
 /**

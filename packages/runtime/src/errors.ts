@@ -14,13 +14,6 @@ export class TopologyError extends Error {
   override name = 'TopologyError';
 }
 
-/** Thrown when a configuration record in a KV bucket is not valid. */
-export class ValidationError extends Error {
-  override name = 'ValidationError';
-  /** The field that is wrong, as a dotted path. */
-  readonly field: string;
-  constructor(field: string, message: string) {
-    super(`${field}: ${message}`);
-    this.field = field;
-  }
-}
+// Thrown when a configuration record in a KV bucket is not valid: defined
+// once, with the record parsers' shared rules, in the contracts package.
+export { ValidationError } from '@hookstream/contracts';

@@ -1,44 +1,17 @@
-export {
-  CIRCUIT_REPORT_TTL_MS,
-  type CircuitReport,
-  circuitKey,
-  decodeCircuitReport,
-  encodeCircuitReport,
-  openCircuitBucket,
-  readCircuitReports,
-} from './circuits.ts';
-export { BASE_ENV, type BaseConfig, EnvReader, type NatsTlsConfig, readBaseConfig } from './config.ts';
+export { openCircuitBucket, readCircuitReports } from './circuit-bucket.ts';
+export { BASE_ENV, type BaseConfig, EnvReader, type NatsTlsConfig, readBaseConfig, secretBoxFromEnv } from './config.ts';
 export { type BucketOptions, bucketKeys, type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
-export { type DuplicateNote, decodeDuplicateNote, duplicateNoteKey, encodeDuplicateNote } from './duplicates.ts';
 export {
-  type CircuitPolicy,
-  checkFilter,
-  DEFAULT_CIRCUIT,
-  DEFAULT_ORDERING_LANES,
-  DEFAULT_RETRY,
-  decodeEndpoint,
-  type EndpointConfig,
-  EndpointStore,
-  matchesEventType,
-  orderingLane,
-  parseEndpointConfig,
-  type RetryPolicy,
-} from './endpoints.ts';
-export {
-  DELIVERY_PROGRESS_HEADERS,
-  deliveryKey,
   type Envelope,
   envelopeOf,
   forwardHeaders,
-  Header,
   headerValue,
   replayedHeaders,
   type StageMessage,
   senderHeader,
   stageMessage,
-  stageMsgId,
 } from './envelope.ts';
-export { ConfigError, TopologyError, ValidationError } from './errors.ts';
+export { ConfigError, TopologyError } from './errors.ts';
 export { type Check, type CheckResult, type HealthOptions, type HealthServer, startHealthServer } from './health.ts';
 export { type App, CleanupStack, runMain, runUntilSignalled } from './lifecycle.ts';
 export {
@@ -57,33 +30,7 @@ export { ObsPublisher } from './obs.ts';
 export { ack, nak, type Outcome, term } from './outcome.ts';
 export { openPlatform, type Platform } from './platform.ts';
 export { AckingPublisher, isPayloadTooLarge, PayloadTooLargeError, type PubAck, PublishError, PublishTimeoutError } from './publisher.ts';
-export { decodeRecord, encodeRecord, RecordStore } from './record-store.ts';
-export { decodeSchema, parseSchemaRecord, type SchemaRecord, SchemaStore, schemaKey } from './schemas.ts';
-export {
-  ENCRYPTED_PREFIX,
-  isSealed,
-  mapSecretFields,
-  REDACTED,
-  redactSecrets,
-  SecretBox,
-  SecretBoxError,
-  type SecretFieldMapper,
-  secretBoxFromEnv,
-} from './secret-box.ts';
 export { buildService, type ServiceApp, type ServiceOptions } from './service.ts';
-export {
-  DEFAULT_EVENT_TYPE_LOCATOR,
-  decodeSource,
-  parseSourceConfig,
-  type RateLimit,
-  SCHEMA_MODES,
-  type SchemaMode,
-  SOURCE_ID,
-  type SourceConfig,
-  type SourcePolicy,
-  SourceStore,
-  sourcePolicy,
-} from './sources.ts';
 export {
   buildStage,
   type ConsumerSpec,

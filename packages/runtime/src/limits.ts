@@ -9,6 +9,7 @@
  * carry and what enforces that bound; the sum is the room the pipeline needs
  * on top of a body and the sender's captured headers.
  */
+import { Header, MSG_ID_HEADER, TaskHeader } from '@hookstream/contracts';
 
 /** `NATS/1.0` and the closing `\r\n\r\n`. */
 export const HEADER_FRAMING_BYTES = 12;
@@ -38,36 +39,36 @@ const utf8Max = (codeUnits: number): number => 3 * codeUnits;
  * against {@link STAGE_HEADERS_MAX_BYTES}.
  */
 export const STAGE_HEADER_BOUNDS: readonly HeaderBound[] = Object.freeze([
-  { name: 'hs-event-id', maxValueBytes: 36, setBy: 'ingest', boundBy: 'a UUIDv7' },
-  { name: 'hs-source', maxValueBytes: 64, setBy: 'ingest', boundBy: 'source ids are [A-Za-z0-9_-]{1,64}' },
-  { name: 'hs-received-at', maxValueBytes: 16, setBy: 'ingest', boundBy: 'epoch milliseconds' },
-  { name: 'traceparent', maxValueBytes: 55, setBy: 'every stage', boundBy: 'W3C trace context version 00' },
+  { name: Header.eventId, maxValueBytes: 36, setBy: 'ingest', boundBy: 'a UUIDv7' },
+  { name: Header.source, maxValueBytes: 64, setBy: 'ingest', boundBy: 'source ids are [A-Za-z0-9_-]{1,64}' },
+  { name: Header.receivedAt, maxValueBytes: 16, setBy: 'ingest', boundBy: 'epoch milliseconds' },
+  { name: Header.traceparent, maxValueBytes: 55, setBy: 'every stage', boundBy: 'W3C trace context version 00' },
   {
-    name: 'Nats-Msg-Id',
+    name: MSG_ID_HEADER,
     maxValueBytes: 512,
     setBy: 'every publish',
     boundBy: 'event id + ids of at most 64 (endpoint), a stage name, a 32-character namespace and a DLQ subject',
   },
-  { name: 'hs-verified-secret-id', maxValueBytes: 256, setBy: 'verify', boundBy: 'secret ids (operator-set; keep them short)' },
-  { name: 'hs-idempotency-key', maxValueBytes: 1024, setBy: 'dedup', boundBy: 'dedup falls back to a body hash for a longer key' },
-  { name: 'hs-event-type', maxValueBytes: utf8Max(256), setBy: 'validate', boundBy: 'validate refuses a type over 256 characters' },
-  { name: 'hs-endpoint-id', maxValueBytes: 64, setBy: 'route', boundBy: 'endpoint ids are [A-Za-z0-9_-]{1,64}' },
-  { name: 'hs-lane', maxValueBytes: 3, setBy: 'route', boundBy: 'at most 256 lanes' },
-  { name: 'hs-attempt', maxValueBytes: 10, setBy: 'deliver', boundBy: 'a count' },
-  { name: 'hs-not-before', maxValueBytes: 16, setBy: 'deliver', boundBy: 'epoch milliseconds' },
-  { name: 'hs-requeues', maxValueBytes: 10, setBy: 'deliver', boundBy: 'a count' },
-  { name: 'hs-replay', maxValueBytes: 128, setBy: 'control (replays)', boundBy: '`dlq-{sequence}` or a request id of at most 64' },
-  { name: 'hs-replayed-at', maxValueBytes: 16, setBy: 'control (replays)', boundBy: 'epoch milliseconds' },
-  { name: 'hs-dlq-stage', maxValueBytes: 16, setBy: 'dead letters', boundBy: 'a stage name' },
-  { name: 'hs-dlq-reason', maxValueBytes: 64, setBy: 'dead letters', boundBy: 'a reason from a closed set' },
-  { name: 'hs-dlq-detail', maxValueBytes: utf8Max(2_000), setBy: 'dead letters', boundBy: 'cut to 2,000 characters' },
-  { name: 'hs-dlq-subject', maxValueBytes: 256, setBy: 'dead letters', boundBy: 'a stage input subject: namespace + hs.* + an id of 64' },
-  { name: 'hs-dlq-at', maxValueBytes: 16, setBy: 'dead letters', boundBy: 'epoch milliseconds' },
-  { name: 'hs-dlq-deliveries', maxValueBytes: 10, setBy: 'dead letters', boundBy: 'a count' },
-  { name: 'hs-dlq-reduced', maxValueBytes: 16, setBy: 'reduced dead letters', boundBy: 'a fixed word' },
-  { name: 'hs-dlq-body-bytes', maxValueBytes: 10, setBy: 'reduced dead letters', boundBy: 'a size' },
-  { name: 'hs-dlq-origin-stream', maxValueBytes: 64, setBy: 'reduced dead letters', boundBy: 'a stream name' },
-  { name: 'hs-dlq-origin-seq', maxValueBytes: 20, setBy: 'reduced dead letters', boundBy: 'a stream sequence' },
+  { name: Header.verifiedSecretId, maxValueBytes: 256, setBy: 'verify', boundBy: 'secret ids (operator-set; keep them short)' },
+  { name: Header.idempotencyKey, maxValueBytes: 1024, setBy: 'dedup', boundBy: 'dedup falls back to a body hash for a longer key' },
+  { name: Header.eventType, maxValueBytes: utf8Max(256), setBy: 'validate', boundBy: 'validate refuses a type over 256 characters' },
+  { name: Header.endpointId, maxValueBytes: 64, setBy: 'route', boundBy: 'endpoint ids are [A-Za-z0-9_-]{1,64}' },
+  { name: Header.lane, maxValueBytes: 3, setBy: 'route', boundBy: 'at most 256 lanes' },
+  { name: TaskHeader.attempt, maxValueBytes: 10, setBy: 'deliver', boundBy: 'a count' },
+  { name: TaskHeader.notBefore, maxValueBytes: 16, setBy: 'deliver', boundBy: 'epoch milliseconds' },
+  { name: TaskHeader.requeues, maxValueBytes: 10, setBy: 'deliver', boundBy: 'a count' },
+  { name: Header.replay, maxValueBytes: 128, setBy: 'control (replays)', boundBy: '`dlq-{sequence}` or a request id of at most 64' },
+  { name: Header.replayedAt, maxValueBytes: 16, setBy: 'control (replays)', boundBy: 'epoch milliseconds' },
+  { name: Header.dlqStage, maxValueBytes: 16, setBy: 'dead letters', boundBy: 'a stage name' },
+  { name: Header.dlqReason, maxValueBytes: 64, setBy: 'dead letters', boundBy: 'a reason from a closed set' },
+  { name: Header.dlqDetail, maxValueBytes: utf8Max(2_000), setBy: 'dead letters', boundBy: 'cut to 2,000 characters' },
+  { name: Header.dlqSubject, maxValueBytes: 256, setBy: 'dead letters', boundBy: 'a stage input subject: namespace + hs.* + an id of 64' },
+  { name: Header.dlqAt, maxValueBytes: 16, setBy: 'dead letters', boundBy: 'epoch milliseconds' },
+  { name: Header.dlqDeliveries, maxValueBytes: 10, setBy: 'dead letters', boundBy: 'a count' },
+  { name: Header.dlqReduced, maxValueBytes: 16, setBy: 'reduced dead letters', boundBy: 'a fixed word' },
+  { name: Header.dlqBodyBytes, maxValueBytes: 10, setBy: 'reduced dead letters', boundBy: 'a size' },
+  { name: Header.dlqOriginStream, maxValueBytes: 64, setBy: 'reduced dead letters', boundBy: 'a stream name' },
+  { name: Header.dlqOriginSeq, maxValueBytes: 20, setBy: 'reduced dead letters', boundBy: 'a stream sequence' },
 ]);
 
 /**

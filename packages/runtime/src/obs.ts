@@ -1,10 +1,12 @@
+import { MSG_ID_HEADER, type RecordKind, type RecordOf, recordMsgId } from '@hookstream/contracts';
 import { headers as newHeaders } from '@nats-io/transport-node';
 import type { AckingPublisher } from './publisher.ts';
 import type { Topology } from './topology.ts';
 
 /**
  * Publishes analytics records (JSON) on `hs.obs.{kind}`, waiting for
- * JetStream's ack. `msgId` makes a repeated record (a retried step) count once.
+ * JetStream's ack. Each record's shape is the contracts' `RecordOf<kind>`, so
+ * a producer and the analytics sink cannot disagree on it.
  */
 export class ObsPublisher {
   readonly #publisher: AckingPublisher;
@@ -16,10 +18,15 @@ export class ObsPublisher {
     this.#topology = topology;
   }
 
-  /** Resolves once stored; rejects with PublishError / PublishTimeoutError. */
-  async record(kind: string, record: object, msgId: string): Promise<void> {
+  /**
+   * Publishes `record` on `hs.obs.{kind}` with `Nats-Msg-Id` `msgId`
+   * (by default the contracts' `recordMsgId`, so a repeated record — a
+   * retried step — counts once). Resolves once stored; rejects with
+   * PublishError / PublishTimeoutError.
+   */
+  async record<K extends RecordKind>(kind: K, record: RecordOf<K>, msgId: string = recordMsgId(kind, record)): Promise<void> {
     const h = newHeaders();
-    h.set('Nats-Msg-Id', msgId);
+    h.set(MSG_ID_HEADER, msgId);
     h.set('content-type', 'application/json');
     await this.#publisher.publish(this.#topology.obs(kind), this.#encoder.encode(JSON.stringify(record)), h);
   }

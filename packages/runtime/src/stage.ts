@@ -1,6 +1,8 @@
+import { Header } from '@hookstream/contracts';
+import { decodeSource, type SourceConfig } from '@hookstream/models';
 import type { BaseConfig, EnvReader } from './config.ts';
 import { type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
-import { Header, headerValue, type StageMessage, stageMessage } from './envelope.ts';
+import { headerValue, type StageMessage, stageMessage } from './envelope.ts';
 import type { Check } from './health.ts';
 import type { App, CleanupStack } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
@@ -10,7 +12,6 @@ import type { Outcome } from './outcome.ts';
 import type { Platform } from './platform.ts';
 import { AckingPublisher } from './publisher.ts';
 import { buildService } from './service.ts';
-import { decodeSource, type SourceConfig } from './sources.ts';
 import { ConsumerWatch, defaultStallAfterMs } from './stall.ts';
 import { extractTraceContext, inSpan } from './telemetry.ts';
 import type { Topology } from './topology.ts';

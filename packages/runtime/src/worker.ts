@@ -1,3 +1,4 @@
+import { deadLetterHeaders, deadLetterMsgId, Header } from '@hookstream/contracts';
 import {
   AckPolicy,
   type ConsumerConfig,
@@ -12,7 +13,6 @@ import {
   RetentionPolicy,
 } from '@nats-io/jetstream';
 import { errors, nanos, headers as newHeaders } from '@nats-io/transport-node';
-import { Header } from './envelope.ts';
 import type { Logger } from './logger.ts';
 import { metrics } from './metrics.ts';
 import type { Outcome } from './outcome.ts';
@@ -757,27 +757,19 @@ export async function publishDeadLetter(
       for (const value of values) h.append(key, value);
     }
   }
-  h.set(Header.dlqStage, stage);
-  h.set(Header.dlqReason, reason);
   const fullDetail = reduced === undefined ? detail : `${detail ?? reason}; stored without its body: ${reduced.cause}`;
-  if (fullDetail !== undefined) h.set(Header.dlqDetail, oneLine(fullDetail));
-  h.set(Header.dlqSubject, msg.subject);
-  h.set(Header.dlqAt, String(Date.now()));
-  h.set(Header.dlqDeliveries, String(msg.info.deliveryCount));
-  if (reduced !== undefined) {
-    h.set(Header.dlqReduced, reduced.reduced);
-    h.set(Header.dlqBodyBytes, String(msg.data.length));
-    h.set(Header.dlqOriginStream, msg.info.stream);
-    h.set(Header.dlqOriginSeq, String(msg.info.streamSequence));
-  }
-  const eventId = msg.headers?.get(Header.eventId);
-  // Keyed by the DLQ subject too: one event can die at one stage for several
-  // endpoints (deliver), and each copy must be kept.
-  const msgID = eventId ? `${eventId}:dlq:${subject}` : `${msg.info.stream}:${msg.seq}:dlq:${subject}`;
+  deadLetterHeaders(h, {
+    stage,
+    reason,
+    detail: fullDetail,
+    subject: msg.subject,
+    atMs: Date.now(),
+    deliveries: msg.info.deliveryCount,
+    reduced:
+      reduced === undefined
+        ? undefined
+        : { reduced: reduced.reduced, bodyBytes: msg.data.length, originStream: msg.info.stream, originSeq: msg.info.streamSequence },
+  });
+  const msgID = deadLetterMsgId(msg.headers?.get(Header.eventId), subject, { stream: msg.info.stream, seq: msg.seq });
   await js.publish(subject, reduced === undefined ? msg.data : new Uint8Array(0), { headers: h, msgID, timeout: 5_000 });
-}
-
-// NATS header values cannot hold line breaks; keep detail readable and bounded.
-function oneLine(value: string): string {
-  return value.replace(/[\r\n]+/g, ' ').slice(0, 2_000);
 }

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DELIVERY_PROGRESS_HEADERS, Header } from '@hookstream/contracts';
 import {
   bodyLimitProblem,
-  DELIVERY_PROGRESS_HEADERS,
   envelopeHeadroomBytes,
-  Header,
   publishDeadLetter,
   STAGE_HEADER_BOUNDS,
   STAGE_HEADERS_MAX_BYTES,

@@ -1,20 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Header } from '@hookstream/contracts';
+import { decodeSource, type SourceConfig, SourceStore } from '@hookstream/models';
 import {
   AckingPublisher,
   ack,
   bucketKeys,
   type ConfigCache,
   createLogger,
-  decodeSource,
   ensureStreams,
-  Header,
   type NatsHandle,
   nak,
   openBucket,
   PublishError,
-  type SourceConfig,
-  SourceStore,
   startWorker,
   streamConfigs,
   term,

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { Header } from '@hookstream/contracts';
 import {
   ack,
   buildStage,
   createLogger,
   EnvReader,
   ensureStreams,
-  Header,
   type Logger,
   metrics,
   type NatsHandle,

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Header } from '@hookstream/contracts';
 import {
   AckingPublisher,
   createLogger,
   DEAD_LETTER_ATTEMPTS,
   ensureStreams,
-  Header,
   metrics,
   type NatsHandle,
   startWorker,

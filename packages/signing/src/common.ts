@@ -13,22 +13,9 @@ export function rejected(reason: RejectionReason, detail: string): VerifyResult 
   return { ok: false, reason, detail };
 }
 
-/**
- * The one rule for a secret's window, inbound (verification) and outbound
- * (deliver's signing) alike: valid from `notBeforeMs` (inclusive) while
- * `nowMs < notAfterMs` (exclusive), so at exactly `notAfterMs` it is over.
- * Pure.
- */
-export function isSecretActive(secret: Pick<Secret, 'notBeforeMs' | 'notAfterMs'>, nowMs: number): boolean {
-  return (
-    (secret.notBeforeMs === undefined || secret.notBeforeMs <= nowMs) && (secret.notAfterMs === undefined || nowMs < secret.notAfterMs)
-  );
-}
-
-/** The secrets valid at `nowMs` ({@link isSecretActive}). */
-export function activeSecrets(secrets: readonly Secret[], nowMs: number): Secret[] {
-  return secrets.filter((s) => isSecretActive(s, nowMs));
-}
+// The secret window is a contract (deliver signs by it too): defined once, in
+// the contracts package.
+export { activeSecrets, isSecretActive } from '@hookstream/contracts';
 
 /** A header's value, trimmed; undefined when absent or blank. */
 export function readHeader(input: VerifyInput, name: string): string | undefined {

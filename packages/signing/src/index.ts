@@ -1,4 +1,3 @@
-export { isSecretActive } from './common.ts';
 export { SchemeConfigError, SigningError } from './errors.ts';
 export { type Locator, locate, PROVIDER_PRESETS, type ProviderName, type ProviderPreset, parseLocator } from './presets.ts';
 export { parseSchemeConfig } from './scheme-config.ts';

@@ -1,5 +1,8 @@
-/** Why a delivery was rejected; a closed set that analytics and dead letters record. */
-export type RejectionReason = 'missing_signature' | 'malformed_signature' | 'bad_signature' | 'stale_timestamp' | 'no_secret';
+import type { SignatureRejection as RejectionReason, Secret } from '@hookstream/contracts';
+
+// Why a delivery was rejected (a closed set that analytics and dead letters
+// record) and one secret with its window: contracts, defined in the contracts package.
+export type { RejectionReason, Secret };
 
 /**
  * The answer of {@link verifySignature}. On success `secretId` names the
@@ -10,22 +13,6 @@ export type RejectionReason = 'missing_signature' | 'malformed_signature' | 'bad
 export type VerifyResult =
   | { readonly ok: true; readonly secretId: string | undefined }
   | { readonly ok: false; readonly reason: RejectionReason; readonly detail: string };
-
-/**
- * One active secret of a source. `value` format depends on the scheme:
- * Standard Webhooks takes `whsec_<base64>` (or the bare base64 key) for `v1`
- * and `whpk_<base64 32-byte Ed25519 public key>` for `v1a`; every other
- * scheme uses the string as-is (UTF-8) as the HMAC key. `notBeforeMs`
- * (inclusive) and `notAfterMs` (exclusive), epoch ms, bound when it verifies
- * and signs (`isSecretActive`), so during a rotation the old and the new
- * secret are both active until the old one's `notAfterMs`.
- */
-export interface Secret {
-  readonly id: string;
-  readonly value: string;
-  readonly notBeforeMs?: number;
-  readonly notAfterMs?: number;
-}
 
 /** What a verifier reads from one delivery. */
 export interface VerifyInput {

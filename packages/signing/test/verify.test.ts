@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isSecretActive, type SchemeConfig, type Secret, verifySignature } from '@hookstream/signing';
+import { isSecretActive, type Secret } from '@hookstream/contracts';
+import { type SchemeConfig, verifySignature } from '@hookstream/signing';
 import { assertAccepted, assertRejected, input, NOW_MS } from './helpers.ts';
 
 const SCHEMES: readonly SchemeConfig[] = [

@@ -1,7 +1,6 @@
+import { applyMigrations, ClickHouseRowStore, loadMigrations, type RowStore } from '@hookstream/clickhouse';
 import { type App, buildService, type Logger, metrics } from '@hookstream/runtime';
-import { ClickHouseRowStore, type RowStore } from './clickhouse.ts';
 import type { AnalyticsConfig } from './config.ts';
-import { applyMigrations, loadMigrations } from './migrations.ts';
 import { type Sink, startSink } from './sink.ts';
 
 /** Dependencies a test may replace. */

@@ -1,4 +1,5 @@
-import { type BadRecord, type ParsedRecord, parseRecord, type TableSpec } from './records.ts';
+import type { TableSpec } from '@hookstream/clickhouse';
+import { type BadRecord, type ParsedRecord, parseRecord } from './records.ts';
 
 // The sink's pure decisions: which fetched messages are storable, how a
 // batch's rows group into one INSERT per table (a row_id once), which rows a

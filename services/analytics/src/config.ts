@@ -1,6 +1,5 @@
+import { DATABASE_NAME, DEFAULT_MIGRATIONS_DIR } from '@hookstream/clickhouse';
 import { type BaseConfig, EnvReader, readBaseConfig } from '@hookstream/runtime';
-import { DATABASE_NAME } from './clickhouse.ts';
-import { DEFAULT_MIGRATIONS_DIR } from './migrations.ts';
 
 /** Everything analytics needs, resolved and frozen. */
 export interface AnalyticsConfig extends BaseConfig {

@@ -1,39 +1,30 @@
-import { deliveryKey } from '@hookstream/runtime';
+import type { Row, TableSpec } from '@hookstream/clickhouse';
+import {
+  ATTEMPT_OUTCOMES,
+  attemptRowId,
+  driftRowId,
+  duplicateRowId,
+  isRecordKind,
+  type RecordKind,
+  type RecordOf,
+  rejectionRowId,
+  schemaFailureRowId,
+  skippedRowId,
+} from '@hookstream/contracts';
 
-/** A row as it is sent to ClickHouse (JSONEachRow): column name to value. */
-export type Row = Readonly<Record<string, string | number | null>>;
-
-/** The tables the sink writes, one per record kind (deploy/clickhouse/migrations/0001_tables.sql). */
-export const TABLES = Object.freeze({
+/**
+ * The tables the sink writes, one per record kind of the contracts
+ * (deploy/clickhouse/migrations/0001_tables.sql); the mapped type makes tsc
+ * fail when a kind is added without its table.
+ */
+export const TABLES: { readonly [K in RecordKind]: TableSpec } = Object.freeze({
   rejection: { name: 'rejections', groupColumn: 'source' },
   duplicate: { name: 'duplicates', groupColumn: 'source' },
   schema_failure: { name: 'schema_failures', groupColumn: 'source' },
   drift: { name: 'drift', groupColumn: 'source' },
   attempt: { name: 'delivery_attempts', groupColumn: 'endpoint_id' },
   skipped: { name: 'delivery_skipped', groupColumn: 'endpoint_id' },
-} as const);
-
-/** A record kind the sink knows (`hs.obs.{kind}`). */
-export type RecordKind = keyof typeof TABLES;
-
-/** Where a table's rows go and the first column of its sorting key (used to find rows already stored). */
-export interface TableSpec {
-  readonly name: string;
-  readonly groupColumn: string;
-}
-
-/** The outcome classes of `hs.obs.attempt`, in the order of the `Enum8` in the migrations. */
-export const ATTEMPT_OUTCOMES = Object.freeze([
-  'success',
-  'http_4xx',
-  'http_5xx',
-  'rate_limited',
-  'timeout',
-  'dns',
-  'connect',
-  'tls',
-  'blocked',
-] as const);
+});
 
 /** Why a record was dead-lettered to `hs.dlq.analytics.obs` (the `hs-dlq-reason` header). */
 export type RejectReason = 'unparseable' | 'invalid_record' | 'unknown_kind';
@@ -59,44 +50,51 @@ class InvalidField extends Error {
 
 type Obj = Readonly<Record<string, unknown>>;
 
+/**
+ * A record of `kind` as it arrives: every field of the contracts' record
+ * type, each of unknown shape until checked. The field helpers take a key of
+ * this, so a field name the producers do not write fails to compile.
+ */
+type Incoming<K extends RecordKind> = { readonly [F in keyof RecordOf<K>]?: unknown };
+
 const UINT32_MAX = 4_294_967_295;
 
-function str(o: Obj, key: string, maxLength = 65_536): string {
+function str<T extends object>(o: T, key: keyof T & string, maxLength = 65_536): string {
   const v = o[key];
   if (typeof v !== 'string') throw new InvalidField(`${key}: expected a string`);
   return v.length > maxLength ? v.slice(0, maxLength) : v;
 }
 
-function id(o: Obj, key: string): string {
+function id<T extends object>(o: T, key: keyof T & string): string {
   const v = str(o, key, 1_024);
   if (v === '') throw new InvalidField(`${key}: expected a non-empty string`);
   return v;
 }
 
-function optStr(o: Obj, key: string): string {
+function optStr<T extends object>(o: T, key: keyof T & string): string {
   return o[key] === undefined || o[key] === null ? '' : str(o, key);
 }
 
-function uint(o: Obj, key: string, max = Number.MAX_SAFE_INTEGER): number {
+function uint<T extends object>(o: T, key: keyof T & string, max = Number.MAX_SAFE_INTEGER): number {
   const v = o[key];
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max)
     throw new InvalidField(`${key}: expected a number from 0 to ${max}`);
   return Math.round(v);
 }
 
-function optUint(o: Obj, key: string, max = Number.MAX_SAFE_INTEGER): number {
+function optUint<T extends object>(o: T, key: keyof T & string, max = Number.MAX_SAFE_INTEGER): number {
   return o[key] === undefined || o[key] === null ? 0 : uint(o, key, max);
 }
 
-function nullableUint(o: Obj, key: string, max = Number.MAX_SAFE_INTEGER): number | null {
+function nullableUint<T extends object>(o: T, key: keyof T & string, max = Number.MAX_SAFE_INTEGER): number | null {
   return o[key] === null || o[key] === undefined ? null : uint(o, key, max);
 }
 
-function rejection(o: Obj): ParsedRecord['row'] {
+function rejection(o: Incoming<'rejection'>): ParsedRecord['row'] {
   const eventId = id(o, 'event_id');
   const stage = id(o, 'stage');
   return {
-    row_id: `${eventId}:rejection:${stage}`,
+    row_id: rejectionRowId(eventId, stage),
     event_id: eventId,
     source: str(o, 'source'),
     stage,
@@ -107,10 +105,10 @@ function rejection(o: Obj): ParsedRecord['row'] {
   };
 }
 
-function duplicate(o: Obj): ParsedRecord['row'] {
+function duplicate(o: Incoming<'duplicate'>): ParsedRecord['row'] {
   const eventId = id(o, 'event_id');
   return {
-    row_id: `${eventId}:duplicate`,
+    row_id: duplicateRowId(eventId),
     event_id: eventId,
     source: str(o, 'source'),
     idempotency_key: optStr(o, 'idempotency_key'),
@@ -121,13 +119,13 @@ function duplicate(o: Obj): ParsedRecord['row'] {
   };
 }
 
-function schemaFailure(o: Obj): ParsedRecord['row'] {
+function schemaFailure(o: Incoming<'schema_failure'>): ParsedRecord['row'] {
   const eventId = id(o, 'event_id');
   const errors = o.errors === undefined || o.errors === null ? [] : o.errors;
   if (!Array.isArray(errors)) throw new InvalidField('errors: expected an array');
   const eventType = o.event_type === null || o.event_type === undefined ? null : str(o, 'event_type');
   return {
-    row_id: `${eventId}:schema_failure`,
+    row_id: schemaFailureRowId(eventId),
     event_id: eventId,
     source: str(o, 'source'),
     stage: o.stage === undefined ? 'validate' : str(o, 'stage'),
@@ -140,11 +138,11 @@ function schemaFailure(o: Obj): ParsedRecord['row'] {
   };
 }
 
-function drift(o: Obj): ParsedRecord['row'] {
+function drift(o: Incoming<'drift'>): ParsedRecord['row'] {
   const eventId = id(o, 'event_id');
   const path = id(o, 'path');
   return {
-    row_id: `${eventId}:drift:${path}`,
+    row_id: driftRowId(eventId, path),
     event_id: eventId,
     source: str(o, 'source'),
     event_type: str(o, 'event_type'),
@@ -154,7 +152,7 @@ function drift(o: Obj): ParsedRecord['row'] {
   };
 }
 
-function attempt(o: Obj): ParsedRecord['row'] {
+function attempt(o: Incoming<'attempt'>): ParsedRecord['row'] {
   const eventId = id(o, 'event_id');
   const endpointId = id(o, 'endpoint_id');
   const n = uint(o, 'attempt', UINT32_MAX);
@@ -165,10 +163,10 @@ function attempt(o: Obj): ParsedRecord['row'] {
     throw new InvalidField(`outcome: expected one of ${ATTEMPT_OUTCOMES.join(', ')}`);
   }
   return {
-    // deliver's attemptRecordId: a replayed task's attempts get their own
-    // rows, and so does each HTTP request (an attempt repeated after a crash
-    // has a new request_id); records from before request ids keep theirs.
-    row_id: `${deliveryKey(eventId, endpointId, replay)}:attempt:${n}${requestId === '' ? '' : `:${requestId}`}`,
+    // A replayed task's attempts get their own rows, and so does each HTTP
+    // request (an attempt repeated after a crash has a new request_id);
+    // records from before request ids keep theirs.
+    row_id: attemptRowId(eventId, endpointId, n, requestId, replay),
     event_id: eventId,
     endpoint_id: endpointId,
     source: str(o, 'source'),
@@ -185,12 +183,12 @@ function attempt(o: Obj): ParsedRecord['row'] {
   };
 }
 
-function skipped(o: Obj): ParsedRecord['row'] {
+function skipped(o: Incoming<'skipped'>): ParsedRecord['row'] {
   const eventId = id(o, 'event_id');
   const endpointId = id(o, 'endpoint_id');
   const replay = optStr(o, 'replay');
   return {
-    row_id: `${deliveryKey(eventId, endpointId, replay)}:skipped`,
+    row_id: skippedRowId(eventId, endpointId, replay),
     event_id: eventId,
     endpoint_id: endpointId,
     source: str(o, 'source'),
@@ -201,7 +199,7 @@ function skipped(o: Obj): ParsedRecord['row'] {
   };
 }
 
-const BUILDERS: Readonly<Record<RecordKind, (o: Obj) => ParsedRecord['row']>> = {
+const BUILDERS: { readonly [K in RecordKind]: (o: Incoming<K>) => ParsedRecord['row'] } = {
   rejection,
   duplicate,
   schema_failure: schemaFailure,
@@ -232,12 +230,12 @@ export function parseRecord(subject: string, data: Uint8Array): ParsedRecord | B
   }
   const o = value as Obj;
   const kind = typeof o.kind === 'string' ? o.kind : subject.split('.').pop();
-  if (kind === undefined || !Object.hasOwn(TABLES, kind)) {
+  if (!isRecordKind(kind)) {
     return { ok: false, reason: 'unknown_kind', detail: `no table for kind ${JSON.stringify(kind)}` };
   }
-  const k = kind as RecordKind;
+  const k = kind;
   try {
-    return { ok: true, kind: k, table: TABLES[k], row: BUILDERS[k](o) };
+    return { ok: true, kind: k, table: TABLES[k], row: (BUILDERS[k] as (o: Obj) => ParsedRecord['row'])(o) };
   } catch (err) {
     if (err instanceof InvalidField) return { ok: false, reason: 'invalid_record', detail: `${k}: ${err.message}` };
     throw err;

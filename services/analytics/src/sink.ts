@@ -1,7 +1,7 @@
+import type { RowStore } from '@hookstream/clickhouse';
 import { ensureDurableConsumer, type Logger, metrics, publishDeadLetter } from '@hookstream/runtime';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { defaultInsertRetryMs, heartbeatIntervalMs, maxAckPending, planTables, sortBatch } from './batch.ts';
-import type { RowStore } from './clickhouse.ts';
 import { BatchWriter } from './writer.ts';
 
 /** Options for {@link startSink}. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { RowStore } from '@hookstream/clickhouse';
 import type { Logger } from '@hookstream/runtime';
 import { logsWriteFailure, type TablePlan, unstoredRows } from './batch.ts';
-import type { RowStore } from './clickhouse.ts';
 import type { SinkCounts } from './sink.ts';
 
 /** Options for {@link BatchWriter}. */

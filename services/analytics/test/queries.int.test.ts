@@ -1,22 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { inDatabase, type ParsedRecord, parseRecord, QUERIES, type QueryName } from '@hookstream/analytics';
 import {
   applyMigrations,
   ClickHouseRowStore,
   DEFAULT_MIGRATIONS_DIR,
   endpointStats,
-  inDatabase,
   lastFailures,
   lastRejections,
   loadMigrations,
-  type ParsedRecord,
-  parseRecord,
-  QUERIES,
-  type QueryName,
   sourceStats,
   statsSeries,
   type TableSpec,
-} from '@hookstream/analytics';
+} from '@hookstream/clickhouse';
 import { type ClickHouseServer, startClickHouse } from '@hookstream/testkit';
 import { ALL_RECORDS, EXPECTED, rounded, T0 } from './fixtures.ts';
 

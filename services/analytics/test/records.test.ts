@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig, parseRecord, splitStatements } from '@hookstream/analytics';
+import { loadConfig, parseRecord } from '@hookstream/analytics';
+import { splitStatements } from '@hookstream/clickhouse';
 import { ATTEMPTS, DRIFT, DUPLICATES, REJECTIONS, SCHEMA_FAILURES, SKIPPED } from './fixtures.ts';
 
 const bytes = (value: unknown): Uint8Array => new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));

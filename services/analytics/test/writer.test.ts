@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Row, RowStore, TableSpec } from '@hookstream/clickhouse';
 import { createLogger } from '@hookstream/runtime';
 import { type BatchMessage, planTables, sortBatch, type TablePlan } from '../src/batch.ts';
-import type { RowStore } from '../src/clickhouse.ts';
-import type { Row, TableSpec } from '../src/records.ts';
 import { BatchWriter } from '../src/writer.ts';
 import { ATTEMPTS, REJECTIONS } from './fixtures.ts';
 

@@ -1,18 +1,22 @@
-import { ClickHouseRowStore, endpointStats, lastFailures, lastRejections, sourceStats, statsSeries } from '@hookstream/analytics';
+import { ClickHouseRowStore, endpointStats, lastFailures, lastRejections, sourceStats, statsSeries } from '@hookstream/clickhouse';
+import { decodeEndpointState } from '@hookstream/contracts';
+import {
+  decodeEndpoint,
+  decodeSource,
+  FilterCache,
+  parseEndpointConfig,
+  parseSourceConfig,
+  redactSecrets,
+  SOURCE_ID,
+} from '@hookstream/models';
 import {
   type App,
   buildService,
   ConfigError,
-  decodeEndpoint,
-  decodeSource,
   type Logger,
   openBucket,
   openCircuitBucket,
-  parseEndpointConfig,
-  parseSourceConfig,
   readCircuitReports,
-  redactSecrets,
-  SOURCE_ID,
   watchConfig,
 } from '@hookstream/runtime';
 import { type AttemptSource, clickHouseAttempts, NO_ATTEMPTS } from './attempts.ts';
@@ -23,16 +27,9 @@ import { invalid } from './errors.ts';
 import { EventStore } from './events.ts';
 import { type GrpcServer, startGrpcServer } from './grpc-server.ts';
 import { buildHandlers, type HandlerDeps } from './handlers.ts';
-import { type EndpointStateView, type HealthSources, parseEndpointState } from './health.ts';
+import type { HealthSources } from './health.ts';
 import { type JsonLimits, RecordBucket } from './records.ts';
 import { SchemaBucket } from './schemas.ts';
-
-/** An `hs_endpoint_state` value for a live cache (which wants a throw for a bad value). */
-function decodeEndpointState(key: string, value: Uint8Array): EndpointStateView {
-  const state = parseEndpointState(value);
-  if (state === undefined) throw new Error(`${key}: not an endpoint state`);
-  return state;
-}
 
 /** Room left in a KV message for what NATS adds besides the value. */
 const KV_HEADROOM_BYTES = 4_096;
@@ -119,7 +116,6 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
       const endpoints = new RecordBucket(endpointsKv, { kind: 'endpoint', parse: parseEndpointConfig, box, maxStoredBytes });
       const sources = new RecordBucket(sourcesKv, { kind: 'source', parse: parseSourceConfig, box, maxStoredBytes });
       const deadLetters = new DeadLetters(platform.js, platform.jsm, t);
-      const events = new EventStore(platform.js, platform.jsm, t);
       // The health RPCs (polled by every open console) read live copies of the buckets, as the pipeline
       // services do, instead of one KV get per record per call; a write shows within the watch's delay.
       const endpointCache = await watchConfig(endpointsKv, (key, value) => decodeEndpoint(key, value, config.secretBox), logger);
@@ -133,6 +129,8 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
         cleanup.push(name, () => cache.stop());
       }
       await Promise.all([endpointCache.ready(), sourceCache.ready(), stateCache.ready()]);
+      // Replays to an endpoint skip what route would not send it: the endpoint's 410 state and its filter.
+      const events = new EventStore(platform.js, platform.jsm, t, { state: (id) => stateCache.get(id), filters: new FilterCache() });
       const circuitBucket = await openCircuitBucket(platform.nats.nc, t.buckets.circuits, { replicas: config.streamReplicas });
       const byId = <T extends { readonly id: string }>(records: Iterable<T>): T[] =>
         [...records].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -1,3 +1,5 @@
+import { quote, type SqlRunner } from '@hookstream/clickhouse';
+import { replayOfAttemptRow } from '@hookstream/contracts';
 import type { DeliveryAttempt } from '@hookstream/proto';
 
 /** Where GetEvent finds an event's delivery attempts. */
@@ -6,19 +8,12 @@ export interface AttemptSource {
   attempts(eventId: string): Promise<{ readonly attempts: DeliveryAttempt[]; readonly note: string }>;
 }
 
-/** Runs a SELECT (the analytics service's ClickHouseRowStore fits). */
-export interface SelectRunner {
-  select<T = Record<string, unknown>>(sql: string): Promise<T[]>;
-}
+/** Runs a SELECT (`ClickHouseRowStore` of `@hookstream/clickhouse` fits). */
+export type SelectRunner = Pick<SqlRunner, 'select'>;
 
 /** The note when no ClickHouse is configured. */
 export const NO_CLICKHOUSE_NOTE =
   'delivery attempts come from ClickHouse (HS_OBS is drained by analytics); set HS_CLICKHOUSE_URL on the control service to see them';
-
-/** Escapes a string as a ClickHouse single-quoted literal. Pure. */
-function quote(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
 
 /** The SELECT that reads one event's attempts from `{database}.delivery_attempts`. Pure. */
 export function attemptsSql(database: string, eventId: string): string {
@@ -41,24 +36,6 @@ interface AttemptRow {
   response_excerpt: string;
 }
 
-/**
- * The replay an attempt row belongs to, from its `row_id` (deliver's
- * attemptRecordId): `{event}:{endpoint}:{replay}:attempt:{n}:{request}`, or
- * without the request id (`…:attempt:{n}`) for rows written before deliver
- * minted one per request; '' for the original delivery's
- * `{event}:{endpoint}:attempt:{n}[:{request}]`. Replay ids may hold `:`,
- * request ids never do. Pure.
- */
-export function replayOfRow(rowId: string, eventId: string, endpointId: string, attempt: number): string {
-  const prefix = `${eventId}:${endpointId}:`;
-  if (!rowId.startsWith(prefix)) return '';
-  const tail = `attempt:${attempt}`;
-  let rest = rowId.slice(prefix.length); // [{replay}:]attempt:{n}[:{request}]
-  if (!rest.endsWith(tail)) rest = rest.slice(0, Math.max(0, rest.lastIndexOf(':')));
-  if (rest === tail || !rest.endsWith(`:${tail}`)) return '';
-  return rest.slice(0, rest.length - tail.length - 1);
-}
-
 /** {@link AttemptSource} over ClickHouse's `delivery_attempts` (docs/analytics.md). A failed query answers no attempts and says why. */
 export function clickHouseAttempts(runner: SelectRunner, database: string): AttemptSource {
   return {
@@ -75,7 +52,7 @@ export function clickHouseAttempts(runner: SelectRunner, database: string): Atte
             atMs: Number(r.at),
             nextRetryAtMs: Number(r.next_retry_at ?? 0),
             responseExcerpt: r.response_excerpt,
-            replay: replayOfRow(r.row_id, eventId, r.endpoint_id, Number(r.attempt)),
+            replay: replayOfAttemptRow(r.row_id, eventId, r.endpoint_id, Number(r.attempt)),
           })),
           note: '',
         };

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
-import { Header, headerValue, replayedHeaders, sanitizeToken, type Topology } from '@hookstream/runtime';
+import { deadLetterReplayId, Header, replayMsgId } from '@hookstream/contracts';
+import { headerValue, replayedHeaders, sanitizeToken, type Topology } from '@hookstream/runtime';
 import type { JetStreamClient, JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { invalid, RpcError } from './errors.ts';
@@ -53,12 +54,7 @@ export function matches(localSubject: string, header: (name: string) => string |
  * dlq-{sequence}` and `hs-replayed-at` (runtime `replayedHeaders`). Pure.
  */
 export function replayHeaders(msg: Pick<StoredMsg, 'header' | 'seq'>, nowMs: number): MsgHdrs {
-  return replayedHeaders(msg.header, `dlq-${msg.seq}`, nowMs);
-}
-
-/** The `Nats-Msg-Id` of a replay: `{event id}:replay:{dlq seq}` (`dlq-{seq}` stands in for a missing event id). */
-export function replayMsgId(eventId: string | undefined, sequence: number): string {
-  return `${eventId ?? `dlq-${sequence}`}:replay:${sequence}`;
+  return replayedHeaders(msg.header, deadLetterReplayId(msg.seq), nowMs);
 }
 
 /**

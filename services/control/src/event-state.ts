@@ -1,5 +1,7 @@
+import { Header } from '@hookstream/contracts';
+import type { DuplicateNote } from '@hookstream/models';
 import type { Event, EventState } from '@hookstream/proto';
-import { type DuplicateNote, Header, headerValue } from '@hookstream/runtime';
+import { headerValue } from '@hookstream/runtime';
 import type { StoredMsg } from '@nats-io/jetstream';
 import type { EventView } from './events.ts';
 

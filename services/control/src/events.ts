@@ -1,18 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
 import {
-  type DuplicateNote,
-  decodeDuplicateNote,
   duplicateNoteKey,
-  type EndpointConfig,
+  type EndpointState,
+  endpointReplayMsgId,
+  endpointWantsEvent,
   Header,
-  headerValue,
   matchesEventType,
-  replayedHeaders,
-  sanitizeDotted,
-  sanitizeToken,
-  type Topology,
-} from '@hookstream/runtime';
+  type Wants,
+} from '@hookstream/contracts';
+import { type DuplicateNote, decodeDuplicateNote, type EndpointConfig, type FilterCache, filterInputOf } from '@hookstream/models';
+import { headerValue, replayedHeaders, sanitizeDotted, sanitizeToken, type Topology } from '@hookstream/runtime';
 import {
   DeliverPolicy,
   JetStreamApiCodes,
@@ -92,11 +90,6 @@ export function uuidV7TimeMs(id: string): number | undefined {
   return Number.parseInt(`${m[1]}${m[2]}`, 16);
 }
 
-/** The `Nats-Msg-Id` of a task replayed to an endpoint: `{event id}:{endpoint id}:replay:{request id}`. Pure. */
-export function endpointReplayMsgId(eventId: string, endpointId: string, requestId: string): string {
-  return `${eventId}:${endpointId}:replay:${requestId}`;
-}
-
 /**
  * The headers of a task replayed to an endpoint: the event's (runtime
  * `replayedHeaders`: no `Nats-*`, no deliver progress, `hs-replay` = the
@@ -106,12 +99,6 @@ export function endpointReplayHeaders(source: MsgHdrs | undefined, endpointId: s
   const h = replayedHeaders(source, requestId, nowMs);
   h.set(Header.endpointId, endpointId);
   return h;
-}
-
-/** Whether an endpoint subscribes to an event (its `sources` and `eventTypes`), as route decides. Pure. */
-export function endpointWants(endpoint: Pick<EndpointConfig, 'sources' | 'eventTypes'>, source: string, eventType: string): boolean {
-  if (endpoint.sources !== undefined && !endpoint.sources.includes(source)) return false;
-  return endpoint.eventTypes.some((p) => matchesEventType(p, eventType));
 }
 
 function viewOf(
@@ -139,6 +126,17 @@ function viewOf(
 type Start = { readonly seq: number } | { readonly timeMs: number };
 
 /**
+ * What a replay to an endpoint consults besides the endpoint record, so it
+ * sends only what route would (the contracts' `endpointWantsEvent`).
+ */
+export interface ReplayRule {
+  /** The endpoint's `hs_endpoint_state` value (deliver disables an endpoint on 410 Gone), if any. */
+  readonly state: (endpointId: string) => EndpointState | undefined;
+  /** Compiles and runs endpoint filters, as route does. */
+  readonly filters: FilterCache;
+}
+
+/**
  * The HS_EVENTS stream (a limits stream, no index by event id) read through
  * ephemeral ordered consumers that deliver headers only: listing and replay
  * cost one pass over the window's messages (their headers), finding one
@@ -149,11 +147,34 @@ export class EventStore {
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
   readonly #t: Topology;
+  readonly #wants: ReplayRule;
 
-  constructor(js: JetStreamClient, jsm: JetStreamManager, t: Topology) {
+  constructor(js: JetStreamClient, jsm: JetStreamManager, t: Topology, wants: ReplayRule) {
     this.#js = js;
     this.#jsm = jsm;
     this.#t = t;
+    this.#wants = wants;
+  }
+
+  /**
+   * Whether `endpoint` wants an event by the contracts' rule, as route
+   * decides: with `msg` (headers and body) its filter runs too; without
+   * (a headers-only scan) the filter is left for the check before publishing.
+   */
+  #endpointWants(
+    endpoint: EndpointConfig,
+    event: { readonly source: string; readonly type: string; readonly id: string },
+    msg?: { readonly data: Uint8Array; readonly header?: MsgHdrs | undefined },
+  ): Wants {
+    return endpointWantsEvent(endpoint, event, {
+      state: this.#wants.state(endpoint.id),
+      filter: (expression, endpointId) =>
+        msg === undefined
+          ? { ok: true, match: true }
+          : this.#wants.filters.evaluate(endpointId, expression, () =>
+              filterInputOf({ data: msg.data, header: (name) => headerValue(msg.header, name), headers: msg.header }, event),
+            ),
+    });
   }
 
   /** The stream names it reads (for messages). */
@@ -289,7 +310,8 @@ export class EventStore {
       (m) => {
         const type = headerValue(m.headers, Header.eventType) ?? '';
         if (window.typePattern !== '' && !matchesEventType(window.typePattern, type)) return true;
-        if (!endpointWants(endpoint, headerValue(m.headers, Header.source) ?? '', type)) {
+        const event = { source: headerValue(m.headers, Header.source) ?? '', type, id: headerValue(m.headers, Header.eventId) ?? '' };
+        if (!this.#endpointWants(endpoint, event).wants) {
           skipped++;
           return true;
         }
@@ -311,6 +333,7 @@ export class EventStore {
       const result = await this.#publishTask(endpoint, seq, requestId);
       if (result === 'duplicate') duplicates++;
       else if (result === 'stored') replayed++;
+      else if (result === 'unwanted') skipped++;
     }
     return { replayed, duplicates, skipped, truncated };
   }
@@ -323,8 +346,11 @@ export class EventStore {
    */
   async replayEventToEndpoint(endpoint: EndpointConfig, eventId: string, requestId: string): Promise<EndpointReplay> {
     const event = await this.get(eventId);
-    if (!endpointWants(endpoint, event.source, event.eventType)) return { replayed: 0, duplicates: 0, skipped: 1, truncated: false };
+    if (!this.#endpointWants(endpoint, { source: event.source, type: event.eventType, id: event.eventId }).wants) {
+      return { replayed: 0, duplicates: 0, skipped: 1, truncated: false };
+    }
     const result = await this.#publishTask(endpoint, event.sequence, requestId);
+    if (result === 'unwanted') return { replayed: 0, duplicates: 0, skipped: 1, truncated: false };
     if (result === 'gone') throw new RpcError(status.NOT_FOUND, `event ${eventId} left ${this.#t.streams.events} during the replay`);
     return { replayed: result === 'stored' ? 1 : 0, duplicates: result === 'duplicate' ? 1 : 0, skipped: 0, truncated: false };
   }
@@ -397,10 +423,20 @@ export class EventStore {
     return msg === null ? undefined : msg.seq;
   }
 
-  /** Publishes the event at `seq` as a task for `endpoint`: stored, dropped as a duplicate, or gone from the stream. */
-  async #publishTask(endpoint: EndpointConfig, seq: number, requestId: string): Promise<'stored' | 'duplicate' | 'gone'> {
+  /**
+   * Publishes the event at `seq` as a task for `endpoint`: stored, dropped as
+   * a duplicate, gone from the stream, or unwanted (its filter, run on the
+   * body, says no or fails, or the endpoint was disabled since the scan).
+   */
+  async #publishTask(endpoint: EndpointConfig, seq: number, requestId: string): Promise<'stored' | 'duplicate' | 'gone' | 'unwanted'> {
     const msg = await this.#jsm.streams.getMessage(this.#t.streams.events, { seq });
     if (msg === null) return 'gone'; // aged out of HS_EVENTS since the scan
+    const event = {
+      source: headerValue(msg.header, Header.source) ?? '',
+      type: headerValue(msg.header, Header.eventType) ?? '',
+      id: headerValue(msg.header, Header.eventId) ?? '',
+    };
+    if (!this.#endpointWants(endpoint, event, msg).wants) return 'unwanted';
     const eventId = headerValue(msg.header, Header.eventId) ?? `events-${seq}`;
     const ack = await this.#js.publish(this.#t.deliver(endpoint.id), msg.data, {
       headers: endpointReplayHeaders(msg.header, endpoint.id, requestId, Date.now()),

@@ -1,6 +1,6 @@
-import type { EndpointStats, SeriesQuery, StatsPoint, StatsQuery } from '@hookstream/analytics';
+import type { EndpointStats, SeriesQuery, StatsPoint, StatsQuery } from '@hookstream/clickhouse';
+import type { EndpointConfig, SourceConfig } from '@hookstream/models';
 import type { ControlPlaneService } from '@hookstream/proto';
-import type { EndpointConfig, SourceConfig } from '@hookstream/runtime';
 import type { AttemptSource } from './attempts.ts';
 import type { DeadLetters } from './dead-letters.ts';
 import type { EventStore } from './events.ts';

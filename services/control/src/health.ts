@@ -1,12 +1,7 @@
-import type { EndpointStats, LastFailure, LastRejection, SourceQuery, SourceStats, StatsQuery } from '@hookstream/analytics';
+import type { EndpointStats, LastFailure, LastRejection, SourceQuery, SourceStats, StatsQuery } from '@hookstream/clickhouse';
+import type { EndpointState } from '@hookstream/contracts';
+import type { CircuitReport, EndpointConfig, SourceConfig } from '@hookstream/models';
 import type { EndpointHealth, EndpointHealthResponse, SourceHealth, SourceHealthResponse } from '@hookstream/proto';
-import type { CircuitReport, EndpointConfig, SourceConfig } from '@hookstream/runtime';
-
-/** What deliver wrote about an endpoint in `hs_endpoint_state` (410 Gone). */
-export interface EndpointStateView {
-  readonly disabled: boolean;
-  readonly reason: string;
-}
 
 /** Where EndpointHealth and SourceHealth read each part. NATS reads throw; ClickHouse failing only leaves its figures out. */
 export interface HealthSources {
@@ -14,7 +9,7 @@ export interface HealthSources {
   readonly endpoints: (id: string) => Promise<EndpointConfig[]>;
   /** Every source record, or the one asked for. */
   readonly sources: (id: string) => Promise<SourceConfig[]>;
-  readonly states: (id: string) => Promise<EndpointStateView | undefined>;
+  readonly states: (id: string) => Promise<EndpointState | undefined>;
   readonly circuits: (nowMs: number) => Promise<CircuitReport[]>;
   /** Dead letters waiting per (stage, key): key = endpoint for `deliver`, else the source. */
   readonly deadLetters: () => Promise<readonly { readonly stage: string; readonly key: string; readonly count: number }[]>;
@@ -54,17 +49,6 @@ async function clickhouseFigures<T>(
 /** The note when the control service has no ClickHouse. */
 export const NO_STATS_NOTE =
   'success rate, latency and the last failure come from ClickHouse: set HS_CLICKHOUSE_URL on the control service';
-
-/** Parses an `hs_endpoint_state` value leniently (unknown shapes read as not disabled). Pure. */
-export function parseEndpointState(value: Uint8Array): EndpointStateView | undefined {
-  try {
-    const raw = JSON.parse(new TextDecoder().decode(value)) as { disabled?: unknown; reason?: unknown } | null;
-    if (raw === null || typeof raw !== 'object') return undefined;
-    return { disabled: raw.disabled === true, reason: typeof raw.reason === 'string' ? raw.reason : '' };
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Assembles EndpointHealth: the endpoint records (required), then their

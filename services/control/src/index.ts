@@ -5,7 +5,6 @@ export {
   clickHouseAttempts,
   NO_ATTEMPTS,
   NO_CLICKHOUSE_NOTE,
-  replayOfRow,
   type SelectRunner,
 } from './attempts.ts';
 export { hasBearer } from './auth.ts';
@@ -20,8 +19,8 @@ export {
 export { callJson, httpStatusOf, methodOf } from './console/rpc-json.ts';
 export { type ConsoleServer, type ConsoleServerOptions, MAX_BODY_BYTES, SECURITY_HEADERS, startConsoleServer } from './console/server.ts';
 export { readStatic, resolveStaticPath, type StaticAnswer } from './console/static-files.ts';
-export { authenticate, isRead, mayCall, type Principal, parseUsersFile, type Role, tokenDigest } from './console/users.ts';
-export { type DeadLetterMatch, DeadLetters, isEmptyMatch, matches, type Replayed, replayHeaders, replayMsgId } from './dead-letters.ts';
+export { authenticate, type Principal, parseUsersFile, tokenDigest } from './console/users.ts';
+export { type DeadLetterMatch, DeadLetters, isEmptyMatch, matches, type Replayed, replayHeaders } from './dead-letters.ts';
 export { invalid, isWrongRevision, notFound, RpcError, toServiceError } from './errors.ts';
 export {
   deadLetteredOut,
@@ -38,11 +37,10 @@ export {
   type EventView,
   type EventWindow,
   endpointReplayHeaders,
-  endpointReplayMsgId,
-  endpointWants,
   eventsFilter,
   GET_SCAN_LIMIT,
   LIST_SCAN_LIMIT,
+  type ReplayRule,
   uuidV7TimeMs,
 } from './events.ts';
 export { type GrpcServer, type GrpcServerOptions, SERVICE_NAME, startGrpcServer } from './grpc-server.ts';
@@ -51,12 +49,10 @@ export { eventOut } from './handlers/events.ts';
 export { recordId, statsWindow } from './handlers/request.ts';
 export { buildHandlers, type HandlerDeps, type Handlers } from './handlers.ts';
 export {
-  type EndpointStateView,
   endpointHealth,
   type HealthQuery,
   type HealthSources,
   NO_STATS_NOTE,
-  parseEndpointState,
   sourceHealth,
 } from './health.ts';
 export {

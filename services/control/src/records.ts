@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
+import { ValidationError } from '@hookstream/contracts';
 import {
-  bucketKeys,
   decodeRecord,
   ENCRYPTED_PREFIX,
   encodeRecord,
@@ -8,8 +8,8 @@ import {
   mapSecretFields,
   type SecretBox,
   SecretBoxError,
-  ValidationError,
-} from '@hookstream/runtime';
+} from '@hookstream/models';
+import { bucketKeys } from '@hookstream/runtime';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { invalid, isWrongRevision, notFound, RpcError } from './errors.ts';
 

@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
-import { decodeSchema, parseSchemaRecord, type SchemaRecord, schemaKey } from '@hookstream/runtime';
-import { compileSchema } from '@hookstream/validate';
+import { decodeSchema, parseSchemaRecord, type SchemaRecord, schemaKey } from '@hookstream/models';
+import { compileSchema } from '@hookstream/schema-compiler';
 import type { KV } from '@nats-io/kv';
 import { invalid, isWrongRevision, notFound, RpcError } from './errors.ts';
 import { type JsonLimits, type Page, parseJsonField, type Stored, sortedKeys } from './records.ts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { REDACTED, redactSecrets } from '@hookstream/runtime';
+import { REDACTED, redactSecrets } from '@hookstream/models';
 import { invalid } from './errors.ts';
 
 /** What replaces a secret-bearing value in every answer but Create's and Rotate's (the runtime's one definition). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { matches, replayMsgId } from '@hookstream/control';
+import { matches } from '@hookstream/control';
 
 const headersOf =
   (h: Record<string, string>) =>
@@ -17,10 +17,5 @@ describe('control: dead letters', () => {
     assert.equal(matches('hs.dlq.verify.stripe', h, { ...any, source: 'github' }), false);
     assert.equal(matches('hs.dlq.deliver.ep1', headersOf({}), { ...any, endpoint: 'ep1' }), true);
     assert.equal(matches('hs.dlq.verify.stripe', h, { ...any, endpoint: 'ep1' }), false);
-  });
-
-  it('control: replay msg ids are {event id}:replay:{seq}', () => {
-    assert.equal(replayMsgId('0190-abc', 42), '0190-abc:replay:42');
-    assert.equal(replayMsgId(undefined, 7), 'dlq-7:replay:7');
   });
 });

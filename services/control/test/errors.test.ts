@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
+import { ValidationError } from '@hookstream/contracts';
 import { RpcError, toServiceError } from '@hookstream/control';
-import { ValidationError } from '@hookstream/runtime';
 import { NoRespondersError, TimeoutError } from '@nats-io/transport-node';
 
 describe('control: errors', () => {

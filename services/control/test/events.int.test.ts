@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ServiceError, status } from '@grpc/grpc-js';
-import { applyMigrations, ClickHouseRowStore, DEFAULT_MIGRATIONS_DIR, loadMigrations } from '@hookstream/analytics';
+import { applyMigrations, ClickHouseRowStore, DEFAULT_MIGRATIONS_DIR, loadMigrations } from '@hookstream/clickhouse';
+import { duplicateNoteKey, encodeEndpointState, Header } from '@hookstream/contracts';
 import { buildApp, type ControlApp, loadConfig, NO_CLICKHOUSE_NOTE } from '@hookstream/control';
+import { encodeDuplicateNote } from '@hookstream/models';
 import { type ControlApi, connectControl } from '@hookstream/proto';
-import { createLogger, duplicateNoteKey, encodeDuplicateNote, Header, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
+import { createLogger, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import {
   type ClickHouseServer,
   connectTestNats,
@@ -261,6 +263,45 @@ describe('control: events and replay against a real nats-server', () => {
     const limited = await api.replayToEndpoint({ endpointId: 'warehouse', sinceMs: since, limit: 1, requestId: 'req-2' });
     assert.deepEqual([limited.replayed, limited.truncated], [1, true]);
     assert.equal((await tasks('warehouse')).length, 4);
+  });
+
+  it('control: ReplayToEndpoint sends only what route would: the filter runs on the body, and nothing goes to an endpoint deliver disabled on a 410', async () => {
+    // Scenario: three orders in the window; the endpoint's filter wants totals
+    // over 100, one body is not JSON (the filter fails: skipped, as route
+    // dead-letters it for that endpoint). Then deliver marks the endpoint gone
+    // (hs_endpoint_state) and a replay of the window, or of one event, sends nothing.
+    await api.createEndpoint({
+      configJson: JSON.stringify({
+        id: 'big-orders',
+        url: 'https://big.example/h',
+        eventTypes: ['order.*'],
+        filter: 'data.total >= 100',
+        secrets: SECRETS,
+      }),
+    });
+    const since = Date.now();
+    await event('f-1', 'shop', 'order.created', '{"total":500}');
+    await event('f-2', 'shop', 'order.created', '{"total":5}');
+    await event('f-3', 'shop', 'order.created', 'not json');
+    const first = await api.replayToEndpoint({ endpointId: 'big-orders', source: 'shop', sinceMs: since, requestId: 'req-f' });
+    assert.deepEqual(first, { replayed: 1, duplicates: 0, skipped: 2, requestId: 'req-f', truncated: false });
+    assert.deepEqual(
+      (await tasks('big-orders')).map((m) => m.header.get('Nats-Msg-Id')),
+      ['f-1:big-orders:replay:req-f'],
+    );
+    const small = await api.replayToEndpoint({ endpointId: 'big-orders', eventId: 'f-2', requestId: 'req-s' });
+    assert.deepEqual([small.replayed, small.skipped], [0, 1]);
+
+    const state = await openBucket(nats.nc, t.buckets.endpointState, { replicas: 1 });
+    await state.put('big-orders', encodeEndpointState({ disabled: true, reason: 'gone', at: Date.now() }));
+    await waitFor('control sees the 410 state', async () =>
+      (await api.endpointHealth({ endpoint: 'big-orders' })).endpoints[0]?.disabledReason === 'gone' ? true : undefined,
+    );
+    const gone = await api.replayToEndpoint({ endpointId: 'big-orders', source: 'shop', sinceMs: since, requestId: 'req-g' });
+    assert.deepEqual(gone, { replayed: 0, duplicates: 0, skipped: 3, requestId: 'req-g', truncated: false });
+    const one = await api.replayToEndpoint({ endpointId: 'big-orders', eventId: 'f-1', requestId: 'req-o' });
+    assert.deepEqual([one.replayed, one.skipped], [0, 1]);
+    assert.equal((await tasks('big-orders')).length, 1);
   });
 
   it('control: ReplayToEndpoint refuses an unknown (NOT_FOUND) or disabled (FAILED_PRECONDITION) endpoint and a missing since', async () => {

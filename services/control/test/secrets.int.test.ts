@@ -7,21 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ServiceError, status } from '@grpc/grpc-js';
+import { Header } from '@hookstream/contracts';
 import { buildApp, type ControlApp, loadConfig, tokenDigest } from '@hookstream/control';
 import { buildApp as buildDeliver, type DeliverApp, loadConfig as loadDeliverConfig } from '@hookstream/deliver';
+import { decodeEndpoint, EndpointStore, SecretBox, SourceStore } from '@hookstream/models';
 import { type ControlApi, connectControl } from '@hookstream/proto';
-import {
-  AckingPublisher,
-  createLogger,
-  decodeEndpoint,
-  EndpointStore,
-  Header,
-  type NatsHandle,
-  openBucket,
-  SecretBox,
-  SourceStore,
-  topology,
-} from '@hookstream/runtime';
+import { AckingPublisher, createLogger, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import { connectTestNats, httpRequest, type NatsServer, startNatsServer, waitFor } from '@hookstream/testkit';
 import type { KV } from '@nats-io/kv';
 import { headers as natsHeaders } from '@nats-io/transport-node';

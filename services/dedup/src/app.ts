@@ -1,12 +1,11 @@
+import { Header, MSG_ID_HEADER, stageMsgId } from '@hookstream/contracts';
 import {
   buildStage,
   forwardHeaders,
-  Header,
   type Logger,
   openBucket,
   type StageApp,
   stageMessage,
-  stageMsgId,
   startWorker,
   type Worker,
 } from '@hookstream/runtime';
@@ -142,7 +141,7 @@ export function buildApp(config: DedupConfig, overrides: DedupOverrides = {}): D
         maxWindowMs: config.windowHours * HOUR_MS,
         forward: async (msg, eventId, sourceId, key) => {
           const h = forwardHeaders(msg.headers);
-          h.set('Nats-Msg-Id', stageMsgId(eventId, 'dedup'));
+          h.set(MSG_ID_HEADER, stageMsgId(eventId, 'dedup'));
           h.set(Header.idempotencyKey, key);
           await publisher.publish(t.unique(sourceId), msg.data, h);
           counts.unique++;
@@ -150,7 +149,7 @@ export function buildApp(config: DedupConfig, overrides: DedupOverrides = {}): D
         recordDuplicate: async (record) => {
           // The note first: GetEvent answers a duplicate's id from it (docs/dedup.md).
           await claims.putNote(record);
-          await obs.record('duplicate', record, `${record.event_id}:obs:duplicate`);
+          await obs.record('duplicate', record);
           counts.duplicates++;
         },
         repeated: (eventId) => {

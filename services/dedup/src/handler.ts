@@ -1,21 +1,11 @@
-import { envelopeOf, type Outcome, type SourceConfig, type StageMessage, senderHeader, sourcePolicy } from '@hookstream/runtime';
+import type { DuplicateRecord } from '@hookstream/contracts';
+import { type SourceConfig, sourcePolicy } from '@hookstream/models';
+import { envelopeOf, type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
 import { type ClaimStore, claimKey, markForwarded } from './claims.ts';
 import { idempotencyKey, kvKey } from './key.ts';
 
 /** An `hs.verified.{source}` message as dedup's handler reads it. */
 export type VerifiedMessage = StageMessage;
-
-/** The analytics record of a dropped duplicate, published on `hs.obs.duplicate`. */
-export interface DuplicateRecord {
-  readonly kind: 'duplicate';
-  readonly event_id: string;
-  readonly source: string;
-  readonly idempotency_key: string;
-  readonly first_event_id: string;
-  readonly age_ms: number;
-  readonly received_at: number;
-  readonly at: number;
-}
 
 /** The I/O dedup's handler needs. */
 export interface DedupDeps {

@@ -1,4 +1,6 @@
-import { type AckingPublisher, type DuplicateNote, duplicateNoteKey, encodeDuplicateNote, PublishError } from '@hookstream/runtime';
+import { duplicateNoteKey } from '@hookstream/contracts';
+import { type DuplicateNote, encodeDuplicateNote } from '@hookstream/models';
+import { type AckingPublisher, PublishError } from '@hookstream/runtime';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { headers } from '@nats-io/transport-node';

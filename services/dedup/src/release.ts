@@ -1,4 +1,6 @@
-import { envelopeOf, Header, type Outcome, type SourceConfig, type StageMessage, senderHeader, sourcePolicy } from '@hookstream/runtime';
+import { Header } from '@hookstream/contracts';
+import { type SourceConfig, sourcePolicy } from '@hookstream/models';
+import { envelopeOf, type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
 import { idempotencyKey, kvKey } from './key.ts';
 
 /**

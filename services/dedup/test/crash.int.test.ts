@@ -1,21 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { duplicateNoteKey, Header, stageMsgId } from '@hookstream/contracts';
 import { buildApp, type DedupApp, type DedupDeps, handleVerified, KvClaimStore, loadConfig } from '@hookstream/dedup';
+import { decodeDuplicateNote, parseSourceConfig, SourceStore } from '@hookstream/models';
 import {
   AckingPublisher,
   createLogger,
-  decodeDuplicateNote,
-  duplicateNoteKey,
   ensureDurableConsumer,
   ensureStreams,
   forwardHeaders,
-  Header,
   type NatsHandle,
   openBucket,
-  parseSourceConfig,
-  SourceStore,
   stageMessage,
-  stageMsgId,
   streamConfigs,
   type Topology,
   topology,

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Header } from '@hookstream/contracts';
 import { buildApp, type DedupApp, KvClaimStore, loadConfig } from '@hookstream/dedup';
+import { SourceStore } from '@hookstream/models';
 import {
   AckingPublisher,
   createLogger,
   ensureStreams,
-  Header,
   type NatsHandle,
   openBucket,
-  SourceStore,
   streamConfigs,
   type Topology,
   topology,

@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { type DuplicateRecord, Header } from '@hookstream/contracts';
 import {
   type Claim,
   type ClaimStore,
   claimKey,
   type DedupDeps,
-  type DuplicateRecord,
   handleVerified,
   idempotencyKey,
   kvKey,
   type StoredClaim,
   type VerifiedMessage,
 } from '@hookstream/dedup';
-import { Header, parseSourceConfig, type SourceConfig } from '@hookstream/runtime';
+import { parseSourceConfig, type SourceConfig } from '@hookstream/models';
 
 /** An in-memory ClaimStore with the same atomicity as the KV bucket. */
 class MemoryClaims implements ClaimStore {

@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Header } from '@hookstream/contracts';
 import { buildApp, loadConfig } from '@hookstream/dedup';
-import {
-  createLogger,
-  ensureStreams,
-  Header,
-  metrics,
-  type NatsHandle,
-  openBucket,
-  SourceStore,
-  streamConfigs,
-  topology,
-} from '@hookstream/runtime';
+import { SourceStore } from '@hookstream/models';
+import { createLogger, ensureStreams, metrics, type NatsHandle, openBucket, streamConfigs, topology } from '@hookstream/runtime';
 import { connectTestNats, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';

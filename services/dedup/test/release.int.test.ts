@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { duplicateNoteKey, Header } from '@hookstream/contracts';
 import { buildApp, type DedupApp, KvClaimStore, kvKey, loadConfig, releaseConsumerName } from '@hookstream/dedup';
+import { decodeDuplicateNote, SourceStore } from '@hookstream/models';
 import {
   AckingPublisher,
   createLogger,
-  decodeDuplicateNote,
-  duplicateNoteKey,
   ensureStreams,
-  Header,
   type NatsHandle,
   openBucket,
-  SourceStore,
   streamConfigs,
   type Topology,
   topology,

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Header } from '@hookstream/contracts';
 import { type ClaimReleaser, idempotencyKey, kvKey, releaseDeadLetter } from '@hookstream/dedup';
-import { Header, parseSourceConfig, type StageMessage } from '@hookstream/runtime';
+import { parseSourceConfig } from '@hookstream/models';
+import type { StageMessage } from '@hookstream/runtime';
 
 const stripe = parseSourceConfig({ id: 'stripe', provider: 'stripe' });
 

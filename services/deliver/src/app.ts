@@ -1,12 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import {
+  deadLetterHeaders,
+  decodeEndpointState,
+  deliverDeadLetterMsgId,
+  dueTaskMsgId,
+  encodeEndpointState,
+  Header,
+  MSG_ID_HEADER,
+  TaskHeader,
+  taskMsgId,
+} from '@hookstream/contracts';
+import { decodeEndpoint, type EndpointConfig } from '@hookstream/models';
+import {
   addMetricsRefresher,
   annotateSpan,
   buildStage,
-  decodeEndpoint,
-  type EndpointConfig,
   forwardHeaders,
-  Header,
   Limiter,
   type Logger,
   metrics,
@@ -36,7 +45,7 @@ import {
 import { GuardedHttpClient, type HttpSender } from './http-client.ts';
 import { EndpointConsumers, RETRY_CONSUMER } from './lanes.ts';
 import { AddressGuard, type Resolver, systemResolver } from './ssrf.ts';
-import { attemptRecordId, deadLetterMsgId, skippedRecordId, type Task, TaskHeader, taskMsgId } from './task.ts';
+import type { Task } from './task.ts';
 import { EndpointGates } from './throttle.ts';
 
 /** Dependencies a test may replace. */
@@ -78,28 +87,10 @@ export interface DeliverApp extends StageApp {
   endpointConsumers(): string[];
 }
 
-/** A value in the `hs_endpoint_state` bucket (key = endpoint id). */
-export interface EndpointState {
-  readonly disabled: boolean;
-  readonly reason: string;
-  readonly at: number;
-}
-
-/** Decodes an `hs_endpoint_state` value. Throws on a malformed one (the key then reads as absent). */
-export function decodeEndpointState(_key: string, value: Uint8Array): EndpointState {
-  const raw = JSON.parse(new TextDecoder().decode(value)) as Partial<EndpointState>;
-  if (typeof raw.disabled !== 'boolean') throw new Error('disabled must be true or false');
-  return { disabled: raw.disabled, reason: String(raw.reason ?? ''), at: Number(raw.at ?? 0) };
-}
-
 // How long our own 410 write counts before the bucket watch shows it.
 const LOCAL_GONE_MS = 10_000;
 // Entries of the in-memory deferral counts before they are forgotten wholesale.
 const MAX_DEFERRAL_ENTRIES = 100_000;
-
-function oneLine(value: string): string {
-  return value.replace(/[\r\n]+/g, ' ').slice(0, 2_000);
-}
 
 function decodeHead(value: Uint8Array): HeadState | undefined {
   try {
@@ -223,26 +214,21 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
         h.set(TaskHeader.notBefore, String(Math.round(next.notBeforeMs)));
         if (next.requeues > 0) h.set(TaskHeader.requeues, String(next.requeues));
         else h.delete(TaskHeader.requeues);
-        h.set('Nats-Msg-Id', taskMsgId(task.eventId, task.endpointId, next.attemptsMade, next.requeues, task.replayId));
+        h.set(MSG_ID_HEADER, taskMsgId(task.eventId, task.endpointId, next.attemptsMade, next.requeues, task.replayId));
         await publisher.publish(t.retry(task.endpointId), msg.data, h);
       };
 
       // The retry consumer's way back: the task unchanged, to its endpoint's queue.
       const release = async (msg: TaskMessage, task: Task): Promise<void> => {
         const h = forwardHeaders(msg.headers);
-        h.set('Nats-Msg-Id', `${taskMsgId(task.eventId, task.endpointId, task.attemptsMade, task.requeues, task.replayId)}:due`);
+        h.set(MSG_ID_HEADER, dueTaskMsgId(task.eventId, task.endpointId, task.attemptsMade, task.requeues, task.replayId));
         await publisher.publish(t.deliver(task.endpointId), msg.data, h);
       };
 
       const deadLetter = async (msg: TaskMessage, task: Task, reason: DeadLetterReason, detail: string, attempts: number) => {
         const h = forwardHeaders(msg.headers);
-        h.set(Header.dlqStage, 'deliver');
-        h.set(Header.dlqReason, reason);
-        h.set(Header.dlqDetail, oneLine(detail));
-        h.set(Header.dlqSubject, msg.subject);
-        h.set(Header.dlqAt, String(now()));
-        h.set(Header.dlqDeliveries, String(attempts));
-        h.set('Nats-Msg-Id', deadLetterMsgId(task.eventId, task.endpointId, task.replayId));
+        deadLetterHeaders(h, { stage: 'deliver', reason, detail, subject: msg.subject, atMs: now(), deliveries: attempts });
+        h.set(MSG_ID_HEADER, deliverDeadLetterMsgId(task.eventId, task.endpointId, task.replayId));
         await publisher.publish(t.dlq('deliver', task.endpointId), msg.data, h);
         counts.deadLettered++;
       };
@@ -273,7 +259,7 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
           return false;
         },
         markGone: async (id, atMs) => {
-          await stateBucket.put(id, JSON.stringify({ disabled: true, reason: 'gone', at: atMs }));
+          await stateBucket.put(id, encodeEndpointState({ disabled: true, reason: 'gone', at: atMs }));
           localGone.set(id, now() + LOCAL_GONE_MS);
         },
         gates,
@@ -313,13 +299,9 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
             'hookstream.delivery_outcome': record.outcome,
             ...(record.status !== null ? { 'http.response.status_code': record.status } : {}),
           });
-          return obs.record(
-            'attempt',
-            record,
-            attemptRecordId(record.event_id, record.endpoint_id, record.attempt, record.request_id, record.replay),
-          );
+          return obs.record('attempt', record);
         },
-        recordSkipped: (record) => obs.record('skipped', record, skippedRecordId(record.event_id, record.endpoint_id, record.replay)),
+        recordSkipped: (record) => obs.record('skipped', record),
         putBack,
         deadLetter,
         defer,

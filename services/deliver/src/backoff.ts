@@ -1,4 +1,4 @@
-import type { RetryPolicy } from '@hookstream/runtime';
+import type { RetryPolicy } from '@hookstream/models';
 
 /**
  * The delay before attempt `attempt + 1` after attempt `attempt` (1-based)

@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
-import { type CircuitReport, circuitKey, encodeCircuitReport, type Logger } from '@hookstream/runtime';
+import { circuitKey } from '@hookstream/contracts';
+import { type CircuitReport, encodeCircuitReport } from '@hookstream/models';
+import type { Logger } from '@hookstream/runtime';
 import type { KV } from '@nats-io/kv';
 import type { CircuitState } from './circuit.ts';
 

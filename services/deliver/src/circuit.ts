@@ -1,4 +1,4 @@
-import type { CircuitPolicy } from '@hookstream/runtime';
+import type { CircuitPolicy } from '@hookstream/models';
 
 /** Where a circuit breaker stands. */
 export type CircuitState = 'closed' | 'open' | 'half-open';

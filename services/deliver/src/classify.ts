@@ -1,7 +1,5 @@
+import type { AttemptOutcome } from '@hookstream/contracts';
 import { BlockedAddressError } from './ssrf.ts';
-
-/** The outcome class of one delivery attempt (docs/delivery.md). */
-export type AttemptOutcome = 'success' | 'http_4xx' | 'http_5xx' | 'rate_limited' | 'timeout' | 'dns' | 'connect' | 'tls' | 'blocked';
 
 /** How an attempt ended and what to do next. */
 export interface Classification {

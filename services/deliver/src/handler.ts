@@ -1,7 +1,16 @@
-import { deliveryKey, type EndpointConfig, type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
-import { isSecretActive, type Secret, signStandardWebhooks } from '@hookstream/signing';
+import {
+  type AttemptRecord,
+  type DeliverDeadLetterReason,
+  deliveryKey,
+  isSecretActive,
+  type Secret,
+  type SkippedRecord,
+} from '@hookstream/contracts';
+import type { EndpointConfig } from '@hookstream/models';
+import { type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
+import { signStandardWebhooks } from '@hookstream/signing';
 import { nextDelayMs, parseRetryAfter, withinRetryWindow } from './backoff.ts';
-import { type AttemptOutcome, type Classification, classifyError, classifyStatus } from './classify.ts';
+import { type Classification, classifyError, classifyStatus } from './classify.ts';
 import type { HttpSender, SendResult } from './http-client.ts';
 import { queueKey, readTask, type Task } from './task.ts';
 import type { EndpointGates, Verdict } from './throttle.ts';
@@ -68,60 +77,8 @@ export interface DeliveredStore {
 /** An `hs.deliver.{endpoint}` message as deliver's handler reads it. */
 export type TaskMessage = StageMessage;
 
-/** Why a task went to `hs.dlq.deliver.{endpoint}` (the `hs-dlq-reason` header). */
-export type DeadLetterReason =
-  | 'endpoint_deleted'
-  | 'endpoint_disabled'
-  | 'endpoint_gone'
-  | 'http_4xx'
-  | 'blocked'
-  | 'retries_exhausted'
-  | 'no_active_secret';
-
-/** The analytics record of one delivery attempt, published on `hs.obs.attempt`. */
-export interface AttemptRecord {
-  readonly kind: 'attempt';
-  readonly event_id: string;
-  readonly endpoint_id: string;
-  readonly source: string;
-  readonly event_type: string;
-  /** 1-based. */
-  readonly attempt: number;
-  /** HTTP status, or null when no response came back. */
-  readonly status: number | null;
-  readonly outcome: AttemptOutcome;
-  readonly latency_ms: number;
-  /** From `hs-received-at` to the end of this attempt. */
-  readonly e2e_ms: number;
-  /** When the next attempt is due (epoch ms), or null when there is none. */
-  readonly next_retry_at: number | null;
-  /** The first 1 KiB of the response body as text (empty when none). */
-  readonly response_excerpt: string;
-  readonly at: number;
-  /** The replay (`hs-replay`) of a replayed task; absent for the original delivery. Part of the row id. */
-  readonly replay?: string;
-  /**
-   * A random id minted before the request was sent, one per HTTP request:
-   * part of the record's `Nats-Msg-Id` and ClickHouse `row_id`, so an
-   * attempt repeated after a crash is a row of its own.
-   */
-  readonly request_id: string;
-}
-
-/** The record of a task dead-lettered without an attempt, published on `hs.obs.skipped`. */
-export interface SkippedRecord {
-  readonly kind: 'skipped';
-  readonly event_id: string;
-  readonly endpoint_id: string;
-  readonly source: string;
-  readonly event_type: string;
-  readonly reason: DeadLetterReason;
-  /** Attempts made before (0 for a new task). */
-  readonly attempts: number;
-  readonly at: number;
-  /** As {@link AttemptRecord.replay}. */
-  readonly replay?: string;
-}
+/** Why a task went to `hs.dlq.deliver.{endpoint}`: the contracts' closed set, shared with `hs.obs.skipped`. */
+export type DeadLetterReason = DeliverDeadLetterReason;
 
 /** When to attempt a task again, as {@link DeliverDeps.putBack} writes it onto the task. */
 export interface NextTask {
@@ -191,7 +148,7 @@ export interface DeliverDeps {
   readonly maxTimeoutMs: number;
 }
 
-/** The secrets that sign at `nowMs`: signing's `isSecretActive`, the rule verification uses too. Pure. */
+/** The values of the secrets that sign at `nowMs`: the contracts' `isSecretActive`, the rule verification uses too. Pure. */
 export function activeSecrets(secrets: readonly Secret[], nowMs: number): string[] {
   return secrets.filter((s) => isSecretActive(s, nowMs)).map((s) => s.value);
 }

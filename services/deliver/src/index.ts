@@ -1,8 +1,8 @@
-export { buildApp, type DeliverApp, type DeliverCounts, type DeliverOverrides, decodeEndpointState, type EndpointState } from './app.ts';
+export { buildApp, type DeliverApp, type DeliverCounts, type DeliverOverrides } from './app.ts';
 export { nextDelayMs, parseRetryAfter, withinRetryWindow } from './backoff.ts';
 export { type CircuitAdmission, CircuitBreaker, type CircuitState } from './circuit.ts';
 export { CIRCUIT_REPORT_INTERVAL_MS, CircuitReporter, type CircuitReporterOptions, replicaName } from './circuit-report.ts';
-export { type AttemptOutcome, type Classification, classifyError, classifyStatus } from './classify.ts';
+export { type Classification, classifyError, classifyStatus } from './classify.ts';
 export { DELIVER_DEFAULTS, type DeliverConfig, loadConfig } from './config.ts';
 export {
   DeliveredBucket,
@@ -18,7 +18,6 @@ export {
   openDeliveredBucket,
 } from './delivered.ts';
 export {
-  type AttemptRecord,
   activeSecrets,
   type DeadLetterReason,
   type DeliverDeps,
@@ -34,7 +33,6 @@ export {
   rateSlots,
   releaseWhenDue,
   requestHeaders,
-  type SkippedRecord,
   type TaskMessage,
 } from './handler.ts';
 export { EXCERPT_BYTES, GuardedHttpClient, guardedConnector, type HttpSender, type SendRequest, type SendResult } from './http-client.ts';
@@ -49,5 +47,5 @@ export {
   systemResolver,
   unmapIPv4,
 } from './ssrf.ts';
-export { attemptRecordId, deadLetterMsgId, readTask, skippedRecordId, type Task, TaskHeader, taskMsgId } from './task.ts';
+export { readTask, type Task } from './task.ts';
 export { type Admission, EndpointGates, type Pass, PROBE_WAIT_MS, type Verdict } from './throttle.ts';

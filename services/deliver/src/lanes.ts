@@ -1,4 +1,5 @@
-import type { ConfigCache, EndpointConfig, Limiter, Logger, StartConsumer, Topology, Worker } from '@hookstream/runtime';
+import type { EndpointConfig } from '@hookstream/models';
+import type { ConfigCache, Limiter, Logger, StartConsumer, Topology, Worker } from '@hookstream/runtime';
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import { endpointSlots } from './handler.ts';
 import { queueKey } from './task.ts';

@@ -1,17 +1,5 @@
-import { deliveryKey, Header, type StageMessage } from '@hookstream/runtime';
-
-/**
- * Headers deliver adds to a task it puts back on `hs.deliver.{endpoint}`
- * (route's tasks carry none of them). docs/delivery.md explains the design.
- */
-export const TaskHeader = Object.freeze({
-  /** Attempts already made (absent: 0). */
-  attempt: 'hs-attempt',
-  /** Epoch ms before which the task must not be attempted (the backoff). */
-  notBefore: 'hs-not-before',
-  /** How many times a throttled task was put back with the same attempt number. */
-  requeues: 'hs-requeues',
-});
+import { Header, TaskHeader } from '@hookstream/contracts';
+import type { StageMessage } from '@hookstream/runtime';
 
 /** What deliver reads from one task message. */
 export interface Task {
@@ -62,38 +50,4 @@ export function readTask(msg: Pick<StageMessage, 'header' | 'subject'>, nowMs: n
 /** The key of a strictly ordered queue: the endpoint, or `{endpoint}.{lane}` for a lane of an endpoint ordered by a key. */
 export function queueKey(endpointId: string, lane: string): string {
   return lane === '' ? endpointId : `${endpointId}.${lane}`;
-}
-
-/**
- * The `Nats-Msg-Id` of a task put back after `attemptsMade` attempts (and
- * `requeues` throttle requeues of that attempt): route's original is
- * `{event}:{endpoint}`; deliver's are `{event}:{endpoint}:{attempts}` and
- * `{event}:{endpoint}:{attempts}:q{requeues}`, with the replay id after the
- * endpoint for a replayed task. A put-back repeated after a crash is dropped
- * by the stream's duplicate window; a replay's never collides with the
- * original's.
- */
-export function taskMsgId(eventId: string, endpointId: string, attemptsMade: number, requeues = 0, replayId = ''): string {
-  const base = `${deliveryKey(eventId, endpointId, replayId)}:${attemptsMade}`;
-  return requeues === 0 ? base : `${base}:q${requeues}`;
-}
-
-/**
- * `{event}:{endpoint}[:{replay}]:attempt:{n}:{request}`, the `Nats-Msg-Id`
- * (and ClickHouse `row_id`, analytics' records.ts) of the record of one HTTP
- * request: attempt n repeated after a crash has a new request id, so it is
- * a row of its own; the same record published twice is one. Pure.
- */
-export function attemptRecordId(eventId: string, endpointId: string, attempt: number, requestId: string, replayId = ''): string {
-  return `${deliveryKey(eventId, endpointId, replayId)}:attempt:${attempt}:${requestId}`;
-}
-
-/** `{event}:{endpoint}[:{replay}]:dlq:deliver`, the `Nats-Msg-Id` of a task's dead letter. */
-export function deadLetterMsgId(eventId: string, endpointId: string, replayId = ''): string {
-  return `${deliveryKey(eventId, endpointId, replayId)}:dlq:deliver`;
-}
-
-/** `{event}:{endpoint}[:{replay}]:skipped`, the `Nats-Msg-Id` of a skipped task's record. */
-export function skippedRecordId(eventId: string, endpointId: string, replayId = ''): string {
-  return `${deliveryKey(eventId, endpointId, replayId)}:skipped`;
 }

@@ -1,4 +1,4 @@
-import type { EndpointConfig } from '@hookstream/runtime';
+import type { EndpointConfig } from '@hookstream/models';
 import { CircuitBreaker } from './circuit.ts';
 
 /** Shortest and longest wait of a task held back by a half-open circuit while its probe is out. */

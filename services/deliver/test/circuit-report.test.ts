@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CircuitReporter, type CircuitState } from '@hookstream/deliver';
-import { createLogger, decodeCircuitReport } from '@hookstream/runtime';
+import { decodeCircuitReport } from '@hookstream/models';
+import { createLogger } from '@hookstream/runtime';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 

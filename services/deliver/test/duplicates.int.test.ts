@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Header } from '@hookstream/contracts';
 import {
   buildApp,
   type DeliverApp,
@@ -21,7 +22,7 @@ import {
   openDeliveredBucket,
   readTask,
 } from '@hookstream/deliver';
-import { createLogger, Header, type NatsHandle, type Topology } from '@hookstream/runtime';
+import { createLogger, type NatsHandle, type Topology } from '@hookstream/runtime';
 import {
   type ClickHouseServer,
   connectTestNats,

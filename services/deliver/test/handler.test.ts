@@ -2,11 +2,20 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   type AttemptRecord,
-  activeSecrets,
   attemptRecordId,
+  DELIVERY_PROGRESS_HEADERS,
+  deliverDeadLetterMsgId,
+  deliveryKey,
+  Header,
+  type SkippedRecord,
+  skippedRecordId,
+  TaskHeader,
+  taskMsgId,
+} from '@hookstream/contracts';
+import {
+  activeSecrets,
   type DeliverDeps,
   type DeliveredMarker,
-  deadLetterMsgId,
   EndpointGates,
   type HeadState,
   handleTask,
@@ -14,13 +23,9 @@ import {
   releaseWhenDue,
   type SendRequest,
   type SendResult,
-  type SkippedRecord,
-  skippedRecordId,
-  TaskHeader,
   type TaskMessage,
-  taskMsgId,
 } from '@hookstream/deliver';
-import { DELIVERY_PROGRESS_HEADERS, deliveryKey, type EndpointConfig, Header, parseEndpointConfig } from '@hookstream/runtime';
+import { type EndpointConfig, parseEndpointConfig } from '@hookstream/models';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const NOW = 1_700_000_000_000;
@@ -247,8 +252,8 @@ describe('deliver handler', () => {
     assert.equal(taskMsgId('e', 'ep', 1, 2, 'r1'), 'e:ep:r1:1:q2');
     assert.equal(attemptRecordId('e', 'ep', 1, 'r-9'), 'e:ep:attempt:1:r-9');
     assert.equal(attemptRecordId('e', 'ep', 1, 'r-9', 'dlq-4'), 'e:ep:dlq-4:attempt:1:r-9');
-    assert.equal(deadLetterMsgId('e', 'ep'), 'e:ep:dlq:deliver');
-    assert.equal(deadLetterMsgId('e', 'ep', 'r1'), 'e:ep:r1:dlq:deliver');
+    assert.equal(deliverDeadLetterMsgId('e', 'ep'), 'e:ep:dlq:deliver');
+    assert.equal(deliverDeadLetterMsgId('e', 'ep', 'r1'), 'e:ep:r1:dlq:deliver');
     assert.equal(skippedRecordId('e', 'ep', 'r1'), 'e:ep:r1:skipped');
     assert.deepEqual([...DELIVERY_PROGRESS_HEADERS], [TaskHeader.attempt, TaskHeader.notBefore, TaskHeader.requeues]);
   });

@@ -1,16 +1,8 @@
+import { Header } from '@hookstream/contracts';
+import { EndpointStore } from '@hookstream/models';
 // Shared by deliver's integration tests (the recording HTTP endpoint lives in testkit): task
 // publishing, and readers for attempt records and dead letters.
-import {
-  AckingPublisher,
-  EndpointStore,
-  ensureStreams,
-  Header,
-  type NatsHandle,
-  openBucket,
-  streamConfigs,
-  type Topology,
-  topology,
-} from '@hookstream/runtime';
+import { AckingPublisher, ensureStreams, type NatsHandle, openBucket, streamConfigs, type Topology, topology } from '@hookstream/runtime';
 import { storedMessages, waitFor } from '@hookstream/testkit';
 
 export { type Received, type Responder, startEndpoint, type TestEndpoint } from '@hookstream/testkit';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EndpointGates, endpointSlots, PROBE_WAIT_MS, rateHoldMs } from '@hookstream/deliver';
-import { parseEndpointConfig } from '@hookstream/runtime';
+import { parseEndpointConfig } from '@hookstream/models';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 

@@ -1,3 +1,4 @@
+import { decodeSource, type SourceConfig } from '@hookstream/models';
 import {
   AckingPublisher,
   type App,
@@ -5,12 +6,10 @@ import {
   buildService,
   type ConfigCache,
   ConfigError,
-  decodeSource,
   envelopeHeadroomBytes,
   type Logger,
   ObsPublisher,
   openBucket,
-  type SourceConfig,
   watchConfig,
 } from '@hookstream/runtime';
 import type { IngestConfig } from './config.ts';

@@ -1,4 +1,4 @@
-import { Header } from '@hookstream/runtime';
+import { Header } from '@hookstream/contracts';
 import { type MsgHdrs, headers as newHeaders } from '@nats-io/transport-node';
 
 /** The envelope fields ingest assigns. */

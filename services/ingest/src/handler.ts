@@ -1,4 +1,4 @@
-import type { SourceConfig } from '@hookstream/runtime';
+import type { SourceConfig } from '@hookstream/models';
 import type { TokenBuckets } from './rate-limit.ts';
 
 /** What ingest knows about a request before reading its body. */

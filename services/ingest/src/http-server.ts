@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MSG_ID_HEADER, stageMsgId } from '@hookstream/contracts';
+import type { SourceConfig } from '@hookstream/models';
 import {
   type AckingPublisher,
   type ConfigCache,
@@ -10,8 +12,6 @@ import {
   type Logger,
   metrics,
   type ObsPublisher,
-  type SourceConfig,
-  stageMsgId,
   type Topology,
 } from '@hookstream/runtime';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
@@ -55,7 +55,6 @@ export interface IngestServer {
   stop(): Promise<void>;
 }
 
-const MSG_ID = 'Nats-Msg-Id';
 const JSON_TYPE = { 'content-type': 'application/json' } as const;
 
 /**
@@ -192,26 +191,22 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
           answer(res, 401, JSON.stringify({ error: verdict.reason, detail: verdict.detail, id: eventId }));
           finish();
           deps.obs
-            .record(
-              'rejection',
-              {
-                kind: 'rejection',
-                stage: 'ingest',
-                event_id: eventId,
-                source: decision.source.id,
-                reason: verdict.reason,
-                detail: verdict.detail,
-                received_at: receivedAtMs,
-                at: now(),
-              },
-              `${eventId}:obs:rejection:ingest`,
-            )
+            .record('rejection', {
+              kind: 'rejection',
+              stage: 'ingest',
+              event_id: eventId,
+              source: decision.source.id,
+              reason: verdict.reason,
+              detail: verdict.detail,
+              received_at: receivedAtMs,
+              at: now(),
+            })
             .catch((err: unknown) => logger.warn({ err }, 'rejection record not stored'));
           return;
         }
       }
       const headers = buildRawHeaders({ eventId, sourceId: decision.source.id, receivedAtMs }, req.rawHeaders, config.dropHeaders);
-      headers.set(MSG_ID, stageMsgId(eventId, 'ingest'));
+      headers.set(MSG_ID_HEADER, stageMsgId(eventId, 'ingest'));
       // The root span of the webhook's trace; its context travels in `traceparent`.
       void inSpan(
         'ingest',

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { type SourceConfig, sourcePolicy } from '@hookstream/runtime';
+import { type SourceConfig, sourcePolicy } from '@hookstream/models';
 import { type VerifyResult, verifySignature } from '@hookstream/signing';
 
 /**

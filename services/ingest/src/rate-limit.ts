@@ -1,4 +1,4 @@
-import type { RateLimit } from '@hookstream/runtime';
+import type { RateLimit } from '@hookstream/models';
 
 interface Bucket {
   tokens: number;

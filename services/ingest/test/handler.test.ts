@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Header } from '@hookstream/contracts';
 import { type AdmissionDeps, admit, contentTypeAccepted, sourceFromPath, TokenBuckets, uuidv7, uuidv7Time } from '@hookstream/ingest';
-import { Header, parseSourceConfig, type SourceConfig } from '@hookstream/runtime';
+import { parseSourceConfig, type SourceConfig } from '@hookstream/models';
 import { buildRawHeaders, capturedHeaderBytes } from '../src/capture.ts';
 
 const NONE = { kind: 'none' } as const;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { Header } from '@hookstream/contracts';
 import {
   buildApp,
   capturedHeaderBytes,
@@ -11,17 +12,8 @@ import {
   loadConfig,
   uuidv7Time,
 } from '@hookstream/ingest';
-import {
-  ConfigError,
-  createLogger,
-  envelopeHeadroomBytes,
-  Header,
-  metrics,
-  type NatsHandle,
-  openBucket,
-  SourceStore,
-  topology,
-} from '@hookstream/runtime';
+import { SourceStore } from '@hookstream/models';
+import { ConfigError, createLogger, envelopeHeadroomBytes, metrics, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 

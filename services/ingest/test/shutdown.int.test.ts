@@ -3,7 +3,9 @@ import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Header, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
+import { Header } from '@hookstream/contracts';
+import { SourceStore } from '@hookstream/models';
+import { type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import { connectTestNats, freePort, type NatsServer, startNatsServer, storedMessages, waitFor, waitForHttpOk } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 

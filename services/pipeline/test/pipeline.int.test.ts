@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { duplicateNoteKey, EndpointStore, type NatsHandle, openBucket, SourceStore, secretBoxFromEnv, topology } from '@hookstream/runtime';
+import { duplicateNoteKey } from '@hookstream/contracts';
+import { EndpointStore, SourceStore } from '@hookstream/models';
+import { type NatsHandle, openBucket, secretBoxFromEnv, topology } from '@hookstream/runtime';
 import {
   connectTestNats,
   freePort,

@@ -1,16 +1,15 @@
 import {
-  buildStage,
-  decodeEndpoint,
-  forwardHeaders,
+  deadLetterHeaders,
+  decodeEndpointState,
+  deliveryKey,
+  filterDeadLetterMsgId,
   Header,
-  type Logger,
-  openBucket,
-  type StageApp,
+  MSG_ID_HEADER,
   stageMsgId,
-  watchConfig,
-} from '@hookstream/runtime';
+} from '@hookstream/contracts';
+import { decodeEndpoint, FilterCache } from '@hookstream/models';
+import { buildStage, forwardHeaders, type Logger, openBucket, type StageApp, watchConfig } from '@hookstream/runtime';
 import type { RouteConfig } from './config.ts';
-import { FilterCache } from './filters.ts';
 import { handleValid, type RouteDeps } from './handler.ts';
 
 /** Dependencies a test may replace. */
@@ -24,12 +23,6 @@ export type RouteApp = StageApp;
 
 /** The DLQ reason of an event whose filter failed at run time for one endpoint. */
 export const FILTER_ERROR = 'filter_error';
-
-/** Decodes an `hs_endpoint_state` record: `{ "disabled": true, ... }`. */
-function decodeState(_key: string, value: Uint8Array): { readonly disabled: boolean } {
-  const parsed = JSON.parse(new TextDecoder().decode(value)) as { disabled?: unknown };
-  return { disabled: parsed.disabled === true };
-}
 
 /**
  * Wires route on the shared stage wiring: live caches of `hs_endpoints` and
@@ -53,23 +46,23 @@ export function buildApp(config: RouteConfig, overrides: RouteOverrides = {}): R
       cleanup.push('endpoints watch', () => endpoints.stop());
       const states = await watchConfig(
         await openBucket(nc, t.buckets.endpointState, { replicas: config.streamReplicas }),
-        decodeState,
+        decodeEndpointState,
         logger,
       );
       cleanup.push('endpoint state watch', () => states.stop());
       const deps: RouteDeps = {
         endpoints: () => endpoints.values(),
-        disabled: (id) => states.get(id)?.disabled === true,
+        state: (id) => states.get(id),
         filters: new FilterCache(config.filterBudget),
         now,
         publishEvent: async (msg, eventId, sourceId, eventType) => {
           const h = forwardHeaders(msg.headers);
-          h.set('Nats-Msg-Id', stageMsgId(eventId, 'route'));
+          h.set(MSG_ID_HEADER, stageMsgId(eventId, 'route'));
           await publisher.publish(t.events(sourceId, eventType), msg.data, h);
         },
         publishTask: async (msg, eventId, endpointId, lane) => {
           const h = forwardHeaders(msg.headers);
-          h.set('Nats-Msg-Id', `${eventId}:${endpointId}`);
+          h.set(MSG_ID_HEADER, deliveryKey(eventId, endpointId));
           h.set(Header.endpointId, endpointId);
           if (lane !== undefined) h.set(Header.lane, String(lane));
           await publisher.publish(t.deliver(endpointId, lane), msg.data, h);
@@ -77,13 +70,15 @@ export function buildApp(config: RouteConfig, overrides: RouteOverrides = {}): R
         deadLetterFilter: async (msg, eventId, sourceId, failure) => {
           logger.warn({ endpoint: failure.endpointId, source: sourceId, error: failure.error }, 'filter failed at run time');
           const h = forwardHeaders(msg.headers);
-          h.set('Nats-Msg-Id', `${eventId}:dlq:route:${failure.endpointId}`);
+          h.set(MSG_ID_HEADER, filterDeadLetterMsgId(eventId, failure.endpointId));
           h.set(Header.endpointId, failure.endpointId);
-          h.set(Header.dlqStage, 'route');
-          h.set(Header.dlqReason, FILTER_ERROR);
-          h.set(Header.dlqDetail, `endpoint ${failure.endpointId}: ${failure.error}`.replace(/[\r\n]+/g, ' ').slice(0, 2_000));
-          h.set(Header.dlqSubject, msg.subject);
-          h.set(Header.dlqAt, String(now()));
+          deadLetterHeaders(h, {
+            stage: 'route',
+            reason: FILTER_ERROR,
+            detail: `endpoint ${failure.endpointId}: ${failure.error}`,
+            subject: msg.subject,
+            atMs: now(),
+          });
           await publisher.publish(t.dlq('route', sourceId), msg.data, h);
         },
       };

@@ -1,5 +1,5 @@
+import { DEFAULT_FILTER_BUDGET, type FilterBudget } from '@hookstream/models';
 import { type BaseConfig, EnvReader, readBaseConfig, readStageSettings, type StageSettings } from '@hookstream/runtime';
-import { DEFAULT_FILTER_BUDGET, type FilterBudget } from './filters.ts';
 
 /** Everything route needs, resolved and frozen (`HS_ROUTE_*` stage settings). */
 export interface RouteConfig extends BaseConfig, StageSettings {

@@ -1,14 +1,6 @@
-import {
-  type EndpointConfig,
-  envelopeOf,
-  Header,
-  matchesEventType,
-  type Outcome,
-  orderingLane,
-  type StageMessage,
-  senderHeader,
-} from '@hookstream/runtime';
-import type { FilterCache, FilterInput } from './filters.ts';
+import { type EndpointState, endpointWantsEvent, Header } from '@hookstream/contracts';
+import { type EndpointConfig, type FilterCache, type FilterInput, filterInputOf, orderingLane } from '@hookstream/models';
+import { envelopeOf, type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
 
 /** A `hs.valid.{source}` message as route's handler reads it. */
 export type ValidMessage = StageMessage;
@@ -23,8 +15,8 @@ export interface FilterFailure {
 export interface RouteDeps {
   /** Every configured endpoint. */
   readonly endpoints: () => Iterable<EndpointConfig>;
-  /** True when deliver disabled the endpoint (410 Gone). */
-  readonly disabled: (endpointId: string) => boolean;
+  /** The endpoint's `hs_endpoint_state` value (deliver disables an endpoint on 410 Gone), if any. */
+  readonly state: (endpointId: string) => EndpointState | undefined;
   readonly filters: FilterCache;
   /** Publishes to `events.{source}.{type}`; resolves on JetStream's ack. */
   readonly publishEvent: (msg: ValidMessage, eventId: string, sourceId: string, eventType: string) => Promise<void>;
@@ -43,43 +35,17 @@ export interface RoutePlan {
   readonly lanes: ReadonlyMap<string, number>;
 }
 
-/** Sender headers (`hs-h-*`) as a plain object with lower-case names, for filters. */
-export function senderHeaders(msg: ValidMessage): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (msg.headers) {
-    for (const [key, values] of msg.headers) {
-      const lower = key.toLowerCase();
-      if (lower.startsWith(Header.httpPrefix) && values[0] !== undefined) out[lower.slice(Header.httpPrefix.length)] = values[0];
-    }
-  }
-  return out;
-}
-
-/** The body as a filter's `data`: JSON, or a form body as an object; null when it is neither. */
-export function parseData(body: Uint8Array, contentType: string | undefined): unknown {
-  const text = new TextDecoder().decode(body);
-  if (contentType?.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of new URLSearchParams(text)) out[k] = v;
-    return out;
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return null;
-  }
-}
-
 /**
- * Chooses the endpoints an event goes to: enabled, not disabled by deliver,
- * subscribed to its source (or all), with a matching type pattern, and whose
- * filter (if any) evaluates to true. A filter that errors at run time is a
- * failure for that endpoint only. The body is parsed only when a filter
- * needs it. Pure apart from the filter cache; never throws.
+ * Chooses the endpoints an event goes to: those that want it by the
+ * contracts' `endpointWantsEvent` (enabled, not disabled by deliver,
+ * subscribed to its source, a matching type pattern, a filter that
+ * evaluates to true). A filter that errors at run time is a failure for
+ * that endpoint only. The body is parsed only when a filter or an ordering
+ * key needs it. Pure apart from the filter cache; never throws.
  */
 export function planRoutes(
   endpoints: Iterable<EndpointConfig>,
-  disabled: (id: string) => boolean,
+  state: (id: string) => EndpointState | undefined,
   filters: FilterCache,
   event: { readonly type: string; readonly source: string; readonly id: string; readonly msg: ValidMessage },
 ): RoutePlan {
@@ -87,30 +53,13 @@ export function planRoutes(
   const failures: FilterFailure[] = [];
   const lanes = new Map<string, number>();
   let input: FilterInput | undefined;
-  const filterInput = (): FilterInput =>
-    (input ??= {
-      type: event.type,
-      source: event.source,
-      id: event.id,
-      data: parseData(event.msg.data, event.msg.header(`${Header.httpPrefix}content-type`)),
-      headers: senderHeaders(event.msg),
-    });
+  const filterInput = (): FilterInput => (input ??= filterInputOf(event.msg, event));
+  const filter = (expression: string, endpointId: string) => filters.evaluate(endpointId, expression, filterInput);
   for (const endpoint of endpoints) {
-    if (!endpoint.enabled || disabled(endpoint.id)) continue;
-    if (endpoint.sources !== undefined && !endpoint.sources.includes(event.source)) continue;
-    if (!endpoint.eventTypes.some((p) => matchesEventType(p, event.type))) continue;
-    if (endpoint.filter !== undefined) {
-      let verdict: ReturnType<ReturnType<FilterCache['get']>>;
-      try {
-        verdict = filters.get(endpoint.id, endpoint.filter)(filterInput());
-      } catch (err) {
-        verdict = { ok: false, error: `does not compile: ${(err as Error).message}` };
-      }
-      if (!verdict.ok) {
-        failures.push({ endpointId: endpoint.id, error: verdict.error });
-        continue;
-      }
-      if (!verdict.match) continue;
+    const wants = endpointWantsEvent(endpoint, event, { state: state(endpoint.id), filter });
+    if (!wants.wants) {
+      if (wants.why === 'filter_error') failures.push({ endpointId: endpoint.id, error: wants.error });
+      continue;
     }
     endpointIds.push(endpoint.id);
     if (endpoint.orderingKey !== undefined) {
@@ -131,7 +80,7 @@ export function planRoutes(
 export async function handleValid(msg: ValidMessage, deps: RouteDeps): Promise<Outcome> {
   const { eventId, sourceId } = envelopeOf(msg, deps.now());
   const eventType = msg.header(Header.eventType) ?? '_';
-  const plan = planRoutes(deps.endpoints(), deps.disabled, deps.filters, { type: eventType, source: sourceId, id: eventId, msg });
+  const plan = planRoutes(deps.endpoints(), deps.state, deps.filters, { type: eventType, source: sourceId, id: eventId, msg });
   await Promise.all([
     deps.publishEvent(msg, eventId, sourceId, eventType),
     ...plan.endpointIds.map((endpointId) => deps.publishTask(msg, eventId, endpointId, plan.lanes.get(endpointId))),

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileFilter, type FilterInput, loadConfig } from '@hookstream/route';
-import { checkFilter, ValidationError } from '@hookstream/runtime';
+import { ValidationError } from '@hookstream/contracts';
+import { checkFilter, compileFilter, type FilterInput } from '@hookstream/models';
+import { loadConfig } from '@hookstream/route';
 
 const input = (data: unknown): FilterInput => ({ type: 't', source: 's', id: 'e1', data, headers: { 'x-tier': 'gold' } });
 const list = (n: number) => ({ items: Array.from({ length: n }, (_, i) => i) });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileFilter, FilterCache, handleValid, parseData, planRoutes, type RouteDeps, type ValidMessage } from '@hookstream/route';
-import { type EndpointConfig, Header, parseEndpointConfig } from '@hookstream/runtime';
+import { Header } from '@hookstream/contracts';
+import { compileFilter, type EndpointConfig, FilterCache, parseData, parseEndpointConfig } from '@hookstream/models';
+import { handleValid, planRoutes, type RouteDeps, type ValidMessage } from '@hookstream/route';
 import { headers } from '@nats-io/transport-node';
 
 const SECRET = [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }];
@@ -19,7 +20,7 @@ function message(body: string, type: string, extra: Record<string, string> = {})
 }
 
 const plan = (eps: EndpointConfig[], msg: ValidMessage, disabled: string[] = []) =>
-  planRoutes(eps, (id) => disabled.includes(id), new FilterCache(), {
+  planRoutes(eps, (id) => (disabled.includes(id) ? { disabled: true, reason: 'gone', at: 0 } : undefined), new FilterCache(), {
     type: msg.header(Header.eventType) ?? '',
     source: 'stripe',
     id: 'e1',
@@ -108,7 +109,7 @@ describe('route planning', () => {
     const published: string[] = [];
     const deps: RouteDeps = {
       endpoints: () => [endpoint({ id: 'a' }), endpoint({ id: 'b', filter: 'data.missing > 1' })],
-      disabled: () => false,
+      state: () => undefined,
       filters: new FilterCache(),
       now: () => 0,
       publishEvent: async (_m, id, source, type) => {

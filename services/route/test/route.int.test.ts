@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Header } from '@hookstream/contracts';
+import { EndpointStore } from '@hookstream/models';
 import { buildApp, FILTER_ERROR, loadConfig, type RouteApp } from '@hookstream/route';
-import {
-  AckingPublisher,
-  EndpointStore,
-  ensureStreams,
-  Header,
-  type NatsHandle,
-  openBucket,
-  streamConfigs,
-  topology,
-} from '@hookstream/runtime';
+import { AckingPublisher, ensureStreams, type NatsHandle, openBucket, streamConfigs, topology } from '@hookstream/runtime';
 import { connectTestNats, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';

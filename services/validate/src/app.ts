@@ -1,19 +1,10 @@
-import {
-  buildStage,
-  decodeSchema,
-  forwardHeaders,
-  Header,
-  type Logger,
-  openBucket,
-  type StageApp,
-  schemaKey,
-  stageMsgId,
-  watchConfig,
-} from '@hookstream/runtime';
+import { Header, MSG_ID_HEADER, stageMsgId } from '@hookstream/contracts';
+import { decodeSchema, schemaKey } from '@hookstream/models';
+import { buildStage, forwardHeaders, type Logger, openBucket, type StageApp, watchConfig } from '@hookstream/runtime';
+import { SchemaCache } from '@hookstream/schema-compiler';
 import type { ValidateConfig } from './config.ts';
 import { DriftLimiter } from './drift.ts';
 import { handleUnique, type ValidateDeps } from './handler.ts';
-import { SchemaCache } from './schemas.ts';
 
 /** Dependencies a test may replace. */
 export interface ValidateOverrides {
@@ -80,14 +71,14 @@ export function buildApp(config: ValidateConfig, overrides: ValidateOverrides = 
           counters.noSchema++;
           logger.debug({ source, eventType }, 'no schema registered; passed unchecked');
         },
-        recordDrift: (record) => obs.record('drift', record, `${record.event_id}:obs:drift:${record.path}`),
+        recordDrift: (record) => obs.record('drift', record),
         recordFailure: async (record) => {
-          await obs.record('schema_failure', record, `${record.event_id}:obs:schema_failure`);
+          await obs.record('schema_failure', record);
           counters.rejected++;
         },
         forward: async (msg, eventId, sourceId, eventType) => {
           const h = forwardHeaders(msg.headers);
-          h.set('Nats-Msg-Id', stageMsgId(eventId, 'validate'));
+          h.set(MSG_ID_HEADER, stageMsgId(eventId, 'validate'));
           h.set(Header.eventType, eventType);
           await publisher.publish(t.valid(sourceId), msg.data, h);
           counters.valid++;

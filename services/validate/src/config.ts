@@ -1,5 +1,5 @@
 import { type BaseConfig, EnvReader, readBaseConfig, readStageSettings, type StageSettings } from '@hookstream/runtime';
-import { DEFAULT_REGEX_BUDGET } from './regex.ts';
+import { DEFAULT_REGEX_BUDGET } from '@hookstream/schema-compiler';
 
 /** Everything validate needs, resolved and frozen. */
 export interface ValidateConfig extends BaseConfig, StageSettings {

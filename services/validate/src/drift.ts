@@ -1,8 +1,6 @@
-import type { SchemaRecord } from '@hookstream/runtime';
-import { compilePattern, RegexBudgetError, type SafePattern } from './regex.ts';
-
-/** The JSON type of a drifted value, as recorded in `hs.obs.drift`. */
-export type JsonType = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'null';
+import type { JsonType } from '@hookstream/contracts';
+import type { SchemaRecord } from '@hookstream/models';
+import { compilePattern, RegexBudgetError, type SafePattern } from '@hookstream/schema-compiler';
 
 /** A property present in an event that its schema does not declare. */
 export interface DriftFinding {

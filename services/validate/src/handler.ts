@@ -1,70 +1,14 @@
-import {
-  Header,
-  type Outcome,
-  type SchemaMode,
-  type SchemaRecord,
-  type SourceConfig,
-  type StageMessage,
-  senderHeader,
-  sourcePolicy,
-} from '@hookstream/runtime';
+import { type DriftRecord, Header, type SchemaError, type SchemaFailureRecord, type ValidateRejection } from '@hookstream/contracts';
+import type { SchemaRecord } from '@hookstream/models';
+import { type SchemaMode, type SourceConfig, sourcePolicy } from '@hookstream/models';
+import { type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
+import { type CheckedMode, type Compiled, DEFAULT_REGEX_BUDGET, RegexBudgetError, RegexMeter } from '@hookstream/schema-compiler';
 import { type Locator, locate } from '@hookstream/signing';
-import { type DriftFinding, DriftLimiter, findDrift, type JsonType } from './drift.ts';
+import { type DriftFinding, DriftLimiter, findDrift } from './drift.ts';
 import { parseBody } from './parse.ts';
-import { DEFAULT_REGEX_BUDGET, RegexBudgetError, RegexMeter } from './regex.ts';
-import type { CheckedMode, Compiled, SchemaError } from './schemas.ts';
 
 /** The parts of an `hs.unique.{source}` message validate reads. */
 export type UniqueMessage = StageMessage;
-
-/** Why validate turned a message away (a closed set; docs/validation.md explains each). */
-export type ValidateRejection =
-  | 'malformed_body'
-  | 'too_deep'
-  | 'missing_event_type'
-  | 'schema_violation'
-  | 'no_schema'
-  | 'schema_invalid'
-  | 'regex_budget'
-  | 'unknown_source';
-
-/** Every {@link ValidateRejection}. */
-export const VALIDATE_REJECTIONS: readonly ValidateRejection[] = Object.freeze([
-  'malformed_body',
-  'too_deep',
-  'missing_event_type',
-  'schema_violation',
-  'no_schema',
-  'schema_invalid',
-  'regex_budget',
-  'unknown_source',
-]);
-
-/** The analytics record of a rejection at validate, published on `hs.obs.schema_failure`. */
-export interface SchemaFailureRecord {
-  readonly kind: 'schema_failure';
-  readonly stage: 'validate';
-  readonly event_id: string;
-  readonly source: string;
-  readonly event_type: string | null;
-  readonly reason: ValidateRejection;
-  /** ajv's errors for `schema_violation` (at most {@link MAX_RECORDED_ERRORS}); one entry saying what failed otherwise. */
-  readonly errors: readonly SchemaError[];
-  readonly received_at: number;
-  readonly at: number;
-}
-
-/** The analytics record of a property no schema declares, published on `hs.obs.drift`. */
-export interface DriftRecord {
-  readonly kind: 'drift';
-  readonly source: string;
-  readonly event_type: string;
-  readonly path: string;
-  readonly json_type: JsonType;
-  /** The event in which the property was seen (the first within the interval). */
-  readonly event_id: string;
-  readonly at: number;
-}
 
 /** The pure lookups {@link judge} needs. */
 export interface JudgeDeps {

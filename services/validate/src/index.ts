@@ -5,43 +5,17 @@ export {
   DriftLimiter,
   type DriftLimiterOptions,
   findDrift,
-  type JsonType,
   jsonTypeOf,
   type PatternTest,
 } from './drift.ts';
 export {
-  type DriftRecord,
   handleUnique,
   type JudgeDeps,
   judge,
   MAX_EVENT_TYPE_LENGTH,
   MAX_RECORDED_ERRORS,
-  type SchemaFailureRecord,
   type UniqueMessage,
-  VALIDATE_REJECTIONS,
   type ValidateDeps,
-  type ValidateRejection,
   type Verdict,
 } from './handler.ts';
 export { bracketDepth, mediaType, type ParseFailureReason, type ParseResult, parseBody } from './parse.ts';
-export {
-  compilePattern,
-  DEFAULT_REGEX_BUDGET,
-  MAX_PATTERN_LENGTH,
-  MAX_PATTERN_PROGRAM,
-  MAX_SCHEMA_PROGRAM,
-  PatternError,
-  RegexBudgetError,
-  RegexMeter,
-  type SafePattern,
-} from './regex.ts';
-export {
-  type CheckedMode,
-  type Compiled,
-  compileSchema,
-  type Dialect,
-  dialectOf,
-  SchemaCache,
-  type SchemaError,
-  strictVariant,
-} from './schemas.ts';

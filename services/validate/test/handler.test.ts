@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Header, parseSchemaRecord, parseSourceConfig, type SchemaRecord, type SourceConfig, schemaKey } from '@hookstream/runtime';
-import {
-  DriftLimiter,
-  type DriftRecord,
-  handleUnique,
-  SchemaCache,
-  type SchemaFailureRecord,
-  type UniqueMessage,
-  type ValidateDeps,
-} from '@hookstream/validate';
+import { type DriftRecord, Header, type SchemaFailureRecord } from '@hookstream/contracts';
+import { parseSchemaRecord, parseSourceConfig, type SchemaRecord, type SourceConfig, schemaKey } from '@hookstream/models';
+import { SchemaCache } from '@hookstream/schema-compiler';
+import { DriftLimiter, handleUnique, type UniqueMessage, type ValidateDeps } from '@hookstream/validate';
 
 const RECEIVED_AT = 1_700_000_000_000;
 const HOUR = 3_600_000;

@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Header, parseSchemaRecord, parseSourceConfig } from '@hookstream/runtime';
+import { Header } from '@hookstream/contracts';
+import { parseSchemaRecord, parseSourceConfig } from '@hookstream/models';
 import {
   compilePattern,
   compileSchema,
-  DriftLimiter,
-  findDrift,
-  handleUnique,
-  judge,
   MAX_PATTERN_PROGRAM,
   MAX_SCHEMA_PROGRAM,
   RegexBudgetError,
   RegexMeter,
   SchemaCache,
-  type UniqueMessage,
-} from '@hookstream/validate';
+} from '@hookstream/schema-compiler';
+import { DriftLimiter, findDrift, handleUnique, judge, type UniqueMessage } from '@hookstream/validate';
 
 // The pattern and body from the issue: with a backtracking engine each extra
 // `a` doubles the time (28 a's took 21.6 s); 40 would take hours.

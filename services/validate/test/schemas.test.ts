@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSchemaRecord } from '@hookstream/runtime';
-import { bracketDepth, compileSchema, dialectOf, mediaType, parseBody, SchemaCache, strictVariant } from '@hookstream/validate';
+import { parseSchemaRecord } from '@hookstream/models';
+import { compileSchema, dialectOf, SchemaCache, strictVariant } from '@hookstream/schema-compiler';
+import { bracketDepth, mediaType, parseBody } from '@hookstream/validate';
 
 describe('validate schemas and parsing', () => {
   it('validate: the strict variant closes every object schema that declares properties and leaves the rest alone', () => {

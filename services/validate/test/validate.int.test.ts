@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  AckingPublisher,
-  createLogger,
-  ensureStreams,
-  Header,
-  type NatsHandle,
-  openBucket,
-  SchemaStore,
-  SourceStore,
-  streamConfigs,
-  topology,
-} from '@hookstream/runtime';
+import { Header } from '@hookstream/contracts';
+import { SchemaStore, SourceStore } from '@hookstream/models';
+import { AckingPublisher, createLogger, ensureStreams, type NatsHandle, openBucket, streamConfigs, topology } from '@hookstream/runtime';
 import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { buildApp, loadConfig, type ValidateApp } from '@hookstream/validate';
 import { type JetStreamManager, jetstreamManager, type StoredMsg } from '@nats-io/jetstream';

@@ -1,4 +1,5 @@
-import { buildStage, forwardHeaders, type Logger, type StageApp, stageMsgId } from '@hookstream/runtime';
+import { Header, MSG_ID_HEADER, stageMsgId } from '@hookstream/contracts';
+import { buildStage, forwardHeaders, type Logger, type StageApp } from '@hookstream/runtime';
 import type { VerifyConfig } from './config.ts';
 import { handleRaw, type VerifyDeps } from './handler.ts';
 
@@ -10,9 +11,6 @@ export interface VerifyOverrides {
 
 /** The verify service. */
 export type VerifyApp = StageApp;
-
-/** Header naming which of the source's secrets matched (useful during rotation). */
-export const SECRET_ID_HEADER = 'hs-verified-secret-id';
 
 /**
  * Wires verify on the shared stage wiring: a durable consumer on `hs.raw.>`
@@ -30,11 +28,11 @@ export function buildApp(config: VerifyConfig, overrides: VerifyOverrides = {}):
       const deps: VerifyDeps = {
         source: (id) => sources.get(id),
         now,
-        recordRejection: (record) => obs.record('rejection', record, `${record.event_id}:obs:rejection:verify`),
+        recordRejection: (record) => obs.record('rejection', record),
         forward: async (msg, eventId, sourceId, secretId) => {
           const h = forwardHeaders(msg.headers);
-          h.set('Nats-Msg-Id', stageMsgId(eventId, 'verify'));
-          if (secretId !== undefined) h.set(SECRET_ID_HEADER, secretId);
+          h.set(MSG_ID_HEADER, stageMsgId(eventId, 'verify'));
+          if (secretId !== undefined) h.set(Header.verifiedSecretId, secretId);
           await publisher.publish(t.verified(sourceId), msg.data, h);
         },
       };

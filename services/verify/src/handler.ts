@@ -1,23 +1,10 @@
-import { envelopeOf, type Outcome, type SourceConfig, type StageMessage, senderHeader, sourcePolicy } from '@hookstream/runtime';
-import { type RejectionReason, verifySignature } from '@hookstream/signing';
+import type { RejectionRecord, VerifyRejection } from '@hookstream/contracts';
+import { type SourceConfig, sourcePolicy } from '@hookstream/models';
+import { envelopeOf, type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
+import { verifySignature } from '@hookstream/signing';
 
 /** A raw message as verify's handler reads it. */
 export type RawMessage = StageMessage;
-
-/** Why verify turned a message away: the signing reasons plus a source that is gone. */
-export type VerifyRejection = RejectionReason | 'unknown_source';
-
-/** The analytics record of a rejection, published on `hs.obs.rejection`. */
-export interface RejectionRecord {
-  readonly kind: 'rejection';
-  readonly stage: 'verify' | 'ingest';
-  readonly event_id: string;
-  readonly source: string;
-  readonly reason: VerifyRejection;
-  readonly detail: string;
-  readonly received_at: number;
-  readonly at: number;
-}
 
 /** The I/O verify's handler needs, as small interfaces (fakes in unit tests). */
 export interface VerifyDeps {

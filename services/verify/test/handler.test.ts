@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Header, parseSourceConfig, type SourceConfig } from '@hookstream/runtime';
-import { handleRaw, type RawMessage, type RejectionRecord, type VerifyDeps } from '@hookstream/verify';
+import { Header, type RejectionRecord } from '@hookstream/contracts';
+import { parseSourceConfig, type SourceConfig } from '@hookstream/models';
+import { handleRaw, type RawMessage, type VerifyDeps } from '@hookstream/verify';
 import Stripe from 'stripe';
 
 const SECRET = 'whsec_test_secret';

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AckingPublisher, createLogger, Header, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
-import { isSecretActive } from '@hookstream/signing';
+import { Header, isSecretActive } from '@hookstream/contracts';
+import { SourceStore } from '@hookstream/models';
+import { AckingPublisher, createLogger, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import { connectTestNats, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
-import { buildApp, loadConfig, SECRET_ID_HEADER, type VerifyApp } from '@hookstream/verify';
+import { buildApp, loadConfig, type VerifyApp } from '@hookstream/verify';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { sign as githubSign } from '@octokit/webhooks-methods';
@@ -60,7 +61,7 @@ describe('verify: the secret window boundary against a real nats-server', () => 
     const verified = await waitFor('the event received before notAfterMs on hs.verified', async () =>
       (await storedMessages(jsm, t.streams.pipe)).find((m) => m.header.get(Header.eventId) === 'before'),
     );
-    assert.equal(verified.header.get(SECRET_ID_HEADER), 'old');
+    assert.equal(verified.header.get(Header.verifiedSecretId), 'old');
 
     await raw('at', '{"n":2}', NOT_AFTER_MS);
     const dead = await waitFor('the event received at notAfterMs in the DLQ', async () =>

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { Header } from '@hookstream/contracts';
 import { buildApp as buildIngest, type IngestApp, loadConfig as loadIngestConfig } from '@hookstream/ingest';
-import { createLogger, Header, type NatsHandle, openBucket, SourceStore, topology } from '@hookstream/runtime';
+import { SourceStore } from '@hookstream/models';
+import { createLogger, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
-import { buildApp, loadConfig, SECRET_ID_HEADER, type VerifyApp } from '@hookstream/verify';
+import { buildApp, loadConfig, type VerifyApp } from '@hookstream/verify';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { sign as githubSign } from '@octokit/webhooks-methods';
 import Stripe from 'stripe';
@@ -94,9 +96,9 @@ describe('verify through ingest against a real nats-server', () => {
     const old = await verified(idOf(withOld));
     assert.equal(old.subject, t.verified('stripe'));
     assert.equal(Buffer.from(old.data).toString('utf8'), body);
-    assert.equal(old.header.get(SECRET_ID_HEADER), 'old');
+    assert.equal(old.header.get(Header.verifiedSecretId), 'old');
     assert.equal(old.header.get('Nats-Msg-Id'), `${idOf(withOld)}:verify`);
-    assert.equal((await verified(idOf(withNew))).header.get(SECRET_ID_HEADER), 'new');
+    assert.equal((await verified(idOf(withNew))).header.get(Header.verifiedSecretId), 'new');
     const ghMsg = await verified(idOf(gh));
     assert.equal(Buffer.from(ghMsg.data).toString('utf8'), ghBody);
     assert.equal(ghMsg.header.get('hs-h-x-github-event'), 'pull_request');

@@ -97,7 +97,7 @@ export function DeadLettersPage({ filter, role }: { filter: DeadLetterQuery; rol
 
   const letters = list.data?.deadLetters ?? [];
   const next = list.data?.nextPageToken ?? '';
-  const mayReplay = can(role, 'replay');
+  const mayReplay = can(role, 'replayDeadLetters');
 
   return (
     <>

@@ -126,7 +126,7 @@ function FailedDeliveries({
           <DeadLetterTable
             letters={letters}
             caption={`Failed deliveries of ${id}`}
-            canReplay={can(role, 'replay')}
+            canReplay={can(role, 'replayDeadLetters')}
             replaying={replay.busy}
             onReplay={(s) => void onReplay(s)}
           />
@@ -181,7 +181,7 @@ export function EndpointPage({ id, role }: { id: string; role: Role | undefined 
         <section aria-labelledby="health-heading" class="card">
           <div class="card-head">
             <h2 id="health-heading">Health, last hour</h2>
-            {can(role, 'toggle-endpoint') && (
+            {can(role, 'setEndpointEnabled') && (
               <button type="button" class={e.enabled ? 'danger' : ''} disabled={toggle.busy} onClick={() => void onToggle()}>
                 {e.enabled ? 'Disable endpoint' : 'Enable endpoint'}
               </button>
@@ -227,7 +227,7 @@ export function EndpointPage({ id, role }: { id: string; role: Role | undefined 
       )}
       <StatsCharts endpoint={id} />
       <FailedDeliveries id={id} role={role} status={statusOf('failed')} announce={announcer('failed')} />
-      {can(role, 'replay') && <ReplayRangeForm id={id} status={statusOf('range')} announce={announcer('range')} />}
+      {can(role, 'replayToEndpoint') && <ReplayRangeForm id={id} status={statusOf('range')} announce={announcer('range')} />}
     </>
   );
 }

@@ -143,7 +143,7 @@ export function EventPage({ id, role }: { id: string; role: Role | undefined }) 
             <Figure label="Size">{formatBytes(e.payloadSize ?? 0)}</Figure>
           </dl>
 
-          {can(role, 'replay') && <ReplayForm eventId={id} onReplayed={event.reload} />}
+          {can(role, 'replayToEndpoint') && <ReplayForm eventId={id} onReplayed={event.reload} />}
 
           <section aria-labelledby="attempts-heading">
             <h2 id="attempts-heading">Delivery attempts</h2>

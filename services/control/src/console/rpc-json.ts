@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { type Role, RPC_ROLES, type RpcName } from '@hookstream/contracts';
 import * as pb from '@hookstream/proto';
 import type { Handlers } from '../handlers.ts';
 
@@ -45,6 +46,15 @@ const CODECS: { readonly [K in Method]: { readonly request: JsonCodec<Req<K>>; r
   endpointHealth: { request: pb.EndpointHealthRequest, response: pb.EndpointHealthResponse },
   sourceHealth: { request: pb.SourceHealthRequest, response: pb.SourceHealthResponse },
 };
+
+/**
+ * The contracts' role table covers exactly the RPCs of the proto: a new RPC
+ * without a role (or a role for an RPC that is gone) fails to compile here.
+ */
+const _everyRpcHasARole: { readonly [K in Method]: Role } = RPC_ROLES;
+const _everyRoleIsAnRpc: { readonly [K in RpcName]: unknown } = CODECS;
+void _everyRpcHasARole;
+void _everyRoleIsAnRpc;
 
 /** The handler key of a URL's PascalCase RPC name (`ListEndpoints` → `listEndpoints`), or undefined. Pure. */
 export function methodOf(name: string): Method | undefined {

@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { status } from '@grpc/grpc-js';
+import { isRead, mayCall } from '@hookstream/contracts';
 import type { Logger } from '@hookstream/runtime';
 import { toServiceError } from '../errors.ts';
 import type { Handlers } from '../handlers.ts';
 import { callJson, httpStatusOf, methodOf } from './rpc-json.ts';
 import { readStatic } from './static-files.ts';
-import { authenticate, isRead, mayCall, type Principal } from './users.ts';
+import { authenticate, type Principal } from './users.ts';
 
 /** Options for {@link startConsoleServer}. */
 export interface ConsoleServerOptions {

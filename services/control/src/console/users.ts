@@ -1,11 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-
-/**
- * Console roles, each including the one before: `viewer` reads, `operator`
- * also replays and purges dead letters, replays to endpoints and enables or
- * disables endpoints, `admin` may call every RPC (the control token is admin).
- */
-export type Role = 'viewer' | 'operator' | 'admin';
+import { ROLES, type Role } from '@hookstream/contracts';
 
 /** Someone the console knows by a token. */
 export interface Principal {
@@ -15,12 +9,6 @@ export interface Principal {
   readonly tokenSha256: Buffer;
 }
 
-const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
-/** RPCs an operator may call besides the reads. */
-const OPERATOR_RPCS = new Set(['replayDeadLetters', 'purgeDeadLetters', 'replayToEndpoint', 'setEndpointEnabled']);
-/** Reads: every viewer may call them. */
-const READ_RPC = /^(get|list)[A-Z]|^(stats|statsSeries|endpointHealth|sourceHealth)$/;
-
 /** The token of an `authorization: Bearer <token>` value, or undefined. Pure. */
 export function bearerToken(authorization: string | undefined): string | undefined {
   return authorization === undefined ? undefined : /^Bearer (.+)$/i.exec(authorization.trim())?.[1];
@@ -29,18 +17,6 @@ export function bearerToken(authorization: string | undefined): string | undefin
 /** SHA-256 of a token. Pure. */
 export function tokenDigest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
-}
-
-/** Whether an RPC (handler key, e.g. `listEndpoints`) only reads. Pure. */
-export function isRead(method: string): boolean {
-  return READ_RPC.test(method);
-}
-
-/** Whether `role` may call the RPC named `method` (handler key, e.g. `listEndpoints`). Pure. */
-export function mayCall(role: Role, method: string): boolean {
-  if (role === 'admin') return true;
-  if (isRead(method)) return true;
-  return role === 'operator' && OPERATOR_RPCS.has(method);
 }
 
 /**

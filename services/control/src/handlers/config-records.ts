@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
+import { type EndpointConfig, SOURCE_ID, type SourceConfig } from '@hookstream/models';
 import type { Endpoint, RotateSecretRequest, RotateSecretResponse, Source } from '@hookstream/proto';
-import { type EndpointConfig, SOURCE_ID, type SourceConfig } from '@hookstream/runtime';
 import { invalid, RpcError } from '../errors.ts';
 import type { ResolvedDeps } from '../handlers.ts';
 import { isUnreadable, parseJsonField, type RecordBucket, revisionOf, type Stored, type Unreadable } from '../records.ts';

@@ -1,5 +1,6 @@
+import { Header } from '@hookstream/contracts';
 import type { DeadLetter, DeadLetterFilter } from '@hookstream/proto';
-import { Header, headerValue } from '@hookstream/runtime';
+import { headerValue } from '@hookstream/runtime';
 import type { StoredMsg } from '@nats-io/jetstream';
 import type { DeadLetterMatch } from '../dead-letters.ts';
 import { invalid } from '../errors.ts';

@@ -1,4 +1,4 @@
-import { SOURCE_ID } from '@hookstream/runtime';
+import { SOURCE_ID } from '@hookstream/models';
 import { invalid } from '../errors.ts';
 
 // Checks on request fields several resources share; each throws

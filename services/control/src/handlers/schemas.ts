@@ -1,5 +1,5 @@
+import type { SchemaRecord } from '@hookstream/models';
 import type { Schema } from '@hookstream/proto';
-import type { SchemaRecord } from '@hookstream/runtime';
 import { invalid } from '../errors.ts';
 import type { Handlers, ResolvedDeps } from '../handlers.ts';
 import { pageSize, revisionOf, type Stored } from '../records.ts';

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { seriesStep } from '@hookstream/analytics';
+import { seriesStep } from '@hookstream/clickhouse';
 import { invalid, RpcError } from '../errors.ts';
 import type { Handlers, ResolvedDeps } from '../handlers.ts';
 import { endpointHealth, sourceHealth } from '../health.ts';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { authenticate, mayCall, parseUsersFile, tokenDigest } from '@hookstream/control';
+import { mayCall } from '@hookstream/contracts';
+import { authenticate, parseUsersFile, tokenDigest } from '@hookstream/control';
 
 const hex = (token: string) => tokenDigest(token).toString('hex');
 

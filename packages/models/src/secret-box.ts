@@ -1,10 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { ConfigError } from './errors.ts';
 
 /** Prefix of an encrypted secret value: `enc:v1:{key id}:{base64(iv | ciphertext | tag)}`. */
 export const ENCRYPTED_PREFIX = 'enc:v1:';
 
-/** Thrown when an encrypted value cannot be opened (unknown key id, tampered, truncated). */
+/** Thrown when an encrypted value cannot be opened (unknown key id, tampered, truncated), or a master key is not valid. */
 export class SecretBoxError extends Error {
   override name = 'SecretBoxError';
 }
@@ -18,13 +17,13 @@ export class SecretBox {
   readonly #keys: ReadonlyMap<string, Buffer>;
   readonly #currentId: string;
 
-  /** `keys`: key id → 32-byte key; `currentId` seals new values. Throws ConfigError on a bad key. */
+  /** `keys`: key id → 32-byte key; `currentId` seals new values. Throws SecretBoxError on a bad key (runtime's `secretBoxFromEnv` reports it as a ConfigError). */
   constructor(keys: ReadonlyMap<string, Buffer>, currentId: string) {
     for (const [id, key] of keys) {
-      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) throw new ConfigError([`master key id ${JSON.stringify(id)}: letters, digits, _ and - only`]);
-      if (key.length !== 32) throw new ConfigError([`master key ${id}: must be 32 bytes (base64 of 32 random bytes)`]);
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) throw new SecretBoxError(`master key id ${JSON.stringify(id)}: letters, digits, _ and - only`);
+      if (key.length !== 32) throw new SecretBoxError(`master key ${id}: must be 32 bytes (base64 of 32 random bytes)`);
     }
-    if (!keys.has(currentId)) throw new ConfigError([`HS_MASTER_KEY_ID: no master key with id ${currentId}`]);
+    if (!keys.has(currentId)) throw new SecretBoxError(`HS_MASTER_KEY_ID: no master key with id ${currentId}`);
     this.#keys = keys;
     this.#currentId = currentId;
   }
@@ -72,29 +71,6 @@ export class SecretBox {
   get currentKeyId(): string {
     return this.#currentId;
   }
-}
-
-/**
- * Builds a {@link SecretBox} from the environment: `HS_MASTER_KEY` (base64 of
- * 32 bytes, id `k1`), or `HS_MASTER_KEYS` (`id:base64,id:base64`) with
- * `HS_MASTER_KEY_ID` naming the current one. Undefined when neither is set
- * (secrets are then stored and read as given). Throws ConfigError.
- */
-export function secretBoxFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): SecretBox | undefined {
-  const keys = new Map<string, Buffer>();
-  if (env.HS_MASTER_KEYS) {
-    for (const item of env.HS_MASTER_KEYS.split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '')) {
-      const colon = item.indexOf(':');
-      if (colon <= 0) throw new ConfigError(['HS_MASTER_KEYS: expected id:base64key, comma-separated']);
-      keys.set(item.slice(0, colon), Buffer.from(item.slice(colon + 1), 'base64'));
-    }
-  } else if (env.HS_MASTER_KEY) {
-    keys.set('k1', Buffer.from(env.HS_MASTER_KEY, 'base64'));
-  }
-  if (keys.size === 0) return undefined;
-  return new SecretBox(keys, env.HS_MASTER_KEY_ID ?? [...keys.keys()].at(-1) ?? 'k1');
 }
 
 /** True when a value is in the sealed at-rest form (starts with {@link ENCRYPTED_PREFIX}). Pure. */

@@ -1,7 +1,7 @@
 import { parse as parseCel } from '@bufbuild/cel';
+import { parseSecrets, ValidationError } from '@hookstream/contracts';
 import { type Locator, locate, parseLocator, type Secret } from '@hookstream/signing';
 import type { KV } from '@nats-io/kv';
-import { ValidationError } from './errors.ts';
 import { decodeRecord, RecordStore } from './record-store.ts';
 import { ENCRYPTED_PREFIX, type SecretBox } from './secret-box.ts';
 import { SOURCE_ID } from './sources.ts';
@@ -223,19 +223,11 @@ export function parseEndpointConfig(input: unknown): EndpointConfig {
     if (typeof raw.filter !== 'string' || raw.filter.trim() === '') throw new ValidationError('filter', 'must be a CEL expression');
     checkFilter(raw.filter);
   }
-  if (!Array.isArray(raw.secrets) || raw.secrets.length === 0) throw new ValidationError('secrets', 'must list at least one whsec_ secret');
-  const secrets = raw.secrets.map((s: unknown, i) => {
-    const r = obj(s, `secrets[${i}]`);
-    if (typeof r.id !== 'string' || r.id === '') throw new ValidationError(`secrets[${i}].id`, 'must be a non-empty string');
+  const secrets = parseSecrets(raw.secrets, {
     // A sealed value (opened only by services that hold the master key) is opaque here.
-    if (typeof r.value !== 'string' || !(/^whsec_[A-Za-z0-9+/]+=*$/.test(r.value) || r.value.startsWith(ENCRYPTED_PREFIX))) {
-      throw new ValidationError(`secrets[${i}].value`, 'must be a whsec_ secret (base64)');
-    }
-    for (const bound of ['notBeforeMs', 'notAfterMs'] as const) {
-      if (r[bound] !== undefined && typeof r[bound] !== 'number')
-        throw new ValidationError(`secrets[${i}].${bound}`, 'must be epoch milliseconds');
-    }
-    return Object.freeze({ ...r }) as unknown as Secret;
+    value: (v) => /^whsec_[A-Za-z0-9+/]+=*$/.test(v) || v.startsWith(ENCRYPTED_PREFIX),
+    valueMessage: 'must be a whsec_ secret (base64)',
+    atLeastOne: 'must list at least one whsec_ secret',
   });
   let headers: Record<string, string> | undefined;
   if (raw.headers !== undefined) {
@@ -294,33 +286,6 @@ export function parseEndpointConfig(input: unknown): EndpointConfig {
 /** Decodes a KV value into a {@link EndpointConfig}; the key must equal the id. */
 export function decodeEndpoint(key: string, value: Uint8Array, box?: SecretBox): EndpointConfig {
   return decodeRecord(parseEndpointConfig, key, value, box);
-}
-
-/**
- * Whether an event type matches a pattern: `*` matches everything; otherwise
- * `*` in a pattern matches any run of characters (dots included), the rest
- * must be equal. `payment.*` matches `payment.succeeded` and
- * `payment.intent.created`, not `payment`. Pure.
- */
-export function matchesEventType(pattern: string, eventType: string): boolean {
-  if (pattern === '*') return true;
-  if (!pattern.includes('*')) return pattern === eventType;
-  const parts = pattern.split('*');
-  let at = 0;
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i] as string;
-    if (i === 0) {
-      if (!eventType.startsWith(part)) return false;
-      at = part.length;
-    } else if (i === parts.length - 1) {
-      return eventType.length - part.length >= at && eventType.endsWith(part);
-    } else {
-      const found = eventType.indexOf(part, at);
-      if (found === -1) return false;
-      at = found + part.length;
-    }
-  }
-  return true;
 }
 
 /** Typed writes to the `hs_endpoints` bucket (the control plane in production; tests and `make up` directly). */

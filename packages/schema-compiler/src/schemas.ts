@@ -1,16 +1,8 @@
-import { type SchemaMode, type SchemaRecord, schemaKey } from '@hookstream/runtime';
+import type { SchemaError } from '@hookstream/contracts';
+import { type SchemaMode, type SchemaRecord, schemaKey } from '@hookstream/models';
 import { Ajv, type AnySchema, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { compilePattern, MAX_SCHEMA_PROGRAM, PatternError, type RegexMeter, type SafePattern } from './regex.ts';
-
-/** One schema violation as reported in dead letters and `hs.obs.schema_failure`. */
-export interface SchemaError {
-  /** JSON Pointer into the event (ajv's `instancePath`), '' for the root. */
-  readonly path: string;
-  /** The JSON Schema keyword that failed (`required`, `type`, `additionalProperties`, …). */
-  readonly keyword: string;
-  readonly message: string;
-}
 
 /** The JSON Schema dialects validate compiles. */
 export type Dialect = '2020-12' | 'draft-07';

@@ -1,7 +1,3 @@
-import type { KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { type BucketOptions, bucketKeys, openBucket } from './config-cache.ts';
-
 /**
  * Circuit reports: each deliver replica keeps its circuit breakers in memory
  * and writes the ones that are not closed to the `hs_circuits` bucket, key
@@ -20,18 +16,6 @@ export interface CircuitReport {
 /** How long a report lives without being written again. */
 export const CIRCUIT_REPORT_TTL_MS = 60_000;
 
-const KEY_UNSAFE = /[^A-Za-z0-9_-]/g;
-
-/** The bucket key of a report: both parts reduced to KV-safe characters. Pure. */
-export function circuitKey(endpoint: string, replica: string): string {
-  return `${endpoint.replace(KEY_UNSAFE, '_')}.${replica.replace(KEY_UNSAFE, '_')}`;
-}
-
-/** Opens (creating when missing) the circuits bucket with its TTL. */
-export function openCircuitBucket(nc: NatsConnection, name: string, options: Omit<BucketOptions, 'ttlMs' | 'history'>): Promise<KV> {
-  return openBucket(nc, name, { ...options, history: 1, ttlMs: CIRCUIT_REPORT_TTL_MS });
-}
-
 /** Encodes a report as stored. Pure. */
 export function encodeCircuitReport(report: CircuitReport): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(report));
@@ -49,16 +33,4 @@ export function decodeCircuitReport(value: Uint8Array): CircuitReport | undefine
   } catch {
     return undefined;
   }
-}
-
-/** Every live report in the bucket (older than the TTL ones are skipped too). */
-export async function readCircuitReports(kv: KV, nowMs: number): Promise<CircuitReport[]> {
-  const reports: CircuitReport[] = [];
-  for (const key of await bucketKeys(kv)) {
-    const entry = await kv.get(key);
-    if (entry === null || entry.operation !== 'PUT') continue;
-    const report = decodeCircuitReport(entry.value);
-    if (report !== undefined && nowMs - report.reportedAtMs <= CIRCUIT_REPORT_TTL_MS) reports.push(report);
-  }
-  return reports;
 }

@@ -1,5 +1,5 @@
+import { ValidationError } from '@hookstream/contracts';
 import type { KV } from '@nats-io/kv';
-import { ValidationError } from './errors.ts';
 import { SOURCE_ID } from './sources.ts';
 
 /**

@@ -1,5 +1,13 @@
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import type { Row, TableSpec } from './records.ts';
+
+/** A row as it is sent to ClickHouse (JSONEachRow): column name to value. */
+export type Row = Readonly<Record<string, string | number | null>>;
+
+/** Where a table's rows go and the first column of its sorting key (used to find rows already stored). */
+export interface TableSpec {
+  readonly name: string;
+  readonly groupColumn: string;
+}
 
 /** Where the sink writes rows. The ClickHouse one is {@link ClickHouseRowStore}; tests may fake it. */
 export interface RowStore {

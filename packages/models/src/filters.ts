@@ -1,6 +1,7 @@
 import { type CelInput, CelScalar, celEnv, celFunc, celList, celMap, isCelError, parse, plan } from '@bufbuild/cel';
 import { RE2JS } from '@bufbuild/re2';
-import { checkFilter } from '@hookstream/runtime';
+import type { FilterVerdict } from '@hookstream/contracts';
+import { checkFilter } from './endpoints.ts';
 
 /** The variables a filter sees. */
 export interface FilterInput {
@@ -15,8 +16,8 @@ export interface FilterInput {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** What a filter said about one event. */
-export type FilterResult = { readonly ok: true; readonly match: boolean } | { readonly ok: false; readonly error: string };
+/** What a filter said about one event (the contracts' `FilterVerdict`). */
+export type FilterResult = FilterVerdict;
 
 /** A compiled filter. */
 export type CompiledFilter = (input: FilterInput) => FilterResult;
@@ -223,6 +224,19 @@ export class FilterCache {
 
   constructor(budget: FilterBudget = DEFAULT_FILTER_BUDGET) {
     this.#budget = budget;
+  }
+
+  /**
+   * Evaluates an endpoint's filter on the event `input()` builds (called
+   * only when needed): what the filter said, or `{ ok: false }` with
+   * `does not compile: …` when it cannot be compiled. Never throws.
+   */
+  evaluate(endpointId: string, expression: string, input: () => FilterInput): FilterResult {
+    try {
+      return this.get(endpointId, expression)(input());
+    } catch (err) {
+      return { ok: false, error: `does not compile: ${(err as Error).message}` };
+    }
   }
 
   /** The compiled filter for an endpoint's current expression; throws if it does not compile or is refused. */

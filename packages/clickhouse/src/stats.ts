@@ -1,4 +1,4 @@
-import { quote, type SqlRunner } from './clickhouse.ts';
+import { quote, type SqlRunner } from './client.ts';
 
 /** What {@link endpointStats} reports for one endpoint over a window. */
 export interface EndpointStats {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSourceConfig, sourcePolicy, ValidationError } from '@hookstream/runtime';
+import { ValidationError } from '@hookstream/contracts';
+import { parseSourceConfig, sourcePolicy } from '@hookstream/models';
 
 const NONE = { kind: 'none' } as const;
 

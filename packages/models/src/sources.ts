@@ -1,3 +1,4 @@
+import { parseSecrets, ValidationError } from '@hookstream/contracts';
 import {
   type Locator,
   PROVIDER_PRESETS,
@@ -9,7 +10,6 @@ import {
   type Secret,
 } from '@hookstream/signing';
 import type { KV } from '@nats-io/kv';
-import { ValidationError } from './errors.ts';
 import { decodeRecord, RecordStore } from './record-store.ts';
 import type { SecretBox } from './secret-box.ts';
 
@@ -116,31 +116,6 @@ function withField<T>(prefix: string, parse: () => T): T {
   }
 }
 
-function parseSecrets(input: unknown): Secret[] {
-  if (!Array.isArray(input)) throw new ValidationError('secrets', 'must be a list');
-  const ids = new Set<string>();
-  return input.map((raw: unknown, i) => {
-    const field = `secrets[${i}]`;
-    if (typeof raw !== 'object' || raw === null) throw new ValidationError(field, 'must be an object');
-    const s = raw as Record<string, unknown>;
-    if (typeof s.id !== 'string' || s.id === '') throw new ValidationError(`${field}.id`, 'must be a non-empty string');
-    if (ids.has(s.id)) throw new ValidationError(`${field}.id`, `duplicate secret id ${s.id}`);
-    ids.add(s.id);
-    if (typeof s.value !== 'string' || s.value === '') throw new ValidationError(`${field}.value`, 'must be a non-empty string');
-    for (const bound of ['notBeforeMs', 'notAfterMs'] as const) {
-      if (s[bound] !== undefined && (typeof s[bound] !== 'number' || !Number.isFinite(s[bound]))) {
-        throw new ValidationError(`${field}.${bound}`, 'must be epoch milliseconds');
-      }
-    }
-    return Object.freeze({
-      id: s.id,
-      value: s.value,
-      ...(s.notBeforeMs !== undefined ? { notBeforeMs: s.notBeforeMs as number } : {}),
-      ...(s.notAfterMs !== undefined ? { notAfterMs: s.notAfterMs as number } : {}),
-    });
-  });
-}
-
 /** Source ids are URL path segments and subject tokens: keep them plain. */
 export const SOURCE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -190,7 +165,8 @@ export function parseSourceConfig(input: unknown): SourceConfig {
   if (raw.provider === undefined && raw.scheme === undefined) {
     throw new ValidationError('scheme', 'a provider or a scheme is required ({"kind":"none"} for an unsigned source)');
   }
-  if (raw.secrets !== undefined) verification.secrets = Object.freeze(parseSecrets(raw.secrets));
+  if (raw.secrets !== undefined)
+    verification.secrets = Object.freeze(parseSecrets(raw.secrets, { value: () => true, valueMessage: 'must be a non-empty string' }));
   if (raw.eventType !== undefined) verification.eventType = withField('eventType', () => parseLocator(raw.eventType));
   if (raw.idempotencyKey !== undefined) verification.idempotencyKey = withField('idempotencyKey', () => parseLocator(raw.idempotencyKey));
   if (raw.verifyInline !== undefined && typeof raw.verifyInline !== 'boolean') {

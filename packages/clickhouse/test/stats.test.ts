@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { seriesStep } from '@hookstream/analytics';
+import { seriesStep } from '@hookstream/clickhouse';
 
 describe('stats series step', () => {
   it('analytics: seriesStep keeps at most 60 points with a whole-minute, round step', () => {

@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
-
 /**
  * What dedup keeps about a delivery it dropped as a duplicate, in the dedup
- * bucket (`hs_dedup`) under {@link duplicateNoteKey}, for as long as the
+ * bucket (`hs_dedup`) under contracts' `duplicateNoteKey`, for as long as the
  * bucket keeps keys: the control plane's GetEvent reads it to answer a
  * duplicate's id with "duplicate of {first_event_id}".
  */
@@ -17,19 +15,6 @@ export interface DuplicateNote {
   readonly received_at: number;
   /** When dedup dropped it (epoch ms). */
   readonly at: number;
-}
-
-const PLAIN_ID = /^[A-Za-z0-9_-]{1,128}$/;
-
-/**
- * The dedup bucket key of a duplicate's note: `dup/{event id}` (an id with
- * other characters, or longer than 128, is replaced by `sha256-{hex}` of it).
- * The `/` keeps it apart from the claims (`{source}.{hash}`): source ids
- * cannot hold one. Pure.
- */
-export function duplicateNoteKey(eventId: string): string {
-  const token = PLAIN_ID.test(eventId) ? eventId : `sha256-${createHash('sha256').update(eventId).digest('hex')}`;
-  return `dup/${token}`;
 }
 
 /** A note as stored (JSON). Pure. */

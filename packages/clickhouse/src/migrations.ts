@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@hookstream/runtime';
-import type { SqlRunner } from './clickhouse.ts';
+import type { SqlRunner } from './client.ts';
 
 /** `deploy/clickhouse/migrations` in this repository (and in the image, which copies the repo layout). */
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../../deploy/clickhouse/migrations/', import.meta.url));

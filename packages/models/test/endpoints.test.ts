@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_RETRY, matchesEventType, parseEndpointConfig, ValidationError } from '@hookstream/runtime';
+import { matchesEventType, ValidationError } from '@hookstream/contracts';
+import { DEFAULT_RETRY, parseEndpointConfig } from '@hookstream/models';
 
 const base = { id: 'billing', url: 'https://example.com/hooks', secrets: [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }] };
 
@@ -31,6 +32,19 @@ describe('endpoints', () => {
     assert.equal(field({ filter: "type == 'a' && data.amount > 10" }), 'none');
     assert.equal(field({ secrets: [] }), 'secrets');
     assert.equal(field({ secrets: [{ id: 'a', value: 'plain' }] }), 'secrets[0].value');
+    // Scenario: the rules sources had and endpoints lacked (one secrets parser, in the contracts).
+    const w = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    assert.equal(
+      field({
+        secrets: [
+          { id: 'a', value: w },
+          { id: 'a', value: w },
+        ],
+      }),
+      'secrets[1].id',
+    );
+    assert.equal(field({ secrets: [{ id: 'a', value: w, notAfterMs: Number.POSITIVE_INFINITY }] }), 'secrets[0].notAfterMs');
+    assert.equal(field({ secrets: [{ id: 'a', value: w, notBeforeMs: Number.NaN }] }), 'secrets[0].notBeforeMs');
     assert.equal(field({ headers: { 'webhook-signature': 'x' } }), 'headers.webhook-signature');
     assert.equal(field({ headers: { 'x-a': 'b\r\nc' } }), 'headers.x-a');
     assert.equal(field({ timeoutMs: 0 }), 'timeoutMs');

@@ -1,0 +1,73 @@
+export {
+  decodeEndpointState,
+  type EndpointState,
+  encodeEndpointState,
+} from './endpoint-state.ts';
+export {
+  type EndpointSubscription,
+  endpointWantsEvent,
+  type FilterVerdict,
+  matchesEventType,
+  type Unwanted,
+  type Wants,
+  type WantsContext,
+} from './endpoint-wants.ts';
+export { ValidationError } from './errors.ts';
+export {
+  DELIVERY_PROGRESS_HEADERS,
+  type DeadLetterFields,
+  deadLetterHeaders,
+  Header,
+  type HeaderSink,
+  isDeadLetterHeader,
+  MSG_ID_HEADER,
+  type ReducedDeadLetter,
+  TaskHeader,
+} from './headers.ts';
+export {
+  attemptRecordId,
+  circuitKey,
+  deadLetterMsgId,
+  deadLetterReplayId,
+  deliverDeadLetterMsgId,
+  deliveryKey,
+  dueTaskMsgId,
+  duplicateNoteKey,
+  endpointReplayMsgId,
+  filterDeadLetterMsgId,
+  replayMsgId,
+  skippedRecordId,
+  stageMsgId,
+  taskMsgId,
+} from './ids.ts';
+export {
+  ATTEMPT_OUTCOMES,
+  type AttemptOutcome,
+  type AttemptRecord,
+  attemptRowId,
+  type DeliverDeadLetterReason,
+  type DriftRecord,
+  type DuplicateRecord,
+  driftRowId,
+  duplicateRowId,
+  isRecordKind,
+  type JsonType,
+  RECORD_KINDS,
+  type RecordKind,
+  type RecordMap,
+  type RecordOf,
+  type RejectionRecord,
+  recordMsgId,
+  rejectionRowId,
+  replayOfAttemptRow,
+  type SchemaError,
+  type SchemaFailureRecord,
+  type SignatureRejection,
+  type SkippedRecord,
+  schemaFailureRowId,
+  skippedRowId,
+  type ValidateRejection,
+  type VerifyRejection,
+} from './records.ts';
+export { isRead, isRpcName, mayCall, ROLES, type Role, RPC_ROLES, type RpcName } from './rpc-roles.ts';
+export { activeSecrets, isSecretActive, parseSecrets, type Secret, type SecretRules } from './secrets.ts';

@@ -1,0 +1,57 @@
+export {
+  CIRCUIT_REPORT_TTL_MS,
+  type CircuitReport,
+  decodeCircuitReport,
+  encodeCircuitReport,
+} from './circuits.ts';
+export { type DuplicateNote, decodeDuplicateNote, encodeDuplicateNote } from './duplicates.ts';
+export {
+  type CircuitPolicy,
+  checkFilter,
+  DEFAULT_CIRCUIT,
+  DEFAULT_ORDERING_LANES,
+  DEFAULT_RETRY,
+  decodeEndpoint,
+  type EndpointConfig,
+  EndpointStore,
+  orderingLane,
+  parseEndpointConfig,
+  type RetryPolicy,
+} from './endpoints.ts';
+export type { FilterSource } from './filter-input.ts';
+export { filterInputOf, parseData, senderHeaders } from './filter-input.ts';
+export {
+  type CompiledFilter,
+  compileFilter,
+  DEFAULT_FILTER_BUDGET,
+  type FilterBudget,
+  FilterCache,
+  type FilterInput,
+  type FilterResult,
+  MAX_FILTER_PATTERN_PROGRAM,
+} from './filters.ts';
+export { decodeRecord, encodeRecord, RecordStore } from './record-store.ts';
+export { decodeSchema, parseSchemaRecord, type SchemaRecord, SchemaStore, schemaKey } from './schemas.ts';
+export {
+  ENCRYPTED_PREFIX,
+  isSealed,
+  mapSecretFields,
+  REDACTED,
+  redactSecrets,
+  SecretBox,
+  SecretBoxError,
+  type SecretFieldMapper,
+} from './secret-box.ts';
+export {
+  DEFAULT_EVENT_TYPE_LOCATOR,
+  decodeSource,
+  parseSourceConfig,
+  type RateLimit,
+  SCHEMA_MODES,
+  type SchemaMode,
+  SOURCE_ID,
+  type SourceConfig,
+  type SourcePolicy,
+  SourceStore,
+  sourcePolicy,
+} from './sources.ts';

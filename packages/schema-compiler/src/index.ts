@@ -1,0 +1,20 @@
+export {
+  compilePattern,
+  DEFAULT_REGEX_BUDGET,
+  MAX_PATTERN_LENGTH,
+  MAX_PATTERN_PROGRAM,
+  MAX_SCHEMA_PROGRAM,
+  PatternError,
+  RegexBudgetError,
+  RegexMeter,
+  type SafePattern,
+} from './regex.ts';
+export {
+  type CheckedMode,
+  type Compiled,
+  compileSchema,
+  type Dialect,
+  dialectOf,
+  SchemaCache,
+  strictVariant,
+} from './schemas.ts';
