@@ -83,7 +83,7 @@ describe('hs against a real control plane', () => {
     );
     const got = await hs('sources', 'get', 'stripe');
     assert.equal(JSON.parse(got.stdout).secrets[0].value, '***');
-    assert.equal((await hs('sources', 'delete', 'stripe')).code, 0);
+    assert.equal((await hs('sources', 'delete', 'stripe', '--yes')).code, 0);
     const missing = await hs('sources', 'get', 'stripe');
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /NOT_FOUND: source stripe not found/);
@@ -107,8 +107,8 @@ describe('hs against a real control plane', () => {
     const bad = await hs('schemas', 'create', 'stripe', 'other', '-f', schema);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /INVALID_ARGUMENT: schema_json: does not compile/);
-    assert.equal((await hs('schemas', 'delete', 'stripe', 'charge.succeeded')).code, 0);
-    assert.equal((await hs('endpoints', 'delete', 'wh')).code, 0);
+    assert.equal((await hs('schemas', 'delete', 'stripe', 'charge.succeeded', '--yes')).code, 0);
+    assert.equal((await hs('endpoints', 'delete', 'wh', '--yes')).code, 0);
   });
 
   it('hs: dlq list, show and replay a dead letter to its original subject', async () => {
@@ -121,7 +121,7 @@ describe('hs against a real control plane', () => {
     const ack = await jetstream(nats.nc).publish(t.dlq('verify', 'stripe'), '{"dead":true}', { headers: h });
     const list = await hs('dlq', 'list', '--stage', 'verify');
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, new RegExp(`^${ack.seq}\\s+verify\\s+stripe\\s+bad_signature\\s+evt-cli`, 'm'));
+    assert.match(list.stdout, new RegExp(`^${ack.seq}\\s+verify\\s+stripe\\s+-\\s+bad_signature\\s+evt-cli`, 'm'));
     const show = await hs('dlq', 'show', String(ack.seq));
     assert.match(show.stdout, /payload:\n\{"dead":true\}/);
     assert.match(show.stdout, /replays to\s+cli\.hs\.raw\.stripe/);
