@@ -301,6 +301,137 @@ ${extra}`;
     assert.equal((await hs('tail')).code, 2, 'no HS_NATS_URL');
   });
 
+  it('hs: endpoints disable and enable; --json prints records with config as an object', async () => {
+    const ep = join(dir, 'toggle.json');
+    writeFileSync(
+      ep,
+      JSON.stringify({ id: 'tog', url: 'https://tog.example/h', secrets: [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }] }),
+    );
+    assert.equal((await hs('endpoints', 'create', '-f', ep)).code, 0);
+    const disabled = await hs('endpoints', 'disable', 'tog');
+    assert.equal(disabled.code, 0, disabled.stderr);
+    assert.match(disabled.stdout, /^disabled endpoint tog \(revision \d+\)\n$/);
+    assert.match((await hs('endpoints', 'list')).stdout, /\ntog\s+no\s+https:\/\/tog\.example\/h/);
+    const got = JSON.parse((await hs('endpoints', 'get', 'tog', '--json')).stdout) as Record<string, unknown> & {
+      config: Record<string, unknown>;
+    };
+    assert.equal(got.id, 'tog');
+    assert.equal(got.configJson, undefined);
+    assert.equal(got.config.enabled, false);
+    assert.equal(got.config.url, 'https://tog.example/h');
+    const enabled = await hs('endpoints', 'enable', 'tog', '--json');
+    assert.equal(enabled.code, 0, enabled.stderr);
+    assert.equal((JSON.parse(enabled.stdout) as { config: { enabled: boolean } }).config.enabled, true);
+    assert.match((await hs('endpoints', 'list')).stdout, /\ntog\s+yes\s+https:\/\/tog\.example\/h/);
+    const list = JSON.parse((await hs('endpoints', 'list', '--json')).stdout) as { id: string; config: { url: string } }[];
+    assert.equal(list.find((e) => e.id === 'tog')?.config.url, 'https://tog.example/h');
+    const ghost = await hs('endpoints', 'enable', 'ghost');
+    assert.equal(ghost.code, 1);
+    assert.match(ghost.stderr, /NOT_FOUND/);
+    assert.equal((await hs('endpoints', 'delete', 'tog', '--yes')).code, 0);
+  });
+
+  it('hs: schemas update raises the version and keeps the description; --json prints the schema as an object', async () => {
+    const file = join(dir, 'upd-schema.json');
+    writeFileSync(file, '{"type":"object"}');
+    const created = await hs('schemas', 'create', 'upd', 'order.paid', '-f', file, '--description', 'paid orders');
+    assert.equal(created.code, 0, created.stderr);
+    writeFileSync(file, '{"type":"object","required":["id"]}');
+    const updated = await hs('schemas', 'update', 'upd', 'order.paid', '-f', file);
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.equal(updated.stdout, 'updated schema upd/order.paid to version 2\n');
+    const got = JSON.parse((await hs('schemas', 'get', 'upd', 'order.paid', '--json')).stdout) as Record<string, unknown>;
+    assert.deepEqual(got.schema, { type: 'object', required: ['id'] });
+    assert.equal(got.schemaJson, undefined);
+    assert.equal(got.version, 2);
+    assert.equal(got.description, 'paid orders');
+    const missing = await hs('schemas', 'update', 'upd', 'nothing', '-f', file);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /NOT_FOUND/);
+    assert.equal((await hs('schemas', 'update', 'upd', 'order.paid')).code, 2, 'no -f');
+  });
+
+  it('hs: dlq list has an endpoint column; show of a deliver dead letter has its last error; purge asks for --yes, then purges one or by filter', async () => {
+    const publishDead = async (stage: string, key: string, reason: string, eventId: string, extra: Record<string, string>) => {
+      const h = headers();
+      h.set(Header.eventId, eventId);
+      h.set(Header.dlqStage, stage);
+      h.set(Header.dlqReason, reason);
+      for (const [name, value] of Object.entries(extra)) h.set(name, value);
+      return (await jetstream(nats.nc).publish(t.dlq(stage, key), '{"dead":true}', { headers: h })).seq;
+    };
+    await storeEvent('evt-dl1', 'purgeshop', 'order.created', '{"n":1}');
+    const deliverSeq = await publishDead('deliver', 'billing', 'retries_exhausted', 'evt-dl1', {
+      [Header.source]: 'purgeshop',
+      [Header.endpointId]: 'billing',
+      [Header.dlqDetail]: '3 attempts; older than retry.maxAgeMs',
+      [Header.dlqSubject]: t.deliver('billing'),
+    });
+    const verifySeqs = [
+      await publishDead('verify', 'purgesrc', 'bad_signature', 'evt-pv1', {
+        [Header.source]: 'purgesrc',
+        [Header.dlqSubject]: t.raw('purgesrc'),
+      }),
+      await publishDead('verify', 'purgesrc', 'bad_signature', 'evt-pv2', {
+        [Header.source]: 'purgesrc',
+        [Header.dlqSubject]: t.raw('purgesrc'),
+      }),
+    ];
+    const list = await hs('dlq', 'list', '--stage', 'deliver', '--endpoint', 'billing');
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^SEQ\s+STAGE\s+SOURCE\s+ENDPOINT\s+REASON\s+EVENT\s+AT\n/);
+    assert.match(list.stdout, new RegExp(`\\n${deliverSeq}\\s+deliver\\s+purgeshop\\s+billing\\s+retries_exhausted\\s+evt-dl1\\s`));
+    const show = await hs('dlq', 'show', String(deliverSeq));
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /\nendpoint\s+billing\n/);
+    // Without ClickHouse there are no attempts to take the last error from; the answer says why.
+    assert.match(show.stdout, /\nlast error\s+not known \(delivery attempts come from ClickHouse .*HS_CLICKHOUSE_URL/);
+    const shown = JSON.parse((await hs('dlq', 'show', String(deliverSeq), '--json')).stdout) as { lastError: string; endpoint: string };
+    assert.equal(shown.endpoint, 'billing');
+    assert.match(shown.lastError, /^not known/);
+
+    const refused = await hs('dlq', 'purge', String(deliverSeq));
+    assert.equal(refused.code, 2);
+    assert.equal(
+      refused.stderr,
+      `hs: 'hs dlq purge' would purge dead letter ${deliverSeq}: pass --yes to confirm (stdin is not a terminal)\n`,
+    );
+    assert.equal((await hs('dlq', 'show', String(deliverSeq))).code, 0, 'still there');
+    const byFilter = await hs('dlq', 'purge', '--stage', 'verify', '--source', 'purgesrc', '--yes');
+    assert.equal(byFilter.code, 0, byFilter.stderr);
+    assert.equal(byFilter.stdout, 'purged 2 dead letters\n');
+    for (const seq of verifySeqs) assert.equal((await hs('dlq', 'show', String(seq))).code, 1);
+    const one = await hs('dlq', 'purge', String(deliverSeq), '--yes', '--json');
+    assert.equal(one.code, 0, one.stderr);
+    assert.deepEqual(JSON.parse(one.stdout), { purged: 1 });
+    const gone = await hs('dlq', 'show', String(deliverSeq));
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /NOT_FOUND/);
+    assert.equal((await hs('dlq', 'purge', '--yes')).code, 2, 'an empty filter needs --all');
+  });
+
+  it('hs: the real binary answers help, --version, completion and a bad option without calling the API', async () => {
+    const bad = await hs('sources', 'list', '--purge');
+    assert.equal(bad.code, 2);
+    assert.equal(
+      bad.stderr,
+      "hs: unknown option --purge for 'hs sources list'\nusage: hs sources list [--json]\nrun 'hs sources list --help' for details\n",
+    );
+    const help = await hs('sources', '--help');
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^usage: hs sources <command>/);
+    assert.match(help.stdout, /hs sources delete <id> \[--yes\]/);
+    const version = await hs('--version');
+    assert.equal(version.code, 0);
+    assert.match(version.stdout, /^hs \d+\.\d+\.\d+\n$/);
+    const bash = await hs('completion', 'bash');
+    assert.equal(bash.code, 0);
+    assert.match(bash.stdout, /complete -F _hs_completion hs\n$/);
+    const zsh = await hs('completion', 'zsh');
+    assert.equal(zsh.code, 0);
+    assert.match(zsh.stdout, /^#compdef hs\n/);
+  });
+
   it('hs: usage errors exit 2, a wrong token exits 1 with UNAUTHENTICATED, an unreachable server exits 3', async () => {
     assert.equal((await hs()).code, 2);
     assert.equal((await hs('sources', 'frobnicate')).code, 2);
