@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runCli } from '@hookstream/cli';
 import { buildApp, type ControlApp, loadConfig } from '@hookstream/control';
 import { createLogger, Header, type NatsHandle, topology } from '@hookstream/runtime';
 import { connectTestNats, type NatsServer, startNatsServer, storedMessages } from '@hookstream/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
+import { recordingIo } from './fake-io.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const TOKEN = 'cli-test-token-0123456789';
@@ -430,6 +432,19 @@ ${extra}`;
     const zsh = await hs('completion', 'zsh');
     assert.equal(zsh.code, 0);
     assert.match(zsh.stdout, /^#compdef hs\n/);
+  });
+
+  it('hs: table headers are bold when stdout is a terminal; plain with NO_COLOR, with --json, or without a terminal', async () => {
+    // runCli in this process, told which streams are terminals (the binary under execFile never has one).
+    const out = async (extra: Record<string, string>, tty: boolean, ...argv: string[]) => {
+      const io = recordingIo({ env: { ...env, ...extra }, tty: { stdout: tty } });
+      assert.equal(await runCli(argv, io), 0, io.err());
+      return io.out();
+    };
+    assert.ok((await out({}, true, 'dlq', 'list')).startsWith('\x1b[1mSEQ  '));
+    assert.ok((await out({ NO_COLOR: '1' }, true, 'dlq', 'list')).startsWith('SEQ  '));
+    assert.ok((await out({}, false, 'dlq', 'list')).startsWith('SEQ  '));
+    assert.ok((await out({}, true, 'dlq', 'list', '--json')).startsWith('['));
   });
 
   it('hs: usage errors exit 2, a wrong token exits 1 with UNAUTHENTICATED, an unreachable server exits 3', async () => {
