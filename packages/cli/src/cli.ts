@@ -43,7 +43,6 @@ export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json
 const COLOURS: Style = Object.freeze({
   bold: (t: string) => `\x1b[1m${t}\x1b[22m`,
   red: (t: string) => `\x1b[31m${t}\x1b[39m`,
-  green: (t: string) => `\x1b[32m${t}\x1b[39m`,
 });
 
 /** Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org: any non-empty value). */

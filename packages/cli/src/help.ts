@@ -29,7 +29,7 @@ export function acceptedFlags(spec: CommandSpec): AcceptedFlag[] {
   });
 }
 
-/** `hs sources list`. */
+/** The command as typed, without arguments: `hs sources list`. Pure. */
 export function commandName(spec: CommandSpec): string {
   return `hs ${spec.path.join(' ')}`;
 }
@@ -75,7 +75,7 @@ export function commandHelp(spec: CommandSpec): string {
   );
 }
 
-/** The commands of a group (`sources`), or undefined when `group` is not one. */
+/** The commands of a group (`sources`), in table order; none when `group` is not one. Pure. */
 export function groupCommands(commands: readonly CommandSpec[], group: string): CommandSpec[] {
   return commands.filter((c) => c.path.length === 2 && c.path[0] === group);
 }
@@ -113,7 +113,7 @@ export function globalHelp(commands: readonly CommandSpec[]): string {
     'usage: hs <command> [args] [options]\n\n' +
     'hs is the operator command of hookstream: it talks to the control plane over gRPC.\n\n' +
     `commands:\n${columns(rows)}\n` +
-    `options every command takes:\n${columns([
+    `options (each command's --help says which it takes):\n${columns([
       ['--json', FLAGS.json.description],
       ['--url host:port', FLAGS.url.description],
       ['--token t', FLAGS.token.description],

@@ -65,7 +65,7 @@ export interface Output {
   readonly text: string;
 }
 
-/** What a command runs with. */
+/** What a command runs with: the API client, the parsed command line, the process's streams and how to print. */
 export interface CommandContext {
   readonly api: ControlApi;
   /** The first positional (`sources`). */
@@ -88,11 +88,10 @@ export interface CommandContext {
 export interface Style {
   readonly bold: (text: string) => string;
   readonly red: (text: string) => string;
-  readonly green: (text: string) => string;
 }
 
 /** No colour. */
-export const PLAIN: Style = Object.freeze({ bold: (t: string) => t, red: (t: string) => t, green: (t: string) => t });
+export const PLAIN: Style = Object.freeze({ bold: (t: string) => t, red: (t: string) => t });
 
 /** One command: resolves with what it prints; throws UsageError or the API's error. */
 export type Command = (ctx: CommandContext) => Promise<Output>;

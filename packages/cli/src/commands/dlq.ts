@@ -11,9 +11,18 @@ function deadLetterJson(d: DeadLetter, extra: Record<string, unknown> = {}): unk
   return { ...d, payload: Buffer.from(d.payload).toString('utf8'), ...extra };
 }
 
-/** A failed attempt as one line: "timeout after 5000ms", "HTTP 503 after 12ms: upstream down", "connect after 3ms". Pure. */
+/** How an attempt without a response failed, by its outcome (docs/delivery.md); other outcomes print as they are. */
+const NO_RESPONSE: Readonly<Record<string, string>> = {
+  timeout: 'timeout',
+  connect: 'connection failed',
+  dns: 'DNS lookup failed',
+  tls: 'TLS failed',
+  blocked: 'blocked (destination not allowed)',
+};
+
+/** A failed attempt as one line: "timeout after 5000ms (attempt 2, …)", "HTTP 503 after 12ms (…): upstream down". Pure. */
 export function describeAttempt(a: DeliveryAttempt): string {
-  const what = a.status > 0 ? `HTTP ${a.status}` : a.outcome;
+  const what = a.status > 0 ? `HTTP ${a.status}` : (NO_RESPONSE[a.outcome] ?? a.outcome);
   const excerpt = a.responseExcerpt.trim();
   return `${what} after ${a.latencyMs}ms (attempt ${a.attempt}, ${iso(a.atMs)})${excerpt === '' ? '' : `: ${excerpt.slice(0, 200)}`}`;
 }
