@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { runCli } from '@hookstream/cli';
 import { buildApp, type ControlApp, loadConfig } from '@hookstream/control';
 import { createLogger, Header, type NatsHandle, topology } from '@hookstream/runtime';
-import { connectTestNats, type NatsServer, startNatsServer, storedMessages } from '@hookstream/testkit';
+import { connectTestNats, findBinary, type NatsServer, startNatsServer, storedMessages } from '@hookstream/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { recordingIo } from './fake-io.ts';
@@ -445,6 +445,80 @@ ${extra}`;
     assert.ok((await out({ NO_COLOR: '1' }, true, 'dlq', 'list')).startsWith('SEQ  '));
     assert.ok((await out({}, false, 'dlq', 'list')).startsWith('SEQ  '));
     assert.ok((await out({}, true, 'dlq', 'list', '--json')).startsWith('['));
+  });
+
+  it('hs: on a terminal a delete asks [y/N]; "n" keeps the endpoint, "y" deletes it', async () => {
+    // Scenario: the real binary under script(1), which gives it a pseudo-terminal; the answer is typed once the question shows.
+    const scriptBin = findBinary('script', 'bsdutils');
+    const ep = join(dir, 'ask.json');
+    writeFileSync(
+      ep,
+      JSON.stringify({
+        id: 'askme',
+        url: 'https://ask.example/h',
+        secrets: [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
+      }),
+    );
+    assert.equal((await hs('endpoints', 'create', '-f', ep)).code, 0);
+    const onTerminal = (answer: string): Promise<{ code: number | null; output: string }> =>
+      new Promise((resolve) => {
+        const child = spawn(scriptBin, ['-qec', `${process.execPath} ${MAIN} endpoints delete askme`, '/dev/null'], { env });
+        let output = '';
+        let answered = false;
+        child.stdout.on('data', (d: Buffer) => {
+          output += d.toString();
+          if (!answered && output.includes('[y/N]')) {
+            answered = true;
+            child.stdin.write(`${answer}\n`);
+          }
+        });
+        child.on('exit', (code) => resolve({ code, output }));
+      });
+    const declined = await onTerminal('n');
+    assert.equal(declined.code, 2, declined.output);
+    assert.match(declined.output, /hs: delete endpoint askme\? \[y\/N\]/);
+    assert.match(declined.output, /not confirmed; nothing was changed/);
+    assert.equal((await hs('endpoints', 'get', 'askme')).code, 0, 'still there');
+    const confirmed = await onTerminal('y');
+    assert.equal(confirmed.code, 0, confirmed.output);
+    assert.match(confirmed.output, /deleted endpoint askme/);
+    assert.equal((await hs('endpoints', 'get', 'askme')).code, 1);
+  });
+
+  it('hs: on a terminal the real binary draws replay progress (then erases it) and bold headers; NO_COLOR turns colour off', async () => {
+    // Scenario: script(1) gives the binary a pseudo-terminal for stdin, stdout and stderr alike.
+    const scriptBin = findBinary('script', 'bsdutils');
+    const onTerminal = (command: string, extra: Record<string, string> = {}): Promise<{ code: number | null; output: string }> =>
+      new Promise((resolve) => {
+        const child = spawn(scriptBin, ['-qec', `${process.execPath} ${MAIN} ${command}`, '/dev/null'], { env: { ...env, ...extra } });
+        let output = '';
+        child.stdout.on('data', (d: Buffer) => {
+          output += d.toString();
+        });
+        child.on('exit', (code) => resolve({ code, output }));
+      });
+    const ep = join(dir, 'progress.json');
+    writeFileSync(
+      ep,
+      JSON.stringify({
+        id: 'prog',
+        url: 'https://prog.example/h',
+        secrets: [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
+      }),
+    );
+    assert.equal((await hs('endpoints', 'create', '-f', ep)).code, 0);
+    const replay = await onTerminal('replay --endpoint prog --since 1m');
+    assert.equal(replay.code, 0, replay.output);
+    assert.match(
+      replay.output,
+      /\r\x1b\[2Khs: replaying to endpoint prog… 0s(\r\x1b\[2Khs: replaying to endpoint prog… \d+s)*\r\x1b\[2Kreplayed \d+ events to endpoint prog/,
+    );
+    const list = await onTerminal('endpoints list');
+    assert.equal(list.code, 0, list.output);
+    assert.ok(list.output.startsWith('\x1b[1mID  '), JSON.stringify(list.output.slice(0, 40)));
+    const plain = await onTerminal('endpoints list', { NO_COLOR: '1' });
+    assert.ok(plain.output.startsWith('ID  '), JSON.stringify(plain.output.slice(0, 40)));
+    assert.equal((await hs('replay', '--endpoint', 'prog', '--since', '1m')).stderr, '', 'no progress without a terminal');
   });
 
   it('hs: usage errors exit 2, a wrong token exits 1 with UNAUTHENTICATED, an unreachable server exits 3', async () => {
