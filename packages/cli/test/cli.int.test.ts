@@ -447,7 +447,7 @@ ${extra}`;
     assert.ok((await out({}, true, 'dlq', 'list', '--json')).startsWith('['));
   });
 
-  it('hs: on a terminal a delete asks [y/N]; "n" keeps the endpoint, "y" deletes it', async () => {
+  it('hs: on a terminal a delete asks [y/N]; "n" and Ctrl-C keep the endpoint, "y" deletes it', async () => {
     // Scenario: the real binary under script(1), which gives it a pseudo-terminal; the answer is typed once the question shows.
     const scriptBin = findBinary('script', 'bsdutils');
     const ep = join(dir, 'ask.json');
@@ -479,6 +479,9 @@ ${extra}`;
     assert.match(declined.output, /hs: delete endpoint askme\? \[y\/N\]/);
     assert.match(declined.output, /not confirmed; nothing was changed/);
     assert.equal((await hs('endpoints', 'get', 'askme')).code, 0, 'still there');
+    const interrupted = await onTerminal('\x03');
+    assert.equal(interrupted.code, 2, `Ctrl-C at the question is a no: ${interrupted.output}`);
+    assert.equal((await hs('endpoints', 'get', 'askme')).code, 0, 'still there after Ctrl-C');
     const confirmed = await onTerminal('y');
     assert.equal(confirmed.code, 0, confirmed.output);
     assert.match(confirmed.output, /deleted endpoint askme/);
