@@ -5,12 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runCli } from '@hookstream/cli';
 import { Header } from '@hookstream/contracts';
 import { buildApp, type ControlApp, loadConfig } from '@hookstream/control';
 import { createLogger, type NatsHandle, topology } from '@hookstream/runtime';
-import { connectTestNats, type NatsServer, startNatsServer, storedMessages } from '@hookstream/testkit';
+import { connectTestNats, findBinary, type NatsServer, startNatsServer, storedMessages } from '@hookstream/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
+import { recordingIo } from './fake-io.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const TOKEN = 'cli-test-token-0123456789';
@@ -84,7 +86,7 @@ describe('hs against a real control plane', () => {
     );
     const got = await hs('sources', 'get', 'stripe');
     assert.equal(JSON.parse(got.stdout).secrets[0].value, '***');
-    assert.equal((await hs('sources', 'delete', 'stripe')).code, 0);
+    assert.equal((await hs('sources', 'delete', 'stripe', '--yes')).code, 0);
     const missing = await hs('sources', 'get', 'stripe');
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /NOT_FOUND: source stripe not found/);
@@ -108,8 +110,8 @@ describe('hs against a real control plane', () => {
     const bad = await hs('schemas', 'create', 'stripe', 'other', '-f', schema);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /INVALID_ARGUMENT: schema_json: does not compile/);
-    assert.equal((await hs('schemas', 'delete', 'stripe', 'charge.succeeded')).code, 0);
-    assert.equal((await hs('endpoints', 'delete', 'wh')).code, 0);
+    assert.equal((await hs('schemas', 'delete', 'stripe', 'charge.succeeded', '--yes')).code, 0);
+    assert.equal((await hs('endpoints', 'delete', 'wh', '--yes')).code, 0);
   });
 
   it('hs: dlq list, show and replay a dead letter to its original subject', async () => {
@@ -122,7 +124,7 @@ describe('hs against a real control plane', () => {
     const ack = await jetstream(nats.nc).publish(t.dlq('verify', 'stripe'), '{"dead":true}', { headers: h });
     const list = await hs('dlq', 'list', '--stage', 'verify');
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, new RegExp(`^${ack.seq}\\s+verify\\s+stripe\\s+bad_signature\\s+evt-cli`, 'm'));
+    assert.match(list.stdout, new RegExp(`^${ack.seq}\\s+verify\\s+stripe\\s+-\\s+bad_signature\\s+evt-cli`, 'm'));
     const show = await hs('dlq', 'show', String(ack.seq));
     assert.match(show.stdout, /payload:\n\{"dead":true\}/);
     assert.match(show.stdout, /replays to\s+cli\.hs\.raw\.stripe/);
@@ -300,6 +302,229 @@ ${extra}`;
         'cli.events.github.push  hs-event-id=evt-t2  hs-source=github  hs-event-type=push\n  {"ref":"main"}\n',
     );
     assert.equal((await hs('tail')).code, 2, 'no HS_NATS_URL');
+  });
+
+  it('hs: endpoints disable and enable; --json prints records with config as an object', async () => {
+    const ep = join(dir, 'toggle.json');
+    writeFileSync(
+      ep,
+      JSON.stringify({ id: 'tog', url: 'https://tog.example/h', secrets: [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }] }),
+    );
+    assert.equal((await hs('endpoints', 'create', '-f', ep)).code, 0);
+    const disabled = await hs('endpoints', 'disable', 'tog');
+    assert.equal(disabled.code, 0, disabled.stderr);
+    assert.match(disabled.stdout, /^disabled endpoint tog \(revision \d+\)\n$/);
+    assert.match((await hs('endpoints', 'list')).stdout, /\ntog\s+no\s+https:\/\/tog\.example\/h/);
+    const got = JSON.parse((await hs('endpoints', 'get', 'tog', '--json')).stdout) as Record<string, unknown> & {
+      config: Record<string, unknown>;
+    };
+    assert.equal(got.id, 'tog');
+    assert.equal(got.configJson, undefined);
+    assert.equal(got.config.enabled, false);
+    assert.equal(got.config.url, 'https://tog.example/h');
+    const enabled = await hs('endpoints', 'enable', 'tog', '--json');
+    assert.equal(enabled.code, 0, enabled.stderr);
+    assert.equal((JSON.parse(enabled.stdout) as { config: { enabled: boolean } }).config.enabled, true);
+    assert.match((await hs('endpoints', 'list')).stdout, /\ntog\s+yes\s+https:\/\/tog\.example\/h/);
+    const list = JSON.parse((await hs('endpoints', 'list', '--json')).stdout) as { id: string; config: { url: string } }[];
+    assert.equal(list.find((e) => e.id === 'tog')?.config.url, 'https://tog.example/h');
+    const ghost = await hs('endpoints', 'enable', 'ghost');
+    assert.equal(ghost.code, 1);
+    assert.match(ghost.stderr, /NOT_FOUND/);
+    assert.equal((await hs('endpoints', 'delete', 'tog', '--yes')).code, 0);
+  });
+
+  it('hs: schemas update raises the version and keeps the description; --json prints the schema as an object', async () => {
+    const file = join(dir, 'upd-schema.json');
+    writeFileSync(file, '{"type":"object"}');
+    const created = await hs('schemas', 'create', 'upd', 'order.paid', '-f', file, '--description', 'paid orders');
+    assert.equal(created.code, 0, created.stderr);
+    writeFileSync(file, '{"type":"object","required":["id"]}');
+    const updated = await hs('schemas', 'update', 'upd', 'order.paid', '-f', file);
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.equal(updated.stdout, 'updated schema upd/order.paid to version 2\n');
+    const got = JSON.parse((await hs('schemas', 'get', 'upd', 'order.paid', '--json')).stdout) as Record<string, unknown>;
+    assert.deepEqual(got.schema, { type: 'object', required: ['id'] });
+    assert.equal(got.schemaJson, undefined);
+    assert.equal(got.version, 2);
+    assert.equal(got.description, 'paid orders');
+    const missing = await hs('schemas', 'update', 'upd', 'nothing', '-f', file);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /NOT_FOUND/);
+    assert.equal((await hs('schemas', 'update', 'upd', 'order.paid')).code, 2, 'no -f');
+  });
+
+  it('hs: dlq list has an endpoint column; show of a deliver dead letter has its last error; purge asks for --yes, then purges one or by filter', async () => {
+    const publishDead = async (stage: string, key: string, reason: string, eventId: string, extra: Record<string, string>) => {
+      const h = headers();
+      h.set(Header.eventId, eventId);
+      h.set(Header.dlqStage, stage);
+      h.set(Header.dlqReason, reason);
+      for (const [name, value] of Object.entries(extra)) h.set(name, value);
+      return (await jetstream(nats.nc).publish(t.dlq(stage, key), '{"dead":true}', { headers: h })).seq;
+    };
+    await storeEvent('evt-dl1', 'purgeshop', 'order.created', '{"n":1}');
+    const deliverSeq = await publishDead('deliver', 'billing', 'retries_exhausted', 'evt-dl1', {
+      [Header.source]: 'purgeshop',
+      [Header.endpointId]: 'billing',
+      [Header.dlqDetail]: '3 attempts; older than retry.maxAgeMs',
+      [Header.dlqSubject]: t.deliver('billing'),
+    });
+    const verifySeqs = [
+      await publishDead('verify', 'purgesrc', 'bad_signature', 'evt-pv1', {
+        [Header.source]: 'purgesrc',
+        [Header.dlqSubject]: t.raw('purgesrc'),
+      }),
+      await publishDead('verify', 'purgesrc', 'bad_signature', 'evt-pv2', {
+        [Header.source]: 'purgesrc',
+        [Header.dlqSubject]: t.raw('purgesrc'),
+      }),
+    ];
+    const list = await hs('dlq', 'list', '--stage', 'deliver', '--endpoint', 'billing');
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^SEQ\s+STAGE\s+SOURCE\s+ENDPOINT\s+REASON\s+EVENT\s+AT\n/);
+    assert.match(list.stdout, new RegExp(`\\n${deliverSeq}\\s+deliver\\s+purgeshop\\s+billing\\s+retries_exhausted\\s+evt-dl1\\s`));
+    const show = await hs('dlq', 'show', String(deliverSeq));
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /\nendpoint\s+billing\n/);
+    // Without ClickHouse there are no attempts to take the last error from; the answer says why.
+    assert.match(show.stdout, /\nlast error\s+not known \(delivery attempts come from ClickHouse .*HS_CLICKHOUSE_URL/);
+    const shown = JSON.parse((await hs('dlq', 'show', String(deliverSeq), '--json')).stdout) as { lastError: string; endpoint: string };
+    assert.equal(shown.endpoint, 'billing');
+    assert.match(shown.lastError, /^not known/);
+
+    const refused = await hs('dlq', 'purge', String(deliverSeq));
+    assert.equal(refused.code, 2);
+    assert.equal(
+      refused.stderr,
+      `hs: 'hs dlq purge' would purge dead letter ${deliverSeq}: pass --yes to confirm (stdin is not a terminal)\n`,
+    );
+    assert.equal((await hs('dlq', 'show', String(deliverSeq))).code, 0, 'still there');
+    const byFilter = await hs('dlq', 'purge', '--stage', 'verify', '--source', 'purgesrc', '--yes');
+    assert.equal(byFilter.code, 0, byFilter.stderr);
+    assert.equal(byFilter.stdout, 'purged 2 dead letters\n');
+    for (const seq of verifySeqs) assert.equal((await hs('dlq', 'show', String(seq))).code, 1);
+    const one = await hs('dlq', 'purge', String(deliverSeq), '--yes', '--json');
+    assert.equal(one.code, 0, one.stderr);
+    assert.deepEqual(JSON.parse(one.stdout), { purged: 1 });
+    const gone = await hs('dlq', 'show', String(deliverSeq));
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /NOT_FOUND/);
+    assert.equal((await hs('dlq', 'purge', '--yes')).code, 2, 'an empty filter needs --all');
+  });
+
+  it('hs: the real binary answers help, --version, completion and a bad option without calling the API', async () => {
+    const bad = await hs('sources', 'list', '--purge');
+    assert.equal(bad.code, 2);
+    assert.equal(
+      bad.stderr,
+      "hs: unknown option --purge for 'hs sources list'\nusage: hs sources list [--json]\nrun 'hs sources list --help' for details\n",
+    );
+    const help = await hs('sources', '--help');
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^usage: hs sources <command>/);
+    assert.match(help.stdout, /hs sources delete <id> \[--yes\]/);
+    const version = await hs('--version');
+    assert.equal(version.code, 0);
+    assert.match(version.stdout, /^hs \d+\.\d+\.\d+\n$/);
+    const bash = await hs('completion', 'bash');
+    assert.equal(bash.code, 0);
+    assert.match(bash.stdout, /complete -F _hs_completion hs\n$/);
+    const zsh = await hs('completion', 'zsh');
+    assert.equal(zsh.code, 0);
+    assert.match(zsh.stdout, /^#compdef hs\n/);
+  });
+
+  it('hs: table headers are bold when stdout is a terminal; plain with NO_COLOR, with --json, or without a terminal', async () => {
+    // runCli in this process, told which streams are terminals (the binary under execFile never has one).
+    const out = async (extra: Record<string, string>, tty: boolean, ...argv: string[]) => {
+      const io = recordingIo({ env: { ...env, ...extra }, tty: { stdout: tty } });
+      assert.equal(await runCli(argv, io), 0, io.err());
+      return io.out();
+    };
+    assert.ok((await out({}, true, 'dlq', 'list')).startsWith('\x1b[1mSEQ  '));
+    assert.ok((await out({ NO_COLOR: '1' }, true, 'dlq', 'list')).startsWith('SEQ  '));
+    assert.ok((await out({}, false, 'dlq', 'list')).startsWith('SEQ  '));
+    assert.ok((await out({}, true, 'dlq', 'list', '--json')).startsWith('['));
+  });
+
+  it('hs: on a terminal a delete asks [y/N]; "n" and Ctrl-C keep the endpoint, "y" deletes it', async () => {
+    // Scenario: the real binary under script(1), which gives it a pseudo-terminal; the answer is typed once the question shows.
+    const scriptBin = findBinary('script', 'bsdutils');
+    const ep = join(dir, 'ask.json');
+    writeFileSync(
+      ep,
+      JSON.stringify({
+        id: 'askme',
+        url: 'https://ask.example/h',
+        secrets: [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
+      }),
+    );
+    assert.equal((await hs('endpoints', 'create', '-f', ep)).code, 0);
+    const onTerminal = (answer: string): Promise<{ code: number | null; output: string }> =>
+      new Promise((resolve) => {
+        const child = spawn(scriptBin, ['-qec', `${process.execPath} ${MAIN} endpoints delete askme`, '/dev/null'], { env });
+        let output = '';
+        let answered = false;
+        child.stdout.on('data', (d: Buffer) => {
+          output += d.toString();
+          if (!answered && output.includes('[y/N]')) {
+            answered = true;
+            child.stdin.write(`${answer}\n`);
+          }
+        });
+        child.on('exit', (code) => resolve({ code, output }));
+      });
+    const declined = await onTerminal('n');
+    assert.equal(declined.code, 2, declined.output);
+    assert.match(declined.output, /hs: delete endpoint askme\? \[y\/N\]/);
+    assert.match(declined.output, /not confirmed; nothing was changed/);
+    assert.equal((await hs('endpoints', 'get', 'askme')).code, 0, 'still there');
+    const interrupted = await onTerminal('\x03');
+    assert.equal(interrupted.code, 2, `Ctrl-C at the question is a no: ${interrupted.output}`);
+    assert.equal((await hs('endpoints', 'get', 'askme')).code, 0, 'still there after Ctrl-C');
+    const confirmed = await onTerminal('y');
+    assert.equal(confirmed.code, 0, confirmed.output);
+    assert.match(confirmed.output, /deleted endpoint askme/);
+    assert.equal((await hs('endpoints', 'get', 'askme')).code, 1);
+  });
+
+  it('hs: on a terminal the real binary draws replay progress (then erases it) and bold headers; NO_COLOR turns colour off', async () => {
+    // Scenario: script(1) gives the binary a pseudo-terminal for stdin, stdout and stderr alike.
+    const scriptBin = findBinary('script', 'bsdutils');
+    const onTerminal = (command: string, extra: Record<string, string> = {}): Promise<{ code: number | null; output: string }> =>
+      new Promise((resolve) => {
+        const child = spawn(scriptBin, ['-qec', `${process.execPath} ${MAIN} ${command}`, '/dev/null'], { env: { ...env, ...extra } });
+        let output = '';
+        child.stdout.on('data', (d: Buffer) => {
+          output += d.toString();
+        });
+        child.on('exit', (code) => resolve({ code, output }));
+      });
+    const ep = join(dir, 'progress.json');
+    writeFileSync(
+      ep,
+      JSON.stringify({
+        id: 'prog',
+        url: 'https://prog.example/h',
+        secrets: [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
+      }),
+    );
+    assert.equal((await hs('endpoints', 'create', '-f', ep)).code, 0);
+    const replay = await onTerminal('replay --endpoint prog --since 1m');
+    assert.equal(replay.code, 0, replay.output);
+    // Each frame starts by erasing the line: the first shows 0s, any later ones more, the last is the answer.
+    const frames = replay.output.split('\r\x1b[2K');
+    assert.equal(frames[0], '');
+    assert.equal(frames[1], 'hs: replaying to endpoint prog… 0s');
+    for (const frame of frames.slice(2, -1)) assert.match(frame, /^hs: replaying to endpoint prog… \d+s$/);
+    assert.match(frames.at(-1) ?? '', /^replayed \d+ events to endpoint prog/);
+    const list = await onTerminal('endpoints list');
+    assert.equal(list.code, 0, list.output);
+    assert.ok(list.output.startsWith('\x1b[1mID  '), JSON.stringify(list.output.slice(0, 40)));
+    const plain = await onTerminal('endpoints list', { NO_COLOR: '1' });
+    assert.ok(plain.output.startsWith('ID  '), JSON.stringify(plain.output.slice(0, 40)));
+    assert.equal((await hs('replay', '--endpoint', 'prog', '--since', '1m')).stderr, '', 'no progress without a terminal');
   });
 
   it('hs: usage errors exit 2, a wrong token exits 1 with UNAUTHENTICATED, an unreachable server exits 3', async () => {

@@ -1,5 +1,5 @@
 import type { Event, EventState } from '@hookstream/proto';
-import { arg, type Command, collect, group, iso, positiveInt, table, timeOption } from './command.ts';
+import { arg, type CommandSpec, collect, iso, positiveInt, table, timeOption } from './command.ts';
 
 function eventJson(e: Event): unknown {
   return { ...e, payload: Buffer.from(e.payload).toString('utf8') };
@@ -20,56 +20,68 @@ function stateText(state: EventState | undefined): string {
 }
 
 /** `hs events get|list`. */
-export const events: Command = group({
-  get: async ({ api, pos }) => {
-    const e = await api.getEvent({ eventId: arg(pos, 2, 'event id') });
-    if (e.duplicateOf !== '') {
-      const text = table([
-        ['event id', e.eventId],
-        ['status', `duplicate of ${e.duplicateOf}`],
-        ['first event', `${e.duplicateOf} ${stateText(e.state)}`],
-        ['idempotency key', e.idempotencyKey],
-        ['source', e.source],
-        ['received', iso(e.receivedAtMs)],
-      ]);
+export const events: readonly CommandSpec[] = [
+  {
+    path: ['events', 'get'],
+    summary: 'print one event: where it is now, headers, body and delivery attempts',
+    args: [{ name: 'event-id', description: 'its hs-event-id' }],
+    examples: ['hs events get 01JD6Y8Q3V4W5X6Y7Z8A9B0C1D'],
+    run: async ({ api, pos }) => {
+      const e = await api.getEvent({ eventId: arg(pos, 2, 'event id') });
+      if (e.duplicateOf !== '') {
+        const text = table([
+          ['event id', e.eventId],
+          ['status', `duplicate of ${e.duplicateOf}`],
+          ['first event', `${e.duplicateOf} ${stateText(e.state)}`],
+          ['idempotency key', e.idempotencyKey],
+          ['source', e.source],
+          ['received', iso(e.receivedAtMs)],
+        ]);
+        return { json: eventJson(e), text };
+      }
+      const attempts =
+        e.attempts.length === 0
+          ? `attempts: none${e.attemptsNote === '' ? '' : ` (${e.attemptsNote})`}\n`
+          : `attempts:\n${table([
+              ['  ENDPOINT', 'ATTEMPT', 'OUTCOME', 'STATUS', 'LATENCY', 'AT'],
+              ...e.attempts.map((a) => [`  ${a.endpointId}`, a.attempt, a.outcome, a.status || '', `${a.latencyMs}ms`, iso(a.atMs)]),
+            ])}`;
+      const text =
+        table([
+          ['event id', e.eventId],
+          ['status', stateText(e.state)],
+          ['subject', e.subject],
+          ['source', e.source],
+          ['type', e.eventType],
+          ['received', iso(e.receivedAtMs)],
+          ['sequence', e.sequence],
+        ]) +
+        `headers:\n${e.headers.map((h) => `  ${h.name}: ${h.value}\n`).join('')}body:\n${Buffer.from(e.payload).toString('utf8')}\n${attempts}`;
       return { json: eventJson(e), text };
-    }
-    const attempts =
-      e.attempts.length === 0
-        ? `attempts: none${e.attemptsNote === '' ? '' : ` (${e.attemptsNote})`}\n`
-        : `attempts:\n${table([
-            ['  ENDPOINT', 'ATTEMPT', 'OUTCOME', 'STATUS', 'LATENCY', 'AT'],
-            ...e.attempts.map((a) => [`  ${a.endpointId}`, a.attempt, a.outcome, a.status || '', `${a.latencyMs}ms`, iso(a.atMs)]),
-          ])}`;
-    const text =
-      table([
-        ['event id', e.eventId],
-        ['status', stateText(e.state)],
-        ['subject', e.subject],
-        ['source', e.source],
-        ['type', e.eventType],
-        ['received', iso(e.receivedAtMs)],
-        ['sequence', e.sequence],
-      ]) +
-      `headers:\n${e.headers.map((h) => `  ${h.name}: ${h.value}\n`).join('')}body:\n${Buffer.from(e.payload).toString('utf8')}\n${attempts}`;
-    return { json: eventJson(e), text };
+    },
   },
-  list: async ({ api, v }) => {
-    const limit = positiveInt(v.limit, 'limit') || 100;
-    const sinceMs = timeOption(v.since, 'since');
-    const untilMs = timeOption(v.until, 'until');
-    const items = await collect(async (t) => {
-      const p = await api.listEvents({
-        source: v.source ?? '',
-        eventType: v.type ?? '',
-        sinceMs,
-        untilMs,
-        pageToken: t,
-        pageSize: Math.min(limit, 500),
-      });
-      return { items: p.events, next: p.nextPageToken };
-    }, limit);
-    const rows = items.map((e) => [iso(e.storedAtMs), e.eventId, e.source, e.eventType, e.payloadSize]);
-    return { json: items.map(eventJson), text: table([['AT', 'EVENT', 'SOURCE', 'TYPE', 'BYTES'], ...rows]) };
+  {
+    path: ['events', 'list'],
+    summary: 'list stored events, oldest first (default: the last hour)',
+    flags: ['source', 'type', { name: 'since', default: '1h' }, 'until', { name: 'limit', default: '100' }],
+    examples: ["hs events list --source stripe --type 'charge.*' --since 2h"],
+    run: async ({ api, v, style }) => {
+      const limit = positiveInt(v.limit, 'limit') || 100;
+      const sinceMs = timeOption(v.since, 'since');
+      const untilMs = timeOption(v.until, 'until');
+      const items = await collect(async (t) => {
+        const p = await api.listEvents({
+          source: v.source ?? '',
+          eventType: v.type ?? '',
+          sinceMs,
+          untilMs,
+          pageToken: t,
+          pageSize: Math.min(limit, 500),
+        });
+        return { items: p.events, next: p.nextPageToken };
+      }, limit);
+      const rows = items.map((e) => [iso(e.storedAtMs), e.eventId, e.source, e.eventType, e.payloadSize]);
+      return { json: items.map(eventJson), text: table([['AT', 'EVENT', 'SOURCE', 'TYPE', 'BYTES'], ...rows], style) };
+    },
   },
-});
+];

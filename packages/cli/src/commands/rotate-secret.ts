@@ -1,4 +1,4 @@
-import { arg, type Command } from './command.ts';
+import { arg, type Command, withConfig } from './command.ts';
 
 /** `hs sources|endpoints rotate-secret <id> [--secret value] [--secret-id id]`: prints the new secret once. */
 export const rotateSecret: Command = async ({ api, resource, pos, v }) => {
@@ -6,7 +6,7 @@ export const rotateSecret: Command = async ({ api, resource, pos, v }) => {
   const req = { id, newSecret: v.secret ?? '', newSecretId: v['secret-id'] ?? '' };
   const r = await (resource === 'sources' ? api.rotateSourceSecret(req) : api.rotateEndpointSecret(req));
   return {
-    json: r,
+    json: withConfig(r),
     text: `rotated ${id}: new secret ${r.secretId} (revision ${r.revision}); the others stay valid for the grace period\nsecret: ${r.secretValue}\n`,
   };
 };
