@@ -3,6 +3,18 @@
  * is the sender's raw bytes; everything else travels in these headers.
  * docs/subjects.md describes each one.
  */
+/**
+ * The headers deliver sets on every POST to a subscriber (Standard Webhooks,
+ * plus this request's own id, which ends the attempt's ClickHouse row id).
+ * An endpoint's configured headers may not set them (models' endpoint parser).
+ */
+export const OutboundHeader = Object.freeze({
+  id: 'webhook-id',
+  timestamp: 'webhook-timestamp',
+  signature: 'webhook-signature',
+  requestId: 'hookstream-request-id',
+} as const);
+
 export const Header = Object.freeze({
   /** UUIDv7 assigned at ingest; stable through every stage. */
   eventId: 'hs-event-id',

@@ -21,6 +21,7 @@ export {
   type HeaderSink,
   isDeadLetterHeader,
   MSG_ID_HEADER,
+  OutboundHeader,
   type ReducedDeadLetter,
   TaskHeader,
 } from './headers.ts';

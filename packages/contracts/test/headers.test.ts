@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DELIVERY_PROGRESS_HEADERS, deadLetterHeaders, Header, isDeadLetterHeader, TaskHeader } from '@hookstream/contracts';
+import {
+  DELIVERY_PROGRESS_HEADERS,
+  deadLetterHeaders,
+  Header,
+  isDeadLetterHeader,
+  OutboundHeader,
+  TaskHeader,
+} from '@hookstream/contracts';
 
 /** A header sink that keeps the order of `set` calls. */
 function sink(): { set(name: string, value: string): void; entries: [string, string][] } {
@@ -21,6 +28,15 @@ describe('headers', () => {
     assert.equal(Header.replay, 'hs-replay');
     assert.equal(Header.replayedAt, 'hs-replayed-at');
     assert.deepEqual(TaskHeader, { attempt: 'hs-attempt', notBefore: 'hs-not-before', requeues: 'hs-requeues' });
+  });
+
+  it("headers: the outbound names are Standard Webhooks' and the request id subscribers and the attempt rows rely on", () => {
+    assert.deepEqual(OutboundHeader, {
+      id: 'webhook-id',
+      timestamp: 'webhook-timestamp',
+      signature: 'webhook-signature',
+      requestId: 'hookstream-request-id',
+    });
   });
 
   it('headers: deliver progress headers are derived from TaskHeader, not repeated', () => {

@@ -1,5 +1,5 @@
 import { parse as parseCel } from '@bufbuild/cel';
-import { parseSecrets, ValidationError } from '@hookstream/contracts';
+import { OutboundHeader, parseSecrets, ValidationError } from '@hookstream/contracts';
 import { type Locator, locate, parseLocator, type Secret } from '@hookstream/signing';
 import type { KV } from '@nats-io/kv';
 import { decodeRecord, RecordStore } from './record-store.ts';
@@ -95,16 +95,7 @@ export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ initialDelayMs: 5_000,
 export const DEFAULT_CIRCUIT: CircuitPolicy = Object.freeze({ failureThreshold: 5, openMs: 30_000 });
 
 // Request headers an endpoint config may not set: hookstream owns them.
-const RESERVED_HEADERS = new Set([
-  'webhook-id',
-  'webhook-timestamp',
-  'webhook-signature',
-  'hookstream-request-id',
-  'content-length',
-  'host',
-  'transfer-encoding',
-  'connection',
-]);
+const RESERVED_HEADERS = new Set<string>([...Object.values(OutboundHeader), 'content-length', 'host', 'transfer-encoding', 'connection']);
 
 function obj(value: unknown, field: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ValidationError(field, 'must be an object');

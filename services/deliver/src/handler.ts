@@ -3,6 +3,7 @@ import {
   type DeliverDeadLetterReason,
   deliveryKey,
   isSecretActive,
+  OutboundHeader,
   type Secret,
   type SkippedRecord,
 } from '@hookstream/contracts';
@@ -174,10 +175,10 @@ export function requestHeaders(
 ): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': contentType ?? 'application/json', 'user-agent': userAgent };
   for (const [name, value] of Object.entries(endpoint.headers ?? {})) headers[name.toLowerCase()] = value;
-  headers['webhook-id'] = task.eventId;
-  headers['webhook-timestamp'] = String(timestampSeconds);
-  headers['webhook-signature'] = signStandardWebhooks(task.eventId, timestampSeconds, body, secrets);
-  if (requestId !== '') headers['hookstream-request-id'] = requestId;
+  headers[OutboundHeader.id] = task.eventId;
+  headers[OutboundHeader.timestamp] = String(timestampSeconds);
+  headers[OutboundHeader.signature] = signStandardWebhooks(task.eventId, timestampSeconds, body, secrets);
+  if (requestId !== '') headers[OutboundHeader.requestId] = requestId;
   return headers;
 }
 
