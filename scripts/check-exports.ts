@@ -11,7 +11,8 @@
 //     (`../src/x.ts`) instead.
 // Users are every other workspace, the root's bench/, test/ and scripts/.
 // A namespace import or a dynamic import of the package counts as using every
-// name.
+// name; an import of a subpath export (`@hookstream/contracts/rpc-roles`)
+// counts for none of the index's names.
 //
 // Two kinds of export stay although nobody outside imports them by name:
 //   - A type-only export (interface, type alias) named in the signature of an
@@ -94,7 +95,8 @@ export function checkExports(root: string, allowlist: readonly AllowlistEntry[] 
         owner !== undefined &&
         ref.specifier.startsWith('.') &&
         resolveRelative(root, file.path, ref.specifier) === `${owner.dir}/src/index.ts`;
-      const name = ownIndex ? owner.name : packageOf(ref.specifier);
+      // A subpath (`@hookstream/contracts/rpc-roles`) is another entry point, not the index: it uses none of the index's names.
+      const name = ownIndex ? owner.name : ref.specifier === packageOf(ref.specifier) ? ref.specifier : undefined;
       if (name === undefined || !repo.workspaces.has(name)) continue;
       const who = owner?.name === name ? 'own' : 'other';
       const byName = usedBy.get(name) ?? new Map<string, Set<'own' | 'other'>>();

@@ -69,8 +69,13 @@ const FIXTURE: Record<string, string> = {
   'services/b/package.json': JSON.stringify({ name: '@fx/b', version: '0.1.0', dependencies: { pino: '10.3.0' } }),
   'services/b/src/index.ts': "export { b } from './inner.ts';",
   'services/b/src/inner.ts': 'export const b = 1;\nexport const inner = 2;',
-  'test/helpers.ts':
-    "import { kit } from '@fx/kit';\nimport { inner } from '../services/b/src/inner.ts';\nexport const later = kit + inner;",
+  'test/helpers.ts': [
+    "import { kit } from '@fx/kit';",
+    "import { inner } from '../services/b/src/inner.ts';",
+    // A subpath entry point of @fx/lib: uses none of the names of its index (testOnly stays "own only").
+    "import { testOnly as viaSubpath } from '@fx/lib/sub';",
+    'export const later = kit + inner + viaSubpath;',
+  ].join('\n'),
 };
 
 const POLICY: DepsPolicy = {
