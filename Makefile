@@ -40,14 +40,15 @@ typecheck: setup ## type-check every package, service, test and benchmark, and t
 	tsc -p tsconfig.json
 	tsc -p packages/console/tsconfig.json
 
-lint: setup ## formatter and linter check (biome), declared dependencies and service boundaries (scripts/check-deps.ts), then the type check
+lint: setup ## formatter and linter check (biome), declared dependencies and service boundaries (scripts/check-deps.ts), the public surface of each package (scripts/check-exports.ts), then the type check
 	biome check .
 	node scripts/check-deps.ts
+	node scripts/check-exports.ts
 	tsc -p tsconfig.json
 	tsc -p packages/console/tsconfig.json
 
-lint-exports: setup ## fail when a package's public index (src/index.ts) exports a name nothing outside the package imports (scripts/check-exports.ts)
-	node scripts/check-exports.ts
+lint-exports: setup ## what make lint's export check runs, plus each package's export counts: fail when a public index (src/index.ts) exports a name nothing outside the package imports (scripts/check-exports.ts)
+	node scripts/check-exports.ts --verbose
 
 format: setup ## rewrite files with the formatter
 	biome check --write .

@@ -17,8 +17,11 @@
 // - Relative imports stay inside their workspace (another package is
 //   imported by name, through its public index); src/ never reaches out of
 //   its workspace at all.
-// - services/<a>/src never imports services/<b>, by name or by path, and a
-//   package's src/ never imports a service.
+// - services/<a> never imports services/<b>, by name or by path: not from
+//   src/, nor from its tests or build scripts (a scenario that needs two
+//   services is a cross-service test and lives in the root's test/cross/ or
+//   test/e2e/); and a package's src/ never imports a service.
+//   services/pipeline, the composition service, is the one exception.
 // - Every package.json pins exact versions (`1.2.3`, workspaces `0.1.0`): this
 //   repo is an application, so what the manifests say is what the lockfile
 //   holds and an upgrade is a visible diff; a package declared in several
@@ -45,7 +48,7 @@ import {
 const TEST_HELPERS: ReadonlySet<string> = new Set(['@hookstream/testkit']);
 
 /**
- * Services allowed to import other services' public index from src/:
+ * Services allowed to import other services' public index (from src/ and tests):
  * the pipeline IS the six stages run in one process (a deployment shape, not
  * a consumer of their internals).
  */
@@ -80,7 +83,7 @@ const UNIMPORTED_DEPENDENCIES: ReadonlyArray<readonly [workspace: string, depend
 export interface DepsPolicy {
   /** Packages any workspace's tests may import undeclared. */
   readonly testHelpers: ReadonlySet<string>;
-  /** Services whose src/ may import other services' public index. */
+  /** Services whose src/ and tests may import other services' public index. */
   readonly compositionServices: ReadonlySet<string>;
   /** Tolerated service-to-service imports, `[importer, imported]`; an entry nothing matches is itself a problem. */
   readonly knownServiceImports: ReadonlyArray<readonly [from: string, to: string]>;
@@ -132,12 +135,16 @@ export function checkDeps(root: string, policy: DepsPolicy = HOOKSTREAM_POLICY):
         continue;
       }
       const target = repo.workspaces.get(name);
-      if (runtime && owner.isService && target?.isService && !policy.compositionServices.has(owner.name)) {
+      if (owner.isService && target?.isService && !policy.compositionServices.has(owner.name)) {
         const key = `${owner.name} -> ${name}`;
         if (policy.knownServiceImports.some(([from, to]) => `${from} -> ${to}` === key)) usedServiceAllowances.add(key);
-        else
+        else if (runtime)
           report(
             `service ${owner.name} imports service ${name}: a service never imports another service; move what they share to a package`,
+          );
+        else
+          report(
+            `a test or build file of service ${owner.name} imports service ${name}: a service's tests never import another service; move the scenario to the root's test/cross/ (or test/e2e/)`,
           );
       }
       if (runtime && !owner.isService && target?.isService) {
@@ -247,7 +254,7 @@ function checkRelative(
   const targetOwner = ownerOf(repo, target);
   if (targetOwner === owner) return;
   if (targetOwner !== undefined) {
-    const serviceToService = owner?.isService === true && targetOwner.isService && runtime;
+    const serviceToService = owner?.isService === true && targetOwner.isService;
     report(
       serviceToService
         ? `service ${owner.name} imports a file of service ${targetOwner.name}: a service never imports another service`

@@ -1,5 +1,7 @@
 // Builds the console bundle: `node packages/console/build.ts [--no-minify] [--out DIR]`.
-import { buildConsole, CONSOLE_DIST_DIR, consoleBundleSizes } from './src/index.ts';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildConsole, CONSOLE_DIST_DIR } from './src/index.ts';
 
 const args = process.argv.slice(2);
 const outIndex = args.indexOf('--out');
@@ -14,3 +16,10 @@ const detail = Object.entries(sizes)
 console.log(
   `console built in ${outDir} (${Math.round(performance.now() - started)} ms): ${detail}; total ${(total / 1024).toFixed(1)} KiB`,
 );
+
+/** Sizes in bytes of the files buildConsole writes. */
+async function consoleBundleSizes(outDir: string = CONSOLE_DIST_DIR): Promise<Record<string, number>> {
+  const sizes: Record<string, number> = {};
+  for (const name of ['index.html', 'app.js', 'app.css']) sizes[name] = (await stat(join(outDir, name))).size;
+  return sizes;
+}

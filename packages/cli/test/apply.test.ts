@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApplyFileError, type Current, describeChange, parseDesired, parseTime, plan, stableJson } from '@hookstream/cli';
 import { parseSourceConfig } from '@hookstream/models';
+import { ApplyFileError, type Current, describeChange, parseDesired, plan, stableJson } from '../src/apply.ts';
+import { parseTime } from '../src/time.ts';
 
 const empty: Current = { sources: new Map(), endpoints: new Map(), schemas: new Map() };
 

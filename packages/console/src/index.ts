@@ -2,7 +2,7 @@
 // esbuild into dist/. The control service serves CONSOLE_DIST_DIR next to its
 // JSON API (`/api/session`, `/api/rpc/{Method}`); docs/console-ui.md describes
 // the pages.
-import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -11,8 +11,9 @@ import { build } from 'esbuild';
 export const CONSOLE_DIST_DIR: string = fileURLToPath(new URL('../dist/', import.meta.url));
 
 /** Absolute path of the sources the bundle is built from. */
-export const CONSOLE_WEB_DIR: string = fileURLToPath(new URL('../web/', import.meta.url));
+const CONSOLE_WEB_DIR: string = fileURLToPath(new URL('../web/', import.meta.url));
 
+/** Where and how {@link buildConsole} writes the bundle. */
 export interface BuildConsoleOptions {
   /** Where to write index.html, app.js, app.css (default CONSOLE_DIST_DIR). */
   readonly outDir?: string;
@@ -40,11 +41,4 @@ export async function buildConsole(options: BuildConsoleOptions = {}): Promise<v
   });
   await copyFile(join(CONSOLE_WEB_DIR, 'index.html'), join(outDir, 'index.html'));
   await copyFile(join(CONSOLE_WEB_DIR, 'app.css'), join(outDir, 'app.css'));
-}
-
-/** Sizes in bytes of the files buildConsole writes. */
-export async function consoleBundleSizes(outDir: string = CONSOLE_DIST_DIR): Promise<Record<string, number>> {
-  const sizes: Record<string, number> = {};
-  for (const name of ['index.html', 'app.js', 'app.css']) sizes[name] = (await stat(join(outDir, name))).size;
-  return sizes;
 }

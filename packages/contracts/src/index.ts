@@ -53,7 +53,6 @@ export {
   duplicateRowId,
   isRecordKind,
   type JsonType,
-  RECORD_KINDS,
   type RecordKind,
   type RecordMap,
   type RecordOf,
@@ -70,5 +69,5 @@ export {
   type ValidateRejection,
   type VerifyRejection,
 } from './records.ts';
-export { isRead, isRpcName, mayCall, ROLES, type Role, RPC_ROLES, type RpcName } from './rpc-roles.ts';
+export { isRead, mayCall, ROLES, type Role, RPC_ROLES, type RpcName } from './rpc-roles.ts';
 export { activeSecrets, isSecretActive, parseSecrets, type Secret, type SecretRules } from './secrets.ts';

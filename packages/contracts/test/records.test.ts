@@ -8,7 +8,6 @@ import {
   driftRowId,
   duplicateRowId,
   isRecordKind,
-  RECORD_KINDS,
   type RecordKind,
   type RecordOf,
   recordMsgId,
@@ -18,6 +17,7 @@ import {
   skippedRecordId,
   skippedRowId,
 } from '@hookstream/contracts';
+import { RECORD_KINDS } from '../src/records.ts';
 
 const attempt: AttemptRecord = {
   kind: 'attempt',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isRead, isRpcName, mayCall, ROLES, RPC_ROLES } from '@hookstream/contracts';
+import { isRead, mayCall, ROLES, RPC_ROLES } from '@hookstream/contracts';
+import { isRpcName } from '../src/rpc-roles.ts';
 
 describe('rpc roles', () => {
   it('rpc roles: viewers read, operators also replay/purge/toggle, admins do anything', () => {

@@ -8,9 +8,6 @@ export { type DuplicateNote, decodeDuplicateNote, encodeDuplicateNote } from './
 export {
   type CircuitPolicy,
   checkFilter,
-  DEFAULT_CIRCUIT,
-  DEFAULT_ORDERING_LANES,
-  DEFAULT_RETRY,
   decodeEndpoint,
   type EndpointConfig,
   EndpointStore,
@@ -19,7 +16,7 @@ export {
   type RetryPolicy,
 } from './endpoints.ts';
 export type { FilterSource } from './filter-input.ts';
-export { filterInputOf, parseData, senderHeaders } from './filter-input.ts';
+export { filterInputOf, parseData } from './filter-input.ts';
 export {
   type CompiledFilter,
   compileFilter,
@@ -28,9 +25,8 @@ export {
   FilterCache,
   type FilterInput,
   type FilterResult,
-  MAX_FILTER_PATTERN_PROGRAM,
 } from './filters.ts';
-export { decodeRecord, encodeRecord, RecordStore } from './record-store.ts';
+export { decodeRecord, encodeRecord } from './record-store.ts';
 export { decodeSchema, parseSchemaRecord, type SchemaRecord, SchemaStore, schemaKey } from './schemas.ts';
 export {
   ENCRYPTED_PREFIX,
@@ -43,11 +39,9 @@ export {
   type SecretFieldMapper,
 } from './secret-box.ts';
 export {
-  DEFAULT_EVENT_TYPE_LOCATOR,
   decodeSource,
   parseSourceConfig,
   type RateLimit,
-  SCHEMA_MODES,
   type SchemaMode,
   SOURCE_ID,
   type SourceConfig,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { matchesEventType, ValidationError } from '@hookstream/contracts';
-import { DEFAULT_RETRY, parseEndpointConfig } from '@hookstream/models';
+import { parseEndpointConfig } from '@hookstream/models';
+import { DEFAULT_RETRY } from '../src/endpoints.ts';
 
 const base = { id: 'billing', url: 'https://example.com/hooks', secrets: [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }] };
 

@@ -1,5 +1,5 @@
 export { openCircuitBucket, readCircuitReports } from './circuit-bucket.ts';
-export { BASE_ENV, type BaseConfig, EnvReader, type NatsTlsConfig, readBaseConfig, secretBoxFromEnv } from './config.ts';
+export { type BaseConfig, EnvReader, type NatsTlsConfig, readBaseConfig, secretBoxFromEnv } from './config.ts';
 export { type BucketOptions, bucketKeys, type ConfigCache, openBucket, watchConfig } from './config-cache.ts';
 export {
   type Envelope,
@@ -11,25 +11,17 @@ export {
   senderHeader,
   stageMessage,
 } from './envelope.ts';
-export { ConfigError, TopologyError } from './errors.ts';
+export { ConfigError } from './errors.ts';
 export { type Check, type CheckResult, type HealthOptions, type HealthServer, startHealthServer } from './health.ts';
 export { type App, CleanupStack, runMain, runUntilSignalled } from './lifecycle.ts';
-export {
-  bodyLimitProblem,
-  envelopeHeadroomBytes,
-  HEADER_FRAMING_BYTES,
-  type HeaderBound,
-  headerLineBytes,
-  STAGE_HEADER_BOUNDS,
-  STAGE_HEADERS_MAX_BYTES,
-} from './limits.ts';
+export { bodyLimitProblem, envelopeHeadroomBytes } from './limits.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
-export { addMetricsRefresher, METRICS_CONTENT_TYPE, metrics, registry, renderMetrics } from './metrics.ts';
-export { type ConnectOptions, connectNats, type NatsConnectConfig, NatsConnectError, type NatsHandle } from './nats.ts';
+export { addMetricsRefresher, metrics } from './metrics.ts';
+export { type ConnectOptions, connectNats, type NatsConnectConfig, type NatsHandle } from './nats.ts';
 export { ObsPublisher } from './obs.ts';
-export { ack, nak, type Outcome, term } from './outcome.ts';
-export { openPlatform, type Platform } from './platform.ts';
-export { AckingPublisher, isPayloadTooLarge, PayloadTooLargeError, type PubAck, PublishError, PublishTimeoutError } from './publisher.ts';
+export { nak, type Outcome } from './outcome.ts';
+export type { Platform } from './platform.ts';
+export { AckingPublisher, isPayloadTooLarge, type PubAck, PublishError } from './publisher.ts';
 export { buildService, type ServiceApp, type ServiceOptions } from './service.ts';
 export {
   buildStage,
@@ -42,56 +34,17 @@ export {
   type StageWiring,
   type StartConsumer,
 } from './stage.ts';
-export {
-  type ConsumerView,
-  ConsumerWatch,
-  type ConsumerWatchOptions,
-  defaultStallAfterMs,
-  type Judgement,
-  type JudgeOptions,
-  judgeBlocked,
-  judgeConsumer,
-  lastDeliveryMs,
-  type Stall,
-  type StalledConsumer,
-  type StallReason,
-  stallCheckIntervalMs,
-  type WatchedConsumer,
-} from './stall.ts';
-export {
-  DEFAULT_JETSTREAM_WAIT_MS,
-  ensureStreams,
-  isJetStreamUnavailable,
-  type JetStreamWaitOptions,
-  type ManagedStreamConfig,
-  type StreamOptions,
-  streamConfigs,
-} from './streams.ts';
-export {
-  activeTraceFields,
-  annotateSpan,
-  extractTraceContext,
-  injectTraceContext,
-  inSpan,
-  setupTelemetry,
-  type Telemetry,
-  type TelemetryOptions,
-} from './telemetry.ts';
-export { resolveTelemetryConfig, type TelemetryConfig } from './telemetry-config.ts';
+export { ensureStreams, type JetStreamWaitOptions, type ManagedStreamConfig, type StreamOptions, streamConfigs } from './streams.ts';
+export { annotateSpan, injectTraceContext, inSpan, setupTelemetry, type Telemetry, type TelemetryOptions } from './telemetry.ts';
+export type { TelemetryConfig } from './telemetry-config.ts';
 export { sanitizeDotted, sanitizeToken, type Topology, topology } from './topology.ts';
 export {
-  DEAD_LETTER_ATTEMPTS,
-  DEFAULT_DEAD_LETTER_DELAYS,
   type DeadLetterDelays,
   type DurableConsumerOptions,
-  defaultRetryDelayMs,
   ensureDurableConsumer,
   Limiter,
   publishDeadLetter,
   type ReducedForm,
-  type SettleDeps,
-  type Settled,
-  settle,
   startWorker,
   type Worker,
   type WorkerOptions,

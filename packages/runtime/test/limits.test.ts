@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DELIVERY_PROGRESS_HEADERS, Header } from '@hookstream/contracts';
-import {
-  bodyLimitProblem,
-  envelopeHeadroomBytes,
-  publishDeadLetter,
-  STAGE_HEADER_BOUNDS,
-  STAGE_HEADERS_MAX_BYTES,
-  topology,
-} from '@hookstream/runtime';
+import { bodyLimitProblem, envelopeHeadroomBytes, publishDeadLetter, topology } from '@hookstream/runtime';
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
+import { STAGE_HEADER_BOUNDS, STAGE_HEADERS_MAX_BYTES } from '../src/limits.ts';
 
 /** What the NATS client puts on the wire for a header block (MsgHdrsImpl.encode; not on the MsgHdrs interface). */
 const wire = (h: MsgHdrs): number => (h as unknown as { encode(): Uint8Array }).encode().length;

@@ -3,17 +3,10 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  type BaseConfig,
-  connectNats,
-  createLogger,
-  EnvReader,
-  NatsConnectError,
-  type NatsHandle,
-  openPlatform,
-  readBaseConfig,
-} from '@hookstream/runtime';
+import { type BaseConfig, connectNats, createLogger, EnvReader, type NatsHandle, readBaseConfig } from '@hookstream/runtime';
 import { freePort, httpRequest, type NatsServer, startNatsServer, waitFor } from '@hookstream/testkit';
+import { NatsConnectError } from '../src/nats.ts';
+import { openPlatform } from '../src/platform.ts';
 import { makeOperator, makePki, type TestPki, writeUserSeed } from './nats-auth-fixtures.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BASE_ENV, type BaseConfig, ConfigError, EnvReader, readBaseConfig } from '@hookstream/runtime';
+import { type BaseConfig, ConfigError, EnvReader, readBaseConfig } from '@hookstream/runtime';
 import { nkeys } from '@nats-io/transport-node';
+import { BASE_ENV } from '../src/config.ts';
 import { credsText, makeOperator, makePki, seedOf, signJwt, type TestPki, writeUserSeed } from './nats-auth-fixtures.ts';
 
 type Env = Record<string, string>;

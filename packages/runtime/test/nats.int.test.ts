@@ -4,7 +4,6 @@ import { Header } from '@hookstream/contracts';
 import { decodeSource, type SourceConfig, SourceStore } from '@hookstream/models';
 import {
   AckingPublisher,
-  ack,
   bucketKeys,
   type ConfigCache,
   createLogger,
@@ -15,13 +14,13 @@ import {
   PublishError,
   startWorker,
   streamConfigs,
-  term,
   topology,
   watchConfig,
 } from '@hookstream/runtime';
 import { connectTestNats, type NatsServer, startNatsServer, waitFor } from '@hookstream/testkit';
 import { jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
+import { ack, term } from '../src/outcome.ts';
 
 const NONE = { kind: 'none' } as const;
 const logger = createLogger({ service: 'test', level: 'silent' });

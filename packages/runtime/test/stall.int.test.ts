@@ -3,7 +3,6 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Header } from '@hookstream/contracts';
 import {
-  ack,
   buildStage,
   createLogger,
   EnvReader,
@@ -23,6 +22,7 @@ import {
 import { connectTestNats, httpRequest, type NatsServer, startNatsServer, waitFor } from '@hookstream/testkit';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers, nanos } from '@nats-io/transport-node';
+import { ack } from '../src/outcome.ts';
 
 // Short, so a stall shows within a second; production's default is twice the ack wait.
 const STALL_AFTER_MS = 1_000;

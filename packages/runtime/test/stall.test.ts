@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  type ConsumerView,
-  defaultStallAfterMs,
-  judgeBlocked,
-  judgeConsumer,
-  lastDeliveryMs,
-  stallCheckIntervalMs,
-} from '@hookstream/runtime';
+import { type ConsumerView, defaultStallAfterMs, judgeBlocked, judgeConsumer, lastDeliveryMs, stallCheckIntervalMs } from '../src/stall.ts';
 
 const NOW = Date.parse('2025-01-01T12:00:00.000Z');
 const BOUND = 60_000;

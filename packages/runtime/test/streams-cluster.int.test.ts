@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  connectNats,
-  createLogger,
-  ensureStreams,
-  type NatsHandle,
-  openBucket,
-  streamConfigs,
-  TopologyError,
-  topology,
-} from '@hookstream/runtime';
+import { connectNats, createLogger, ensureStreams, type NatsHandle, openBucket, streamConfigs, topology } from '@hookstream/runtime';
 import { type NatsCluster, startNatsCluster } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
+import { TopologyError } from '../src/errors.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resolveTelemetryConfig } from '@hookstream/runtime';
+import { resolveTelemetryConfig } from '../src/telemetry-config.ts';
 
 describe('telemetry config', () => {
   it('telemetry config: nothing set exports nothing, samples parent-based always-on, names the service', () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { createLogger, extractTraceContext, injectTraceContext, inSpan, setupTelemetry } from '@hookstream/runtime';
+import { createLogger, injectTraceContext, inSpan, setupTelemetry } from '@hookstream/runtime';
 import { headers } from '@nats-io/transport-node';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { extractTraceContext } from '../src/telemetry.ts';
 
 setupTelemetry({ service: 'test' });
 

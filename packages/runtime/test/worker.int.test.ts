@@ -4,20 +4,20 @@ import { Header } from '@hookstream/contracts';
 import {
   AckingPublisher,
   createLogger,
-  DEAD_LETTER_ATTEMPTS,
   ensureStreams,
   metrics,
   type NatsHandle,
   startWorker,
   streamConfigs,
   type Topology,
-  term,
   topology,
   type Worker,
 } from '@hookstream/runtime';
 import { connectTestNats, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
+import { term } from '../src/outcome.ts';
+import { DEAD_LETTER_ATTEMPTS } from '../src/worker.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 // Small, so messages at the limit are quick to make.

@@ -1,10 +1,8 @@
 export {
   compilePattern,
   DEFAULT_REGEX_BUDGET,
-  MAX_PATTERN_LENGTH,
   MAX_PATTERN_PROGRAM,
   MAX_SCHEMA_PROGRAM,
-  PatternError,
   RegexBudgetError,
   RegexMeter,
   type SafePattern,

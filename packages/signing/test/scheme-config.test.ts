@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_TOLERANCE_SECONDS, parseSchemeConfig, SchemeConfigError } from '@hookstream/signing';
+import { parseSchemeConfig, SchemeConfigError } from '@hookstream/signing';
+import { DEFAULT_TOLERANCE_SECONDS } from '../src/types.ts';
 
 function assertBadField(input: unknown, field: string): void {
   assert.throws(

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { describe, it } from 'node:test';
-import { generateStandardWebhooksSecret, SigningError, signStandardWebhooks, verifySignature } from '@hookstream/signing';
+import { signStandardWebhooks, verifySignature } from '@hookstream/signing';
 import { Webhook } from 'standardwebhooks';
+import { SigningError } from '../src/errors.ts';
+import { generateStandardWebhooksSecret } from '../src/standard-webhooks.ts';
 import { assertAccepted, lookup } from './helpers.ts';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';

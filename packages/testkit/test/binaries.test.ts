@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findBinary, findNatsServer, MissingBinaryError } from '@hookstream/testkit';
+import { findNatsServer } from '@hookstream/testkit';
+import { findBinary, MissingBinaryError } from '../src/binaries.ts';
 
 describe('testkit binaries', () => {
   it('testkit: a missing server binary is an error that says how to install it', () => {

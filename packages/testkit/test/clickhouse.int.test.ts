@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type ClickHouseServer, findBinary, startClickHouse } from '@hookstream/testkit';
+import { type ClickHouseServer, startClickHouse } from '@hookstream/testkit';
+import { findBinary } from '../src/binaries.ts';
 
 describe('testkit clickhouse-server', () => {
   let server: ClickHouseServer;

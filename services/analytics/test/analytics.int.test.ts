@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type AnalyticsApp, buildApp, inDatabase, loadConfig, QUERIES, type QueryName } from '@hookstream/analytics';
 import type { ClickHouseRowStore, RowStore } from '@hookstream/clickhouse';
 import { Header, type RecordKind } from '@hookstream/contracts';
 import {
@@ -26,6 +25,9 @@ import {
 } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
+import { type AnalyticsApp, buildApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { inDatabase, QUERIES, type QueryName } from '../src/queries.ts';
 import { ALL_RECORDS, ATTEMPTS, DUPLICATES, EXPECTED, REJECTIONS, rounded, T0 } from './fixtures.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { QUERIES } from '@hookstream/analytics';
+import { QUERIES } from '../src/queries.ts';
 
 const DOC = readFileSync(new URL('../../../docs/analytics.md', import.meta.url), 'utf8');
 

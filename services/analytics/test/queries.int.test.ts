@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { inDatabase, type ParsedRecord, parseRecord, QUERIES, type QueryName } from '@hookstream/analytics';
+import { type ParsedRecord, parseRecord } from '@hookstream/analytics';
 import {
   applyMigrations,
   ClickHouseRowStore,
@@ -14,6 +14,7 @@ import {
   type TableSpec,
 } from '@hookstream/clickhouse';
 import { type ClickHouseServer, startClickHouse } from '@hookstream/testkit';
+import { inDatabase, QUERIES, type QueryName } from '../src/queries.ts';
 import { ALL_RECORDS, EXPECTED, rounded, T0 } from './fixtures.ts';
 
 const DB = 'hookstream';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig, parseRecord } from '@hookstream/analytics';
+import { parseRecord } from '@hookstream/analytics';
 import { splitStatements } from '@hookstream/clickhouse';
+import { loadConfig } from '../src/config.ts';
 import { ATTEMPTS, DRIFT, DUPLICATES, REJECTIONS, SCHEMA_FAILURES, SKIPPED } from './fixtures.ts';
 
 const bytes = (value: unknown): Uint8Array => new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));

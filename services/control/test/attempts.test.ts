@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { attemptsSql } from '@hookstream/control';
+import { attemptsSql } from '../src/attempts.ts';
 
 describe('control: attempts', () => {
   it('control: attemptsSql quotes the event id', () => {

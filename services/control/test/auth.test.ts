@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Metadata } from '@grpc/grpc-js';
-import { hasBearer } from '@hookstream/control';
+import { hasBearer } from '../src/auth.ts';
 
 describe('control: auth', () => {
   it('control: hasBearer accepts only "Bearer <token>" with the exact token', () => {

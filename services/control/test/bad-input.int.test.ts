@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { credentials, Metadata, makeGenericClientConstructor, type ServiceError, status } from '@grpc/grpc-js';
-import { buildApp, type ControlApp, DEFAULT_MAX_CONFIG_BYTES, DEFAULT_MAX_CONFIG_DEPTH, loadConfig } from '@hookstream/control';
+import { buildApp, type ControlApp, loadConfig } from '@hookstream/control';
 import { type ControlApi, ControlPlaneService, connectControl } from '@hookstream/proto';
 import { createLogger } from '@hookstream/runtime';
 import { httpRequest, type NatsServer, startNatsServer } from '@hookstream/testkit';
+import { DEFAULT_MAX_CONFIG_BYTES, DEFAULT_MAX_CONFIG_DEPTH } from '../src/config.ts';
 
 const TOKEN = 'bad-input-token-0123456789ab';
 const BAD_IDS = ['>', '../../x', 'a.b', '*', 'a b', 'x'.repeat(65)];

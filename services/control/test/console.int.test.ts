@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { circuitKey, Header } from '@hookstream/contracts';
-import { buildApp, type ControlApp, loadConfig, NO_STATS_NOTE, tokenDigest } from '@hookstream/control';
+import { buildApp, type ControlApp, loadConfig, tokenDigest } from '@hookstream/control';
 import { encodeCircuitReport } from '@hookstream/models';
 import { createLogger, type NatsHandle, openBucket, openCircuitBucket, topology } from '@hookstream/runtime';
 import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
+import { NO_STATS_NOTE } from '../src/health.ts';
 
 const NS = 'con';
 const t = topology(NS);

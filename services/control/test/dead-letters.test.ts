@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { matches } from '@hookstream/control';
+import { matches } from '../src/dead-letters.ts';
 
 const headersOf =
   (h: Record<string, string>) =>

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { ValidationError } from '@hookstream/contracts';
-import { RpcError, toServiceError } from '@hookstream/control';
 import { NoRespondersError, TimeoutError } from '@nats-io/transport-node';
+import { RpcError, toServiceError } from '../src/errors.ts';
 
 describe('control: errors', () => {
   it('control: errors map to gRPC codes; unknown ones never leak their message', () => {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { applyMigrations, ClickHouseRowStore, DEFAULT_MIGRATIONS_DIR, loadMigrations } from '@hookstream/clickhouse';
 import { duplicateNoteKey, encodeEndpointState, Header } from '@hookstream/contracts';
-import { buildApp, type ControlApp, loadConfig, NO_CLICKHOUSE_NOTE } from '@hookstream/control';
+import { buildApp, type ControlApp, loadConfig } from '@hookstream/control';
 import { encodeDuplicateNote } from '@hookstream/models';
 import { type ControlApi, connectControl } from '@hookstream/proto';
 import { createLogger, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
@@ -18,6 +18,7 @@ import {
 } from '@hookstream/testkit';
 import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
+import { NO_CLICKHOUSE_NOTE } from '../src/attempts.ts';
 
 const NS = 'ev';
 const t = topology(NS);

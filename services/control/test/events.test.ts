@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { endpointReplayHeaders, eventsFilter, uuidV7TimeMs } from '@hookstream/control';
 import { topology } from '@hookstream/runtime';
 import { headers } from '@nats-io/transport-node';
+import { endpointReplayHeaders, eventsFilter, uuidV7TimeMs } from '../src/events.ts';
 
 describe('control: events helpers', () => {
   const et = topology('ns');

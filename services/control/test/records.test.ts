@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { checkConfigLimit, jsonDepth, parseJsonField, type RpcError } from '@hookstream/control';
 import type { ConfigError } from '@hookstream/runtime';
+import { checkConfigLimit } from '../src/app.ts';
+import type { RpcError } from '../src/errors.ts';
+import { jsonDepth, parseJsonField } from '../src/records.ts';
 
 describe('control: records', () => {
   it('control: config JSON over the size or depth limit is INVALID_ARGUMENT naming the field and the limit, checked before parsing', () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { REDACTED, type RpcError, redact, restoreRedacted, rotate, rotatedView } from '@hookstream/control';
+import type { RpcError } from '../src/errors.ts';
+import { REDACTED, redact, restoreRedacted, rotate, rotatedView } from '../src/secrets.ts';
 
 describe('control: secrets', () => {
   it('control: rotate puts the new secret first, bounds the others, drops expired ones', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { duplicateNoteKey, Header, stageMsgId } from '@hookstream/contracts';
-import { buildApp, type DedupApp, type DedupDeps, handleVerified, KvClaimStore, loadConfig } from '@hookstream/dedup';
+import { buildApp, type DedupApp, loadConfig } from '@hookstream/dedup';
 import { decodeDuplicateNote, parseSourceConfig, SourceStore } from '@hookstream/models';
 import {
   AckingPublisher,
@@ -19,6 +19,8 @@ import {
 import { connectTestNats, type NatsServer, startNatsServer, storedMessages, waitConsumed, waitFor } from '@hookstream/testkit';
 import { type JetStreamManager, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
+import { type DedupDeps, handleVerified } from '../src/handler.ts';
+import { KvClaimStore } from '../src/kv-claims.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const ACK_WAIT_MS = 1_000;

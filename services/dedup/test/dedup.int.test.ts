@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Header } from '@hookstream/contracts';
-import { buildApp, type DedupApp, KvClaimStore, loadConfig } from '@hookstream/dedup';
+import { buildApp, type DedupApp, loadConfig } from '@hookstream/dedup';
 import { SourceStore } from '@hookstream/models';
 import {
   AckingPublisher,
@@ -27,6 +27,7 @@ import {
 } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
+import { KvClaimStore } from '../src/kv-claims.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));

@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type DuplicateRecord, Header } from '@hookstream/contracts';
-import {
-  type Claim,
-  type ClaimStore,
-  claimKey,
-  type DedupDeps,
-  handleVerified,
-  idempotencyKey,
-  kvKey,
-  type StoredClaim,
-  type VerifiedMessage,
-} from '@hookstream/dedup';
 import { parseSourceConfig, type SourceConfig } from '@hookstream/models';
+import { type Claim, type ClaimStore, claimKey, type StoredClaim } from '../src/claims.ts';
+import { type DedupDeps, handleVerified, type VerifiedMessage } from '../src/handler.ts';
+import { idempotencyKey, kvKey } from '../src/key.ts';
 
 /** An in-memory ClaimStore with the same atomicity as the KV bucket. */
 class MemoryClaims implements ClaimStore {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { idempotencyKey } from '@hookstream/dedup';
+import { idempotencyKey } from '../src/key.ts';
 
 describe('dedup idempotency key size', () => {
   it('dedup: a provider key over 1,024 UTF-8 bytes falls back to the body hash, one of exactly 1,024 is kept', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { duplicateNoteKey, Header } from '@hookstream/contracts';
-import { buildApp, type DedupApp, KvClaimStore, kvKey, loadConfig, releaseConsumerName } from '@hookstream/dedup';
+import { buildApp, type DedupApp, loadConfig } from '@hookstream/dedup';
 import { decodeDuplicateNote, SourceStore } from '@hookstream/models';
 import {
   AckingPublisher,
@@ -16,6 +16,9 @@ import {
 import { connectTestNats, type NatsServer, startNatsServer, storedMessages, waitConsumed } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
+import { releaseConsumerName } from '../src/app.ts';
+import { kvKey } from '../src/key.ts';
+import { KvClaimStore } from '../src/kv-claims.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 

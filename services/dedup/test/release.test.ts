@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Header } from '@hookstream/contracts';
-import { type ClaimReleaser, idempotencyKey, kvKey, releaseDeadLetter } from '@hookstream/dedup';
 import { parseSourceConfig } from '@hookstream/models';
 import type { StageMessage } from '@hookstream/runtime';
+import { idempotencyKey, kvKey } from '../src/key.ts';
+import { type ClaimReleaser, releaseDeadLetter } from '../src/release.ts';
 
 const stripe = parseSourceConfig({ id: 'stripe', provider: 'stripe' });
 

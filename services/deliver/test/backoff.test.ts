@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nextDelayMs, parseRetryAfter, withinRetryWindow } from '@hookstream/deliver';
 import type { RetryPolicy } from '@hookstream/models';
+import { nextDelayMs, parseRetryAfter, withinRetryWindow } from '../src/backoff.ts';
 
 const policy: RetryPolicy = { initialDelayMs: 5_000, maxDelayMs: 3_600_000, maxAgeMs: 72 * 3_600_000 };
 

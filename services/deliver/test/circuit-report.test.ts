@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CircuitReporter, type CircuitState } from '@hookstream/deliver';
 import { decodeCircuitReport } from '@hookstream/models';
 import { createLogger } from '@hookstream/runtime';
+import type { CircuitState } from '../src/circuit.ts';
+import { CircuitReporter } from '../src/circuit-report.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 

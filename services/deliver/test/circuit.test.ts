@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CircuitBreaker } from '@hookstream/deliver';
+import { CircuitBreaker } from '../src/circuit.ts';
 
 describe('circuit breaker', () => {
   const circuit = { failureThreshold: 3, openMs: 1_000 };

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DELIVER_DEFAULTS, decodeMarker, deliveredKey, encodeMarker, loadConfig } from '@hookstream/deliver';
+import { loadConfig } from '@hookstream/deliver';
+import { DELIVER_DEFAULTS } from '../src/config.ts';
+import { decodeMarker, deliveredKey, encodeMarker } from '../src/delivered.ts';
 
 const NATS = { HS_NATS_URL: 'nats://127.0.0.1:4222' };
 

@@ -10,18 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Header } from '@hookstream/contracts';
-import {
-  buildApp,
-  type DeliverApp,
-  DeliveredBucket,
-  DeliveredReadError,
-  deliveredKey,
-  endpointConsumerName,
-  loadConfig,
-  MarkerWriteError,
-  openDeliveredBucket,
-  readTask,
-} from '@hookstream/deliver';
+import { buildApp, type DeliverApp, loadConfig } from '@hookstream/deliver';
 import { createLogger, type NatsHandle, type Topology } from '@hookstream/runtime';
 import {
   type ClickHouseServer,
@@ -35,6 +24,9 @@ import {
 } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
+import { DeliveredBucket, DeliveredReadError, deliveredKey, MarkerWriteError, openDeliveredBucket } from '../src/delivered.ts';
+import { endpointConsumerName } from '../src/lanes.ts';
+import { readTask } from '../src/task.ts';
 import { attempts, deliverEnv, publishTask, setUpNamespace, startEndpoint, type TestEndpoint } from './helpers.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });

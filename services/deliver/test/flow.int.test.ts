@@ -9,11 +9,12 @@ import type { ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Header } from '@hookstream/contracts';
-import { buildApp, type DeliverApp, endpointConsumerName, loadConfig } from '@hookstream/deliver';
+import { buildApp, type DeliverApp, loadConfig } from '@hookstream/deliver';
 import { orderingLane, parseEndpointConfig } from '@hookstream/models';
 import { AckingPublisher, createLogger, type NatsHandle, type Topology } from '@hookstream/runtime';
 import { connectTestNats, freePort, type NatsServer, startNatsServer, waitFor, waitForHttpOk } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
+import { endpointConsumerName } from '../src/lanes.ts';
 import {
   deliverEnv,
   publishTask,

@@ -12,20 +12,19 @@ import {
   TaskHeader,
   taskMsgId,
 } from '@hookstream/contracts';
+import type { SendRequest, SendResult } from '@hookstream/deliver';
+import { type EndpointConfig, parseEndpointConfig } from '@hookstream/models';
 import {
   activeSecrets,
   type DeliverDeps,
   type DeliveredMarker,
-  EndpointGates,
   type HeadState,
   handleTask,
   type NextTask,
   releaseWhenDue,
-  type SendRequest,
-  type SendResult,
   type TaskMessage,
-} from '@hookstream/deliver';
-import { type EndpointConfig, parseEndpointConfig } from '@hookstream/models';
+} from '../src/handler.ts';
+import { EndpointGates } from '../src/throttle.ts';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const NOW = 1_700_000_000_000;

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AddressGuard, classifyError, GuardedHttpClient, guardedConnector, type Resolver } from '@hookstream/deliver';
+import type { Resolver } from '@hookstream/deliver';
 import { buildConnector } from 'undici';
+import { classifyError } from '../src/classify.ts';
+import { GuardedHttpClient, guardedConnector } from '../src/http-client.ts';
+import { AddressGuard } from '../src/ssrf.ts';
 import { startEndpoint } from './helpers.ts';
 
 const table =

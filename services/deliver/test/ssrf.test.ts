@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AddressGuard, BlockedAddressError, parseCidrs, type Resolver, unmapIPv4 } from '@hookstream/deliver';
+import type { Resolver } from '@hookstream/deliver';
+import { AddressGuard, BlockedAddressError, parseCidrs, unmapIPv4 } from '../src/ssrf.ts';
 
 describe('SSRF guard', () => {
   const resolver =

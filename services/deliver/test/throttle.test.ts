@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EndpointGates, endpointSlots, PROBE_WAIT_MS, rateHoldMs } from '@hookstream/deliver';
 import { parseEndpointConfig } from '@hookstream/models';
+import { endpointSlots, rateHoldMs } from '../src/handler.ts';
+import { EndpointGates, PROBE_WAIT_MS } from '../src/throttle.ts';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 

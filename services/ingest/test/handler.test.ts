@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Header } from '@hookstream/contracts';
-import { type AdmissionDeps, admit, contentTypeAccepted, sourceFromPath, TokenBuckets, uuidv7, uuidv7Time } from '@hookstream/ingest';
 import { parseSourceConfig, type SourceConfig } from '@hookstream/models';
 import { buildRawHeaders, capturedHeaderBytes } from '../src/capture.ts';
+import { uuidv7, uuidv7Time } from '../src/event-id.ts';
+import { type AdmissionDeps, admit, contentTypeAccepted, sourceFromPath } from '../src/handler.ts';
+import { TokenBuckets } from '../src/rate-limit.ts';
 
 const NONE = { kind: 'none' } as const;
 const sources = new Map<string, SourceConfig>([

@@ -10,12 +10,12 @@ import {
   DEFAULT_MAX_HEADER_BYTES,
   type IngestApp,
   loadConfig,
-  uuidv7Time,
 } from '@hookstream/ingest';
 import { SourceStore } from '@hookstream/models';
 import { ConfigError, createLogger, envelopeHeadroomBytes, metrics, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { uuidv7Time } from '../src/event-id.ts';
 
 const NONE = { kind: 'none' } as const;
 const logger = createLogger({ service: 'test', level: 'silent' });

@@ -1,8 +1,8 @@
 import { get } from 'node:http';
-import * as dedup from '@hookstream/dedup';
-import * as deliver from '@hookstream/deliver';
-import * as ingest from '@hookstream/ingest';
-import * as route from '@hookstream/route';
+import { buildApp as buildDedup, loadConfig as loadDedupConfig } from '@hookstream/dedup';
+import { buildApp as buildDeliver, loadConfig as loadDeliverConfig } from '@hookstream/deliver';
+import { buildApp as buildIngest, loadConfig as loadIngestConfig } from '@hookstream/ingest';
+import { buildApp as buildRoute, loadConfig as loadRouteConfig } from '@hookstream/route';
 import {
   type App,
   type CheckResult,
@@ -14,8 +14,8 @@ import {
   readBaseConfig,
   startHealthServer,
 } from '@hookstream/runtime';
-import * as validate from '@hookstream/validate';
-import * as verify from '@hookstream/verify';
+import { buildApp as buildValidate, loadConfig as loadValidateConfig } from '@hookstream/validate';
+import { buildApp as buildVerify, loadConfig as loadVerifyConfig } from '@hookstream/verify';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -53,12 +53,12 @@ interface HostedStage {
  * event on run. They close in reverse: ingest stops taking traffic first.
  */
 const STAGES = [
-  ['verify', verify],
-  ['dedup', dedup],
-  ['validate', validate],
-  ['route', route],
-  ['deliver', deliver],
-  ['ingest', ingest],
+  ['verify', { loadConfig: loadVerifyConfig, buildApp: buildVerify }],
+  ['dedup', { loadConfig: loadDedupConfig, buildApp: buildDedup }],
+  ['validate', { loadConfig: loadValidateConfig, buildApp: buildValidate }],
+  ['route', { loadConfig: loadRouteConfig, buildApp: buildRoute }],
+  ['deliver', { loadConfig: loadDeliverConfig, buildApp: buildDeliver }],
+  ['ingest', { loadConfig: loadIngestConfig, buildApp: buildIngest }],
 ] as const;
 
 /** The default health port of the combined process (the separate services use 9101–9108). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadStages, PIPELINE_HEALTH_PORT } from '@hookstream/pipeline';
 import { ConfigError } from '@hookstream/runtime';
+import { loadStages, PIPELINE_HEALTH_PORT } from '../src/app.ts';
 
 describe('pipeline: configuration', () => {
   it('pipeline: one ConfigError names the bad variables of every stage at once', () => {

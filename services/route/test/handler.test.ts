@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Header } from '@hookstream/contracts';
 import { compileFilter, type EndpointConfig, FilterCache, parseData, parseEndpointConfig } from '@hookstream/models';
-import { handleValid, planRoutes, type RouteDeps, type ValidMessage } from '@hookstream/route';
 import { headers } from '@nats-io/transport-node';
+import { handleValid, planRoutes, type RouteDeps, type ValidMessage } from '../src/handler.ts';
 
 const SECRET = [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }];
 const endpoint = (over: Record<string, unknown>): EndpointConfig =>

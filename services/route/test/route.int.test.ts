@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Header } from '@hookstream/contracts';
 import { EndpointStore } from '@hookstream/models';
-import { buildApp, FILTER_ERROR, loadConfig, type RouteApp } from '@hookstream/route';
+import { buildApp, loadConfig, type RouteApp } from '@hookstream/route';
 import { AckingPublisher, ensureStreams, type NatsHandle, openBucket, streamConfigs, topology } from '@hookstream/runtime';
 import { connectTestNats, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
+import { FILTER_ERROR } from '../src/app.ts';
 
 const SECRETS = [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }];
 const t = topology('rt');

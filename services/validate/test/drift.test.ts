@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DriftLimiter, findDrift } from '@hookstream/validate';
+import { DriftLimiter, findDrift } from '../src/drift.ts';
 
 describe('validate drift', () => {
   it('validate: drift follows $ref, allOf, anyOf and patternProperties, and skips open objects', () => {

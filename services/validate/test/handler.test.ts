@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import { type DriftRecord, Header, type SchemaFailureRecord } from '@hookstream/contracts';
 import { parseSchemaRecord, parseSourceConfig, type SchemaRecord, type SourceConfig, schemaKey } from '@hookstream/models';
 import { SchemaCache } from '@hookstream/schema-compiler';
-import { DriftLimiter, handleUnique, type UniqueMessage, type ValidateDeps } from '@hookstream/validate';
+import type { UniqueMessage } from '@hookstream/validate';
+import { DriftLimiter } from '../src/drift.ts';
+import { handleUnique, type ValidateDeps } from '../src/handler.ts';
 
 const RECEIVED_AT = 1_700_000_000_000;
 const HOUR = 3_600_000;

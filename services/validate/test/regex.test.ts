@@ -11,7 +11,9 @@ import {
   RegexMeter,
   SchemaCache,
 } from '@hookstream/schema-compiler';
-import { DriftLimiter, findDrift, handleUnique, judge, type UniqueMessage } from '@hookstream/validate';
+import { judge, type UniqueMessage } from '@hookstream/validate';
+import { DriftLimiter, findDrift } from '../src/drift.ts';
+import { handleUnique } from '../src/handler.ts';
 
 // The pattern and body from the issue: with a backtracking engine each extra
 // `a` doubles the time (28 a's took 21.6 s); 40 would take hours.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseSchemaRecord } from '@hookstream/models';
 import { compileSchema, dialectOf, SchemaCache, strictVariant } from '@hookstream/schema-compiler';
-import { bracketDepth, mediaType, parseBody } from '@hookstream/validate';
+import { bracketDepth, mediaType, parseBody } from '../src/parse.ts';
 
 describe('validate schemas and parsing', () => {
   it('validate: the strict variant closes every object schema that declares properties and leaves the rest alone', () => {

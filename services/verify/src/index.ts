@@ -1,9 +1,2 @@
 export { buildApp, type VerifyApp, type VerifyOverrides } from './app.ts';
 export { loadConfig, type VerifyConfig } from './config.ts';
-export {
-  handleRaw,
-  judge,
-  type RawMessage,
-  type Verdict,
-  type VerifyDeps,
-} from './handler.ts';

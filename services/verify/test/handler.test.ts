@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Header, type RejectionRecord } from '@hookstream/contracts';
 import { parseSourceConfig, type SourceConfig } from '@hookstream/models';
-import { handleRaw, type RawMessage, type VerifyDeps } from '@hookstream/verify';
 import Stripe from 'stripe';
+import { handleRaw, type RawMessage, type VerifyDeps } from '../src/handler.ts';
 
 const SECRET = 'whsec_test_secret';
 const RECEIVED_AT = 1_700_000_000_000;

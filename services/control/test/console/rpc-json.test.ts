@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { httpStatusOf, methodOf } from '@hookstream/control';
+import { httpStatusOf, methodOf } from '../../src/console/rpc-json.ts';
 
 describe('console: RPC over JSON', () => {
   it('console: URL method names map to handler keys only for real RPCs; gRPC codes map to HTTP statuses', () => {

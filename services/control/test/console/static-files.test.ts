@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resolveStaticPath } from '@hookstream/control';
+import { resolveStaticPath } from '../../src/console/static-files.ts';
 
 describe('console: static files', () => {
   it('console: static paths stay inside the root', () => {

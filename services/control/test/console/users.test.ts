@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mayCall } from '@hookstream/contracts';
-import { authenticate, parseUsersFile, tokenDigest } from '@hookstream/control';
+import { tokenDigest } from '@hookstream/control';
+import { authenticate, parseUsersFile } from '../../src/console/users.ts';
 
 const hex = (token: string) => tokenDigest(token).toString('hex');
 
