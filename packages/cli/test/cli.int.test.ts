@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '@hookstream/cli';
 import { Header } from '@hookstream/contracts';
 import { buildApp, type ControlApp, loadConfig } from '@hookstream/control';
 import { createLogger, type NatsHandle, topology } from '@hookstream/runtime';
 import { connectTestNats, findBinary, type NatsServer, startNatsServer, storedMessages } from '@hookstream/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
+import { runCli } from '../src/cli.ts';
 import { recordingIo } from './fake-io.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EXIT, runCli } from '@hookstream/cli';
+import { EXIT, runCli } from '../src/cli.ts';
 import { recordingIo } from './fake-io.ts';
 
 // The control-plane URL points at a closed port: a command that gets as far

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { EXIT, runCli } from '@hookstream/cli';
+import { EXIT, runCli } from '../src/cli.ts';
 import { COMMANDS } from '../src/command-table.ts';
 import { acceptedFlags } from '../src/help.ts';
 import { recordingIo } from './fake-io.ts';

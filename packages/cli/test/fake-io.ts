@@ -1,4 +1,4 @@
-import type { CliIo } from '@hookstream/cli';
+import type { CliIo } from '../src/cli.ts';
 
 /** A CliIo that records what `hs` writes; `tty` and `ask` as a test needs them. */
 export interface RecordingIo extends CliIo {

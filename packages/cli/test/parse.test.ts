@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { EXIT, runCli } from '@hookstream/cli';
+import { EXIT, runCli } from '../src/cli.ts';
 import { COMMANDS } from '../src/command-table.ts';
 import { acceptedFlags, commandHelp, globalHelp, groupHelp } from '../src/help.ts';
 import { didYouMean, levenshtein, parseCommandLine } from '../src/parse.ts';

@@ -1,4 +1,4 @@
-export { findNatsServer } from './binaries.ts';
+export { findBinary, findNatsServer } from './binaries.ts';
 export { ClickHouseServer, type ClickHouseServerOptions, startClickHouse } from './clickhouse-server.ts';
 export { type HttpAnswer, type HttpRequestOptions, httpRequest, waitForHttpOk } from './http.ts';
 export { connectTestNats } from './nats-client.ts';
