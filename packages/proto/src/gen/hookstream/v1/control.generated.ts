@@ -421,9 +421,10 @@ export interface ListEventsRequest {
   /** `next_page_token` of the previous page (a stream sequence); empty for the first. */
   pageToken: string;
   /**
-   * The newest `page_size` events up to `until_ms` (or now), newest first,
-   * ignoring `since_ms` and `page_token` (the console's live feed). At most
-   * the last 20,000 stream messages are looked at.
+   * The newest `page_size` events up to `until_ms` (or now), newest first
+   * (the console's live feed); `since_ms` (0: none) bounds it below, and
+   * `page_token` (the sequence of the previous page's oldest event) asks for
+   * the next older page. At most 20,000 stream messages are looked at per call.
    */
   newestFirst: boolean;
   /**
