@@ -30,6 +30,7 @@ export {
   type FilterResult,
   MAX_FILTER_PATTERN_PROGRAM,
 } from './filters.ts';
+export { type IdempotencyKey, idempotencyKey, MAX_PROVIDER_KEY_BYTES } from './idempotency-key.ts';
 export { decodeRecord, encodeRecord, RecordStore } from './record-store.ts';
 export { decodeSchema, parseSchemaRecord, type SchemaRecord, SchemaStore, schemaKey } from './schemas.ts';
 export {

@@ -26,7 +26,7 @@ export interface Topology {
     readonly deliveryHeads: string;
     /** Written by deliver: deliveries that got a 2xx, kept for a TTL, so a redelivered or republished task is not POSTed again (docs/delivery.md). */
     readonly delivered: string;
-    /** Written by dedup: provider id / idempotency key -> event ids, kept `LOOKUP_TTL_MS` (7 days, HS_RAW's retention); read by FindEvents. */
+    /** Written by dedup (and verify for what it rejects): provider id / idempotency key -> event ids, kept `LOOKUP_TTL_MS` (7 days, HS_RAW's retention); read by FindEvents. */
     readonly lookup: string;
   };
   /** `hs.raw.{source}` */

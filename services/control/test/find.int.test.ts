@@ -136,12 +136,15 @@ describe('control: FindEvents and the events list against a real nats-server and
     await Promise.all([server?.stop(), clickhouse?.stop()]);
   });
 
-  it('control: FindEvents answers "raw only: rejected at verify" with the reason, by event id and by DLQ sequence', async () => {
+  it('control: FindEvents answers "raw only: rejected at verify" with the reason, by event id, DLQ sequence and provider id', async () => {
     const id = uuidV7(Date.now(), 1);
     const seq = await deadLetter(id, 'verify', 'stripe', 'bad_signature', 'no v1 signature matches');
+    // Verify indexes a rejected webhook's provider id (it never reaches dedup).
+    await indexed('evt_forged_1', id);
     for (const [text, matchedBy] of [
       [id, 'event_id'],
       [String(seq), 'dead_letter_sequence'],
+      ['evt_forged_1', 'idempotency_key'],
     ] as const) {
       const { found } = await api.findEvents({ text });
       assert.equal(found.length, 1, text);
