@@ -46,7 +46,8 @@ export const USAGE = `usage: hs <resource> <command> [args] [--json] [--url host
   hs dlq       list [--stage s] [--source s] [--endpoint e] [--reason r] [--limit n]
                show <seq>
                replay <seq> | replay [--stage s] [--source s] [--endpoint e] [--reason r] [--rate n] [--limit n] [--purge]
-  hs events    get <event id> | list [--source s] [--type t] [--since T] [--until T] [--limit n]
+  hs events    get <event id> | list [--source s] [--type t] [--status delivered|failing|pending] [--since T] [--until T] [--newest] [--limit n]
+               find <event id | provider id | DLQ sequence>      where that webhook is now, per endpoint
   hs replay    --endpoint e --since T [--until T] [--source s] [--type t] [--rate n] [--limit n] [--request-id id]
                --endpoint e --event <event id> [--request-id id]      one event
   hs tail      [subject]            print what is published on events.> (or subject); needs HS_NATS_URL

@@ -21,6 +21,8 @@ export const OPTIONS = {
   rate: { type: 'string' },
   purge: { type: 'boolean' },
   type: { type: 'string' },
+  status: { type: 'string' },
+  newest: { type: 'boolean' },
   since: { type: 'string' },
   until: { type: 'string' },
   'request-id': { type: 'string' },

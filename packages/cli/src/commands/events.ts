@@ -19,8 +19,35 @@ function stateText(state: EventState | undefined): string {
   }
 }
 
-/** `hs events get|list`. */
+/** `hs events get|list|find`. */
 export const events: Command = group({
+  find: async ({ api, pos }) => {
+    const { found } = await api.findEvents({ text: arg(pos, 2, 'event id, provider id or DLQ sequence') });
+    const text = found
+      .map((f) => {
+        const e = f.event;
+        const head = table([
+          ['event id', e?.eventId ?? ''],
+          ['matched by', f.matchedBy],
+          ['status', f.summary],
+          ['source', e?.source ?? ''],
+          ['type', e?.eventType ?? ''],
+          ['received', iso(e?.receivedAtMs ?? 0)],
+        ]);
+        const rows = f.endpoints.map((d) => [
+          `  ${d.endpointId}`,
+          d.state,
+          d.attempts,
+          d.nextAttemptAtMs === 0 ? '' : iso(d.nextAttemptAtMs),
+          [d.reason, d.lastError].filter((x) => x !== '').join(': '),
+        ]);
+        return rows.length === 0
+          ? head
+          : `${head}endpoints:\n${table([['  ENDPOINT', 'STATE', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST ERROR'], ...rows])}`;
+      })
+      .join('\n');
+    return { json: found.map((f) => ({ ...f, event: f.event === undefined ? undefined : eventJson(f.event) })), text };
+  },
   get: async ({ api, pos }) => {
     const e = await api.getEvent({ eventId: arg(pos, 2, 'event id') });
     if (e.duplicateOf !== '') {
@@ -64,11 +91,18 @@ export const events: Command = group({
         eventType: v.type ?? '',
         sinceMs,
         untilMs,
+        status: v.status ?? '',
+        newestFirst: v.newest === true,
         pageToken: t,
         pageSize: Math.min(limit, 500),
       });
       return { items: p.events, next: p.nextPageToken };
     }, limit);
+    // A STATUS column only when the control plane knows it (ClickHouse).
+    if (items.some((e) => e.deliveryStatus !== '')) {
+      const rows = items.map((e) => [iso(e.storedAtMs), e.eventId, e.source, e.eventType, e.deliveryStatus || '-', e.payloadSize]);
+      return { json: items.map(eventJson), text: table([['AT', 'EVENT', 'SOURCE', 'TYPE', 'STATUS', 'BYTES'], ...rows]) };
+    }
     const rows = items.map((e) => [iso(e.storedAtMs), e.eventId, e.source, e.eventType, e.payloadSize]);
     return { json: items.map(eventJson), text: table([['AT', 'EVENT', 'SOURCE', 'TYPE', 'BYTES'], ...rows]) };
   },
