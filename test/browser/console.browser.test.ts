@@ -47,6 +47,7 @@ const SCENARIOS = {
   duplicate: { source: 'stall', endpoint: 'returns' },
   search: { source: 'bazaar', endpoint: 'invoices' },
   filters: { source: 'arcade', endpoint: 'tickets' },
+  paging: { source: 'depot', endpoint: 'crates' },
 } as const;
 type ScenarioName = keyof typeof SCENARIOS;
 
@@ -557,6 +558,45 @@ describe('the web console in headless Chromium against a real stack', () => {
     await page.getByLabel('Status').selectOption('failing');
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.getByText('No events match these filters.').waitFor();
+    await context.close();
+  });
+
+  it('browser: Live events pages newest first: Older shows the rest of a source, Newer goes back', async () => {
+    const { source } = SCENARIOS.paging;
+    // Scenario: 53 events of one source, 50 a page: the second page holds the 3 oldest.
+    const ids: string[] = [];
+    for (let n = 0; n < 53; n++) {
+      const r = await postStripe(source, JSON.stringify({ id: `evt_browser_page_${n}`, type: 'crate.packed', data: {} }), STRIPE_SECRET);
+      assert.equal(r.status, 202, r.body);
+      ids.push((JSON.parse(r.body) as { id: string }).id);
+    }
+    await waitFor(
+      'all 53 events stored',
+      async () => {
+        const r = await api('ListEvents', { source, newestFirst: true, pageSize: 500 });
+        return r.status === 200 && ((JSON.parse(r.body) as { events?: unknown[] }).events ?? []).length === 53 ? true : undefined;
+      },
+      30_000,
+      250,
+    );
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    await signIn(page);
+    await page.goto(`${consoleUrl}/#/events?source=${source}`);
+    const table = page.getByRole('table', { name: 'Live events' });
+    const eventIds = () => table.locator('tbody tr td:nth-child(2)').allTextContents();
+    await waitFor('the newest page', async () => ((await eventIds()).length === 50 ? true : undefined), 10_000, 100);
+    // Stored order is the order ingest answered (one request at a time), so the page is the newest 50, newest first.
+    assert.deepEqual(await eventIds(), ids.slice(3).reverse());
+    await page.getByRole('button', { name: 'Older' }).click();
+    await waitFor('the older page', async () => ((await eventIds()).length === 3 ? true : undefined), 10_000, 100);
+    assert.deepEqual(await eventIds(), ids.slice(0, 3).reverse());
+    assert.equal(await page.getByRole('button', { name: 'Older' }).isDisabled(), true, 'the oldest page is the last');
+    await page.getByText('An older page: it does not refresh.').waitFor();
+    await shot(page, '20-events-older-page');
+    await page.getByRole('button', { name: 'Newer' }).click();
+    await waitFor('back to the newest page', async () => ((await eventIds()).length === 50 ? true : undefined), 10_000, 100);
+    assert.equal(await page.getByRole('button', { name: 'Newer' }).isDisabled(), true);
     await context.close();
   });
 });

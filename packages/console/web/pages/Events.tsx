@@ -49,25 +49,32 @@ export function EventsPage({ query = EMPTY_EVENTS_QUERY }: { query?: EventsQuery
     setPageToken('');
   }, [queryKey]);
 
-  // Only the newest page of the feed refreshes itself; an older page stays put.
-  const live = !paused && pageToken === '';
+  // Only the newest page of the feed refreshes itself; an older page is loaded once and stays put.
+  const older = pageToken !== '';
+  const live = !paused && !older;
   const feed = usePoll(
     () => rpc<ListEventsResponse>('ListEvents', listRequest(query, pageToken)),
-    3000,
+    older ? 0 : 3000,
     `events:${queryKey}:${pageToken}`,
-    live,
+    live || older,
   );
   const now = useNow(1000);
   const events = feed.data?.events ?? [];
   const next = feed.data?.nextPageToken ?? '';
 
-  // Rows not in the previous answer are new (none on the first answer).
-  const seen = useRef<{ data: unknown; ids: Set<string>; fresh: Set<string> }>({ data: undefined, ids: new Set(), fresh: new Set() });
+  // Rows not in the previous answer for the same filters and page are new (none on the first answer).
+  const pollKey = `${queryKey}:${pageToken}`;
+  const seen = useRef<{ key: string; data: unknown; ids: Set<string>; fresh: Set<string> }>({
+    key: '',
+    data: undefined,
+    ids: new Set(),
+    fresh: new Set(),
+  });
   if (feed.data !== undefined && seen.current.data !== feed.data) {
     const ids = new Set(events.map((e) => e.eventId ?? ''));
-    const first = seen.current.data === undefined;
+    const first = seen.current.data === undefined || seen.current.key !== pollKey;
     const fresh = new Set(first ? [] : [...ids].filter((id) => !seen.current.ids.has(id)));
-    seen.current = { data: feed.data, ids, fresh };
+    seen.current = { key: pollKey, data: feed.data, ids, fresh };
   }
   const fresh = seen.current.fresh;
 
@@ -166,7 +173,7 @@ export function EventsPage({ query = EMPTY_EVENTS_QUERY }: { query?: EventsQuery
         </button>
       </div>
       <ErrorAlert error={feed.error} />
-      {feed.loading && feed.data === undefined && live ? (
+      {feed.loading && feed.data === undefined && (live || older) ? (
         <Loading what="events" />
       ) : (
         <TableWrap>
