@@ -82,12 +82,13 @@ describe('control: FindEvents and the events list against a real nats-server and
     at: number,
     nextRetryAt: number | null,
     excerpt = '',
+    replay = '',
   ) {
     await store.client.insert({
       table: `${DB}.delivery_attempts`,
       values: [
         {
-          row_id: `${eventId}:${endpointId}:attempt:${n}`,
+          row_id: replay === '' ? `${eventId}:${endpointId}:attempt:${n}` : `${eventId}:${endpointId}:${replay}:attempt:${n}:req-${n}`,
           event_id: eventId,
           endpoint_id: endpointId,
           source: 'stripe',
@@ -210,6 +211,21 @@ describe('control: FindEvents and the events list against a real nats-server and
       ],
     );
     assert.match(found[0]?.summary ?? '', /endpoints: 1 dead-lettered, 1 delivered, 1 retrying$/);
+  });
+
+  it('control: FindEvents shows a dead-lettered delivery that a DLQ replay then delivered as delivered, with the replay', async () => {
+    const id = uuidV7(Date.now(), 6);
+    await event(id, 'stripe', 'charge.succeeded');
+    await indexed('evt_replayed', id);
+    const now = Date.now();
+    await attempt(id, 'back', 1, 'connect', now - 5_000, null);
+    const seq = await deadLetter(id, 'deliver', 'back', 'max_attempts', 'connection refused', 'back');
+    await attempt(id, 'back', 1, 'success', Date.now() + 1_000, null, 'ok', `dlq-${seq}`);
+    const { found } = await api.findEvents({ text: 'evt_replayed' });
+    assert.deepEqual(
+      found[0]?.endpoints.map((e) => ({ id: e.endpointId, state: e.state, attempts: e.attempts, replay: e.replay })),
+      [{ id: 'back', state: 'delivered', attempts: 2, replay: `dlq-${seq}` }],
+    );
   });
 
   it('control: FindEvents answers NOT_FOUND with a clear message for an unknown text', async () => {
