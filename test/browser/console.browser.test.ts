@@ -45,6 +45,9 @@ const SCENARIOS = {
   batch: { source: 'mart', endpoint: 'parcels' },
   phone: { source: 'kiosk', endpoint: 'mobile' },
   duplicate: { source: 'stall', endpoint: 'returns' },
+  search: { source: 'bazaar', endpoint: 'invoices' },
+  filters: { source: 'arcade', endpoint: 'tickets' },
+  paging: { source: 'depot', endpoint: 'crates' },
 } as const;
 type ScenarioName = keyof typeof SCENARIOS;
 
@@ -473,6 +476,127 @@ describe('the web console in headless Chromium against a real stack', () => {
       (await page.locator('dl.figures').first().textContent()) ?? '',
       new RegExp(`Statusreached web\\.events\\.${source}\\.charge\\.refunded`),
     );
+    await context.close();
+  });
+
+  it("browser: the header search finds a Stripe event by the provider's evt_ id: delivered per endpoint, and its duplicate", async () => {
+    const { source, endpoint } = SCENARIOS.search;
+    // Scenario: Stripe sends evt_browser_find twice; the operator only knows Stripe's id.
+    const body = '{"id":"evt_browser_find","type":"invoice.paid","data":{"object":{"amount":7}}}';
+    const first = await deliveredEvent(source, receivers.search, body);
+    const second = (JSON.parse((await postStripe(source, body, STRIPE_SECRET)).body) as { id: string }).id;
+    // Both indexed by dedup, and the first one's attempt recorded by analytics.
+    await waitFor(
+      'FindEvents to answer both, the first delivered',
+      async () => {
+        const r = await api('FindEvents', { text: 'evt_browser_find' });
+        if (r.status !== 200) return undefined;
+        const found = (JSON.parse(r.body) as { found?: { event?: { eventId?: string }; endpoints?: { state?: string }[] }[] }).found ?? [];
+        const byId = new Map(found.map((f) => [f.event?.eventId, f]));
+        return byId.has(second) && byId.get(first)?.endpoints?.[0]?.state === 'delivered' ? true : undefined;
+      },
+      30_000,
+      250,
+    );
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    await signIn(page, VIEWER);
+    await page.getByLabel('Find an event by id, provider id or dead-letter sequence').fill('evt_browser_find');
+    await page.getByRole('button', { name: 'Find', exact: true }).first().click();
+    await page.getByRole('heading', { name: 'Find an event', level: 1 }).waitFor();
+    await page.getByRole('status').filter({ hasText: '2 webhooks found for evt_browser_find' }).waitFor();
+    const deliveries = page.getByRole('table', { name: `Delivery of ${first} per endpoint` });
+    await deliveries.waitFor();
+    assert.match((await deliveries.getByRole('row').nth(1).textContent()) ?? '', new RegExp(`^${endpoint}Delivered1`));
+    const duplicate = page.getByRole('region', { name: second });
+    assert.match(
+      (await duplicate.textContent()) ?? '',
+      new RegExp(`Dropped by dedup as a duplicate of ${first}, which reached web\\.events\\.${source}\\.invoice\\.paid`),
+    );
+    await shot(page, '18-search');
+    await checkLayout(page, 'search');
+    // An id nothing knows: the page says so.
+    await page.getByLabel('Event id, provider id or dead-letter sequence').fill('evt_browser_never');
+    await page.getByRole('button', { name: 'Find', exact: true }).last().click();
+    await page.getByRole('alert').filter({ hasText: 'nothing found for "evt_browser_never"' }).waitFor();
+    await context.close();
+  });
+
+  it('browser: Live events honours #/events?source=…, filters by type and status, and the filters land in the URL', async () => {
+    const { source } = SCENARIOS.filters;
+    const ids: string[] = [];
+    for (const [n, type] of ['charge.succeeded', 'charge.succeeded', 'charge.refunded'].entries()) {
+      ids.push(await deliveredEvent(source, receivers.filters, JSON.stringify({ id: `evt_browser_filter_${n}`, type, data: {} })));
+    }
+    await waitFor(
+      'every event shown as delivered',
+      async () => {
+        const r = await api('ListEvents', { source, newestFirst: true, status: 'delivered' });
+        return r.status === 200 && ((JSON.parse(r.body) as { events?: unknown[] }).events ?? []).length === 3 ? true : undefined;
+      },
+      30_000,
+      250,
+    );
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    await signIn(page);
+    await page.goto(`${consoleUrl}/#/events?source=${source}`);
+    await page.getByRole('heading', { name: 'Live events', level: 1 }).waitFor();
+    assert.equal(await page.getByLabel('Source').inputValue(), source);
+    const table = page.getByRole('table', { name: 'Live events' });
+    const rows = () => table.locator('tbody tr');
+    await waitFor('three rows of the source', async () => ((await rows().count()) === 3 ? true : undefined), 10_000, 100);
+    assert.deepEqual(await table.locator('tbody tr td:nth-child(2)').allTextContents(), [...ids].reverse());
+    await page.getByLabel('Type').fill('charge.refunded');
+    await page.getByLabel('Status').selectOption('delivered');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.waitForURL((u) => u.hash === `#/events?source=${source}&type=charge.refunded&status=delivered`);
+    await waitFor('one row', async () => ((await rows().count()) === 1 ? true : undefined), 10_000, 100);
+    assert.match((await rows().first().textContent()) ?? '', new RegExp(`${ids[2]}${source}charge\\.refundeddelivered`));
+    await shot(page, '19-events-filtered');
+    await checkLayout(page, 'events filtered');
+    await page.getByLabel('Status').selectOption('failing');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('No events match these filters.').waitFor();
+    await context.close();
+  });
+
+  it('browser: Live events pages newest first: Older shows the rest of a source, Newer goes back', async () => {
+    const { source } = SCENARIOS.paging;
+    // Scenario: 53 events of one source, 50 a page: the second page holds the 3 oldest.
+    const ids: string[] = [];
+    for (let n = 0; n < 53; n++) {
+      const r = await postStripe(source, JSON.stringify({ id: `evt_browser_page_${n}`, type: 'crate.packed', data: {} }), STRIPE_SECRET);
+      assert.equal(r.status, 202, r.body);
+      ids.push((JSON.parse(r.body) as { id: string }).id);
+    }
+    await waitFor(
+      'all 53 events stored',
+      async () => {
+        const r = await api('ListEvents', { source, newestFirst: true, pageSize: 500 });
+        return r.status === 200 && ((JSON.parse(r.body) as { events?: unknown[] }).events ?? []).length === 53 ? true : undefined;
+      },
+      30_000,
+      250,
+    );
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    await signIn(page);
+    await page.goto(`${consoleUrl}/#/events?source=${source}`);
+    const table = page.getByRole('table', { name: 'Live events' });
+    const eventIds = () => table.locator('tbody tr td:nth-child(2)').allTextContents();
+    await waitFor('the newest page', async () => ((await eventIds()).length === 50 ? true : undefined), 10_000, 100);
+    // Stored order is the order ingest answered (one request at a time), so the page is the newest 50, newest first.
+    assert.deepEqual(await eventIds(), ids.slice(3).reverse());
+    await page.getByRole('button', { name: 'Older' }).click();
+    await waitFor('the older page', async () => ((await eventIds()).length === 3 ? true : undefined), 10_000, 100);
+    assert.deepEqual(await eventIds(), ids.slice(0, 3).reverse());
+    assert.equal(await page.getByRole('button', { name: 'Older' }).isDisabled(), true, 'the oldest page is the last');
+    await page.getByText('An older page: it does not refresh.').waitFor();
+    await shot(page, '20-events-older-page');
+    await page.getByRole('button', { name: 'Newer' }).click();
+    await waitFor('back to the newest page', async () => ((await eventIds()).length === 50 ? true : undefined), 10_000, 100);
+    assert.equal(await page.getByRole('button', { name: 'Newer' }).isDisabled(), true);
     await context.close();
   });
 });

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Header } from '@hookstream/contracts';
+import { decodeLookupEntry, Header, lookupKey } from '@hookstream/contracts';
 import { buildApp as buildIngest, type IngestApp, loadConfig as loadIngestConfig } from '@hookstream/ingest';
 import { SourceStore } from '@hookstream/models';
 import { createLogger, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
 import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { buildApp, loadConfig, type VerifyApp } from '@hookstream/verify';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { sign as githubSign } from '@octokit/webhooks-methods';
 import Stripe from 'stripe';
 
@@ -161,6 +162,21 @@ describe('verify through ingest against a real nats-server', () => {
         'nothing forged is forwarded',
       );
     assert.equal(verify.worker().healthy(), true);
+  });
+
+  it("verify: a forged Stripe event is indexed in hs_lookup under Stripe's evt_ id, so it can be found by it", async () => {
+    const body = '{"id":"evt_forged_lookup","type":"charge.succeeded"}';
+    const signature = Stripe.webhooks.generateTestHeaderString({
+      payload: body,
+      secret: 'whsec_forged',
+      timestamp: Math.floor(Date.now() / 1000),
+    });
+    const id = idOf(await post(port, 'stripe', body, { 'Stripe-Signature': signature }));
+    await deadLetter(id);
+    const entry = await (await new Kvm(nats.nc).open(t.buckets.lookup)).get(lookupKey('evt_forged_lookup', id));
+    assert.equal(entry?.operation, 'PUT');
+    const decoded = entry === null ? undefined : decodeLookupEntry(entry.value);
+    assert.deepEqual({ ...decoded, at: 0 }, { event_id: id, source: 'stripe', key: 'evt_forged_lookup', kind: 'idempotency_key', at: 0 });
   });
 
   it('verify: a flood of malformed signature headers never crashes the service', async () => {

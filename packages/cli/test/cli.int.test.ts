@@ -239,6 +239,24 @@ ${extra}`;
     assert.match(get.stdout, /body:\n\{"n":2\}\nattempts: none \(delivery attempts come from ClickHouse/);
     assert.equal((await hs('events', 'get', 'evt-none')).code, 1);
     assert.equal((await hs('events', 'list', '--since', 'yesterday')).code, 2);
+    const newest = await hs('events', 'list', '--newest', '--source', 'shop', '--limit', '1');
+    assert.equal(newest.code, 0, newest.stderr);
+    assert.match(newest.stdout, /^AT\s+EVENT\s+SOURCE\s+TYPE\s+BYTES\n.*evt-l2\s+shop\s+order\.paid\s+7\n$/);
+    const uuid = '01930000-0000-7000-8000-00000000c11f';
+    await storeEvent(uuid, 'finds', 'order.found', '{}');
+    const found = await hs('events', 'find', uuid);
+    assert.equal(found.code, 0, found.stderr);
+    assert.match(
+      found.stdout,
+      new RegExp(
+        `^event id\\s+${uuid}\nmatched by\\s+event_id\nstatus\\s+reached \\S*events\\.finds\\.order\\.found; no delivery attempt recorded\n`,
+      ),
+    );
+    const find = await hs('events', 'find', 'evt-l2');
+    assert.equal(find.code, 1, 'not a UUIDv7 nor an indexed provider id');
+    assert.match(find.stderr, /NOT_FOUND.*nothing found for "evt-l2"/);
+    assert.equal((await hs('events', 'find', 'evt_*')).code, 1);
+    assert.equal((await hs('events', 'find')).code, 2);
     const ep = join(dir, 'replay-endpoint.json');
     writeFileSync(
       ep,

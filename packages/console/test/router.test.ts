@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deadLettersHref, endpointHref, eventHref, parseHash, sectionOf, titleOf } from '../web/router.ts';
+import { deadLettersHref, endpointHref, eventHref, eventsHref, parseHash, searchHref, sectionOf, titleOf } from '../web/router.ts';
 
 describe('parseHash', () => {
   it('reads the pages', () => {
@@ -43,6 +43,31 @@ describe('deadLettersHref', () => {
       name: 'dead-letters',
       filter: { stage: 'deliver', source: '', endpoint: '', reason: 'max deliveries & more' },
     });
+  });
+});
+
+describe('eventsHref and searchHref', () => {
+  it('console: #/events?source=… is honoured and round-trips with every filter', () => {
+    assert.deepEqual(parseHash('#/events?source=stripe'), {
+      name: 'events',
+      query: { source: 'stripe', type: '', status: '', since: '', until: '' },
+    });
+    assert.equal(eventsHref({ source: ' ', type: '' }), '#/events');
+    const href = eventsHref({ source: 'stripe', type: 'charge.*', status: 'failing', since: '1000', until: '2000' });
+    assert.equal(href, '#/events?source=stripe&type=charge.*&status=failing&since=1000&until=2000');
+    assert.deepEqual(parseHash(href), {
+      name: 'events',
+      query: { source: 'stripe', type: 'charge.*', status: 'failing', since: '1000', until: '2000' },
+    });
+  });
+
+  it('console: #/search?q=… carries any text, encoded', () => {
+    const href = searchHref(' evt_1 & 2 ');
+    assert.equal(href, '#/search?q=evt_1+%26+2');
+    assert.deepEqual(parseHash(href), { name: 'search', text: 'evt_1 & 2' });
+    assert.deepEqual(parseHash('#/search'), { name: 'search', text: '' });
+    assert.equal(sectionOf({ name: 'search', text: 'x' }), 'events');
+    assert.equal(titleOf({ name: 'search', text: 'evt_1' }), 'Find evt_1');
   });
 });
 

@@ -181,6 +181,34 @@ export interface HsEvent {
   idempotencyKey?: string;
   /** GetEvent: where the event (for a duplicate, the first one) is now. */
   state?: EventState;
+  /** ListEvents with ClickHouse: `delivered`, `failing` or `pending`. */
+  deliveryStatus?: string;
+}
+
+/** Where one endpoint's delivery of a found event stands (FindEvents). */
+export interface EndpointDelivery {
+  endpointId?: string;
+  /** `delivered`, `retrying`, `dead_lettered` or `failed`. */
+  state?: string;
+  attempts?: number;
+  lastAttemptAtMs?: number;
+  nextAttemptAtMs?: number;
+  lastError?: string;
+  reason?: string;
+  replay?: string;
+}
+
+/** One webhook FindEvents matched. */
+export interface FoundEvent {
+  /** `event_id`, `idempotency_key` or `dead_letter_sequence`. */
+  matchedBy?: string;
+  event?: HsEvent;
+  endpoints?: EndpointDelivery[];
+  summary?: string;
+}
+
+export interface FindEventsResponse {
+  found?: FoundEvent[];
 }
 
 /** Where an event is now (GetEvent's `state`). */

@@ -10,6 +10,7 @@ import { EventPage } from './pages/Event.tsx';
 import { EventsPage } from './pages/Events.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { OverviewPage } from './pages/Overview.tsx';
+import { SearchPage } from './pages/Search.tsx';
 import { titleOf } from './router.ts';
 
 function go(hash: string): void {
@@ -121,7 +122,10 @@ function App() {
         page = <EndpointPage key={route.id} id={route.id} role={role} />;
         break;
       case 'events':
-        page = <EventsPage />;
+        page = route.query === undefined ? <EventsPage /> : <EventsPage query={route.query} />;
+        break;
+      case 'search':
+        page = <SearchPage text={route.text} />;
         break;
       case 'event':
         page = <EventPage key={route.id} id={route.id} role={role} />;

@@ -8,11 +8,26 @@ export interface DeadLetterQuery {
   reason: string;
 }
 
+/** The Live events filters (`#/events?source=…&type=…&status=…&since=…&until=…`; times in epoch ms). */
+export interface EventsQuery {
+  source: string;
+  type: string;
+  status: string;
+  since: string;
+  until: string;
+}
+
+export const EVENTS_QUERY_KEYS = ['source', 'type', 'status', 'since', 'until'] as const;
+
+export const EMPTY_EVENTS_QUERY: EventsQuery = Object.freeze({ source: '', type: '', status: '', since: '', until: '' });
+
 export type Route =
   | { readonly name: 'login' }
   | { readonly name: 'overview' }
   | { readonly name: 'endpoint'; readonly id: string }
-  | { readonly name: 'events' }
+  /** `query` only when the hash has one (the unfiltered live feed has none). */
+  | { readonly name: 'events'; readonly query?: EventsQuery }
+  | { readonly name: 'search'; readonly text: string }
   | { readonly name: 'event'; readonly id: string }
   | { readonly name: 'dead-letters'; readonly filter: DeadLetterQuery }
   | { readonly name: 'not-found'; readonly path: string };
@@ -33,6 +48,7 @@ export function parseHash(hash: string): Route {
   const q = raw.indexOf('?');
   const path = q >= 0 ? raw.slice(0, q) : raw;
   const query = new URLSearchParams(q >= 0 ? raw.slice(q + 1) : '');
+  const params = query;
   const parts = path
     .split('/')
     .filter((p) => p !== '')
@@ -42,7 +58,12 @@ export function parseHash(hash: string): Route {
   if (first === undefined) return { name: 'overview' };
   if (first === 'login' && second === undefined) return { name: 'login' };
   if (first === 'endpoints' && second !== undefined) return { name: 'endpoint', id: second };
-  if (first === 'events' && second === undefined) return { name: 'events' };
+  if (first === 'events' && second === undefined) {
+    const query = { ...EMPTY_EVENTS_QUERY };
+    for (const key of EVENTS_QUERY_KEYS) query[key] = (params.get(key) ?? '').trim();
+    return EVENTS_QUERY_KEYS.some((k) => query[k] !== '') ? { name: 'events', query } : { name: 'events' };
+  }
+  if (first === 'search' && second === undefined) return { name: 'search', text: (params.get('q') ?? '').trim() };
   if (first === 'events' && second !== undefined) return { name: 'event', id: second };
   if (first === 'dead-letters' && second === undefined) {
     return {
@@ -69,6 +90,22 @@ export function deadLettersHref(filter: Partial<DeadLetterQuery> = {}): string {
   return qs === '' ? '#/dead-letters' : `#/dead-letters?${qs}`;
 }
 
+/** The Live events hash with only the non-empty filters. */
+export function eventsHref(query: Partial<EventsQuery> = {}): string {
+  const params = new URLSearchParams();
+  for (const key of EVENTS_QUERY_KEYS) {
+    const value = query[key]?.trim() ?? '';
+    if (value !== '') params.set(key, value);
+  }
+  const qs = params.toString();
+  return qs === '' ? '#/events' : `#/events?${qs}`;
+}
+
+/** The search page's hash for a text. */
+export function searchHref(text: string): string {
+  return `#/search?${new URLSearchParams({ q: text.trim() }).toString()}`;
+}
+
 export function endpointHref(id: string): string {
   return `#/endpoints/${encodeURIComponent(id)}`;
 }
@@ -85,6 +122,7 @@ export function sectionOf(route: Route): 'overview' | 'events' | 'dead-letters' 
       return 'overview';
     case 'events':
     case 'event':
+    case 'search':
       return 'events';
     case 'dead-letters':
       return 'dead-letters';
@@ -106,6 +144,8 @@ export function titleOf(route: Route): string {
       return 'Live events';
     case 'event':
       return `Event ${route.id}`;
+    case 'search':
+      return route.text === '' ? 'Find an event' : `Find ${route.text}`;
     case 'dead-letters':
       return 'Dead letters';
     case 'not-found':

@@ -113,3 +113,53 @@ export function duplicateNoteKey(eventId: string): string {
   const token = PLAIN_ID.test(eventId) ? eventId : `sha256-${createHash('sha256').update(eventId).digest('hex')}`;
   return `dup/${token}`;
 }
+
+/** How long `hs_lookup` keeps an entry: HS_RAW's retention (7 days), so any webhook still archived can be found by its provider id. */
+export const LOOKUP_TTL_MS = 7 * 24 * 3_600_000;
+
+/** One `hs_lookup` entry: a provider id / idempotency key seen on an event (JSON value). */
+export interface LookupEntry {
+  readonly event_id: string;
+  readonly source: string;
+  /** The text the entry is found by (the idempotency key as dedup derived it). */
+  readonly key: string;
+  readonly kind: 'idempotency_key';
+  /** When the stage wrote it (epoch ms). */
+  readonly at: number;
+}
+
+/**
+ * The `hs_lookup` key prefix of a searched text: `k.{sha256 hex of the text}`.
+ * Hashing keeps any text (any characters, any length, wildcards) a valid,
+ * bounded key that matches only itself. Pure.
+ */
+export function lookupPrefix(text: string): string {
+  return `k.${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/**
+ * The `hs_lookup` key of one event found by `text`: `{lookupPrefix}.{event id
+ * token}` (as {@link duplicateNoteKey}'s token), one key per event so two
+ * events with the same idempotency key (a duplicate) never overwrite each
+ * other; read all with the filter `{lookupPrefix}.*`. Pure.
+ */
+export function lookupKey(text: string, eventId: string): string {
+  const token = PLAIN_ID.test(eventId) ? eventId : `sha256-${createHash('sha256').update(eventId).digest('hex')}`;
+  return `${lookupPrefix(text)}.${token}`;
+}
+
+/** The JSON value of a {@link LookupEntry}. Pure. */
+export function encodeLookupEntry(entry: LookupEntry): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(entry));
+}
+
+/** A {@link LookupEntry} from a bucket value, or undefined when it is not one. Pure; never throws. */
+export function decodeLookupEntry(value: Uint8Array): LookupEntry | undefined {
+  try {
+    const v = JSON.parse(new TextDecoder().decode(value)) as Partial<LookupEntry>;
+    if (typeof v.event_id !== 'string' || typeof v.source !== 'string' || typeof v.key !== 'string') return undefined;
+    return { event_id: v.event_id, source: v.source, key: v.key, kind: 'idempotency_key', at: Number(v.at) || 0 };
+  } catch {
+    return undefined;
+  }
+}

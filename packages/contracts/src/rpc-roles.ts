@@ -44,6 +44,7 @@ export const RPC_ROLES = Object.freeze({
   purgeDeadLetters: 'operator',
   getEvent: 'viewer',
   listEvents: 'viewer',
+  findEvents: 'viewer',
   replayToEndpoint: 'operator',
   stats: 'viewer',
   statsSeries: 'viewer',

@@ -7,6 +7,8 @@ describe('rpc roles', () => {
   it('rpc roles: viewers read, operators also replay/purge/toggle, admins do anything', () => {
     for (const read of [
       'getEvent',
+      'findEvents',
+      'listEvents',
       'listDeadLetters',
       'listEndpoints',
       'stats',
@@ -39,7 +41,7 @@ describe('rpc roles', () => {
 
   it('rpc roles: every RPC names a role, and roles are ordered least first', () => {
     assert.deepEqual(ROLES, ['viewer', 'operator', 'admin']);
-    assert.equal(Object.keys(RPC_ROLES).length, 29);
+    assert.equal(Object.keys(RPC_ROLES).length, 30);
     for (const role of Object.values(RPC_ROLES)) assert.ok(ROLES.includes(role), role);
   });
 });

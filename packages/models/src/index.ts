@@ -26,6 +26,7 @@ export {
   type FilterInput,
   type FilterResult,
 } from './filters.ts';
+export { type IdempotencyKey, idempotencyKey, MAX_PROVIDER_KEY_BYTES } from './idempotency-key.ts';
 export { decodeRecord, encodeRecord } from './record-store.ts';
 export { decodeSchema, parseSchemaRecord, type SchemaRecord, SchemaStore, schemaKey } from './schemas.ts';
 export {

@@ -26,6 +26,8 @@ export interface Topology {
     readonly deliveryHeads: string;
     /** Written by deliver: deliveries that got a 2xx, kept for a TTL, so a redelivered or republished task is not POSTed again (docs/delivery.md). */
     readonly delivered: string;
+    /** Written by dedup (and verify for what it rejects): provider id / idempotency key -> event ids, kept `LOOKUP_TTL_MS` (7 days, HS_RAW's retention); read by FindEvents. */
+    readonly lookup: string;
   };
   /** `hs.raw.{source}` */
   raw(source: string): string;
@@ -75,6 +77,7 @@ export function topology(namespace = ''): Topology {
       circuits: `${streamPrefix}hs_circuits`,
       deliveryHeads: `${streamPrefix}hs_delivery_heads`,
       delivered: `${streamPrefix}hs_delivered`,
+      lookup: `${streamPrefix}hs_lookup`,
     }),
     raw: (source: string) => s(`hs.raw.${sanitizeToken(source)}`),
     verified: (source: string) => s(`hs.verified.${sanitizeToken(source)}`),

@@ -6,6 +6,34 @@ import type { DeliveryAttempt } from '@hookstream/proto';
 export interface AttemptSource {
   /** The attempts, oldest first, and a note when they may be incomplete. Never throws. */
   attempts(eventId: string): Promise<{ readonly attempts: DeliveryAttempt[]; readonly note: string }>;
+  /**
+   * ListEvents' `delivery_status` of each event id (see {@link deliveryStatus}),
+   * or undefined without ClickHouse. Throws when the query fails.
+   */
+  statuses(eventIds: readonly string[]): Promise<Map<string, DeliveryStatus> | undefined>;
+}
+
+/** An event's delivery as the events list shows and filters it. */
+export type DeliveryStatus = 'delivered' | 'failing' | 'pending';
+
+/** Every {@link DeliveryStatus}, for checking a request. */
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = Object.freeze(['delivered', 'failing', 'pending']);
+
+/**
+ * An event's status from each endpoint's newest attempt outcome: `pending`
+ * with none, `delivered` when every one succeeded, else `failing`. Pure.
+ */
+export function deliveryStatus(lastOutcomes: readonly string[]): DeliveryStatus {
+  if (lastOutcomes.length === 0) return 'pending';
+  return lastOutcomes.every((o) => o === 'success') ? 'delivered' : 'failing';
+}
+
+/** The SELECT of each (event, endpoint)'s newest attempt outcome for a page of event ids. Pure. */
+export function lastOutcomesSql(database: string, eventIds: readonly string[]): string {
+  return `SELECT event_id, endpoint_id, argMax(toString(outcome), (at, attempt)) AS last
+FROM ${database}.delivery_attempts FINAL
+WHERE event_id IN (${eventIds.map(quote).join(', ')})
+GROUP BY event_id, endpoint_id`;
 }
 
 /** Runs a SELECT (`ClickHouseRowStore` of `@hookstream/clickhouse` fits). */
@@ -60,8 +88,19 @@ export function clickHouseAttempts(runner: SelectRunner, database: string): Atte
         return { attempts: [], note: `ClickHouse query failed: ${(err as Error).message.slice(0, 300)}` };
       }
     },
+    statuses: async (eventIds) => {
+      const lasts = new Map<string, string[]>(eventIds.map((id) => [id, []]));
+      if (eventIds.length > 0) {
+        const rows = await runner.select<{ event_id: string; last: string }>(lastOutcomesSql(database, eventIds));
+        for (const r of rows) lasts.get(r.event_id)?.push(r.last);
+      }
+      return new Map([...lasts].map(([id, outcomes]) => [id, deliveryStatus(outcomes)]));
+    },
   };
 }
 
 /** The {@link AttemptSource} without ClickHouse: no attempts, and {@link NO_CLICKHOUSE_NOTE}. */
-export const NO_ATTEMPTS: AttemptSource = { attempts: async () => ({ attempts: [], note: NO_CLICKHOUSE_NOTE }) };
+export const NO_ATTEMPTS: AttemptSource = {
+  attempts: async () => ({ attempts: [], note: NO_CLICKHOUSE_NOTE }),
+  statuses: async () => undefined,
+};

@@ -92,6 +92,7 @@ export function duplicateOut(note: DuplicateNote, first: EventState): Event {
     duplicateOf: note.first_event_id,
     idempotencyKey: note.idempotency_key,
     state: first,
+    deliveryStatus: '',
   };
 }
 
@@ -122,5 +123,6 @@ export function deadLetteredOut(eventId: string, deadLetters: readonly StoredMsg
     duplicateOf: '',
     idempotencyKey: '',
     state,
+    deliveryStatus: '',
   };
 }

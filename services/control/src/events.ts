@@ -1,11 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
 import {
+  decodeLookupEntry,
   duplicateNoteKey,
   type EndpointState,
   endpointReplayMsgId,
   endpointWantsEvent,
   Header,
+  type LookupEntry,
+  lookupPrefix,
   matchesEventType,
   type Wants,
 } from '@hookstream/contracts';
@@ -25,6 +28,9 @@ import { Kvm } from '@nats-io/kv';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { invalid, RpcError } from './errors.ts';
 import type { Page } from './records.ts';
+
+/** Most `hs_lookup` entries one search reads (one text names a handful of events: the first and its duplicates). */
+export const LOOKUP_LIMIT = 20;
 
 /** How far back `get` looks when the id is not a UUIDv7 (or its time is not useful): the most recent N events. */
 export const GET_SCAN_LIMIT = 100_000;
@@ -256,6 +262,46 @@ export class EventStore {
     }
   }
 
+  /**
+   * The `hs_lookup` entries (written by dedup) of a provider id /
+   * idempotency key, newest first, at most {@link LOOKUP_LIMIT}: one
+   * STREAM.INFO with a subjects filter on the hashed key (the server's
+   * per-subject index, no scan), then a get per key. [] without a bucket.
+   */
+  async lookup(text: string): Promise<LookupEntry[]> {
+    const bucket = this.#t.buckets.lookup;
+    const stream = `KV_${bucket}`;
+    const prefix = `$KV.${bucket}.`;
+    let subjects: string[];
+    try {
+      const info = await this.#jsm.streams.info(stream, { subjects_filter: `${prefix}${lookupPrefix(text)}.*` });
+      subjects = Object.keys(info.state.subjects ?? {});
+    } catch (err) {
+      // No bucket yet (dedup never ran in this namespace): nothing was indexed.
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return [];
+      throw err;
+    }
+    const kv = await new Kvm(this.#js).open(bucket);
+    const entries: LookupEntry[] = [];
+    for (const subject of subjects.slice(0, LOOKUP_LIMIT)) {
+      const entry = await kv.get(subject.slice(prefix.length));
+      const decoded = entry?.operation === 'PUT' ? decodeLookupEntry(entry.value) : undefined;
+      // The key is a hash: keep only entries of this very text.
+      if (decoded !== undefined && decoded.key === text) entries.push(decoded);
+    }
+    return entries.sort((a, b) => b.at - a.at);
+  }
+
+  /** The HS_DLQ message at `sequence`, or undefined (purged, or past the end). */
+  async deadLetterAt(sequence: number): Promise<StoredMsg | undefined> {
+    try {
+      return (await this.#jsm.streams.getMessage(this.#t.streams.dlq, { seq: sequence })) ?? undefined;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return undefined;
+      throw err;
+    }
+  }
+
   /** Where a scan for one event starts: the time in its UUIDv7 (less skew), else the last {@link GET_SCAN_LIMIT} messages; undefined for an empty stream. */
   async #startFor(stream: string, eventId: string): Promise<Start | undefined> {
     const state = (await this.#jsm.streams.info(stream)).state;
@@ -356,16 +402,17 @@ export class EventStore {
   }
 
   /**
-   * The newest `size` events up to `window.untilMs` (0: now), newest first,
+   * The newest `size` events up to `window.untilMs` (0: now) and below
+   * `beforeSeq` (if given), newest first,
    * without headers and body: windows of the stream read backwards (each
    * twice the last), at most {@link LIST_SCAN_LIMIT} sequences in all.
    */
-  async latest(window: Omit<EventWindow, 'sinceMs'>, size: number): Promise<EventView[]> {
+  async latest(window: Omit<EventWindow, 'sinceMs'>, size: number, beforeSeq?: number): Promise<EventView[]> {
     const state = (await this.#jsm.streams.info(this.#t.streams.events)).state;
     if (state.messages === 0) return [];
     const filter = eventsFilter(this.#t, window.source, window.typePattern);
     const found: EventView[] = [];
-    let end = state.last_seq;
+    let end = beforeSeq === undefined ? state.last_seq : Math.min(state.last_seq, beforeSeq - 1);
     let chunk = Math.max(size * 2, 128);
     let scanned = 0;
     while (found.length < size && end >= state.first_seq && scanned < LIST_SCAN_LIMIT) {
@@ -397,6 +444,26 @@ export class EventStore {
       chunk *= 2;
     }
     return found.slice(0, size);
+  }
+
+  /**
+   * A page of {@link latest}: newest first, from just before the sequence in
+   * `token` ('' for the newest), stopping at events stored before
+   * `window.sinceMs` (0: no bound). `next` is the token of the following
+   * (older) page, '' when this one reached the start.
+   */
+  async latestPage(window: EventWindow, size: number, token: string): Promise<Page<EventView>> {
+    let before: number | undefined;
+    if (token !== '') {
+      before = Number(token);
+      if (!Number.isSafeInteger(before) || before <= 0) throw invalid('page_token', 'is not a token from a previous page');
+    }
+    // One more than asked tells whether an older page exists.
+    const found = await this.latest(window, size + 1, before);
+    const inWindow = window.sinceMs > 0 ? found.filter((e) => e.storedAtMs >= window.sinceMs) : found;
+    const items = inWindow.slice(0, size);
+    const more = inWindow.length > size;
+    return { items, next: more ? String(items.at(-1)?.sequence ?? '') : '' };
   }
 
   /** Events stored per source (the `{source}` token of `events.{source}.…`), from the stream's per-subject counts. */

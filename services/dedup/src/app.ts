@@ -1,4 +1,4 @@
-import { Header, MSG_ID_HEADER, stageMsgId } from '@hookstream/contracts';
+import { encodeLookupEntry, Header, LOOKUP_TTL_MS, lookupKey, MSG_ID_HEADER, stageMsgId } from '@hookstream/contracts';
 import {
   buildStage,
   forwardHeaders,
@@ -88,6 +88,12 @@ export function buildApp(config: DedupConfig, overrides: DedupOverrides = {}): D
         ttlMs: config.windowHours * HOUR_MS,
       });
       const claims = new KvClaimStore(bucket, { publisher, bucket: t.buckets.dedup });
+      // The search index (docs/dedup.md, "The lookup index"): kept as long as HS_RAW keeps the webhook.
+      const lookup = await openBucket(platform.nats.nc, t.buckets.lookup, {
+        replicas: config.streamReplicas,
+        history: 1,
+        ttlMs: LOOKUP_TTL_MS,
+      });
       // Dead letters of validate and of dedup itself release their claims (docs/dedup.md, "Released claims").
       const releaseWorkers: Worker[] = [];
       for (const releasing of RELEASING_STAGES) {
@@ -145,6 +151,12 @@ export function buildApp(config: DedupConfig, overrides: DedupOverrides = {}): D
           h.set(Header.idempotencyKey, key);
           await publisher.publish(t.unique(sourceId), msg.data, h);
           counts.unique++;
+        },
+        index: async (eventId, sourceId, key) => {
+          await lookup.put(
+            lookupKey(key, eventId),
+            encodeLookupEntry({ event_id: eventId, source: sourceId, key, kind: 'idempotency_key', at: now() }),
+          );
         },
         recordDuplicate: async (record) => {
           // The note first: GetEvent answers a duplicate's id from it (docs/dedup.md).

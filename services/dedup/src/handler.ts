@@ -14,6 +14,8 @@ export interface DedupDeps {
   /** Publishes the first occurrence to `hs.unique.{source}` with the key; resolves on JetStream's ack. */
   readonly forward: (msg: VerifiedMessage, eventId: string, sourceId: string, key: string) => Promise<void>;
   readonly recordDuplicate: (record: DuplicateRecord) => Promise<void>;
+  /** Writes the `hs_lookup` entry (idempotency key -> this event, contracts `lookupKey`); resolves once stored. */
+  readonly index: (eventId: string, sourceId: string, key: string) => Promise<void>;
   /** Counts a copy of an event that had gone on already (acked, nothing published). */
   readonly repeated: (eventId: string) => void;
   readonly now: () => number;
@@ -26,8 +28,9 @@ export interface DedupDeps {
 const HOUR_MS = 3_600_000;
 
 /**
- * Handles one verified message: derives the idempotency key, claims it in
- * the dedup bucket (see {@link claimKey} for the crash-safe order), and then:
+ * Handles one verified message: derives the idempotency key, indexes it
+ * (`hs_lookup`, so FindEvents answers for it: first, duplicate or later
+ * dead-lettered alike), claims it in the dedup bucket (see {@link claimKey} for the crash-safe order), and then:
  * 1. a first occurrence is forwarded, and once JetStream acknowledged that,
  *    the claim records it ({@link markForwarded});
  * 2. a copy of the event that holds the claim and has gone on already (a
@@ -51,6 +54,7 @@ export async function handleVerified(msg: VerifiedMessage, deps: DedupDeps): Pro
     deps.maxWindowMs,
     source?.dedupWindowHours !== undefined ? source.dedupWindowHours * HOUR_MS : deps.defaultWindowMs,
   );
+  await deps.index(eventId, sourceId, key.value);
   const claimed = kvKey(sourceId, key.value);
   const result = await claimKey(deps.claims, claimed, eventId, receivedAtMs, windowMs);
   if (result.kind === 'first') {

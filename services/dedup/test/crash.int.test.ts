@@ -138,6 +138,7 @@ describe('dedup after a crash: the copy that claimed the key goes on', () => {
           throw new Error('the first copy is not a duplicate');
         },
         repeated: () => undefined,
+        index: async () => undefined,
       };
       if (at === 'before-ack') assert.deepEqual(await handleVerified(stageMessage(m), deps), { kind: 'ack' });
       else await assert.rejects(handleVerified(stageMessage(m), deps), /SIGKILL/);

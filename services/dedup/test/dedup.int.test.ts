@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Header } from '@hookstream/contracts';
+import { decodeLookupEntry, Header, LOOKUP_TTL_MS, lookupKey } from '@hookstream/contracts';
 import { buildApp, type DedupApp, loadConfig } from '@hookstream/dedup';
 import { SourceStore } from '@hookstream/models';
 import {
@@ -26,6 +26,7 @@ import {
   waitForHttpOk,
 } from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { headers } from '@nats-io/transport-node';
 import { KvClaimStore } from '../src/kv-claims.ts';
 
@@ -124,6 +125,31 @@ describe('dedup against a real nats-server', () => {
       assert.equal(record.source, 'stripe');
       assert.equal(typeof record.first_event_id, 'string');
       assert.equal(typeof record.age_ms, 'number');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('dedup: writes hs_lookup (idempotency key -> event) for a first delivery and its duplicate, kept 7 days', async () => {
+    // Scenario: Stripe sends evt_look twice (two hookstream ids); FindEvents must find both by the provider id.
+    const t = await setUp('d9');
+    const app = buildApp(loadConfig(env('d9')), { logger });
+    await app.run();
+    try {
+      const events = [
+        { eventId: 'look-1', key: 'evt_look' },
+        { eventId: 'look-2', key: 'evt_look' },
+      ];
+      await drained(jsm, t, await publishVerified(nats, t, events));
+      const kv = await new Kvm(nats.nc).open(t.buckets.lookup);
+      for (const e of events) {
+        const entry = await kv.get(lookupKey('evt_look', e.eventId));
+        assert.equal(entry?.operation, 'PUT', `an entry for ${e.eventId}`);
+        const decoded = entry === null ? undefined : decodeLookupEntry(entry.value);
+        assert.deepEqual({ ...decoded, at: 0 }, { event_id: e.eventId, source: 'stripe', key: 'evt_look', kind: 'idempotency_key', at: 0 });
+      }
+      const status = await kv.status();
+      assert.equal(status.ttl, LOOKUP_TTL_MS, 'the bucket keeps entries as long as HS_RAW keeps webhooks');
     } finally {
       await app.close();
     }

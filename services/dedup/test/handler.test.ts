@@ -41,6 +41,7 @@ function deps(sources: SourceConfig[], claims = new MemoryClaims()) {
   const forwarded: { eventId: string; key: string }[] = [];
   const duplicates: DuplicateRecord[] = [];
   const repeated: string[] = [];
+  const indexed: { eventId: string; sourceId: string; key: string }[] = [];
   const d: DedupDeps = {
     source: (id) => sources.find((s) => s.id === id),
     claims,
@@ -54,8 +55,11 @@ function deps(sources: SourceConfig[], claims = new MemoryClaims()) {
       duplicates.push(r);
     },
     repeated: (eventId) => repeated.push(eventId),
+    index: async (eventId, sourceId, key) => {
+      indexed.push({ eventId, sourceId, key });
+    },
   };
-  return { deps: d, forwarded, duplicates, repeated, claims };
+  return { deps: d, forwarded, duplicates, repeated, claims, indexed };
 }
 
 describe('dedup keys', () => {
@@ -109,6 +113,16 @@ describe('dedup decisions', () => {
         at: 0,
       },
     );
+  });
+
+  it('dedup: the first delivery and its duplicate are both indexed under the idempotency key', async () => {
+    const { deps: d, indexed } = deps([stripe]);
+    await handleVerified(message('stripe', 'e1', '{"id":"evt_1"}', 1_000), d);
+    await handleVerified(message('stripe', 'e2', '{"id":"evt_1"}', 2_000), d);
+    assert.deepEqual(indexed, [
+      { eventId: 'e1', sourceId: 'stripe', key: 'evt_1' },
+      { eventId: 'e2', sourceId: 'stripe', key: 'evt_1' },
+    ]);
   });
 
   it('dedup: a redelivered message whose key it already wrote still goes through', async () => {

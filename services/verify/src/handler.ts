@@ -1,5 +1,5 @@
 import type { RejectionRecord, VerifyRejection } from '@hookstream/contracts';
-import { type SourceConfig, sourcePolicy } from '@hookstream/models';
+import { idempotencyKey, type SourceConfig, sourcePolicy } from '@hookstream/models';
 import { envelopeOf, type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
 import { verifySignature } from '@hookstream/signing';
 
@@ -13,7 +13,27 @@ export interface VerifyDeps {
   readonly forward: (msg: RawMessage, eventId: string, source: string, secretId: string | undefined) => Promise<void>;
   /** Publishes the rejection record; resolves on JetStream's ack. */
   readonly recordRejection: (record: RejectionRecord) => Promise<void>;
+  /** Writes the `hs_lookup` entry (provider id -> this event, contracts `lookupKey`); resolves once stored. */
+  readonly index: (eventId: string, sourceId: string, key: string) => Promise<void>;
   readonly now: () => number;
+}
+
+/**
+ * The provider's id of a raw message (the source's idempotency-key locator,
+ * as dedup reads it), or undefined: no such source, no locator, or the id is
+ * not there or not usable (dedup would fall back to a body hash, which no
+ * operator searches for). Pure; never throws.
+ */
+export function providerId(msg: RawMessage, sourceId: string, source: SourceConfig | undefined): string | undefined {
+  let locator: ReturnType<typeof sourcePolicy>['idempotencyKey'];
+  try {
+    locator = source === undefined ? undefined : sourcePolicy(source).idempotencyKey;
+  } catch {
+    return undefined;
+  }
+  if (locator === undefined) return undefined;
+  const key = idempotencyKey(sourceId, locator, msg.data, senderHeader(msg));
+  return key.origin === 'provider' ? key.value : undefined;
 }
 
 /** The verdict on one raw message, without I/O. */
@@ -41,17 +61,22 @@ export function judge(msg: RawMessage, source: SourceConfig | undefined, receive
 
 /**
  * Handles one `hs.raw.{source}` message: authentic ones are forwarded to
- * `hs.verified.{source}` and acked; rejected ones get an analytics record and
- * a `term` outcome, which the worker turns into a dead letter with the reason.
+ * `hs.verified.{source}` and acked; rejected ones get an analytics record, an
+ * `hs_lookup` entry for their provider id (they never reach dedup, which
+ * indexes the rest, so FindEvents finds them by it) and a `term` outcome,
+ * which the worker turns into a dead letter with the reason.
  * Throws only when a publish fails (the worker retries with a delay).
  */
 export async function handleRaw(msg: RawMessage, deps: VerifyDeps): Promise<Outcome> {
   const { eventId, sourceId, receivedAtMs } = envelopeOf(msg, deps.now());
-  const verdict = judge(msg, deps.source(sourceId), receivedAtMs);
+  const source = deps.source(sourceId);
+  const verdict = judge(msg, source, receivedAtMs);
   if (verdict.kind === 'authentic') {
     await deps.forward(msg, eventId, sourceId, verdict.secretId);
     return { kind: 'ack' };
   }
+  const provided = providerId(msg, sourceId, source);
+  if (provided !== undefined) await deps.index(eventId, sourceId, provided);
   await deps.recordRejection({
     kind: 'rejection',
     stage: 'verify',

@@ -22,6 +22,7 @@ function rawMessage(body: string, headers: Record<string, string>, receivedAt = 
 function fakeDeps(sources: Record<string, SourceConfig>, nowMs: number) {
   const forwarded: { eventId: string; source: string; secretId: string | undefined }[] = [];
   const rejections: RejectionRecord[] = [];
+  const indexed: { eventId: string; sourceId: string; key: string }[] = [];
   const deps: VerifyDeps = {
     source: (id) => sources[id],
     now: () => nowMs,
@@ -31,8 +32,11 @@ function fakeDeps(sources: Record<string, SourceConfig>, nowMs: number) {
     recordRejection: async (r) => {
       rejections.push(r);
     },
+    index: async (eventId, sourceId, key) => {
+      indexed.push({ eventId, sourceId, key });
+    },
   };
-  return { deps, forwarded, rejections };
+  return { deps, forwarded, rejections, indexed };
 }
 
 const signed = (body: string, timestamp = RECEIVED_AT / 1000, secret = SECRET) => ({
@@ -59,6 +63,19 @@ describe('verify handler', () => {
     assert.equal(rejections[0]?.reason, 'bad_signature');
     assert.equal(rejections[0]?.event_id, 'evt-1');
     assert.equal(rejections[0]?.stage, 'verify');
+  });
+
+  it("verify: a rejected event is indexed under the provider's id (it never reaches dedup); an authentic one is left to dedup", async () => {
+    const body = '{"id":"evt_forged"}';
+    const { deps, indexed } = fakeDeps({ stripe }, RECEIVED_AT);
+    await handleRaw(rawMessage(body, signed(body, RECEIVED_AT / 1000, 'whsec_wrong')), deps);
+    assert.deepEqual(indexed, [{ eventId: 'evt-1', sourceId: 'stripe', key: 'evt_forged' }]);
+    await handleRaw(rawMessage(body, signed(body)), deps);
+    assert.equal(indexed.length, 1, 'nothing indexed for an authentic event');
+    // No usable provider id (not JSON): nothing to index, the event is still dead-lettered.
+    const { deps: noKey, indexed: none } = fakeDeps({ stripe }, RECEIVED_AT);
+    assert.equal((await handleRaw(rawMessage('not json', signed('not json', RECEIVED_AT / 1000, 'whsec_wrong')), noKey)).kind, 'term');
+    assert.deepEqual(none, []);
   });
 
   it('verify: tolerance is judged at receipt, so a backlog never makes good events stale', async () => {

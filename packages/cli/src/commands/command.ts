@@ -31,6 +31,8 @@ export const FLAGS = {
   reason: { type: 'string', value: 'r', description: 'only this dead-letter reason (bad_signature, retries_exhausted, ...)' },
   limit: { type: 'string', value: 'n', description: 'at most n' },
   rate: { type: 'string', value: 'n', description: 'at most n per second' },
+  status: { type: 'string', value: 'delivered|failing|pending', description: 'only events in this delivery status (needs ClickHouse)' },
+  newest: { type: 'boolean', description: 'newest first (pages go back in time)' },
   purge: { type: 'boolean', description: 'delete each dead letter once its replay is stored' },
   all: { type: 'boolean', description: 'allow an empty filter: every dead letter' },
   type: { type: 'string', value: 't', description: 'only this event type (* matches any run of characters)' },

@@ -19,8 +19,41 @@ function stateText(state: EventState | undefined): string {
   }
 }
 
-/** `hs events get|list`. */
+/** `hs events find|get|list`. */
 export const events: readonly CommandSpec[] = [
+  {
+    path: ['events', 'find'],
+    summary: 'where a webhook is now, found by hookstream event id, provider id / idempotency key, or DLQ sequence',
+    args: [{ name: 'text', description: 'an hs-event-id, a provider id (evt_…) or a dead-letter sequence' }],
+    examples: ['hs events find evt_1QZ8fXAbCdEf', 'hs events find 42'],
+    run: async ({ api, pos, style }) => {
+      const { found } = await api.findEvents({ text: arg(pos, 2, 'event id, provider id or DLQ sequence') });
+      const text = found
+        .map((f) => {
+          const e = f.event;
+          const head = table([
+            ['event id', e?.eventId ?? ''],
+            ['matched by', f.matchedBy],
+            ['status', f.summary],
+            ['source', e?.source ?? ''],
+            ['type', e?.eventType ?? ''],
+            ['received', iso(e?.receivedAtMs ?? 0)],
+          ]);
+          const rows = f.endpoints.map((d) => [
+            `  ${d.endpointId}`,
+            d.state,
+            d.attempts,
+            d.nextAttemptAtMs === 0 ? '' : iso(d.nextAttemptAtMs),
+            [d.reason, d.lastError].filter((x) => x !== '').join(': '),
+          ]);
+          return rows.length === 0
+            ? head
+            : `${head}endpoints:\n${table([['  ENDPOINT', 'STATE', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST ERROR'], ...rows], style)}`;
+        })
+        .join('\n');
+      return { json: found.map((f) => ({ ...f, event: f.event === undefined ? undefined : eventJson(f.event) })), text };
+    },
+  },
   {
     path: ['events', 'get'],
     summary: 'print one event: where it is now, headers, body and delivery attempts',
@@ -62,8 +95,8 @@ export const events: readonly CommandSpec[] = [
   },
   {
     path: ['events', 'list'],
-    summary: 'list stored events, oldest first (default: the last hour)',
-    flags: ['source', 'type', { name: 'since', default: '1h' }, 'until', { name: 'limit', default: '100' }],
+    summary: 'list stored events, oldest first unless --newest (default: the last hour)',
+    flags: ['source', 'type', 'status', { name: 'since', default: '1h' }, 'until', 'newest', { name: 'limit', default: '100' }],
     examples: ["hs events list --source stripe --type 'charge.*' --since 2h"],
     run: async ({ api, v, style }) => {
       const limit = positiveInt(v.limit, 'limit') || 100;
@@ -75,11 +108,18 @@ export const events: readonly CommandSpec[] = [
           eventType: v.type ?? '',
           sinceMs,
           untilMs,
+          status: v.status ?? '',
+          newestFirst: v.newest === true,
           pageToken: t,
           pageSize: Math.min(limit, 500),
         });
         return { items: p.events, next: p.nextPageToken };
       }, limit);
+      // A STATUS column only when the control plane knows it (ClickHouse).
+      if (items.some((e) => e.deliveryStatus !== '')) {
+        const rows = items.map((e) => [iso(e.storedAtMs), e.eventId, e.source, e.eventType, e.deliveryStatus || '-', e.payloadSize]);
+        return { json: items.map(eventJson), text: table([['AT', 'EVENT', 'SOURCE', 'TYPE', 'STATUS', 'BYTES'], ...rows], style) };
+      }
       const rows = items.map((e) => [iso(e.storedAtMs), e.eventId, e.source, e.eventType, e.payloadSize]);
       return { json: items.map(eventJson), text: table([['AT', 'EVENT', 'SOURCE', 'TYPE', 'BYTES'], ...rows], style) };
     },

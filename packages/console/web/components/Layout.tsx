@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
 import type { Session } from '../api.ts';
-import { type Route, sectionOf } from '../router.ts';
+import { type Route, searchHref, sectionOf } from '../router.ts';
 
 const LINKS = [
   { section: 'overview', href: '#/', label: 'Overview' },
@@ -40,6 +41,7 @@ export function Layout({
             ))}
           </ul>
         </nav>
+        <HeaderSearch />
         <div class="who">
           {session !== undefined && (
             <span>
@@ -56,6 +58,40 @@ export function Layout({
         {children}
       </main>
     </>
+  );
+}
+
+/** The header's search box: any event id, provider id or dead-letter sequence opens `#/search?q=…` (FindEvents). */
+function HeaderSearch() {
+  const [text, setText] = useState('');
+  return (
+    <form
+      class="header-search"
+      aria-label="Find an event"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (text.trim() === '') return;
+        location.hash = searchHref(text);
+        setText('');
+      }}
+    >
+      <label for="header-search" class="visually-hidden">
+        Find an event by id, provider id or dead-letter sequence
+      </label>
+      <input
+        id="header-search"
+        class="header-search-input"
+        type="search"
+        placeholder="Find evt_…, event id, DLQ #"
+        value={text}
+        autoComplete="off"
+        spellcheck={false}
+        onInput={(e) => setText(e.currentTarget.value)}
+      />
+      <button type="submit" class="secondary">
+        Find
+      </button>
+    </form>
   );
 }
 

@@ -40,6 +40,7 @@ const CODECS: { readonly [K in Method]: { readonly request: JsonCodec<Req<K>>; r
   purgeDeadLetters: { request: pb.PurgeDeadLettersRequest, response: pb.PurgeDeadLettersResponse },
   getEvent: { request: pb.GetEventRequest, response: pb.Event },
   listEvents: { request: pb.ListEventsRequest, response: pb.ListEventsResponse },
+  findEvents: { request: pb.FindEventsRequest, response: pb.FindEventsResponse },
   replayToEndpoint: { request: pb.ReplayToEndpointRequest, response: pb.ReplayToEndpointResponse },
   stats: { request: pb.StatsRequest, response: pb.StatsResponse },
   statsSeries: { request: pb.StatsSeriesRequest, response: pb.StatsSeriesResponse },

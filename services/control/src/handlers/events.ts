@@ -1,15 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import type { Event } from '@hookstream/proto';
+import { Header } from '@hookstream/contracts';
+import type { Event, FoundEvent } from '@hookstream/proto';
+import { headerValue } from '@hookstream/runtime';
+import type { StoredMsg } from '@nats-io/jetstream';
+import { DELIVERY_STATUSES } from '../attempts.ts';
 import { invalid, RpcError } from '../errors.ts';
 import { deadLetteredOut, duplicateOut, locateEvent, storedState } from '../event-state.ts';
-import type { EventView, EventWindow } from '../events.ts';
+import { type EventView, type EventWindow, uuidV7TimeMs } from '../events.ts';
+import { dlqSequenceOf, endpointDeliveries, findSummary, searchText } from '../find.ts';
 import type { Handlers, ResolvedDeps } from '../handlers.ts';
-import { pageSize } from '../records.ts';
+import { type Page, pageSize } from '../records.ts';
 import { HOUR_MS, recordId, requireId, timeRange } from './request.ts';
 
 /** The event RPCs. */
-type EventRpc = 'getEvent' | 'listEvents' | 'replayToEndpoint';
+type EventRpc = 'getEvent' | 'listEvents' | 'replayToEndpoint' | 'findEvents';
 
 const MAX_EVENT_REPLAY = 100_000;
 
@@ -30,24 +35,45 @@ export function eventOut(e: EventView): Event {
     attemptsNote: '',
     duplicateOf: '',
     idempotencyKey: '',
+    deliveryStatus: '',
   };
 }
+
+/**
+ * GetEvent's answer for an id, and the dead letters it read (only when the
+ * event is not in HS_EVENTS; `withDeadLetters` reads them for a stored one
+ * too), or undefined when nothing knows the id.
+ */
+async function eventById(
+  deps: ResolvedDeps,
+  id: string,
+  withDeadLetters: boolean,
+): Promise<{ readonly event: Event; readonly deadLetters: readonly StoredMsg[] } | undefined> {
+  const stored = await deps.events.find(id);
+  if (stored !== undefined) {
+    const { attempts, note } = await deps.attempts.attempts(id);
+    const deadLetters = withDeadLetters ? await deps.events.deadLettersOf(id) : [];
+    return { event: { ...eventOut(stored), attempts, attemptsNote: note, state: storedState(stored) }, deadLetters };
+  }
+  // Not in HS_EVENTS: a duplicate dedup dropped (answer with where the first one is), or a dead letter.
+  const duplicate = await deps.events.duplicateNote(id);
+  if (duplicate !== undefined)
+    return { event: duplicateOut(duplicate, await locateEvent(deps.events, duplicate.first_event_id)), deadLetters: [] };
+  const deadLetters = await deps.events.deadLettersOf(id);
+  if (deadLetters.length > 0) return { event: deadLetteredOut(id, deadLetters), deadLetters };
+  return undefined;
+}
+
+/** Most webhooks one FindEvents answers. */
+const MAX_FOUND = 20;
 
 /** The event RPCs over HS_EVENTS (and the dedup notes and DLQ for events not there): read, list, replay to one endpoint. */
 export function eventHandlers(deps: ResolvedDeps): Pick<Handlers, EventRpc> {
   return {
     getEvent: async (req) => {
       const id = requireId(req.eventId, 'event_id');
-      const stored = await deps.events.find(id);
-      if (stored !== undefined) {
-        const { attempts, note } = await deps.attempts.attempts(id);
-        return { ...eventOut(stored), attempts, attemptsNote: note, state: storedState(stored) };
-      }
-      // Not in HS_EVENTS: a duplicate dedup dropped (answer with where the first one is), or a dead letter.
-      const duplicate = await deps.events.duplicateNote(id);
-      if (duplicate !== undefined) return duplicateOut(duplicate, await locateEvent(deps.events, duplicate.first_event_id));
-      const deadLetters = await deps.events.deadLettersOf(id);
-      if (deadLetters.length > 0) return deadLetteredOut(id, deadLetters);
+      const found = await eventById(deps, id, false);
+      if (found !== undefined) return found.event;
       throw new RpcError(
         status.NOT_FOUND,
         `event ${id} not found: not in ${deps.events.streams.events} (it keeps a limited history), not a duplicate dedup noted (kept for the dedup window), not in ${deps.events.streams.dlq}`,
@@ -55,21 +81,63 @@ export function eventHandlers(deps: ResolvedDeps): Pick<Handlers, EventRpc> {
     },
     listEvents: async (req) => {
       timeRange(req.sinceMs, req.untilMs);
-      if (req.newestFirst) {
-        const newest = await deps.events.latest(
-          { source: req.source, typePattern: req.eventType, untilMs: req.untilMs },
-          pageSize(req.pageSize, 50),
-        );
-        return { events: newest.map(eventOut), nextPageToken: '' };
+      if (req.status !== '' && !(DELIVERY_STATUSES as readonly string[]).includes(req.status)) {
+        throw invalid('status', `must be one of ${DELIVERY_STATUSES.join(', ')}`);
       }
-      const window: EventWindow = {
-        source: req.source,
-        typePattern: req.eventType,
-        sinceMs: req.sinceMs === 0 ? deps.now() - HOUR_MS : req.sinceMs,
-        untilMs: req.untilMs,
-      };
-      const page = await deps.events.list(window, pageSize(req.pageSize, 50), req.pageToken);
-      return { events: page.items.map(eventOut), nextPageToken: page.next };
+      let page: Page<EventView>;
+      if (req.newestFirst) {
+        page = await deps.events.latestPage(
+          { source: req.source, typePattern: req.eventType, sinceMs: req.sinceMs, untilMs: req.untilMs },
+          pageSize(req.pageSize, 50),
+          req.pageToken,
+        );
+      } else {
+        const window: EventWindow = {
+          source: req.source,
+          typePattern: req.eventType,
+          sinceMs: req.sinceMs === 0 ? deps.now() - HOUR_MS : req.sinceMs,
+          untilMs: req.untilMs,
+        };
+        page = await deps.events.list(window, pageSize(req.pageSize, 50), req.pageToken);
+      }
+      const statuses = await deps.attempts.statuses(page.items.map((e) => e.eventId));
+      if (statuses === undefined && req.status !== '') {
+        throw new RpcError(
+          status.FAILED_PRECONDITION,
+          'status: filtering by delivery status needs ClickHouse (set HS_CLICKHOUSE_URL on the control service)',
+        );
+      }
+      const events = page.items
+        .map((e) => ({ ...eventOut(e), deliveryStatus: statuses?.get(e.eventId) ?? '' }))
+        .filter((e) => req.status === '' || e.deliveryStatus === req.status);
+      return { events, nextPageToken: page.next };
+    },
+    findEvents: async (req) => {
+      const text = searchText(req.text);
+      // Each way in is a keyed read: a DLQ sequence, the time in a UUIDv7, the hs_lookup index; never a scan for the text.
+      const ids = new Map<string, string>();
+      const sequence = dlqSequenceOf(text);
+      if (sequence !== undefined) {
+        const deadLetter = await deps.events.deadLetterAt(sequence);
+        const id = headerValue(deadLetter?.header, Header.eventId) ?? '';
+        if (id !== '') ids.set(id, 'dead_letter_sequence');
+      }
+      if (uuidV7TimeMs(text) !== undefined) ids.set(text, 'event_id');
+      for (const entry of await deps.events.lookup(text)) if (!ids.has(entry.event_id)) ids.set(entry.event_id, 'idempotency_key');
+      const found: FoundEvent[] = [];
+      for (const [id, matchedBy] of [...ids].slice(0, MAX_FOUND)) {
+        const hit = await eventById(deps, id, true);
+        if (hit === undefined) continue;
+        const endpoints = endpointDeliveries(hit.event.attempts, hit.deadLetters);
+        found.push({ matchedBy, event: hit.event, endpoints, summary: findSummary(hit.event, endpoints) });
+      }
+      if (found.length === 0) {
+        throw new RpcError(
+          status.NOT_FOUND,
+          `nothing found for "${text}": not a hookstream event id in ${deps.events.streams.events} or ${deps.events.streams.dlq}, not a provider id / idempotency key dedup indexed in the last 7 days, not an ${deps.events.streams.dlq} sequence`,
+        );
+      }
+      return { found };
     },
     replayToEndpoint: async (req) => {
       if (req.sinceMs <= 0 && req.eventId === '') throw invalid('since_ms', 'is required (epoch ms) unless event_id is set');

@@ -359,7 +359,15 @@ export interface Event {
    * GetEvent only: where this event is now; for a duplicate, where the first
    * delivery (`duplicate_of`) is.
    */
-  state?: EventState | undefined;
+  state?:
+    | EventState
+    | undefined;
+  /**
+   * ListEvents with ClickHouse: `delivered` (every endpoint's last attempt
+   * succeeded), `failing` (some endpoint's last attempt failed), `pending`
+   * (no attempt recorded yet); empty otherwise.
+   */
+  deliveryStatus: string;
 }
 
 /** Where an event is now, as GetEvent finds it. */
@@ -413,17 +421,74 @@ export interface ListEventsRequest {
   /** `next_page_token` of the previous page (a stream sequence); empty for the first. */
   pageToken: string;
   /**
-   * The newest `page_size` events up to `until_ms` (or now), newest first,
-   * ignoring `since_ms` and `page_token` (the console's live feed). At most
-   * the last 20,000 stream messages are looked at.
+   * The newest `page_size` events up to `until_ms` (or now), newest first
+   * (the console's live feed); `since_ms` (0: none) bounds it below, and
+   * `page_token` (the sequence of the previous page's oldest event) asks for
+   * the next older page. At most 20,000 stream messages are looked at per call.
    */
   newestFirst: boolean;
+  /**
+   * Only events whose `delivery_status` is this (`delivered`, `failing`,
+   * `pending`); needs ClickHouse (FAILED_PRECONDITION without). A page may
+   * then hold fewer than `page_size` events: follow `next_page_token`.
+   */
+  status: string;
 }
 
 export interface ListEventsResponse {
   events: Event[];
   /** Empty on the last page. */
   nextPageToken: string;
+}
+
+export interface FindEventsRequest {
+  /**
+   * A hookstream event id (UUIDv7), a provider id / idempotency key (e.g.
+   * Stripe's `evt_...`), or an HS_DLQ sequence (digits).
+   */
+  text: string;
+}
+
+/** Where one endpoint's delivery of an event stands. */
+export interface EndpointDelivery {
+  endpointId: string;
+  /**
+   * `delivered`, `retrying` (`next_attempt_at_ms`), `dead_lettered`
+   * (`reason`, `last_error`) or `failed` (last attempt failed, no retry
+   * recorded yet).
+   */
+  state: string;
+  attempts: number;
+  lastAttemptAtMs: number;
+  nextAttemptAtMs: number;
+  /**
+   * The last failed attempt's outcome, status and response excerpt, or the
+   * dead letter's detail.
+   */
+  lastError: string;
+  /** `dead_lettered`: the dead letter's reason. */
+  reason: string;
+  /** The replay of the newest attempt (`dlq-{sequence}` or a request id), if any. */
+  replay: string;
+}
+
+/** One webhook FindEvents matched. */
+export interface FoundEvent {
+  /** `event_id`, `idempotency_key` or `dead_letter_sequence`. */
+  matchedBy: string;
+  /** As GetEvent answers for its id (raw only, duplicate, events, dead letter). */
+  event?:
+    | Event
+    | undefined;
+  /** Per endpoint, from the attempts and the deliver stage's dead letters. */
+  endpoints: EndpointDelivery[];
+  /** One line: where it is now. */
+  summary: string;
+}
+
+export interface FindEventsResponse {
+  /** Newest first; at most 20. */
+  found: FoundEvent[];
 }
 
 export interface ReplayToEndpointRequest {
@@ -4687,6 +4752,7 @@ function createBaseEvent(): Event {
     duplicateOf: "",
     idempotencyKey: "",
     state: undefined,
+    deliveryStatus: "",
   };
 }
 
@@ -4736,6 +4802,9 @@ export const Event: MessageFns<Event> = {
     }
     if (message.state !== undefined) {
       EventState.encode(message.state, writer.uint32(122).fork()).join();
+    }
+    if (message.deliveryStatus !== "") {
+      writer.uint32(130).string(message.deliveryStatus);
     }
     return writer;
   },
@@ -4873,6 +4942,14 @@ export const Event: MessageFns<Event> = {
             message.state = EventState.decode(reader, reader.uint32());
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.deliveryStatus = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4938,6 +5015,11 @@ export const Event: MessageFns<Event> = {
         ? globalThis.String(object.idempotency_key)
         : "",
       state: isSet(object.state) ? EventState.fromJSON(object.state) : undefined,
+      deliveryStatus: isSet(object.deliveryStatus)
+        ? globalThis.String(object.deliveryStatus)
+        : isSet(object.delivery_status)
+        ? globalThis.String(object.delivery_status)
+        : "",
     };
   },
 
@@ -4988,6 +5070,9 @@ export const Event: MessageFns<Event> = {
     if (message.state !== undefined) {
       obj.state = EventState.toJSON(message.state);
     }
+    if (message.deliveryStatus !== "") {
+      obj.deliveryStatus = message.deliveryStatus;
+    }
     return obj;
   },
 
@@ -5013,6 +5098,7 @@ export const Event: MessageFns<Event> = {
     message.state = (object.state !== undefined && object.state !== null)
       ? EventState.fromPartial(object.state)
       : undefined;
+    message.deliveryStatus = object.deliveryStatus ?? "";
     return message;
   },
 };
@@ -5310,7 +5396,16 @@ export const GetEventRequest: MessageFns<GetEventRequest> = {
 };
 
 function createBaseListEventsRequest(): ListEventsRequest {
-  return { source: "", eventType: "", sinceMs: 0, untilMs: 0, pageSize: 0, pageToken: "", newestFirst: false };
+  return {
+    source: "",
+    eventType: "",
+    sinceMs: 0,
+    untilMs: 0,
+    pageSize: 0,
+    pageToken: "",
+    newestFirst: false,
+    status: "",
+  };
 }
 
 export const ListEventsRequest: MessageFns<ListEventsRequest> = {
@@ -5335,6 +5430,9 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
     }
     if (message.newestFirst !== false) {
       writer.uint32(56).bool(message.newestFirst);
+    }
+    if (message.status !== "") {
+      writer.uint32(66).string(message.status);
     }
     return writer;
   },
@@ -5408,6 +5506,14 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
             message.newestFirst = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5453,6 +5559,7 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
         : isSet(object.newest_first)
         ? globalThis.Boolean(object.newest_first)
         : false,
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
     };
   },
 
@@ -5479,6 +5586,9 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
     if (message.newestFirst !== false) {
       obj.newestFirst = message.newestFirst;
     }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
     return obj;
   },
 
@@ -5494,6 +5604,7 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
     message.newestFirst = object.newestFirst ?? false;
+    message.status = object.status ?? "";
     return message;
   },
 };
@@ -5583,6 +5694,471 @@ export const ListEventsResponse: MessageFns<ListEventsResponse> = {
     const message = createBaseListEventsResponse();
     message.events = object.events?.map((e) => Event.fromPartial(e)) || [];
     message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseFindEventsRequest(): FindEventsRequest {
+  return { text: "" };
+}
+
+export const FindEventsRequest: MessageFns<FindEventsRequest> = {
+  encode(message: FindEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.text !== "") {
+      writer.uint32(10).string(message.text);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindEventsRequest {
+    return { text: isSet(object.text) ? globalThis.String(object.text) : "" };
+  },
+
+  toJSON(message: FindEventsRequest): unknown {
+    const obj: any = {};
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FindEventsRequest>): FindEventsRequest {
+    return FindEventsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FindEventsRequest>): FindEventsRequest {
+    const message = createBaseFindEventsRequest();
+    message.text = object.text ?? "";
+    return message;
+  },
+};
+
+function createBaseEndpointDelivery(): EndpointDelivery {
+  return {
+    endpointId: "",
+    state: "",
+    attempts: 0,
+    lastAttemptAtMs: 0,
+    nextAttemptAtMs: 0,
+    lastError: "",
+    reason: "",
+    replay: "",
+  };
+}
+
+export const EndpointDelivery: MessageFns<EndpointDelivery> = {
+  encode(message: EndpointDelivery, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    if (message.state !== "") {
+      writer.uint32(18).string(message.state);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(24).uint32(message.attempts);
+    }
+    if (message.lastAttemptAtMs !== 0) {
+      writer.uint32(32).int64(message.lastAttemptAtMs);
+    }
+    if (message.nextAttemptAtMs !== 0) {
+      writer.uint32(40).int64(message.nextAttemptAtMs);
+    }
+    if (message.lastError !== "") {
+      writer.uint32(50).string(message.lastError);
+    }
+    if (message.reason !== "") {
+      writer.uint32(58).string(message.reason);
+    }
+    if (message.replay !== "") {
+      writer.uint32(66).string(message.replay);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndpointDelivery {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndpointDelivery();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.lastAttemptAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.nextAttemptAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.lastError = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.replay = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EndpointDelivery {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      lastAttemptAtMs: isSet(object.lastAttemptAtMs)
+        ? globalThis.Number(object.lastAttemptAtMs)
+        : isSet(object.last_attempt_at_ms)
+        ? globalThis.Number(object.last_attempt_at_ms)
+        : 0,
+      nextAttemptAtMs: isSet(object.nextAttemptAtMs)
+        ? globalThis.Number(object.nextAttemptAtMs)
+        : isSet(object.next_attempt_at_ms)
+        ? globalThis.Number(object.next_attempt_at_ms)
+        : 0,
+      lastError: isSet(object.lastError)
+        ? globalThis.String(object.lastError)
+        : isSet(object.last_error)
+        ? globalThis.String(object.last_error)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      replay: isSet(object.replay) ? globalThis.String(object.replay) : "",
+    };
+  },
+
+  toJSON(message: EndpointDelivery): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    if (message.lastAttemptAtMs !== 0) {
+      obj.lastAttemptAtMs = Math.round(message.lastAttemptAtMs);
+    }
+    if (message.nextAttemptAtMs !== 0) {
+      obj.nextAttemptAtMs = Math.round(message.nextAttemptAtMs);
+    }
+    if (message.lastError !== "") {
+      obj.lastError = message.lastError;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.replay !== "") {
+      obj.replay = message.replay;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EndpointDelivery>): EndpointDelivery {
+    return EndpointDelivery.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EndpointDelivery>): EndpointDelivery {
+    const message = createBaseEndpointDelivery();
+    message.endpointId = object.endpointId ?? "";
+    message.state = object.state ?? "";
+    message.attempts = object.attempts ?? 0;
+    message.lastAttemptAtMs = object.lastAttemptAtMs ?? 0;
+    message.nextAttemptAtMs = object.nextAttemptAtMs ?? 0;
+    message.lastError = object.lastError ?? "";
+    message.reason = object.reason ?? "";
+    message.replay = object.replay ?? "";
+    return message;
+  },
+};
+
+function createBaseFoundEvent(): FoundEvent {
+  return { matchedBy: "", event: undefined, endpoints: [], summary: "" };
+}
+
+export const FoundEvent: MessageFns<FoundEvent> = {
+  encode(message: FoundEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.matchedBy !== "") {
+      writer.uint32(10).string(message.matchedBy);
+    }
+    if (message.event !== undefined) {
+      Event.encode(message.event, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.endpoints) {
+      EndpointDelivery.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.summary !== "") {
+      writer.uint32(34).string(message.summary);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FoundEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFoundEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.matchedBy = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.event = Event.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.endpoints.push(EndpointDelivery.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.summary = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FoundEvent {
+    return {
+      matchedBy: isSet(object.matchedBy)
+        ? globalThis.String(object.matchedBy)
+        : isSet(object.matched_by)
+        ? globalThis.String(object.matched_by)
+        : "",
+      event: isSet(object.event) ? Event.fromJSON(object.event) : undefined,
+      endpoints: globalThis.Array.isArray(object?.endpoints)
+        ? object.endpoints.map((e: any) => EndpointDelivery.fromJSON(e))
+        : [],
+      summary: isSet(object.summary) ? globalThis.String(object.summary) : "",
+    };
+  },
+
+  toJSON(message: FoundEvent): unknown {
+    const obj: any = {};
+    if (message.matchedBy !== "") {
+      obj.matchedBy = message.matchedBy;
+    }
+    if (message.event !== undefined) {
+      obj.event = Event.toJSON(message.event);
+    }
+    if (message.endpoints?.length) {
+      obj.endpoints = message.endpoints.map((e) => EndpointDelivery.toJSON(e));
+    }
+    if (message.summary !== "") {
+      obj.summary = message.summary;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FoundEvent>): FoundEvent {
+    return FoundEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FoundEvent>): FoundEvent {
+    const message = createBaseFoundEvent();
+    message.matchedBy = object.matchedBy ?? "";
+    message.event = (object.event !== undefined && object.event !== null) ? Event.fromPartial(object.event) : undefined;
+    message.endpoints = object.endpoints?.map((e) => EndpointDelivery.fromPartial(e)) || [];
+    message.summary = object.summary ?? "";
+    return message;
+  },
+};
+
+function createBaseFindEventsResponse(): FindEventsResponse {
+  return { found: [] };
+}
+
+export const FindEventsResponse: MessageFns<FindEventsResponse> = {
+  encode(message: FindEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.found) {
+      FoundEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.found.push(FoundEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindEventsResponse {
+    return {
+      found: globalThis.Array.isArray(object?.found) ? object.found.map((e: any) => FoundEvent.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: FindEventsResponse): unknown {
+    const obj: any = {};
+    if (message.found?.length) {
+      obj.found = message.found.map((e) => FoundEvent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FindEventsResponse>): FindEventsResponse {
+    return FindEventsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FindEventsResponse>): FindEventsResponse {
+    const message = createBaseFindEventsResponse();
+    message.found = object.found?.map((e) => FoundEvent.fromPartial(e)) || [];
     return message;
   },
 };
@@ -8752,7 +9328,10 @@ export const ControlPlaneService = {
     responseSerialize: (value: Event): Buffer => Buffer.from(Event.encode(value).finish()),
     responseDeserialize: (value: Buffer): Event => Event.decode(value),
   },
-  /** Events oldest first from `since_ms`, without headers and body. */
+  /**
+   * Events oldest first from `since_ms` (or newest first), without headers
+   * and body, filtered by source, type, time range and delivery status.
+   */
   listEvents: {
     path: "/hookstream.v1.ControlPlane/ListEvents" as const,
     requestStream: false as const,
@@ -8761,6 +9340,22 @@ export const ControlPlaneService = {
     requestDeserialize: (value: Buffer): ListEventsRequest => ListEventsRequest.decode(value),
     responseSerialize: (value: ListEventsResponse): Buffer => Buffer.from(ListEventsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListEventsResponse => ListEventsResponse.decode(value),
+  },
+  /**
+   * Finds a webhook by a hookstream event id, a provider id / idempotency
+   * key (the `hs_lookup` index, kept 7 days) or an HS_DLQ sequence, and
+   * says where each match is now, per endpoint. Never scans a stream for
+   * the text: INVALID_ARGUMENT for wildcards, control characters or more
+   * than 1,024 bytes; NOT_FOUND when nothing matches.
+   */
+  findEvents: {
+    path: "/hookstream.v1.ControlPlane/FindEvents" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FindEventsRequest): Buffer => Buffer.from(FindEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FindEventsRequest => FindEventsRequest.decode(value),
+    responseSerialize: (value: FindEventsResponse): Buffer => Buffer.from(FindEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FindEventsResponse => FindEventsResponse.decode(value),
   },
   /**
    * Republishes the events of a time window as delivery tasks for one endpoint
@@ -8873,8 +9468,19 @@ export interface ControlPlaneServer extends UntypedServiceImplementation {
    * only the DLQ holds answers from its dead letter. NOT_FOUND otherwise.
    */
   getEvent: handleUnaryCall<GetEventRequest, Event>;
-  /** Events oldest first from `since_ms`, without headers and body. */
+  /**
+   * Events oldest first from `since_ms` (or newest first), without headers
+   * and body, filtered by source, type, time range and delivery status.
+   */
   listEvents: handleUnaryCall<ListEventsRequest, ListEventsResponse>;
+  /**
+   * Finds a webhook by a hookstream event id, a provider id / idempotency
+   * key (the `hs_lookup` index, kept 7 days) or an HS_DLQ sequence, and
+   * says where each match is now, per endpoint. Never scans a stream for
+   * the text: INVALID_ARGUMENT for wildcards, control characters or more
+   * than 1,024 bytes; NOT_FOUND when nothing matches.
+   */
+  findEvents: handleUnaryCall<FindEventsRequest, FindEventsResponse>;
   /**
    * Republishes the events of a time window as delivery tasks for one endpoint
    * (`hs.deliver.{endpoint}`, `Nats-Msg-Id` `{event id}:{endpoint id}:replay:{request id}`).
@@ -9260,7 +9866,10 @@ export interface ControlPlaneClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Event) => void,
   ): ClientUnaryCall;
-  /** Events oldest first from `since_ms`, without headers and body. */
+  /**
+   * Events oldest first from `since_ms` (or newest first), without headers
+   * and body, filtered by source, type, time range and delivery status.
+   */
   listEvents(
     request: ListEventsRequest,
     callback: (error: ServiceError | null, response: ListEventsResponse) => void,
@@ -9275,6 +9884,28 @@ export interface ControlPlaneClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListEventsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Finds a webhook by a hookstream event id, a provider id / idempotency
+   * key (the `hs_lookup` index, kept 7 days) or an HS_DLQ sequence, and
+   * says where each match is now, per endpoint. Never scans a stream for
+   * the text: INVALID_ARGUMENT for wildcards, control characters or more
+   * than 1,024 bytes; NOT_FOUND when nothing matches.
+   */
+  findEvents(
+    request: FindEventsRequest,
+    callback: (error: ServiceError | null, response: FindEventsResponse) => void,
+  ): ClientUnaryCall;
+  findEvents(
+    request: FindEventsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FindEventsResponse) => void,
+  ): ClientUnaryCall;
+  findEvents(
+    request: FindEventsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FindEventsResponse) => void,
   ): ClientUnaryCall;
   /**
    * Republishes the events of a time window as delivery tasks for one endpoint
