@@ -41,6 +41,21 @@ export {
   taskMsgId,
 } from './ids.ts';
 export {
+  type DisabledReason,
+  decodeOperationalEvent,
+  encodeOperationalEvent,
+  isOperationalKind,
+  OPERATIONAL_KINDS,
+  OPERATIONAL_SOURCE,
+  type OperationalEvent,
+  type OperationalKind,
+  type OperationalPayloadMap,
+  operationalEventId,
+  operationalEventKey,
+  operationalEventSubject,
+  operationalMsgId,
+} from './operational-events.ts';
+export {
   ATTEMPT_OUTCOMES,
   type AttemptOutcome,
   type AttemptRecord,

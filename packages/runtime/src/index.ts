@@ -27,6 +27,7 @@ export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { addMetricsRefresher, METRICS_CONTENT_TYPE, metrics, registry, renderMetrics } from './metrics.ts';
 export { type ConnectOptions, connectNats, type NatsConnectConfig, NatsConnectError, type NatsHandle } from './nats.ts';
 export { ObsPublisher } from './obs.ts';
+export { type OperationalSink, publishOperationalEvent } from './operational-events.ts';
 export { ack, nak, type Outcome, term } from './outcome.ts';
 export { openPlatform, type Platform } from './platform.ts';
 export { AckingPublisher, isPayloadTooLarge, PayloadTooLargeError, type PubAck, PublishError, PublishTimeoutError } from './publisher.ts';

@@ -48,4 +48,4 @@ export {
   unmapIPv4,
 } from './ssrf.ts';
 export { readTask, type Task } from './task.ts';
-export { type Admission, EndpointGates, type Pass, PROBE_WAIT_MS, type Verdict } from './throttle.ts';
+export { type Admission, type CircuitChange, EndpointGates, type Pass, PROBE_WAIT_MS, type Verdict } from './throttle.ts';

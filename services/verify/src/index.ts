@@ -7,3 +7,4 @@ export {
   type Verdict,
   type VerifyDeps,
 } from './handler.ts';
+export { REJECTION_ALERT_DEFAULTS, type RejectionAlert, type RejectionAlertConfig, RejectionRates } from './rejection-rate.ts';
