@@ -44,7 +44,7 @@ const ALWAYS_FAILING = {
   circuit: { failureThreshold: 1000, openMs: 1_000 },
 };
 
-/** One operational event as a JetStream subscriber reads it on `events._hookstream.{kind}`. */
+/** One operational event as a JetStream subscriber reads it on `hs.ops.{kind}`. */
 interface Seen<K extends OperationalKind> {
   readonly eventId: string;
   readonly source: string | undefined;
@@ -74,7 +74,7 @@ describe('operational events across the pipeline', () => {
   /** The operational events of `kind` stored on their documented subject. */
   async function seen<K extends OperationalKind>(kind: K): Promise<Seen<K>[]> {
     const subject = `${NS}.${operationalEventSubject(kind)}`;
-    return (await storedMessages(jsm, t.streams.events, subject)).map((m) => {
+    return (await storedMessages(jsm, t.streams.ops, subject)).map((m) => {
       const event = decodeOperationalEvent(m.data);
       assert.equal(event.type, kind);
       return { eventId: m.header.get(Header.eventId), source: m.header.get(Header.source), data: event.data as OperationalPayloadMap[K] };
@@ -193,7 +193,7 @@ describe('operational events across the pipeline', () => {
     await server?.stop();
   });
 
-  it('operational events: a 410 disables the endpoint and publishes endpoint.disabled (gone) on events._hookstream.endpoint.disabled', async () => {
+  it('operational events: a 410 disables the endpoint and publishes endpoint.disabled (gone) on hs.ops.endpoint.disabled', async () => {
     assert.equal((await post('gone.test')).status, 202);
     const [event] = await waitForEvent('endpoint.disabled', (d) => d.endpoint_id === 'gone');
     assert.equal(event?.source, OPERATIONAL_SOURCE);

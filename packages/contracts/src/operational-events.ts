@@ -114,12 +114,13 @@ export function operationalMsgId(eventId: string): string {
 
 /**
  * The subject (before any `HS_NAMESPACE` prefix) a JetStream subscriber
- * reads an operational event on: `events._hookstream.{kind}`, e.g.
- * `events._hookstream.endpoint.disabled`. Route publishes it there, as it
- * does every event. Pure.
+ * reads an operational event on: `hs.ops.{kind}` (stream `HS_OPS`), e.g.
+ * `hs.ops.endpoint.disabled`. Route publishes it there in place of
+ * `events.{source}.{type}`, so consumers of `events.>` see only providers'
+ * events. Pure.
  */
 export function operationalEventSubject(kind: OperationalKind): string {
-  return `events.${OPERATIONAL_SOURCE}.${kind}`;
+  return `hs.ops.${kind}`;
 }
 
 /** Whether a string is one of {@link OPERATIONAL_KINDS}. Pure. */

@@ -23,9 +23,9 @@ const disabled: OperationalEvent<'endpoint.disabled'> = {
 
 // These ids are persisted (JetStream's duplicate window, webhook-id): each assertion pins the exact form.
 describe('operational events', () => {
-  it('operational events: the subject is events._hookstream.{kind}, the source a valid but reserved id', () => {
-    assert.equal(operationalEventSubject('endpoint.disabled'), 'events._hookstream.endpoint.disabled');
-    assert.equal(operationalEventSubject('source.rejection_rate'), 'events._hookstream.source.rejection_rate');
+  it('operational events: the subject is hs.ops.{kind}, the source a valid but reserved id', () => {
+    assert.equal(operationalEventSubject('endpoint.disabled'), 'hs.ops.endpoint.disabled');
+    assert.equal(operationalEventSubject('source.rejection_rate'), 'hs.ops.source.rejection_rate');
     assert.equal(OPERATIONAL_SOURCE, '_hookstream');
     assert.deepEqual(
       [...OPERATIONAL_KINDS],
@@ -88,7 +88,11 @@ describe('operational events', () => {
     const ops = { id: 'pager', enabled: true, sources: [OPERATIONAL_SOURCE], eventTypes: ['endpoint.*'] };
     assert.deepEqual(endpointWantsEvent(ops, event, ctx), { wants: true });
     assert.deepEqual(endpointWantsEvent({ ...ops, eventTypes: ['circuit.*'] }, event, ctx), { wants: false, why: 'event_type' });
-    // An endpoint of provider sources does not get them.
+    // An endpoint of provider sources does not get them, nor one of every source: they are opt-in.
     assert.deepEqual(endpointWantsEvent({ ...ops, sources: ['stripe'] }, event, ctx), { wants: false, why: 'source' });
+    assert.deepEqual(endpointWantsEvent({ id: 'all', enabled: true, eventTypes: ['*'] }, event, ctx), { wants: false, why: 'source' });
+    assert.deepEqual(endpointWantsEvent({ id: 'all', enabled: true, eventTypes: ['*'] }, { source: 'stripe', type: 'x' }, ctx), {
+      wants: true,
+    });
   });
 });

@@ -24,7 +24,7 @@ export interface OperationalSink {
  * `hs-source: _hookstream`, `hs-event-type: {kind}`, `hs-received-at`, a
  * JSON content type) and `Nats-Msg-Id` from {@link operationalMsgId}, onto
  * `hs.valid._hookstream`. Route takes it from there like any validated
- * event: `events._hookstream.{kind}` for JetStream subscribers, and one
+ * event: `hs.ops.{kind}` (stream `HS_OPS`) for JetStream subscribers, and one
  * delivery task per endpoint that wants it. Resolves with the event id on
  * the PubAck; rejects when the publish fails.
  */

@@ -90,6 +90,15 @@ export function streamConfigs(t: Topology, options: StreamOptions): ManagedStrea
       retention: RetentionPolicy.Workqueue,
       max_age: 0,
     },
+    {
+      ...base,
+      // Apart from HS_EVENTS, so a team's consumer of `events.>` sees only its providers' events.
+      name: t.streams.ops,
+      description: 'hookstream: operational events (endpoint disabled, circuit opened, delivery exhausted, ...)',
+      subjects: [t.subject('hs.ops.>')],
+      retention: RetentionPolicy.Limits,
+      max_age: nanos(options.eventsMaxAgeHours * HOUR_MS),
+    },
   ];
 }
 
