@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   decodeOperationalEvent,
   Header,
+  isOperationalKind,
   OPERATIONAL_SOURCE,
   type OperationalKind,
   type OperationalPayloadMap,
@@ -58,6 +59,7 @@ describe('operational events across the pipeline', () => {
   let ingest: IngestApp;
   let api: ControlApi;
   let pager: TestEndpoint;
+  let everything: TestEndpoint;
   let gone: TestEndpoint;
   let flaky: TestEndpoint;
   let dying: TestEndpoint;
@@ -123,6 +125,9 @@ describe('operational events across the pipeline', () => {
     endpoints = new EndpointStore(await openBucket(nats.nc, t.buckets.endpoints, { replicas: 1 }));
     // The team's endpoint for operational events: subscribed like to any source.
     await addEndpoint({ id: 'pager', url: pager.url, sources: [OPERATIONAL_SOURCE], eventTypes: ['*'] });
+    // An endpoint of every source: operational events are opt-in, so it gets none.
+    everything = await endpoint();
+    await addEndpoint({ id: 'everything', url: everything.url, eventTypes: ['*'] });
     gone = await endpoint((_r, res) => {
       res.statusCode = 410;
       res.end('gone');
@@ -217,6 +222,15 @@ describe('operational events across the pipeline', () => {
       data: { endpoint_id: 'gone', reason: 'gone', at: event?.data.at },
     });
     assert.equal(req.headers['content-type'], 'application/json');
+    // Not for consumers of events.>, nor for an endpoint of every source.
+    await settled();
+    assert.ok(everything.received.length >= 1, 'the endpoint of every source got the provider event');
+    for (const r of everything.received) assert.ok(!isOperationalKind(JSON.parse(r.body.toString()).type), r.body.toString());
+    const onEvents = await storedMessages(jsm, t.streams.events);
+    assert.deepEqual(
+      onEvents.filter((m) => m.header.get(Header.source) === OPERATIONAL_SOURCE),
+      [],
+    );
   });
 
   it('operational events: an operator disable and enable through control publish endpoint.disabled and endpoint.enabled, once per change', async () => {
