@@ -29,7 +29,7 @@ export type ManagedStreamConfig = Pick<
 >;
 
 /**
- * The six streams of docs/subjects.md for a topology. Pure: no I/O.
+ * The seven streams of docs/subjects.md for a topology. Pure: no I/O.
  * Work-queue streams hand messages from one stage to the next; limits streams
  * keep history (raw archive, events for internal teams, dead letters).
  */

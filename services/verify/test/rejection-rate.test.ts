@@ -1,12 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { REJECTION_ALERT_DEFAULTS, RejectionRates } from '@hookstream/verify';
+import { loadConfig, REJECTION_ALERT_DEFAULTS, RejectionRates } from '@hookstream/verify';
 
 const config = { percent: 50, windowMs: 60_000, minRequests: 4 };
 
 describe('rejection rate', () => {
   it('rejection rate: the defaults are 50 % of at least 20 requests in 60 s', () => {
     assert.deepEqual({ ...REJECTION_ALERT_DEFAULTS }, { percent: 50, windowMs: 60_000, minRequests: 20 });
+  });
+
+  it('rejection rate: HS_VERIFY_REJECTION_ALERT_* set the threshold, window and minimum; bad values are refused', () => {
+    assert.deepEqual({ ...loadConfig({}).rejectionAlert }, { ...REJECTION_ALERT_DEFAULTS });
+    const set = loadConfig({
+      HS_VERIFY_REJECTION_ALERT_PERCENT: '80',
+      HS_VERIFY_REJECTION_ALERT_WINDOW_MS: '300000',
+      HS_VERIFY_REJECTION_ALERT_MIN_REQUESTS: '50',
+    });
+    assert.deepEqual({ ...set.rejectionAlert }, { percent: 80, windowMs: 300_000, minRequests: 50 });
+    assert.throws(() => loadConfig({ HS_VERIFY_REJECTION_ALERT_PERCENT: '0' }), /HS_VERIFY_REJECTION_ALERT_PERCENT/);
+    assert.throws(() => loadConfig({ HS_VERIFY_REJECTION_ALERT_WINDOW_MS: '10' }), /HS_VERIFY_REJECTION_ALERT_WINDOW_MS/);
   });
 
   it('rejection rate: no alert before minRequests, one when the share reaches the threshold, then none in that window', () => {
