@@ -1,4 +1,5 @@
 import type { EndpointState } from './endpoint-state.ts';
+import { OPERATIONAL_SOURCE } from './operational-events.ts';
 
 /**
  * Whether an event type matches a pattern: `*` matches everything; otherwise
@@ -67,7 +68,7 @@ export type Wants =
  * The one rule for "does this endpoint want this event", used by route (to
  * fan out) and control (to replay to an endpoint): the endpoint is enabled,
  * not disabled by deliver (its state), subscribed to the event's source (or
- * all), has a type pattern that matches, and its filter (if any) evaluates
+ * all; operational events, source `_hookstream`, only when named), has a type pattern that matches, and its filter (if any) evaluates
  * to true. A filter that errors is `filter_error` (route dead-letters the
  * event for that endpoint). Checks run cheapest first; the filter last. Pure
  * apart from what `context.filter` does.
@@ -80,6 +81,8 @@ export function endpointWantsEvent(
   if (!endpoint.enabled) return { wants: false, why: 'disabled' };
   if (context.state?.disabled === true) return { wants: false, why: 'gone' };
   if (endpoint.sources !== undefined && !endpoint.sources.includes(event.source)) return { wants: false, why: 'source' };
+  // Operational events are opt-in: only an endpoint that names their source gets them, not one of every source.
+  if (endpoint.sources === undefined && event.source === OPERATIONAL_SOURCE) return { wants: false, why: 'source' };
   if (!endpoint.eventTypes.some((p) => matchesEventType(p, event.type))) return { wants: false, why: 'event_type' };
   if (endpoint.filter !== undefined) {
     const verdict = context.filter(endpoint.filter, endpoint.id);

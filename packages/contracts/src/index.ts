@@ -48,6 +48,19 @@ export {
   taskMsgId,
 } from './ids.ts';
 export {
+  type DisabledReason,
+  decodeOperationalEvent,
+  encodeOperationalEvent,
+  isOperationalKind,
+  OPERATIONAL_SOURCE,
+  type OperationalEvent,
+  type OperationalKind,
+  type OperationalPayloadMap,
+  operationalEventId,
+  operationalEventSubject,
+  operationalMsgId,
+} from './operational-events.ts';
+export {
   ATTEMPT_OUTCOMES,
   type AttemptOutcome,
   type AttemptRecord,

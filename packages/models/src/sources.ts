@@ -1,4 +1,4 @@
-import { parseSecrets, ValidationError } from '@hookstream/contracts';
+import { OPERATIONAL_SOURCE, parseSecrets, ValidationError } from '@hookstream/contracts';
 import {
   type Locator,
   PROVIDER_PRESETS,
@@ -138,6 +138,8 @@ export function parseSourceConfig(input: unknown): SourceConfig {
   if (typeof raw.id !== 'string' || !SOURCE_ID.test(raw.id)) {
     throw new ValidationError('id', 'must match [A-Za-z0-9_-]{1,64}');
   }
+  // Reserved for hookstream's own operational events (docs/operational-events.md).
+  if (raw.id === OPERATIONAL_SOURCE) throw new ValidationError('id', `${OPERATIONAL_SOURCE} is reserved for operational events`);
   if (raw.enabled !== undefined && typeof raw.enabled !== 'boolean') {
     throw new ValidationError('enabled', 'must be true or false');
   }

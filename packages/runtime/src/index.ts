@@ -19,6 +19,7 @@ export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { addMetricsRefresher, metrics } from './metrics.ts';
 export { type ConnectOptions, connectNats, type NatsConnectConfig, type NatsHandle } from './nats.ts';
 export { ObsPublisher } from './obs.ts';
+export { type OperationalSink, publishOperationalEvent } from './operational-events.ts';
 export { nak, type Outcome } from './outcome.ts';
 export type { Platform } from './platform.ts';
 export { AckingPublisher, isPayloadTooLarge, type PubAck, PublishError } from './publisher.ts';

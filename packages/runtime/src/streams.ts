@@ -29,7 +29,7 @@ export type ManagedStreamConfig = Pick<
 >;
 
 /**
- * The six streams of docs/subjects.md for a topology. Pure: no I/O.
+ * The seven streams of docs/subjects.md for a topology. Pure: no I/O.
  * Work-queue streams hand messages from one stage to the next; limits streams
  * keep history (raw archive, events for internal teams, dead letters).
  */
@@ -89,6 +89,15 @@ export function streamConfigs(t: Topology, options: StreamOptions): ManagedStrea
       subjects: [t.subject('hs.obs.>')],
       retention: RetentionPolicy.Workqueue,
       max_age: 0,
+    },
+    {
+      ...base,
+      // Apart from HS_EVENTS, so a team's consumer of `events.>` sees only its providers' events.
+      name: t.streams.ops,
+      description: 'hookstream: operational events (endpoint disabled, circuit opened, delivery exhausted, ...)',
+      subjects: [t.subject('hs.ops.>')],
+      retention: RetentionPolicy.Limits,
+      max_age: nanos(options.eventsMaxAgeHours * HOUR_MS),
     },
   ];
 }

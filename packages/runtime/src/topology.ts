@@ -12,6 +12,8 @@ export interface Topology {
     readonly delivery: string;
     readonly dlq: string;
     readonly obs: string;
+    /** `HS_OPS`: operational events for the teams around hookstream (docs/operational-events.md). */
+    readonly ops: string;
   };
   readonly buckets: {
     readonly sources: string;
@@ -47,6 +49,8 @@ export interface Topology {
   dlq(stage: string, key: string): string;
   /** `hs.obs.{kind}` */
   obs(kind: string): string;
+  /** `hs.ops.{kind}`: an operational event (docs/operational-events.md); the kind keeps its dots. */
+  ops(kind: string): string;
   /** A wildcard subject under the namespace, e.g. `subject('hs.raw.>')`. */
   subject(pattern: string): string;
   /** Strips the namespace prefix from a subject, if present. */
@@ -67,6 +71,7 @@ export function topology(namespace = ''): Topology {
       delivery: `${streamPrefix}HS_DELIVERY`,
       dlq: `${streamPrefix}HS_DLQ`,
       obs: `${streamPrefix}HS_OBS`,
+      ops: `${streamPrefix}HS_OPS`,
     }),
     buckets: Object.freeze({
       sources: `${streamPrefix}hs_sources`,
@@ -89,6 +94,7 @@ export function topology(namespace = ''): Topology {
     retry: (endpoint: string) => s(`hs.retry.${sanitizeToken(endpoint)}`),
     dlq: (stage: string, key: string) => s(`hs.dlq.${sanitizeToken(stage)}.${sanitizeToken(key)}`),
     obs: (kind: string) => s(`hs.obs.${sanitizeToken(kind)}`),
+    ops: (kind: string) => s(`hs.ops.${sanitizeDotted(kind)}`),
     subject: (pattern: string) => s(pattern),
     local: (subject: string) => (subjectPrefix !== '' && subject.startsWith(subjectPrefix) ? subject.slice(subjectPrefix.length) : subject),
   });

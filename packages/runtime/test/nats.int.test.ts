@@ -52,6 +52,7 @@ describe('runtime against a real nats-server', () => {
       's1_HS_DLQ',
       's1_HS_EVENTS',
       's1_HS_OBS',
+      's1_HS_OPS',
       's1_HS_PIPE',
       's1_HS_RAW',
     ]);

@@ -16,6 +16,7 @@ import {
   type Logger,
   openBucket,
   openCircuitBucket,
+  publishOperationalEvent,
   readCircuitReports,
   watchConfig,
 } from '@hookstream/runtime';
@@ -159,6 +160,15 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
         rotationGraceMs: config.rotationGraceMs,
         replayPerSecond: config.replayPerSecond,
         limits,
+        announce: async (type, data) => {
+          await publishOperationalEvent(
+            { publish: (subject, body, headers) => platform.js.publish(subject, body, { headers }) },
+            t,
+            type,
+            data,
+            Date.now(),
+          );
+        },
       });
       return {
         readiness: { grpc: () => grpc !== undefined },

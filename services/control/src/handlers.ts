@@ -1,4 +1,5 @@
 import type { EndpointStats, SeriesQuery, StatsPoint, StatsQuery } from '@hookstream/clickhouse';
+import type { OperationalPayloadMap } from '@hookstream/contracts';
 import type { EndpointConfig, SourceConfig } from '@hookstream/models';
 import type { ControlPlaneService } from '@hookstream/proto';
 import type { AttemptSource } from './attempts.ts';
@@ -42,6 +43,12 @@ export interface HandlerDeps {
   /** Size and depth limits of `config_json` and `schema_json`. */
   readonly limits: JsonLimits;
   readonly now?: () => number;
+  /**
+   * Publishes an operator's endpoint change as an operational event
+   * (docs/operational-events.md); resolves on the PubAck. Undefined: none is
+   * published (handler tests).
+   */
+  readonly announce?: <K extends 'endpoint.disabled' | 'endpoint.enabled'>(type: K, data: OperationalPayloadMap[K]) => Promise<void>;
 }
 
 /** {@link HandlerDeps} with every default resolved, as each resource's handlers get them. */

@@ -7,6 +7,7 @@ import {
   encodeEndpointState,
   Header,
   MSG_ID_HEADER,
+  OPERATIONAL_SOURCE,
   TaskHeader,
   taskMsgId,
 } from '@hookstream/contracts';
@@ -23,6 +24,7 @@ import {
   type Outcome,
   openBucket,
   openCircuitBucket,
+  publishOperationalEvent,
   type StageApp,
   type StageMessage,
   type StartConsumer,
@@ -46,7 +48,7 @@ import { GuardedHttpClient, type HttpSender } from './http-client.ts';
 import { EndpointConsumers, RETRY_CONSUMER } from './lanes.ts';
 import { AddressGuard, type Resolver, systemResolver } from './ssrf.ts';
 import type { Task } from './task.ts';
-import { EndpointGates } from './throttle.ts';
+import { type CircuitChange, EndpointGates } from './throttle.ts';
 
 /** Dependencies a test may replace. */
 export interface DeliverOverrides {
@@ -142,7 +144,9 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
   const now = overrides.now ?? Date.now;
   const random = overrides.random ?? Math.random;
   const counts: DeliverCounts = { attempts: 0, delivered: 0, deadLettered: 0, deferred: 0, requeued: 0, suppressed: 0, markerFailures: 0 };
-  const gates = new EndpointGates(now, random);
+  // Bound once the stage has a publisher: circuit changes become operational events.
+  let circuitChanged: ((endpointId: string, change: CircuitChange, atMs: number) => void) | undefined;
+  const gates = new EndpointGates(now, random, (id, change, atMs) => circuitChanged?.(id, change, atMs));
   // After this many deferrals of one task in this replica, it is put back as
   // a new message so JetStream's delivery count (bounded by maxDeliver)
   // starts again.
@@ -174,9 +178,19 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
           for (const [id, state] of gates.circuitStates()) metrics.circuitState.set({ endpoint: id }, circuitCode[state]);
         }),
       );
+      const replica = overrides.replica ?? replicaName();
+      // Operational events (docs/operational-events.md). A circuit change is
+      // published without holding up the request that caused it; one that
+      // cannot be published is logged (the circuit itself still works).
+      circuitChanged = (id, change, atMs) => {
+        const kind = change === 'opened' ? 'circuit.opened' : 'circuit.closed';
+        publishOperationalEvent(publisher, t, kind, { endpoint_id: id, replica, at: atMs }, now()).catch((err: unknown) =>
+          logger.error({ err, endpoint: id, kind }, 'operational event not published'),
+        );
+      };
       const reporter = new CircuitReporter({
         kv: await openCircuitBucket(nc, t.buckets.circuits, { replicas: config.streamReplicas }),
-        replica: overrides.replica ?? replicaName(),
+        replica,
         states: () => gates.circuitStates(),
         now,
         logger,
@@ -231,6 +245,27 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
         h.set(MSG_ID_HEADER, deliverDeadLetterMsgId(task.eventId, task.endpointId, task.replayId));
         await publisher.publish(t.dlq('deliver', task.endpointId), msg.data, h);
         counts.deadLettered++;
+        // The loop guard: a delivery of an operational event that runs out of
+        // retries is dead-lettered like any other but announces nothing, so
+        // an endpoint that fails its own `delivery.exhausted` events cannot
+        // feed itself more of them (docs/operational-events.md).
+        if (reason === 'retries_exhausted' && task.source !== OPERATIONAL_SOURCE) {
+          await publishOperationalEvent(
+            publisher,
+            t,
+            'delivery.exhausted',
+            {
+              endpoint_id: task.endpointId,
+              event_id: task.eventId,
+              source: task.source,
+              event_type: task.eventType,
+              ...(task.replayId !== '' ? { replay: task.replayId } : {}),
+              attempts,
+              at: now(),
+            },
+            now(),
+          );
+        }
       };
 
       const defer = async (msg: TaskMessage, task: Task, delayMs: number): Promise<Outcome> => {
@@ -261,6 +296,8 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
         markGone: async (id, atMs) => {
           await stateBucket.put(id, encodeEndpointState({ disabled: true, reason: 'gone', at: atMs }));
           localGone.set(id, now() + LOCAL_GONE_MS);
+          // A disabled endpoint gets no more tasks (route and deliver skip it), so this announces at most one change per 410.
+          await publishOperationalEvent(publisher, t, 'endpoint.disabled', { endpoint_id: id, reason: 'gone', at: atMs }, now());
         },
         gates,
         heads,

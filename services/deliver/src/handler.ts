@@ -114,7 +114,7 @@ export interface DeliverDeps {
   readonly endpoint: (id: string) => EndpointConfig | undefined;
   /** Whether deliver disabled the endpoint (410 Gone) and nobody re-enabled it. */
   readonly disabled: (id: string) => boolean;
-  /** Writes `{disabled: true, reason: 'gone', at}` to the endpoint-state bucket. */
+  /** Writes `{disabled: true, reason: 'gone', at}` to the endpoint-state bucket, then publishes `endpoint.disabled` (an operational event). */
   readonly markGone: (id: string, atMs: number) => Promise<void>;
   readonly gates: Pick<EndpointGates, 'admit'>;
   /** Attempt state of strictly ordered endpoints' head tasks. */
@@ -137,7 +137,11 @@ export interface DeliverDeps {
   readonly recordSkipped: (record: SkippedRecord) => Promise<void>;
   /** Publishes the task to `hs.retry.{endpoint}` with the given deliver headers; resolves on the PubAck. */
   readonly putBack: (msg: TaskMessage, task: Task, next: NextTask) => Promise<void>;
-  /** Publishes the task to `hs.dlq.deliver.{endpoint}`; resolves on the PubAck. */
+  /**
+   * Publishes the task to `hs.dlq.deliver.{endpoint}`, and for
+   * `retries_exhausted` the operational event `delivery.exhausted` (not for
+   * a task of an operational event); resolves on the PubAcks.
+   */
   readonly deadLetter: (msg: TaskMessage, task: Task, reason: DeadLetterReason, detail: string, attempts: number) => Promise<void>;
   /** How an unordered task waits `delayMs` for an open circuit: a nak, or a put-back (app.ts). */
   readonly defer: (msg: TaskMessage, task: Task, delayMs: number) => Promise<Outcome>;

@@ -17,6 +17,13 @@ export interface Pass {
   done(verdict: Verdict, latencyMs: number): void;
 }
 
+/**
+ * A circuit that changed between closed and not closed: `opened` when
+ * failures open a closed circuit, `closed` when a probe (or any answer)
+ * closes it again. A failed probe re-opening it is no change.
+ */
+export type CircuitChange = 'opened' | 'closed';
+
 /** What {@link EndpointGates.admit} answers. */
 export type Admission = { readonly kind: 'send'; readonly pass: Pass } | { readonly kind: 'wait'; readonly delayMs: number };
 
@@ -32,16 +39,23 @@ interface GateState {
  * (`max_ack_pending`, held acks; docs/delivery.md). A task refused by an open
  * circuit gets the rest of the open time plus jitter as its delay; while a
  * half-open probe is out, the others get a short jittered delay. Clock and
- * random injected.
+ * random injected. `onChange` hears every {@link CircuitChange} (deliver
+ * publishes it as an operational event); it must not throw.
  */
 export class EndpointGates {
   readonly #states = new Map<string, GateState>();
   readonly #now: () => number;
   readonly #random: () => number;
+  readonly #onChange: ((endpointId: string, change: CircuitChange, atMs: number) => void) | undefined;
 
-  constructor(now: () => number = Date.now, random: () => number = Math.random) {
+  constructor(
+    now: () => number = Date.now,
+    random: () => number = Math.random,
+    onChange?: (endpointId: string, change: CircuitChange, atMs: number) => void,
+  ) {
     this.#now = now;
     this.#random = random;
+    this.#onChange = onChange;
   }
 
   #state(endpointId: string): GateState {
@@ -74,9 +88,13 @@ export class EndpointGates {
           if (settled) return;
           settled = true;
           s.inFlight--;
+          const atMs = this.#now();
+          const wasClosed = s.circuit.state(atMs) === 'closed';
           if (verdict === 'success') s.circuit.onSuccess();
-          else if (verdict === 'failure') s.circuit.onFailure(this.#now(), endpoint.circuit);
+          else if (verdict === 'failure') s.circuit.onFailure(atMs, endpoint.circuit);
           else s.circuit.cancelProbe();
+          const isClosed = s.circuit.state(atMs) === 'closed';
+          if (wasClosed !== isClosed) this.#onChange?.(endpoint.id, isClosed ? 'closed' : 'opened', atMs);
         },
       },
     };

@@ -5,6 +5,7 @@ import {
   filterDeadLetterMsgId,
   Header,
   MSG_ID_HEADER,
+  OPERATIONAL_SOURCE,
   stageMsgId,
 } from '@hookstream/contracts';
 import { decodeEndpoint, FilterCache } from '@hookstream/models';
@@ -58,7 +59,9 @@ export function buildApp(config: RouteConfig, overrides: RouteOverrides = {}): R
         publishEvent: async (msg, eventId, sourceId, eventType) => {
           const h = forwardHeaders(msg.headers);
           h.set(MSG_ID_HEADER, stageMsgId(eventId, 'route'));
-          await publisher.publish(t.events(sourceId, eventType), msg.data, h);
+          // Operational events go to their own stream (docs/operational-events.md), not to `events.>`.
+          const subject = sourceId === OPERATIONAL_SOURCE ? t.ops(eventType) : t.events(sourceId, eventType);
+          await publisher.publish(subject, msg.data, h);
         },
         publishTask: async (msg, eventId, endpointId, lane) => {
           const h = forwardHeaders(msg.headers);

@@ -38,7 +38,14 @@ export function endpointHandlers(deps: ResolvedDeps): Pick<Handlers, EndpointRpc
     setEndpointEnabled: async (req) => {
       const current = await deps.endpoints.require(recordId(req.id));
       const revision = revisionOf(req.revision) === 0 ? current.revision : req.revision;
-      return recordOut(await deps.endpoints.update({ ...current.record, enabled: req.enabled }, revision));
+      const updated = await deps.endpoints.update({ ...current.record, enabled: req.enabled }, revision);
+      // Only a change is announced: setting what is already set says nothing new.
+      if (current.record.enabled !== req.enabled && deps.announce !== undefined) {
+        const change = { endpoint_id: current.record.id, at: deps.now() };
+        if (req.enabled) await deps.announce('endpoint.enabled', { ...change, reason: 'operator' });
+        else await deps.announce('endpoint.disabled', { ...change, reason: 'operator' });
+      }
+      return recordOut(updated);
     },
   };
 }
