@@ -8,7 +8,15 @@ export {
   type SqlRunner,
   type TableSpec,
 } from './client.ts';
-export { applyMigrations, DEFAULT_MIGRATIONS_DIR, loadMigrations, type Migration, MigrationError, splitStatements } from './migrations.ts';
+export {
+  applyMigrations,
+  DEFAULT_MIGRATIONS_DIR,
+  loadMigrations,
+  type Migration,
+  MigrationError,
+  splitStatements,
+  versionAtLeast,
+} from './migrations.ts';
 export {
   type EndpointStats,
   endpointStats,
