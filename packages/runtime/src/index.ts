@@ -24,7 +24,17 @@ export {
   STAGE_HEADERS_MAX_BYTES,
 } from './limits.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
-export { addMetricsRefresher, METRICS_CONTENT_TYPE, metrics, registry, renderMetrics } from './metrics.ts';
+export {
+  addMetricsRefresher,
+  CIRCUIT_STATES,
+  HOOKSTREAM_VERSION,
+  METRICS_CONTENT_TYPE,
+  metrics,
+  registry,
+  renderMetrics,
+  reportDlqDepth,
+  setCircuitState,
+} from './metrics.ts';
 export { type ConnectOptions, connectNats, type NatsConnectConfig, NatsConnectError, type NatsHandle } from './nats.ts';
 export { ObsPublisher } from './obs.ts';
 export { ack, nak, type Outcome, term } from './outcome.ts';

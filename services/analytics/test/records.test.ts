@@ -73,7 +73,11 @@ describe('analytics records', () => {
     const { row_id: _, ...row } = parsed.row;
     const { kind: __, ...record } = RECEIVED[2] as Record<string, unknown>;
     assert.deepEqual(row, record);
-    for (const bad of [{ ...RECEIVED[0], status: 70_000 }, { ...RECEIVED[0], request_id: '' }, { ...RECEIVED[0], received_at: undefined }]) {
+    for (const bad of [
+      { ...RECEIVED[0], status: 70_000 },
+      { ...RECEIVED[0], request_id: '' },
+      { ...RECEIVED[0], received_at: undefined },
+    ]) {
       const refused = parseRecord('hs.obs.received', bytes(bad));
       assert.equal(refused.ok, false, JSON.stringify(bad));
     }
