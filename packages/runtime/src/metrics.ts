@@ -16,6 +16,12 @@ export const metrics = Object.freeze({
     labelNames: ['source', 'status'] as const,
     registers: [registry],
   }),
+  receivedRecordsDropped: new Counter({
+    name: 'hookstream_ingest_received_records_dropped_total',
+    help: 'hs.obs.received records ingest did not publish because too many were already in flight (a flood of requests) or publishing failed',
+    labelNames: ['why'] as const,
+    registers: [registry],
+  }),
   stageMessages: new Counter({
     name: 'hookstream_stage_messages_total',
     help: 'Messages settled by a pipeline stage, by outcome (ack, nak, term, term_reduced, dead_letter_retry, dead_letter_stuck, error)',

@@ -57,6 +57,9 @@ export interface IngestServer {
 
 const JSON_TYPE = { 'content-type': 'application/json' } as const;
 
+/** `hs.obs.received` records being published at once, at most; more are dropped and counted. */
+const MAX_RECEIVED_IN_FLIGHT = 1_000;
+
 /** What the `received` record of an answer says beyond its status and source. */
 interface AnswerMeta {
   /** When the request arrived (epoch ms); the time of the answer when unset. */
@@ -117,7 +120,16 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
   // 2xx already means the event is durable, and analytics must neither delay
   // nor fail it. When NATS is down (503s) these fail too; debug, not warn,
   // so an outage does not log once per request.
+  let receivedInFlight = 0;
   const received = (url: string | undefined, status: number, meta: AnswerMeta): void => {
+    // A flood of refused requests (a scan, a sender ignoring 429) must not
+    // turn into as many unbounded pending publishes: beyond the cap a record
+    // is dropped and counted.
+    if (receivedInFlight >= MAX_RECEIVED_IN_FLIGHT) {
+      metrics.receivedRecordsDropped.inc({ why: 'in_flight' });
+      return;
+    }
+    receivedInFlight++;
     const at = now();
     const eventId = meta.eventId ?? '';
     deps.obs
@@ -134,7 +146,13 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
         received_at: meta.receivedAtMs ?? at,
         at,
       })
-      .catch((err: unknown) => logger.debug({ err }, 'received record not stored'));
+      .catch((err: unknown) => {
+        metrics.receivedRecordsDropped.inc({ why: 'publish_failed' });
+        logger.debug({ err }, 'received record not stored');
+      })
+      .finally(() => {
+        receivedInFlight--;
+      });
   };
   const fail = (
     res: ServerResponse,
