@@ -218,5 +218,15 @@ describe('the pipeline, every service a real process', () => {
     assert.equal(await count("SELECT count() FROM e2e.rejections FINAL WHERE reason = 'bad_signature'"), 1);
     assert.equal(await count("SELECT count() FROM e2e.schema_failures FINAL WHERE reason = 'schema_violation'"), 1);
     assert.equal(await count("SELECT countMerge(attempts) FROM e2e.endpoint_minute WHERE endpoint_id = 'everything'"), expected.everything);
+    // One received row per answer ingest gave: 20 events, 5 retries, the forgery and the broken one, all 202
+    // (verification and validation come after the answer).
+    await waitFor(
+      'received rows',
+      async () => ((await count("SELECT count() FROM e2e.received FINAL WHERE source = 'stripe'")) === 27 ? true : undefined),
+      30_000,
+      250,
+    );
+    assert.equal(await count("SELECT countIf(status = 202) FROM e2e.received FINAL WHERE source = 'stripe'"), 27);
+    assert.equal(await count(`SELECT count() FROM e2e.received FINAL WHERE event_id = '${forged.id}' AND bytes > 0`), 1);
   });
 });

@@ -8,7 +8,14 @@ export {
   type SqlRunner,
   type TableSpec,
 } from './client.ts';
-export { applyMigrations, DEFAULT_MIGRATIONS_DIR, loadMigrations, type Migration, splitStatements } from './migrations.ts';
+export {
+  applyMigrations,
+  DEFAULT_MIGRATIONS_DIR,
+  loadMigrations,
+  type Migration,
+  splitStatements,
+  versionAtLeast,
+} from './migrations.ts';
 export {
   type EndpointStats,
   endpointStats,

@@ -13,6 +13,11 @@ export interface Migration {
   readonly name: string;
   /** The statements, `{database}` already replaced, in file order. */
   readonly statements: readonly string[];
+  /**
+   * The oldest ClickHouse (major, minor) that runs it, from a `-- requires: X.Y`
+   * line in the file; absent when every supported version does.
+   */
+  readonly requires?: readonly [number, number];
 }
 
 /** A migration file is misnamed, or two share a version. */
@@ -21,6 +26,7 @@ export class MigrationError extends Error {
 }
 
 const FILE = /^(\d{4})_([a-z0-9_]+)\.sql$/;
+const REQUIRES = /^--\s*requires:\s*(\d+)\.(\d+)\s*$/m;
 
 /**
  * Splits a migration file into statements: `--` comment lines are dropped and
@@ -52,9 +58,23 @@ export function loadMigrations(dir: string, database: string): Migration[] {
     const version = Number(m[1]);
     if (out.some((x) => x.version === version)) throw new MigrationError(`${file}: version ${version} is used twice`);
     const sql = readFileSync(join(dir, file), 'utf8').replaceAll('{database}', database);
-    out.push({ version, name: m[2] as string, statements: splitStatements(sql) });
+    const req = REQUIRES.exec(sql);
+    const requires = req === null ? undefined : ([Number(req[1]), Number(req[2])] as const);
+    out.push({ version, name: m[2] as string, statements: splitStatements(sql), ...(requires === undefined ? {} : { requires }) });
   }
   return out;
+}
+
+/** Whether server version `version` ("18.16.1", "24.3.2.23") is at least `min`. Pure. */
+export function versionAtLeast(version: string, min: readonly [number, number]): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > min[0] || (major === min[0] && minor >= min[1]);
+}
+
+// 18.16 has no `ADD COLUMN IF NOT EXISTS`: a re-run `ADD COLUMN` fails with
+// "column with this name already exists" (code 44), which means it is done.
+function alreadyAdded(statement: string, err: unknown): boolean {
+  return /\bADD\s+COLUMN\b/i.test(statement) && err instanceof Error && /already exists/i.test(err.message);
 }
 
 /**
@@ -66,6 +86,10 @@ export function loadMigrations(dir: string, database: string): Migration[] {
  * interrupted half-way (or two replicas starting at once) repeats
  * harmlessly, and `hs_migrations` is a
  * ReplacingMergeTree on version, so a version recorded twice collapses.
+ * `ALTER … ADD COLUMN` is not idempotent on 18.16, so a column that
+ * already exists counts as added. A migration that `requires` a newer server
+ * than the one connected is skipped with a logged note and not recorded: it
+ * applies on the first run after the server is upgraded.
  * Resolves with the versions it applied; throws ClickHouse's error.
  */
 export async function applyMigrations(
@@ -83,9 +107,26 @@ export async function applyMigrations(
     (await sql.select<{ version: number }>(`SELECT DISTINCT version FROM ${database}.hs_migrations`)).map((r) => r.version),
   );
   const applied: number[] = [];
+  let server: string | undefined;
   for (const m of migrations) {
     if (done.has(m.version)) continue;
-    for (const statement of m.statements) await sql.command(statement);
+    if (m.requires !== undefined) {
+      server ??= (await sql.select<{ v: string }>('SELECT version() AS v'))[0]?.v ?? '0.0';
+      if (!versionAtLeast(server, m.requires)) {
+        logger?.warn(
+          { version: m.version, name: m.name, server, requires: m.requires.join('.') },
+          'clickhouse migration skipped: the server is too old for it (see docs/analytics.md for the manual equivalent)',
+        );
+        continue;
+      }
+    }
+    for (const statement of m.statements) {
+      try {
+        await sql.command(statement);
+      } catch (err) {
+        if (!alreadyAdded(statement, err)) throw err;
+      }
+    }
     await sql.command(`INSERT INTO ${database}.hs_migrations (version, name, applied_at) VALUES (${m.version}, '${m.name}', now())`);
     applied.push(m.version);
     logger?.info({ version: m.version, name: m.name }, 'clickhouse migration applied');

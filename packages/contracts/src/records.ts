@@ -157,6 +157,31 @@ export interface SkippedRecord {
   readonly replay?: string;
 }
 
+/**
+ * The analytics record of one answer ingest gave a webhook request,
+ * published on `hs.obs.received` after the answer is sent (never delaying
+ * or failing it). Acceptance rate per source = rows with status 202 / all
+ * rows. Requests that never reached routing (a malformed request line, a
+ * header timeout) have no record.
+ */
+export interface ReceivedRecord {
+  readonly kind: 'received';
+  /** One per request: the event id when one was minted, else a fresh UUIDv7. Part of the row id. */
+  readonly request_id: string;
+  /** The source id from the path, configured or not (an unknown source's 404 counts under it); '' when the path names none. */
+  readonly source: string;
+  /** The HTTP status ingest answered. */
+  readonly status: number;
+  /** Why a 4xx/5xx was answered (the error of the answer's body), '' for a 202. */
+  readonly reason: string;
+  /** Body bytes read (0 when refused before the body was read). */
+  readonly bytes: number;
+  /** The event id of an accepted (202) or inline-rejected (401) request, '' otherwise. */
+  readonly event_id: string;
+  readonly received_at: number;
+  readonly at: number;
+}
+
 /** Every analytics record kind (`hs.obs.{kind}`) and the shape of its record. */
 export interface RecordMap {
   readonly rejection: RejectionRecord;
@@ -165,6 +190,7 @@ export interface RecordMap {
   readonly drift: DriftRecord;
   readonly attempt: AttemptRecord;
   readonly skipped: SkippedRecord;
+  readonly received: ReceivedRecord;
 }
 
 /** An analytics record kind. */
@@ -181,6 +207,7 @@ const KIND_TABLE: { readonly [K in RecordKind]: K } = {
   drift: 'drift',
   attempt: 'attempt',
   skipped: 'skipped',
+  received: 'received',
 };
 
 /** Every {@link RecordKind}, in table order. */
@@ -244,6 +271,11 @@ export function replayOfAttemptRow(rowId: string, eventId: string, endpointId: s
 /** The `row_id` of a skipped task: its `Nats-Msg-Id`, `{event}:{endpoint}[:{replay}]:skipped`. Pure. */
 export const skippedRowId: (eventId: string, endpointId: string, replayId?: string) => string = skippedRecordId;
 
+/** `{request}:received`: the `row_id` of a received record. Pure. */
+export function receivedRowId(requestId: string): string {
+  return `${requestId}:received`;
+}
+
 /**
  * The `Nats-Msg-Id` of each kind's record, from the record: a retried step
  * publishing the same record again is stored once. The mapped type makes tsc
@@ -256,6 +288,7 @@ const MSG_IDS: { readonly [K in RecordKind]: (r: RecordOf<K>) => string } = {
   drift: (r) => `${r.event_id}:obs:drift:${r.path}`,
   attempt: (r) => attemptRecordId(r.event_id, r.endpoint_id, r.attempt, r.request_id, r.replay),
   skipped: (r) => skippedRecordId(r.event_id, r.endpoint_id, r.replay),
+  received: (r) => `${r.request_id}:obs:received`,
 };
 
 /** The `Nats-Msg-Id` of a record of `kind` ({@link MSG_IDS}). Pure. */

@@ -10,6 +10,7 @@ import {
   isRecordKind,
   type RecordKind,
   type RecordOf,
+  receivedRowId,
   recordMsgId,
   rejectionRowId,
   replayOfAttemptRow,
@@ -81,6 +82,17 @@ const SAMPLES: { readonly [K in RecordKind]: RecordOf<K> } = {
     attempts: 0,
     at: 1,
   },
+  received: {
+    kind: 'received',
+    request_id: 'e1',
+    source: 's',
+    status: 202,
+    reason: '',
+    bytes: 2,
+    event_id: 'e1',
+    received_at: 0,
+    at: 1,
+  },
 };
 
 describe('records', () => {
@@ -104,6 +116,7 @@ describe('records', () => {
     assert.equal(recordMsgId('attempt', { ...attempt, replay: 'dlq-4' }), 'e1:wh:dlq-4:attempt:2:req');
     assert.equal(recordMsgId('skipped', SAMPLES.skipped), skippedRecordId('e1', 'wh'));
     assert.equal(recordMsgId('skipped', { ...SAMPLES.skipped, replay: 'r1' }), 'e1:wh:r1:skipped');
+    assert.equal(recordMsgId('received', SAMPLES.received), 'e1:obs:received');
   });
 
   it('records: row ids are what the sink stored before, and an attempt row id equals its msg id', () => {
@@ -116,6 +129,7 @@ describe('records', () => {
     // Scenario: a record from before deliver minted request ids keeps its shorter row id.
     assert.equal(attemptRowId('e1', 'wh', 2, ''), 'e1:wh:attempt:2');
     assert.equal(skippedRowId('e1', 'wh', 'r1'), recordMsgId('skipped', { ...SAMPLES.skipped, replay: 'r1' }));
+    assert.equal(receivedRowId('r1'), 'r1:received');
   });
 
   it('records: the replay of an attempt row comes from its row id', () => {

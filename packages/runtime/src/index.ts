@@ -16,7 +16,12 @@ export { type Check, type CheckResult, type HealthOptions, type HealthServer, st
 export { type App, CleanupStack, runMain, runUntilSignalled } from './lifecycle.ts';
 export { bodyLimitProblem, envelopeHeadroomBytes } from './limits.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
-export { addMetricsRefresher, metrics } from './metrics.ts';
+export {
+  addMetricsRefresher,
+  metrics,
+  reportDlqDepth,
+  setCircuitState,
+} from './metrics.ts';
 export { type ConnectOptions, connectNats, type NatsConnectConfig, type NatsHandle } from './nats.ts';
 export { ObsPublisher } from './obs.ts';
 export { type OperationalSink, publishOperationalEvent } from './operational-events.ts';

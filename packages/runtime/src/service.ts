@@ -2,7 +2,7 @@ import type { BaseConfig } from './config.ts';
 import { type Check, startHealthServer } from './health.ts';
 import { type App, CleanupStack } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { addMetricsRefresher } from './metrics.ts';
+import { addMetricsRefresher, HOOKSTREAM_VERSION, metrics } from './metrics.ts';
 import { openPlatform, type Platform } from './platform.ts';
 import type { Topology } from './topology.ts';
 
@@ -77,6 +77,12 @@ export function buildService(options: ServiceOptions): ServiceApp {
     logger,
     healthPort: () => healthPort,
     run: async () => {
+      // `hookstream_build_info{version, node, service} 1` on every service's /metrics.
+      const build = { version: HOOKSTREAM_VERSION, node: process.version, service: config.service };
+      metrics.buildInfo.set(build, 1);
+      cleanup.push('build info', () => {
+        metrics.buildInfo.remove(build);
+      });
       await options.prepare?.({ cleanup, logger });
       const platform = await openPlatform(config, logger);
       cleanup.push('nats', () => platform.nats.drain());

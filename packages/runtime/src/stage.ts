@@ -223,16 +223,15 @@ export function buildStage(options: StageOptions): StageApp {
             : await startConsumer({ durable: stage, filterSubject: input.filterSubject, concurrency: config.concurrency });
         const running = worker;
         cleanup.push('worker', () => running.stop());
-        // Consumer lag and dead-letter depth, read at scrape time.
-        const ownConsumer = wiring.consume === undefined;
-        refreshMetrics(async () => {
-          if (ownConsumer) {
+        // Consumer lag, read at scrape time. (Dead-letter depth is control's
+        // to report: reportDlqDepth.)
+        if (wiring.consume === undefined) {
+          refreshMetrics(async () => {
             const info = await platform.jsm.consumers.info(input.stream, stage);
             metrics.consumerPending.set({ stage }, info.num_pending);
             metrics.consumerAckPending.set({ stage }, info.num_ack_pending);
-          }
-          metrics.dlqDepth.set((await platform.jsm.streams.info(t.streams.dlq)).state.messages);
-        });
+          });
+        }
       };
       return {
         liveness: { worker: () => worker === undefined || worker.healthy() },

@@ -645,7 +645,17 @@ export async function settle(msg: JsMsg, outcome: Outcome, deps: SettleDeps): Pr
 async function deadLetterAndTerm(msg: JsMsg, reason: string, detail: string | undefined, deps: SettleDeps): Promise<Settled> {
   const delays = deps.delays ?? DEFAULT_DEAD_LETTER_DELAYS;
   const deliveries = msg.info.deliveryCount;
-  const where = { stage: deps.stage, subject: msg.subject, stream: msg.info.stream, seq: msg.info.streamSequence, deliveries, reason };
+  // The event id and source let an operator go from a log line to `hs dlq` and the event's trace.
+  const where = {
+    stage: deps.stage,
+    event_id: msg.headers?.get(Header.eventId) ?? '',
+    source: msg.headers?.get(Header.source) ?? '',
+    subject: msg.subject,
+    stream: msg.info.stream,
+    seq: msg.info.streamSequence,
+    deliveries,
+    reason,
+  };
   const subject = deps.deadLetterSubject(msg);
   let wholeError: unknown;
   try {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Header } from '@hookstream/contracts';
 import {
@@ -120,6 +121,43 @@ describe('worker dead letters against a real nats-server (max_payload 64 KiB)', 
     assert.equal(worker.counts.term, 1);
     assert.equal(await stageCount(stage, 'term_reduced'), 1);
     assert.equal(await stageCount(stage, 'term'), 0, 'not counted as a whole dead letter');
+  });
+
+  it('worker: a dead-letter log line names the event id, source and reason', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const captured = createLogger({
+      service: 'test',
+      level: 'warn',
+      destination: new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          for (const l of chunk.toString('utf8').split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+          done();
+        },
+      }),
+    });
+    const t = await setUp('wrlog');
+    const stage = 'wrlogstage';
+    const worker = await startWorker({
+      js,
+      jsm,
+      logger: captured,
+      stage,
+      stream: t.streams.pipe,
+      durable: stage,
+      filterSubject: t.subject('hs.verified.>'),
+      deadLetterSubject: () => t.dlq(stage, 'src'),
+      maxDeliver: 5,
+      ackWaitMs: 30_000,
+      concurrency: 1,
+      handle: async () => term('bad_signature', 'signature did not match'),
+    });
+    workers.push(worker);
+    await js.publish(t.verified('src'), new TextEncoder().encode('{}'), { headers: envelope('evt-logged') });
+    const line = await waitFor('the dead-letter log line', () => lines.find((l) => l.msg === 'dead-lettered'));
+    assert.deepEqual(
+      { event_id: line.event_id, source: line.source, reason: line.reason, stage: line.stage, detail: line.detail },
+      { event_id: 'evt-logged', source: 'src', reason: 'bad_signature', stage, detail: 'signature did not match' },
+    );
   });
 
   it('worker: a handler that cannot publish onward because the message is too large is dead-lettered at once, not retried', async () => {

@@ -7,7 +7,7 @@ export interface AnalystQuery {
 }
 
 /**
- * The ten analyst questions of docs/analytics.md. The doc's SQL blocks are
+ * The analyst questions of docs/analytics.md. The doc's SQL blocks are
  * copies of these strings (a test keeps them equal) and an integration test
  * runs each against ClickHouse with known rows. Queries over the raw tables
  * use `FINAL` so a row written twice is counted once (see "Idempotency").
@@ -148,6 +148,45 @@ FROM hookstream.endpoint_minute
 GROUP BY endpoint_id
 ORDER BY p99_ms DESC, endpoint_id
 LIMIT 10`,
+  },
+  acceptanceRate: {
+    title: 'Acceptance rate per source',
+    sql: `SELECT
+    toDate(received_time) AS day,
+    source,
+    count() AS requests,
+    countIf(status = 202) AS accepted,
+    round(accepted / requests, 4) AS acceptance_rate,
+    sumIf(bytes, status = 202) AS accepted_bytes
+FROM hookstream.received FINAL
+GROUP BY day, source
+ORDER BY day, source`,
+  },
+  refusalReasons: {
+    title: 'Why requests were refused',
+    sql: `SELECT
+    source,
+    status,
+    reason,
+    count() AS requests,
+    max(received_time) AS last_seen
+FROM hookstream.received FINAL
+WHERE status != 202
+GROUP BY source, status, reason
+ORDER BY requests DESC, source, status`,
+  },
+  undeclaredProperties: {
+    title: 'Undeclared properties to add to a schema',
+    sql: `SELECT
+    source,
+    event_type,
+    path,
+    json_type,
+    min(at_time) AS first_seen,
+    uniqExact(event_id) AS events
+FROM hookstream.drift FINAL
+GROUP BY source, event_type, path, json_type
+ORDER BY source, event_type, path, json_type`,
   },
 } satisfies Record<string, AnalystQuery>);
 

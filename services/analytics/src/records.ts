@@ -7,6 +7,7 @@ import {
   isRecordKind,
   type RecordKind,
   type RecordOf,
+  receivedRowId,
   rejectionRowId,
   schemaFailureRowId,
   skippedRowId,
@@ -14,7 +15,7 @@ import {
 
 /**
  * The tables the sink writes, one per record kind of the contracts
- * (deploy/clickhouse/migrations/0001_tables.sql); the mapped type makes tsc
+ * (deploy/clickhouse/migrations/0001_tables.sql, 0004_received_and_times.sql); the mapped type makes tsc
  * fail when a kind is added without its table.
  */
 export const TABLES: { readonly [K in RecordKind]: TableSpec } = Object.freeze({
@@ -24,6 +25,7 @@ export const TABLES: { readonly [K in RecordKind]: TableSpec } = Object.freeze({
   drift: { name: 'drift', groupColumn: 'source' },
   attempt: { name: 'delivery_attempts', groupColumn: 'endpoint_id' },
   skipped: { name: 'delivery_skipped', groupColumn: 'endpoint_id' },
+  received: { name: 'received', groupColumn: 'source' },
 });
 
 /** Why a record was dead-lettered to `hs.dlq.analytics.obs` (the `hs-dlq-reason` header). */
@@ -199,6 +201,22 @@ function skipped(o: Incoming<'skipped'>): ParsedRecord['row'] {
   };
 }
 
+function received(o: Incoming<'received'>): ParsedRecord['row'] {
+  const requestId = id(o, 'request_id');
+  return {
+    row_id: receivedRowId(requestId),
+    request_id: requestId,
+    // A path's source id is whatever the sender wrote; keep rows small.
+    source: str(o, 'source', 256),
+    status: uint(o, 'status', 65_535),
+    reason: optStr(o, 'reason').slice(0, 1_024),
+    bytes: optUint(o, 'bytes'),
+    event_id: optStr(o, 'event_id'),
+    received_at: uint(o, 'received_at'),
+    at: uint(o, 'at'),
+  };
+}
+
 const BUILDERS: { readonly [K in RecordKind]: (o: Incoming<K>) => ParsedRecord['row'] } = {
   rejection,
   duplicate,
@@ -206,6 +224,7 @@ const BUILDERS: { readonly [K in RecordKind]: (o: Incoming<K>) => ParsedRecord['
   drift,
   attempt,
   skipped,
+  received,
 };
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

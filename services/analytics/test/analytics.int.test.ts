@@ -149,7 +149,15 @@ describe('analytics against a real nats-server and ClickHouse', () => {
       await bad('attempt', JSON.stringify({ ...ATTEMPTS[0], outcome: 'teapot', event_id: 'b3' }), 'bad-3');
       await drained(t);
 
-      const tables = { delivery_attempts: 10, rejections: 4, duplicates: 3, schema_failures: 2, drift: 4, delivery_skipped: 1 };
+      const tables = {
+        delivery_attempts: 10,
+        rejections: 4,
+        duplicates: 3,
+        schema_failures: 2,
+        drift: 4,
+        delivery_skipped: 1,
+        received: 9,
+      };
       for (const [table, n] of Object.entries(tables)) {
         assert.equal(await count('hs_it', `SELECT count() FROM hookstream.${table}`), n, table);
       }

@@ -156,6 +156,34 @@ export const SKIPPED = [
   },
 ];
 
+const received = (request: string, source: string, status: number, reason: string, bytes: number, atOffset: number) => ({
+  kind: 'received',
+  request_id: request,
+  source,
+  status,
+  reason,
+  bytes,
+  event_id: status === 202 || status === 401 ? request : '',
+  received_at: T0 + atOffset - 3,
+  at: T0 + atOffset,
+});
+
+/**
+ * shop: 3 accepted and 1 too large on day one, 1 accepted on day two; stripe:
+ * 1 accepted, 1 bad signature (inline); a mistyped source path: 2 404s.
+ */
+export const RECEIVED = [
+  received('r1', 'shop', 202, '', 120, 1_000),
+  received('r2', 'shop', 202, '', 80, 2_000),
+  received('r3', 'shop', 413, 'body over the limit of 1000 bytes', 1_001, 3_000),
+  received('r4', 'shop', 202, '', 100, 4_000),
+  received('r5', 'stripe', 202, '', 300, 5_000),
+  received('r6', 'stripe', 401, 'bad_signature', 300, 6_000),
+  received('r7', 'shpo', 404, 'unknown source: shpo', 0, 7_000),
+  received('r8', 'shpo', 404, 'unknown source: shpo', 0, 8_000),
+  received('r9', 'shop', 202, '', 50, 86_401_000),
+];
+
 /** Every record, each kind's subject token first. */
 export const ALL_RECORDS: readonly ({ readonly kind: string } & Record<string, unknown>)[] = [
   ...ATTEMPTS,
@@ -164,6 +192,7 @@ export const ALL_RECORDS: readonly ({ readonly kind: string } & Record<string, u
   ...SCHEMA_FAILURES,
   ...DRIFT,
   ...SKIPPED,
+  ...RECEIVED,
 ];
 
 const minute = (offsetMs: number): string =>
@@ -234,6 +263,51 @@ export const EXPECTED = {
     },
     { endpoint_id: 'crm', event_id: 'e1', attempts: 1, last_outcome: 'http_4xx', last_status: 400, dead_lettered_at: T0 + 15_000 },
     { endpoint_id: 'crm', event_id: 'e4', attempts: 3, last_outcome: 'rate_limited', last_status: 429, dead_lettered_at: T0 + 90_000 },
+  ],
+  acceptanceRate: [
+    { day: '2026-01-01', source: 'shop', requests: 4, accepted: 3, acceptance_rate: 0.75, accepted_bytes: 300 },
+    { day: '2026-01-01', source: 'shpo', requests: 2, accepted: 0, acceptance_rate: 0, accepted_bytes: 0 },
+    { day: '2026-01-01', source: 'stripe', requests: 2, accepted: 1, acceptance_rate: 0.5, accepted_bytes: 300 },
+    { day: '2026-01-02', source: 'shop', requests: 1, accepted: 1, acceptance_rate: 1, accepted_bytes: 50 },
+  ],
+  refusalReasons: [
+    { source: 'shpo', status: 404, reason: 'unknown source: shpo', requests: 2, last_seen: '2026-01-01 00:00:07' },
+    { source: 'shop', status: 413, reason: 'body over the limit of 1000 bytes', requests: 1, last_seen: '2026-01-01 00:00:02' },
+    { source: 'stripe', status: 401, reason: 'bad_signature', requests: 1, last_seen: '2026-01-01 00:00:05' },
+  ],
+  undeclaredProperties: [
+    {
+      source: 'shopify',
+      event_type: 'orders/create',
+      path: '$.tax_lines[*].channel',
+      json_type: 'string',
+      first_seen: '2026-01-01 00:00:12',
+      events: 1,
+    },
+    {
+      source: 'stripe',
+      event_type: 'charge.refunded',
+      path: '$.data.object.reason_code',
+      json_type: 'string',
+      first_seen: '2026-01-01 00:00:11',
+      events: 1,
+    },
+    {
+      source: 'stripe',
+      event_type: 'charge.succeeded',
+      path: '$.data.object.level',
+      json_type: 'string',
+      first_seen: '2026-01-01 00:00:09',
+      events: 1,
+    },
+    {
+      source: 'stripe',
+      event_type: 'charge.succeeded',
+      path: '$.data.object.risk',
+      json_type: 'string',
+      first_seen: '2026-01-01 00:00:08',
+      events: 1,
+    },
   ],
   slowestEndpoints: [
     // [20, 40, 60, 100, 3000]: p99 = 100 + 0.96 · 2900

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type ParsedRecord, parseRecord } from '@hookstream/analytics';
 import {
@@ -12,9 +13,12 @@ import {
   sourceStats,
   statsSeries,
   type TableSpec,
+  versionAtLeast,
 } from '@hookstream/clickhouse';
+import type { Logger } from '@hookstream/runtime';
 import { type ClickHouseServer, startClickHouse } from '@hookstream/testkit';
 import { inDatabase, QUERIES, type QueryName } from '../src/queries.ts';
+import { TABLES } from '../src/records.ts';
 import { ALL_RECORDS, EXPECTED, rounded, T0 } from './fixtures.ts';
 
 const DB = 'hookstream';
@@ -36,10 +40,16 @@ async function insertAll(store: ClickHouseRowStore, records: readonly ParsedReco
 describe('analytics SQL against a real ClickHouse', () => {
   let server: ClickHouseServer;
   let store: ClickHouseRowStore;
+  // Table TTL (0005_retention) needs 19.6; the local server is 18.16, CI may run a current one.
+  let ttl: boolean;
+  let allVersions: number[];
 
   before(async () => {
     server = await startClickHouse();
     store = new ClickHouseRowStore({ url: server.url, database: DB, user: 'default', password: '', requestTimeoutMs: 10_000 });
+    const [row] = await store.select<{ v: string }>('SELECT version() AS v');
+    ttl = versionAtLeast(row?.v ?? '', [19, 6]);
+    allVersions = ttl ? [1, 2, 3, 4, 5] : [1, 2, 3, 4];
   });
 
   after(async () => {
@@ -50,22 +60,38 @@ describe('analytics SQL against a real ClickHouse', () => {
   it('analytics: migrations apply in order once, and a second run applies nothing', async () => {
     const migrations = loadMigrations(DEFAULT_MIGRATIONS_DIR, DB);
     assert.deepEqual(
-      migrations.map((m) => m.version),
-      [1, 2, 3],
+      migrations.map((m) => [m.version, m.requires]),
+      [
+        [1, undefined],
+        [2, undefined],
+        [3, undefined],
+        [4, undefined],
+        [5, [19, 6]],
+      ],
     );
-    assert.deepEqual(await applyMigrations(store, DB, migrations), [1, 2, 3]);
+    const skipped: unknown[] = [];
+    const logger = { info: () => undefined, warn: (o: unknown) => skipped.push(o) } as unknown as Logger;
+    assert.deepEqual(await applyMigrations(store, DB, migrations, logger), allVersions);
+    assert.equal(skipped.length, ttl ? 0 : 1, 'a skipped migration is logged');
+    // A skipped migration is not recorded, so it is tried again (and applies once the server is upgraded).
     assert.deepEqual(await applyMigrations(store, DB, migrations), []);
-    // Forgetting a migration was recorded re-runs it harmlessly (IF NOT EXISTS, and 0003 drops what 0002 creates again).
+    // Forgetting a migration was recorded re-runs it harmlessly (IF NOT EXISTS, 0003 drops what 0002 creates
+    // again, and an ADD COLUMN of a column that exists counts as done).
     await store.command(`TRUNCATE TABLE ${DB}.hs_migrations`);
-    assert.deepEqual(await applyMigrations(store, DB, migrations), [1, 2, 3]);
+    assert.deepEqual(await applyMigrations(store, DB, migrations), allVersions);
     const rows = await store.select<{ version: number; name: string }>(
       `SELECT version, name FROM ${DB}.hs_migrations FINAL ORDER BY version`,
     );
-    assert.deepEqual(rows, [
-      { version: 1, name: 'tables' },
-      { version: 2, name: 'minute_views' },
-      { version: 3, name: 'views_from_tables' },
-    ]);
+    assert.deepEqual(
+      rows,
+      [
+        { version: 1, name: 'tables' },
+        { version: 2, name: 'minute_views' },
+        { version: 3, name: 'views_from_tables' },
+        { version: 4, name: 'received_and_times' },
+        { version: 5, name: 'retention' },
+      ].filter((r) => allVersions.includes(r.version)),
+    );
     const tables = await store.select<{ name: string; engine: string }>(
       `SELECT name, engine FROM system.tables WHERE database = '${DB}' ORDER BY name`,
     );
@@ -79,6 +105,7 @@ describe('analytics SQL against a real ClickHouse', () => {
         ['endpoint_minute', 'View'],
         ['endpoint_outcome_minute', 'View'],
         ['hs_migrations', 'ReplacingMergeTree'],
+        ['received', 'ReplacingMergeTree'],
         ['rejections', 'ReplacingMergeTree'],
         ['schema_failures', 'ReplacingMergeTree'],
         ['source_duplicates_minute', 'View'],
@@ -127,8 +154,12 @@ describe('analytics SQL against a real ClickHouse', () => {
           )
         )[0];
       assert.deepEqual(await totals(), { raw: 10, view: 0, outcomes: 0 }, 'before: the table has the batch, the views do not');
-      assert.deepEqual(await applyMigrations(up, db, all), [3]);
+      assert.deepEqual(await applyMigrations(up, db, all), ttl ? [3, 4, 5] : [3, 4]);
       assert.deepEqual(await totals(), { raw: 10, view: 10, outcomes: 10 }, 'after: the views count the table');
+      // Rows stored before 0004 have the readable time too (computed on read).
+      assert.deepEqual(await up.select(`SELECT at, toString(at_time) AS t FROM ${db}.delivery_attempts ORDER BY at LIMIT 1`), [
+        { at: T0 + 10_000, t: '2026-01-01 00:00:10' },
+      ]);
       await insertAll(
         up,
         parsedAll().filter((p) => p.kind !== 'attempt'),
@@ -137,6 +168,14 @@ describe('analytics SQL against a real ClickHouse', () => {
         const rows = await up.select(inDatabase(QUERIES[name].sql, db));
         assert.deepEqual(rounded(rows), rounded(EXPECTED[name]), `query ${name}`);
       }
+      // The retention cleanup docs/analytics.md gives for servers without TTL
+      // (every fixture is in January 2026), run as written.
+      const doc = readFileSync(new URL('../../../docs/analytics.md', import.meta.url), 'utf8');
+      const drops = [...doc.matchAll(/^ALTER TABLE hookstream\.(\w+) DROP PARTITION 202601;$/gm)];
+      assert.equal(drops.length, 6);
+      for (const m of drops) await up.command(inDatabase(m[0].slice(0, -1), db));
+      for (const m of drops) assert.equal((await up.select(`SELECT count() AS n FROM ${db}.${m[1]}`))[0]?.n, 0, `${m[1]} emptied`);
+      assert.equal((await up.select(`SELECT count() AS n FROM ${db}.drift`))[0]?.n, 4, 'drift keeps its rows longer');
     } finally {
       await up.close();
     }
@@ -148,6 +187,30 @@ describe('analytics SQL against a real ClickHouse', () => {
       const rows = await store.select(inDatabase(QUERIES[name].sql, DB));
       assert.deepEqual(rounded(rows), rounded(EXPECTED[name]), `query ${name}`);
     }
+  });
+
+  it('analytics: every table has a readable DateTime beside each millisecond time, and a TTL where the server has TTL', async () => {
+    // Runs after the migrations test.
+    const columns = await store.select<{ table: string; name: string; type: string; default_kind: string }>(
+      `SELECT table, name, type, default_kind FROM system.columns WHERE database = '${DB}' AND name IN ('at', 'received_at', 'at_time', 'received_time') ORDER BY table, name`,
+    );
+    const tables = Object.values(TABLES).map((t) => t.name);
+    for (const table of tables) {
+      const mine = columns.filter((c) => c.table === table);
+      for (const ms of mine.filter((c) => c.type === 'UInt64')) {
+        const readable = mine.find((c) => c.name === ms.name.replace(/_at$|^at$/, (m) => (m === 'at' ? 'at_time' : '_time')));
+        assert.deepEqual([readable?.type, readable?.default_kind], ['DateTime', 'MATERIALIZED'], `${table}.${ms.name}`);
+      }
+      assert.ok(
+        mine.some((c) => c.name === 'at_time'),
+        `${table}.at_time`,
+      );
+    }
+    const engines = await store.select<{ name: string; engine_full: string }>(
+      `SELECT name, engine_full FROM system.tables WHERE database = '${DB}' AND name IN (${tables.map((t) => `'${t}'`).join(', ')})`,
+    );
+    assert.equal(engines.length, tables.length);
+    for (const e of engines) assert.equal(/\bTTL\b/.test(e.engine_full), ttl, `${e.name}: ${e.engine_full}`);
   });
 
   it('analytics: endpoint stats (the control plane Stats answer) give the per-minute numbers of whole minutes', async () => {

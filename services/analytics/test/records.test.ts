@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { parseRecord } from '@hookstream/analytics';
 import { splitStatements } from '@hookstream/clickhouse';
 import { loadConfig } from '../src/config.ts';
-import { ATTEMPTS, DRIFT, DUPLICATES, REJECTIONS, SCHEMA_FAILURES, SKIPPED } from './fixtures.ts';
+import { ATTEMPTS, DRIFT, DUPLICATES, RECEIVED, REJECTIONS, SCHEMA_FAILURES, SKIPPED } from './fixtures.ts';
 
 const bytes = (value: unknown): Uint8Array => new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
 
@@ -16,6 +16,7 @@ describe('analytics records', () => {
       [SCHEMA_FAILURES[0], 'schema_failures', 's1:schema_failure'],
       [DRIFT[0], 'drift', 'x1:drift:$.data.object.risk'],
       [SKIPPED[0], 'delivery_skipped', 'k1:crm:skipped'],
+      [RECEIVED[0], 'received', 'r1:received'],
     ];
     for (const [record, table, rowId] of cases) {
       const parsed = parseRecord('hs.obs.x', bytes(record));
@@ -67,6 +68,22 @@ describe('analytics records', () => {
     assert.equal(first.row.attempt, again.row.attempt, 'the attempt number stays a column');
   });
 
+  it('analytics: a received record keeps every field; a status out of range or a missing request id is refused', () => {
+    const parsed = parseRecord('hs.obs.received', bytes(RECEIVED[2]));
+    assert.ok(parsed.ok);
+    const { row_id: _, ...row } = parsed.row;
+    const { kind: __, ...record } = RECEIVED[2] as Record<string, unknown>;
+    assert.deepEqual(row, record);
+    for (const bad of [
+      { ...RECEIVED[0], status: 70_000 },
+      { ...RECEIVED[0], request_id: '' },
+      { ...RECEIVED[0], received_at: undefined },
+    ]) {
+      const refused = parseRecord('hs.obs.received', bytes(bad));
+      assert.equal(refused.ok, false, JSON.stringify(bad));
+    }
+  });
+
   it('analytics: a record without a kind takes it from the subject', () => {
     const { kind: _, ...record } = DUPLICATES[0] as Record<string, unknown>;
     const parsed = parseRecord('ns.hs.obs.duplicate', bytes(record));
@@ -78,7 +95,9 @@ describe('analytics records', () => {
     const cases: [string, string][] = [
       ['{nope', 'unparseable'],
       ['[1,2]', 'unparseable'],
-      [JSON.stringify({ kind: 'received', event_id: 'a', at: 1 }), 'unknown_kind'],
+      [JSON.stringify({ kind: 'delivered', event_id: 'a', at: 1 }), 'unknown_kind'],
+      // A kind with a table (since 0004) whose record lacks its fields.
+      [JSON.stringify({ kind: 'received', event_id: 'a', at: 1 }), 'invalid_record'],
       [JSON.stringify({ ...ATTEMPTS[0], outcome: 'teapot' }), 'invalid_record'],
       [JSON.stringify({ ...ATTEMPTS[0], event_id: '' }), 'invalid_record'],
       [JSON.stringify({ ...ATTEMPTS[0], latency_ms: -1 }), 'invalid_record'],

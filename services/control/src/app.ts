@@ -18,6 +18,7 @@ import {
   openCircuitBucket,
   publishOperationalEvent,
   readCircuitReports,
+  reportDlqDepth,
   watchConfig,
 } from '@hookstream/runtime';
 import { type AttemptSource, clickHouseAttempts, NO_ATTEMPTS } from './attempts.ts';
@@ -117,6 +118,11 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
       const endpoints = new RecordBucket(endpointsKv, { kind: 'endpoint', parse: parseEndpointConfig, box, maxStoredBytes });
       const sources = new RecordBucket(sourcesKv, { kind: 'source', parse: parseSourceConfig, box, maxStoredBytes });
       const deadLetters = new DeadLetters(platform.js, platform.jsm, t);
+      // Control is the one service that reports `hookstream_dlq_messages` (docs/operations.md).
+      cleanup.push(
+        'dlq depth metric',
+        reportDlqDepth(async () => (await platform.jsm.streams.info(t.streams.dlq)).state.messages),
+      );
       // The health RPCs (polled by every open console) read live copies of the buckets, as the pipeline
       // services do, instead of one KV get per record per call; a write shows within the watch's delay.
       const endpointCache = await watchConfig(endpointsKv, (key, value) => decodeEndpoint(key, value, config.secretBox), logger);

@@ -298,4 +298,15 @@ describe('control: the web console API against a real nats-server', () => {
     assert.equal((one.json.sources as unknown[]).length, 1);
     assert.equal((await rpc('SourceHealth', { source: 'nope' })).status, 404);
   });
+  it('control: /metrics reports hookstream_dlq_messages, the messages in HS_DLQ (no other service does), and hookstream_build_info', async () => {
+    const js = jetstream(nats.nc);
+    const jsm = await jetstreamManager(nats.nc);
+    await js.publish(t.dlq('verify', 'metrics-src'), '{}');
+    await js.publish(t.dlq('deliver', 'metrics-ep'), '{}');
+    const stored = (await jsm.streams.info(t.streams.dlq)).state.messages;
+    assert.ok(stored >= 2);
+    const text = (await httpRequest({ port: control.healthPort(), path: '/metrics' })).body;
+    assert.match(text, new RegExp(`^hookstream_dlq_messages ${stored}$`, 'm'));
+    assert.match(text, /^hookstream_build_info\{version="\d+\.\d+\.\d+",node="v\d+[^"]*",service="control"\} 1$/m);
+  });
 });

@@ -28,6 +28,7 @@ import {
   type StageApp,
   type StageMessage,
   type StartConsumer,
+  setCircuitState,
   type Worker,
   watchConfig,
 } from '@hookstream/runtime';
@@ -171,11 +172,10 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
       cleanup.push('endpoint state watch', () => states.stop());
       const sender = overrides.sender ?? new GuardedHttpClient(new AddressGuard(config.allowCidrs, overrides.resolve ?? systemResolver));
       cleanup.push('http client', () => sender.close());
-      const circuitCode = { closed: 0, open: 1, 'half-open': 2 } as const;
       cleanup.push(
         'circuit metrics',
         addMetricsRefresher(async () => {
-          for (const [id, state] of gates.circuitStates()) metrics.circuitState.set({ endpoint: id }, circuitCode[state]);
+          for (const [id, state] of gates.circuitStates()) setCircuitState(id, state);
         }),
       );
       const replica = overrides.replica ?? replicaName();
@@ -329,7 +329,10 @@ export function buildApp(config: DeliverConfig, overrides: DeliverOverrides = {}
           },
         },
         recordAttempt: (record, again) => {
-          if (!again) metrics.deliveries.inc({ endpoint: record.endpoint_id, outcome: record.outcome });
+          if (!again) {
+            metrics.deliveries.inc({ endpoint: record.endpoint_id, outcome: record.outcome });
+            metrics.deliveryDuration.observe({ endpoint: record.endpoint_id, outcome: record.outcome }, record.latency_ms / 1000);
+          }
           annotateSpan({
             'hookstream.endpoint': record.endpoint_id,
             'hookstream.attempt': record.attempt,

@@ -6,7 +6,16 @@ import { fileURLToPath } from 'node:url';
 import { Header } from '@hookstream/contracts';
 import { buildApp, type DeliverApp, loadConfig } from '@hookstream/deliver';
 import { createLogger, type NatsHandle, openCircuitBucket, readCircuitReports } from '@hookstream/runtime';
-import { connectTestNats, freePort, type NatsServer, startNatsServer, storedMessages, waitFor, waitForHttpOk } from '@hookstream/testkit';
+import {
+  connectTestNats,
+  freePort,
+  httpRequest,
+  type NatsServer,
+  startNatsServer,
+  storedMessages,
+  waitFor,
+  waitForHttpOk,
+} from '@hookstream/testkit';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Webhook } from 'standardwebhooks';
@@ -250,8 +259,30 @@ describe('deliver against a real nats-server and real HTTP endpoints', () => {
     const app = await start('v8');
     for (let i = 0; i < 10; i++) await publishTask(nats, t, 'breaker', `evt-c-${i}`, '{}');
     await waitFor('the circuit to open', () => (app.gates.circuitState('breaker') === 'open' ? true : undefined), 10_000, 5);
+    // /metrics has one series per state: 1 for the state the circuit is in, 0 for the others.
+    const scrape = async () => (await httpRequest({ port: app.healthPort(), path: '/metrics' })).body;
+    const circuit = (text: string, state: string) =>
+      new RegExp(`^hookstream_circuit_state\\{endpoint="breaker",state="${state}"\\} (\\d+)$`, 'm').exec(text)?.[1];
+    const whileOpen = await scrape();
+    const states = ['closed', 'open', 'half-open'];
+    // Scraped within openMs (1 s) of opening: open, or half-open if the scrape was slow; never two at once.
+    assert.deepEqual(states.map((s) => circuit(whileOpen, s)).sort(), ['0', '0', '1'], whileOpen);
+    assert.notEqual(circuit(whileOpen, 'closed'), '1');
     const okIds = () => new Set(ep.received.filter((r) => r.at >= recoverAt).map((r) => r.headers['webhook-id']));
     await waitFor('all ten delivered', () => (okIds().size === 10 ? true : undefined), 20_000, 20);
+    const closed = await waitFor('the attempts in the histogram', async () => {
+      const text = await scrape();
+      return text.includes('hookstream_delivery_duration_seconds_count{endpoint="breaker",outcome="success"} 10') ? text : undefined;
+    });
+    assert.deepEqual(
+      states.map((s) => circuit(closed, s)),
+      ['1', '0', '0'],
+    );
+    assert.match(closed, /^hookstream_delivery_duration_seconds_count\{endpoint="breaker",outcome="http_5xx"\} 3$/m);
+    assert.match(closed, /^hookstream_delivery_duration_seconds_bucket\{le="0\.005",endpoint="breaker",outcome="success"\} \d+$/m);
+    assert.match(closed, /^hookstream_delivery_duration_seconds_bucket\{le="30",endpoint="breaker",outcome="success"\} 10$/m);
+    assert.match(closed, /^hookstream_build_info\{version="\d+\.\d+\.\d+",node="v\d+[^"]*",service="deliver"\} 1$/m);
+    assert.doesNotMatch(closed, /^hookstream_dlq_messages/m, "dead-letter depth is control's to report");
     const third = ep.received[2];
     const fourth = ep.received[3];
     assert.ok(third && fourth);

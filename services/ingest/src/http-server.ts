@@ -27,7 +27,7 @@ export interface IngestServerDeps {
   readonly config: IngestConfig;
   readonly sources: ConfigCache<SourceConfig>;
   readonly publisher: AckingPublisher;
-  /** Analytics records (inline-verification rejections). */
+  /** Analytics records: one `received` per answer, and inline-verification rejections. */
   readonly obs: ObsPublisher;
   readonly topology: Topology;
   readonly natsConnected: () => boolean;
@@ -56,6 +56,18 @@ export interface IngestServer {
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' } as const;
+
+/** `hs.obs.received` records being published at once, at most; more are dropped and counted. */
+const MAX_RECEIVED_IN_FLIGHT = 1_000;
+
+/** What the `received` record of an answer says beyond its status and source. */
+interface AnswerMeta {
+  /** When the request arrived (epoch ms); the time of the answer when unset. */
+  readonly receivedAtMs?: number;
+  readonly bytes?: number;
+  readonly eventId?: string;
+  readonly reason?: string;
+}
 
 /**
  * Starts the webhook HTTP server: admission by {@link admit}, raw body read
@@ -89,16 +101,66 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
     const id = sourceFromPath(url ?? '');
     return id !== undefined && sources.get(id) !== undefined ? id : '_unknown';
   };
-  const answer = (res: ServerResponse, status: number, body: string, headers?: Readonly<Record<string, string>>): void => {
+  const answer = (
+    res: ServerResponse,
+    status: number,
+    body: string,
+    headers?: Readonly<Record<string, string>>,
+    meta: AnswerMeta = {},
+  ): void => {
     count(sourceLabel(res.req.url), status);
     if (draining) res.setHeader('connection', 'close');
     if (res.getHeader('connection') === 'close') closing.add(res.req.socket);
     res.setHeader('content-length', Buffer.byteLength(body));
     res.writeHead(status, headers === undefined ? JSON_TYPE : { ...JSON_TYPE, ...headers });
     res.end(body);
+    received(res.req.url, status, meta);
   };
-  const fail = (res: ServerResponse, status: number, error: string, headers?: Readonly<Record<string, string>>): void =>
-    answer(res, status, JSON.stringify({ error }), headers);
+  // The `received` record goes out after the answer and is never awaited: a
+  // 2xx already means the event is durable, and analytics must neither delay
+  // nor fail it. When NATS is down (503s) these fail too; debug, not warn,
+  // so an outage does not log once per request.
+  let receivedInFlight = 0;
+  const received = (url: string | undefined, status: number, meta: AnswerMeta): void => {
+    // A flood of refused requests (a scan, a sender ignoring 429) must not
+    // turn into as many unbounded pending publishes: beyond the cap a record
+    // is dropped and counted.
+    if (receivedInFlight >= MAX_RECEIVED_IN_FLIGHT) {
+      metrics.receivedRecordsDropped.inc({ why: 'in_flight' });
+      return;
+    }
+    receivedInFlight++;
+    const at = now();
+    const eventId = meta.eventId ?? '';
+    deps.obs
+      .record('received', {
+        kind: 'received',
+        request_id: eventId === '' ? uuidv7(at) : eventId,
+        // The path's id even when no such source is configured, so 404s for
+        // a mistyped source are counted under it.
+        source: (sourceFromPath(url ?? '') ?? '').slice(0, 256),
+        status,
+        reason: meta.reason ?? '',
+        bytes: meta.bytes ?? 0,
+        event_id: eventId,
+        received_at: meta.receivedAtMs ?? at,
+        at,
+      })
+      .catch((err: unknown) => {
+        metrics.receivedRecordsDropped.inc({ why: 'publish_failed' });
+        logger.debug({ err }, 'received record not stored');
+      })
+      .finally(() => {
+        receivedInFlight--;
+      });
+  };
+  const fail = (
+    res: ServerResponse,
+    status: number,
+    error: string,
+    headers?: Readonly<Record<string, string>>,
+    meta: AnswerMeta = {},
+  ): void => answer(res, status, JSON.stringify({ error }), headers, { ...meta, reason: error });
   const unavailable = { 'retry-after': String(config.unavailableRetryAfterSeconds) };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -136,7 +198,7 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
     if (decision.kind === 'reject') {
       // Do not read a body we refuse; close so the sender stops sending it.
       if (decision.status === 413 || decision.status === 431) res.setHeader('connection', 'close');
-      fail(res, decision.status, decision.error, decision.headers);
+      fail(res, decision.status, decision.error, decision.headers, { receivedAtMs });
       return;
     }
     inFlight++;
@@ -154,7 +216,7 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
       size += chunk.length;
       if (size > decision.maxBodyBytes) {
         res.setHeader('connection', 'close');
-        fail(res, 413, `body over the limit of ${decision.maxBodyBytes} bytes`);
+        fail(res, 413, `body over the limit of ${decision.maxBodyBytes} bytes`, undefined, { receivedAtMs, bytes: size });
         finish();
         req.pause();
         return;
@@ -188,7 +250,12 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
       if (decision.source.verifyInline === true) {
         const verdict = verifyInline(decision.source, body, req.headers, receivedAtMs);
         if (!verdict.ok) {
-          answer(res, 401, JSON.stringify({ error: verdict.reason, detail: verdict.detail, id: eventId }));
+          answer(res, 401, JSON.stringify({ error: verdict.reason, detail: verdict.detail, id: eventId }), undefined, {
+            receivedAtMs,
+            bytes: body.length,
+            eventId,
+            reason: verdict.reason,
+          });
           finish();
           deps.obs
             .record('rejection', {
@@ -218,18 +285,21 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
           try {
             await publisher.publish(topology.raw(decision.source.id), body, headers);
             span.setAttribute('http.response.status_code', 202);
-            answer(res, 202, `{"id":"${eventId}"}`);
+            answer(res, 202, `{"id":"${eventId}"}`, undefined, { receivedAtMs, bytes: body.length, eventId });
           } catch (err) {
             if (isPayloadTooLarge(err)) {
               // Retrying cannot help; the ceiling should have caught it (a
               // server with a smaller max_payload than the one at start?).
               span.setAttribute('http.response.status_code', 413);
               logger.error({ err, source: decision.source.id, bytes: body.length }, 'message over the server max_payload; answering 413');
-              fail(res, 413, `message over the NATS server's max_payload of ${deps.maxPayload()} bytes`);
+              fail(res, 413, `message over the NATS server's max_payload of ${deps.maxPayload()} bytes`, undefined, {
+                receivedAtMs,
+                bytes: body.length,
+              });
             } else {
               span.setAttribute('http.response.status_code', 503);
               logger.warn({ err, source: decision.source.id }, 'publish not acknowledged; answering 503');
-              fail(res, 503, 'temporarily unavailable', unavailable);
+              fail(res, 503, 'temporarily unavailable', unavailable, { receivedAtMs, bytes: body.length });
             }
           } finally {
             finish();

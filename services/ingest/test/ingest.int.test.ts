@@ -201,6 +201,51 @@ describe('ingest against a real nats-server', () => {
     assert.equal((await post(port, '/v1/webhooks/stripe', '<x/>', { 'content-type': 'application/xml' })).status, 415);
   });
 
+  it('ingest: every answer is an hs.obs.received record: path source, status, reason, bytes, and the event id of a 202', async () => {
+    // Scenario: acceptance rate = 202s / all answers per source, so refused
+    // requests count too, an unknown source's 404 under the path's id.
+    const accepted = await post(port, '/v1/webhooks/stripe', '{"received":1}');
+    assert.equal(accepted.status, 202);
+    const { id } = JSON.parse(accepted.body) as { id: string };
+    assert.equal((await post(port, '/v1/webhooks/mistyped-src', '{}')).status, 404);
+    assert.equal((await post(port, '/v1/webhooks/tiny', 'x'.repeat(17))).status, 413);
+    const jsm = await jetstreamManager(nats.nc);
+    type Received = {
+      request_id: string;
+      source: string;
+      status: number;
+      reason: string;
+      bytes: number;
+      event_id: string;
+      received_at: number;
+      at: number;
+    };
+    const records = async (): Promise<Received[]> =>
+      (await storedMessages(jsm, t.streams.obs, t.obs('received'))).map((m) => JSON.parse(Buffer.from(m.data).toString()) as Received);
+    const mine = await waitFor('three received records', async () => {
+      const all = await records();
+      const found = [
+        all.find((r) => r.event_id === id),
+        all.find((r) => r.source === 'mistyped-src'),
+        all.find((r) => r.source === 'tiny' && r.status === 413),
+      ];
+      return found.every((r) => r !== undefined) ? (found as Received[]) : undefined;
+    });
+    const [ok, unknown, tooBig] = mine as [Received, Received, Received];
+    assert.deepEqual(
+      { source: ok.source, status: ok.status, reason: ok.reason, bytes: ok.bytes, request_id: ok.request_id },
+      { source: 'stripe', status: 202, reason: '', bytes: 14, request_id: id },
+    );
+    assert.equal(uuidv7Time(id), ok.received_at);
+    assert.ok(ok.at >= ok.received_at);
+    assert.deepEqual(
+      { status: unknown.status, reason: unknown.reason, event_id: unknown.event_id },
+      { status: 404, reason: 'unknown source: mistyped-src', event_id: '' },
+    );
+    assert.match(unknown.request_id, /^[0-9a-f-]{36}$/);
+    assert.equal(tooBig.reason, 'body over the limit of 16 bytes');
+  });
+
   it('ingest: 429 with Retry-After over the source rate limit', async () => {
     const results = [];
     for (let i = 0; i < 4; i++) results.push(await post(port, '/v1/webhooks/limited', '{}'));
