@@ -13,10 +13,10 @@ import {
 import { Header, MSG_ID_HEADER } from '@hookstream/contracts';
 import { SourceStore } from '@hookstream/models';
 import { buildApp, type PipelineApp } from '@hookstream/pipeline';
-import { createLogger, type NatsHandle, openBucket, secretBoxFromEnv, topology } from '@hookstream/runtime';
-import { connectTestNats, freePort, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
+import { createLogger, openBucket, secretBoxFromEnv, topology } from '@hookstream/runtime';
+import { freePort, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { headers } from '@nats-io/transport-node';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { postStripe } from './stripe.ts';
 
 const NS = 'kit';
@@ -24,6 +24,32 @@ const t = topology(NS);
 const MASTER_KEY = randomBytes(32).toString('base64');
 const STRIPE_SECRET = 'whsec_consumer_kit';
 const SLACK_SECRET = 'slack_signing_secret_consumer_kit';
+
+/**
+ * The permissions packages/consumer/README.md tells operators to grant a team
+ * (here `billing`, in namespace NS), next to a gateway user with every
+ * permission: the test below runs the kit as `billing`.
+ */
+const AUTHORIZATION = `authorization {
+  users = [
+    { user: gateway, password: gateway-pw }
+    { user: billing, password: billing-pw, permissions: {
+      publish: { allow: [
+        "$JS.API.INFO",
+        "$JS.API.CONSUMER.INFO.${NS}_HS_EVENTS.billing",
+        "$JS.API.CONSUMER.CREATE.${NS}_HS_EVENTS.billing",
+        "$JS.API.CONSUMER.CREATE.${NS}_HS_EVENTS.billing.>",
+        "$JS.API.CONSUMER.DURABLE.CREATE.${NS}_HS_EVENTS.billing",
+        "$JS.API.CONSUMER.MSG.NEXT.${NS}_HS_EVENTS.billing",
+        "$JS.ACK.${NS}_HS_EVENTS.billing.>",
+        "${NS}.teams.billing.dlq",
+        "$JS.API.STREAM.INFO.${NS}_TEAM_billing_DLQ",
+        "$JS.API.STREAM.CREATE.${NS}_TEAM_billing_DLQ"
+      ] }
+      subscribe: { allow: ["_INBOX.>"] }
+    } }
+  ]
+}`;
 
 /** POSTs a Slack interactivity request (form body, `payload=` JSON) signed as Slack signs: `v0=` HMAC of `v0:{ts}:{body}`. */
 function postSlack(port: number, payload: unknown) {
@@ -41,7 +67,7 @@ function postSlack(port: number, payload: unknown) {
 
 describe('consumer kit: events from the real pipeline, read with @hookstream/consumer', () => {
   let server: NatsServer;
-  let nats: NatsHandle;
+  let nc: NatsConnection;
   let js: JetStreamClient;
   let jsm: JetStreamManager;
   let pipeline: PipelineApp;
@@ -49,12 +75,12 @@ describe('consumer kit: events from the real pipeline, read with @hookstream/con
   const loops: { controller: AbortController; done: Promise<unknown> }[] = [];
 
   before(async () => {
-    server = await startNatsServer();
-    nats = await connectTestNats(server.url);
-    js = jetstream(nats.nc);
-    jsm = await jetstreamManager(nats.nc);
+    server = await startNatsServer({ extraConfig: AUTHORIZATION });
+    nc = await connect({ servers: server.url, user: 'gateway', pass: 'gateway-pw' });
+    js = jetstream(nc);
+    jsm = await jetstreamManager(nc);
     const sources = new SourceStore(
-      await openBucket(nats.nc, t.buckets.sources, { replicas: 1 }),
+      await openBucket(nc, t.buckets.sources, { replicas: 1 }),
       secretBoxFromEnv({ HS_MASTER_KEY: MASTER_KEY }),
     );
     await sources.put({ id: 'stripe', provider: 'stripe', secrets: [{ id: 'k1', value: STRIPE_SECRET }] });
@@ -69,6 +95,8 @@ describe('consumer kit: events from the real pipeline, read with @hookstream/con
     pipeline = buildApp(
       {
         HS_NATS_URL: server.url,
+        HS_NATS_USER: 'gateway',
+        HS_NATS_PASSWORD: 'gateway-pw',
         HS_NAMESPACE: NS,
         HS_MASTER_KEY: MASTER_KEY,
         HS_INGEST_PORT: String(ingestPort),
@@ -85,16 +113,16 @@ describe('consumer kit: events from the real pipeline, read with @hookstream/con
     for (const loop of loops) loop.controller.abort();
     await Promise.all(loops.map((l) => l.done));
     await pipeline?.close();
-    await nats?.drain();
+    await nc?.drain();
     await server?.stop();
   });
 
   /** Starts a consume loop for `team` that records every event it handles; stopped in after(). */
-  const run = (team: string, handler: EventHandler = () => {}) => {
+  const run = (team: string, handler: EventHandler = () => {}, client: JetStreamClient = js) => {
     const seen: HookstreamEvent[] = [];
     const controller = new AbortController();
     const done = consume(
-      js,
+      client,
       team,
       async (e) => {
         seen.push(e);
@@ -345,5 +373,48 @@ describe('consumer kit: events from the real pipeline, read with @hookstream/con
     );
     loop.controller.abort();
     assert.deepEqual(await loop.done, { acked: 1, naked: 0, deadLettered: 0 });
+  });
+
+  it("consumer: a team user with only the documented permissions runs the kit; another team's consumer is denied", async () => {
+    const team = await connect({ servers: server.url, user: 'billing', pass: 'billing-pw' });
+    try {
+      const teamJsm = await jetstreamManager(team);
+      const teamJs = jetstream(team);
+      await ensureDeadLetterStream(teamJsm, { team: 'billing', namespace: NS });
+      await ensureConsumer(teamJsm, { team: 'billing', sources: ['stripe'], types: ['invoice.paid', 'invoice.voided'], namespace: NS });
+      await ensureConsumer(teamJsm, { team: 'billing', sources: ['stripe'], types: ['invoice.paid', 'invoice.voided'], namespace: NS });
+      const { seen } = run(
+        'billing',
+        (e) => {
+          if (e.type === 'invoice.voided') throw new PermanentError('voided invoices are not ours');
+        },
+        teamJs,
+      );
+      const paid = await postEvent('invoice.paid');
+      const voided = await postEvent('invoice.voided');
+      await waitFor('the paid invoice', () => seen.find((x) => x.id === paid.eventId), 30_000, 50);
+      const dead = await waitFor(
+        'the voided invoice dead-lettered by the team user',
+        async () => {
+          const d = await deadLetters('billing', voided.eventId);
+          return d.length > 0 ? d : undefined;
+        },
+        30_000,
+        100,
+      );
+      assert.equal(dead[0]?.header.get(Header.dlqReason), 'permanent_error');
+      await waitFor(
+        'the acks',
+        async () => ((await jsm.consumers.info(t.streams.events, 'billing')).num_ack_pending === 0 ? true : undefined),
+        10_000,
+        50,
+      );
+      await assert.rejects(
+        ensureConsumer(teamJsm, { team: 'payroll', namespace: NS }),
+        "another team's consumer is not billing's to create",
+      );
+    } finally {
+      await team.close();
+    }
   });
 });
