@@ -411,6 +411,7 @@ describe('consumer kit: events from the real pipeline, read with @hookstream/con
       );
       await assert.rejects(
         ensureConsumer(teamJsm, { team: 'payroll', namespace: NS }),
+        /Permissions Violation/,
         "another team's consumer is not billing's to create",
       );
     } finally {
