@@ -37,8 +37,6 @@ const AUTHORIZATION = `authorization {
       publish: { allow: [
         "$JS.API.INFO",
         "$JS.API.CONSUMER.INFO.${NS}_HS_EVENTS.billing",
-        "$JS.API.CONSUMER.CREATE.${NS}_HS_EVENTS.billing",
-        "$JS.API.CONSUMER.CREATE.${NS}_HS_EVENTS.billing.>",
         "$JS.API.CONSUMER.DURABLE.CREATE.${NS}_HS_EVENTS.billing",
         "$JS.API.CONSUMER.MSG.NEXT.${NS}_HS_EVENTS.billing",
         "$JS.ACK.${NS}_HS_EVENTS.billing.>",
