@@ -105,6 +105,33 @@ export function backoffDelay(backoffMs: readonly number[], deliveryCount: number
   return backoffMs[i] ?? 0;
 }
 
+/** What the loop does with a message once the handler settled: the one decision, made by {@link decide}. */
+export type Decision =
+  | { readonly kind: 'ack' }
+  | { readonly kind: 'nak'; readonly delayMs: number }
+  | { readonly kind: 'dead_letter'; readonly reason: DeadLetterReason };
+
+/**
+ * The loop's decision for one handled event: ack when the handler resolved
+ * (`failure` undefined); dead-letter a {@link PermanentError} or an
+ * {@link EnvelopeError} (`permanent_error`) and any failure on delivery
+ * `maxDeliver` (`max_deliver_exceeded`); otherwise nak with
+ * {@link backoffDelay}. Pure.
+ */
+export function decide(
+  failure: { readonly error: unknown } | undefined,
+  deliveryCount: number,
+  maxDeliver: number,
+  backoffMs: readonly number[],
+): Decision {
+  if (failure === undefined) return { kind: 'ack' };
+  if (failure.error instanceof PermanentError || failure.error instanceof EnvelopeError) {
+    return { kind: 'dead_letter', reason: 'permanent_error' };
+  }
+  if (deliveryCount >= maxDeliver) return { kind: 'dead_letter', reason: 'max_deliver_exceeded' };
+  return { kind: 'nak', delayMs: backoffDelay(backoffMs, deliveryCount) };
+}
+
 /**
  * Reads the team's consumer `consumerName` (made by {@link ensureConsumer})
  * and handles its events one at a time until `signal` aborts: parses each
@@ -179,22 +206,27 @@ export async function consume(
         await toDeadLetter(msg, source, 'not_a_hookstream_event', errorDetail(err));
         continue;
       }
+      let failure: { error: unknown } | undefined;
       try {
         await handler(event);
-      } catch (err) {
-        const permanent = err instanceof PermanentError || err instanceof EnvelopeError;
-        const exhausted = event.deliveryCount >= maxDeliver;
-        options.onError?.(err, event, permanent || exhausted ? 'dead_letter' : 'nak');
-        if (permanent || exhausted) {
-          await toDeadLetter(msg, event, permanent ? 'permanent_error' : 'max_deliver_exceeded', errorDetail(err));
-        } else {
-          msg.nak(backoffDelay(backoffMs, event.deliveryCount));
-          stats.naked++;
-        }
-        continue;
+      } catch (error) {
+        failure = { error };
       }
-      msg.ack();
-      stats.acked++;
+      const decision = decide(failure, event.deliveryCount, maxDeliver, backoffMs);
+      if (failure !== undefined) options.onError?.(failure.error, event, decision.kind === 'nak' ? 'nak' : 'dead_letter');
+      switch (decision.kind) {
+        case 'ack':
+          msg.ack();
+          stats.acked++;
+          break;
+        case 'nak':
+          msg.nak(decision.delayMs);
+          stats.naked++;
+          break;
+        case 'dead_letter':
+          await toDeadLetter(msg, event, decision.reason, errorDetail(failure?.error));
+          break;
+      }
     }
   } finally {
     options.signal?.removeEventListener('abort', stop);

@@ -5,7 +5,9 @@ export {
   type ConsumeStats,
   consume,
   type DeadLetterReason,
+  type Decision,
   deadLetter,
+  decide,
   type EventHandler,
   PermanentError,
 } from './consume.ts';
