@@ -28,9 +28,18 @@ export interface ConsumeOptions {
   readonly signal?: AbortSignal | undefined;
   /** The gateway's `HS_NAMESPACE` (empty in production). */
   readonly namespace?: string | undefined;
+  /**
+   * How many messages the client pulls ahead (default 10). The ack wait of a
+   * pulled message runs while earlier ones are handled, one at a time: keep
+   * `maxMessages × slowest handler` below the consumer's ack wait.
+   */
+  readonly maxMessages?: number | undefined;
   /** Called for every handler error (to log it), before the nak or dead letter. */
   readonly onError?: ((err: unknown, event: HookstreamEvent | undefined, outcome: 'nak' | 'dead_letter') => void) | undefined;
 }
+
+/** Messages pulled ahead by {@link consume} unless `maxMessages` says otherwise. */
+const DEFAULT_MAX_MESSAGES = 10;
 
 /** Counts of what {@link consume} did, when it resolves. */
 export interface ConsumeStats {
@@ -164,7 +173,7 @@ export async function consume(
   const stats: ConsumeStats = { acked: 0, naked: 0, deadLettered: 0 };
   if (options.signal?.aborted) return stats;
 
-  const messages = await consumer.consume({ max_messages: 64 });
+  const messages = await consumer.consume({ max_messages: options.maxMessages ?? DEFAULT_MAX_MESSAGES });
   const stop = () => {
     messages.stop();
   };
