@@ -60,6 +60,13 @@ const ALLOWLIST: readonly AllowlistEntry[] = [
   // own build.ts calls them; control finds dist/ with import.meta.resolve).
   ['@hookstream/console', 'buildConsole', 'docs/console-ui.md: builds the bundle from code'],
   ['@hookstream/console', 'CONSOLE_DIST_DIR', 'docs/console-ui.md: where the bundle is written'],
+  // packages/consumer/README.md is the guide of the teams consuming events.>:
+  // the kit is their API, so what it tells them to call stays public although
+  // only its own tests call these inside this repository.
+  ['@hookstream/consumer', 'parseEvent', 'packages/consumer/README.md: the typed envelope of a message'],
+  ['@hookstream/consumer', 'EnvelopeError', 'packages/consumer/README.md: what parseEvent throws for a message that is not an event'],
+  ['@hookstream/consumer', 'deadLetter', "packages/consumer/README.md: dead-letter a team's own failure"],
+  ['@hookstream/consumer', 'CONSUMER_DEFAULTS', 'packages/consumer/README.md: the settings table'],
 ];
 
 /** What the check found for one package. */

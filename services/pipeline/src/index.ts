@@ -1,0 +1,1 @@
+export { buildApp, type PipelineApp } from './app.ts';
