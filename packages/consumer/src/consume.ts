@@ -1,7 +1,7 @@
 import { deadLetterHeaders, deadLetterMsgId, Header, MSG_ID_HEADER } from '@hookstream/contracts';
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { headers as newHeaders } from '@nats-io/transport-node';
-import { CONSUMER_DEFAULTS, CONSUMER_METADATA, deadLetterSubject, eventsStream } from './consumer.ts';
+import { CONSUMER_DEFAULTS, CONSUMER_METADATA, deadLetterSubject, eventsStream, operationalStream } from './consumer.ts';
 import { EnvelopeError, type HookstreamEvent, parseEvent } from './envelope.ts';
 
 /**
@@ -28,6 +28,13 @@ export interface ConsumeOptions {
   readonly signal?: AbortSignal | undefined;
   /** The gateway's `HS_NAMESPACE` (empty in production). */
   readonly namespace?: string | undefined;
+  /**
+   * The consumer was made with `ensureConsumer({ operational: true })`: it
+   * lives on the operational events stream `HS_OPS`, not `HS_EVENTS`.
+   * (JetStream finds a consumer by stream and name, so the stream must be
+   * known before its metadata can be read.)
+   */
+  readonly operational?: boolean | undefined;
   /**
    * How many messages the client pulls ahead (default 10). The ack wait of a
    * pulled message runs while earlier ones are handled, one at a time: keep
@@ -142,7 +149,8 @@ export function decide(
 }
 
 /**
- * Reads the team's consumer `consumerName` (made by {@link ensureConsumer})
+ * Reads the team's consumer `consumerName` (made by {@link ensureConsumer};
+ * pass `operational: true` for one made with that flag, on `HS_OPS`)
  * and handles its events one at a time until `signal` aborts: parses each
  * ({@link parseEvent}), calls `handler`, and
  * - acks when it resolves;
@@ -162,7 +170,7 @@ export async function consume(
   handler: EventHandler,
   options: ConsumeOptions = {},
 ): Promise<ConsumeStats> {
-  const stream = eventsStream(options.namespace);
+  const stream = options.operational === true ? operationalStream(options.namespace) : eventsStream(options.namespace);
   const consumer = await js.consumers.get(stream, consumerName);
   const { config } = await consumer.info(true);
   const metadata = config.metadata ?? {};

@@ -1,3 +1,4 @@
+import { OPERATIONAL_KINDS } from '@hookstream/contracts';
 import {
   AckPolicy,
   type ConsumerConfig,
@@ -19,6 +20,8 @@ import { nanos } from '@nats-io/transport-node';
 export const CONSUMER_DEFAULTS = Object.freeze({
   /** The gateway's events stream (`events.>`, kept 7 days by default). */
   stream: 'HS_EVENTS',
+  /** The gateway's operational events stream (`hs.ops.>`, docs/operational-events.md), read with `operational: true`. */
+  operationalStream: 'HS_OPS',
   /** Only events published after the consumer is created; `'all'` replays the stream's whole retention. */
   startAt: 'new' as const,
   /** How long one delivery may take before JetStream redelivers it (a crashed or stuck handler). */
@@ -38,9 +41,21 @@ export type StartAt = 'new' | 'all' | Date | number;
 export interface ConsumerOptions {
   /** The team: `[A-Za-z0-9_-]{1,64}`; it names the durable consumer and the dead-letter subject. */
   readonly team: string;
-  /** Source ids to receive (default: every source). `*` is allowed. */
+  /**
+   * Read hookstream's own operational events (`hs.ops.{kind}`, stream
+   * `HS_OPS`, docs/operational-events.md) instead of providers' events: the
+   * durable is made on `HS_OPS`, `types` are kinds (`endpoint.*`,
+   * `delivery.exhausted`; default every kind) and `sources` is refused.
+   * {@link consume} reads it with the same flag.
+   */
+  readonly operational?: boolean | undefined;
+  /** Source ids to receive (default: every source). `*` is allowed. Not with `operational`. */
   readonly sources?: readonly string[] | undefined;
-  /** Event types to receive, with NATS wildcards (`payment_intent.*`, `payment_intent.>`); default every type. */
+  /**
+   * Event types to receive, with NATS wildcards (`payment_intent.*`,
+   * `payment_intent.>`); default every type. With `operational`, each
+   * pattern must match at least one operational kind.
+   */
   readonly types?: readonly string[] | undefined;
   /**
    * Where a NEW consumer starts (ignored when it exists: JetStream cannot
@@ -90,6 +105,11 @@ export function eventsStream(namespace = ''): string {
   return namespace === '' ? CONSUMER_DEFAULTS.stream : `${namespace}_${CONSUMER_DEFAULTS.stream}`;
 }
 
+/** The operational events stream of a namespace: `HS_OPS` (production) or `{ns}_HS_OPS`. Pure. */
+export function operationalStream(namespace = ''): string {
+  return namespace === '' ? CONSUMER_DEFAULTS.operationalStream : `${namespace}_${CONSUMER_DEFAULTS.operationalStream}`;
+}
+
 /** The durable consumer name of a team (the team id itself, checked). Throws {@link ConsumerOptionsError}. Pure. */
 export function consumerName(team: string): string {
   if (!TEAM.test(team)) throw new ConsumerOptionsError(`team must match [A-Za-z0-9_-]{1,64}, got ${JSON.stringify(team)}`);
@@ -131,6 +151,37 @@ export function filterSubjects(sources: readonly string[] | undefined, types: re
   return ss.flatMap((s) => ts.map((t) => `${prefix(namespace)}events.${s}.${t}`));
 }
 
+/** Whether the NATS subject pattern `pattern` (tokens, `*`, a final `>`) matches `subject`. Pure. */
+function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return s.length > i;
+    if (i >= s.length || (p[i] !== '*' && p[i] !== s[i])) return false;
+  }
+  return p.length === s.length;
+}
+
+/**
+ * The filter subjects of an operational consumer: `hs.ops.{pattern}` for
+ * each of `types` (default `hs.ops.>`, every kind). Throws
+ * {@link ConsumerOptionsError} for a malformed pattern or one that matches
+ * no operational kind (a typo would otherwise receive nothing, silently). Pure.
+ */
+export function operationalFilterSubjects(types: readonly string[] | undefined, namespace = ''): string[] {
+  const ts = types === undefined || types.length === 0 ? ['>'] : types;
+  for (const t of ts) {
+    const tokens = t.split('.');
+    const ok = tokens.every((token, i) => TYPE_TOKEN.test(token) || (token === '>' && i === tokens.length - 1));
+    if (!ok) throw new ConsumerOptionsError(`operational kind pattern ${JSON.stringify(t)}: tokens are names, * or a final >`);
+    if (!OPERATIONAL_KINDS.some((kind) => subjectMatches(t, kind))) {
+      throw new ConsumerOptionsError(`operational kind pattern ${JSON.stringify(t)} matches none of ${OPERATIONAL_KINDS.join(', ')}`);
+    }
+  }
+  // operationalEventSubject's grammar (`hs.ops.{kind}`) with a pattern in place of the kind.
+  return ts.map((t) => `${prefix(namespace)}hs.ops.${t}`);
+}
+
 /**
  * Applies {@link CONSUMER_DEFAULTS} to `options`: the consumer's name, its
  * JetStream config (durable, explicit ack, filter subjects, ack wait, max
@@ -149,6 +200,9 @@ export function resolveConsumerConfig(options: ConsumerOptions): ResolvedConsume
   if (backoffMs.length === 0 || backoffMs.some((ms) => !Number.isInteger(ms) || ms < 0)) {
     throw new ConsumerOptionsError('backoffMs must be a non-empty list of non-negative integers');
   }
+  if (options.operational === true && options.sources !== undefined) {
+    throw new ConsumerOptionsError('sources cannot be given with operational: operational events all come from _hookstream');
+  }
   const dlq = deadLetterSubject(name, namespace);
   const startAt = options.startAt ?? CONSUMER_DEFAULTS.startAt;
   const start: Partial<ConsumerConfig> =
@@ -162,7 +216,10 @@ export function resolveConsumerConfig(options: ConsumerOptions): ResolvedConsume
   const config: ConsumerConfig = {
     durable_name: name,
     ack_policy: AckPolicy.Explicit,
-    filter_subjects: filterSubjects(options.sources, options.types, namespace),
+    filter_subjects:
+      options.operational === true
+        ? operationalFilterSubjects(options.types, namespace)
+        : filterSubjects(options.sources, options.types, namespace),
     ack_wait: nanos(ackWaitMs),
     max_deliver: maxDeliver,
     ...start,
@@ -172,13 +229,15 @@ export function resolveConsumerConfig(options: ConsumerOptions): ResolvedConsume
       [CONSUMER_METADATA.backoffMs]: backoffMs.join(','),
     },
   } as ConsumerConfig;
-  return Object.freeze({ stream: eventsStream(namespace), name, config: Object.freeze(config), deadLetterSubject: dlq, backoffMs });
+  const stream = options.operational === true ? operationalStream(namespace) : eventsStream(namespace);
+  return Object.freeze({ stream, name, config: Object.freeze(config), deadLetterSubject: dlq, backoffMs });
 }
 
 const isApiError = (err: unknown, code: number) => err instanceof JetStreamApiError && err.code === code;
 
 /**
- * Creates the team's durable pull consumer on the events stream, or brings
+ * Creates the team's durable pull consumer on the events stream (on the
+ * operational events stream `HS_OPS` with `operational: true`), or brings
  * an existing one up to date (filter subjects, ack wait, max deliver,
  * metadata; the start position of an existing consumer is kept: JetStream
  * cannot change it). Idempotent: the same options again change nothing.

@@ -8,3 +8,4 @@ export {
   type StartAt,
 } from './consumer.ts';
 export { EnvelopeError, type FormBody, type HookstreamEvent, parseEvent } from './envelope.ts';
+export { type AnyOperationalEvent, operationalEvent } from './operational.ts';

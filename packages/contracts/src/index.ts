@@ -52,6 +52,7 @@ export {
   decodeOperationalEvent,
   encodeOperationalEvent,
   isOperationalKind,
+  OPERATIONAL_KINDS,
   OPERATIONAL_SOURCE,
   type OperationalEvent,
   type OperationalKind,
