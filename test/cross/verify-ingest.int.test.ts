@@ -142,7 +142,8 @@ describe('verify through ingest against a real nats-server', () => {
       assert.equal(Buffer.from(dead.data).toString(), body);
     }
     const records = await waitFor('obs records', async () => {
-      const all = (await storedMessages(jsm, t.streams.obs)).map(
+      // Rejection records only: ingest's `received` record (one per answer) carries the event id too.
+      const all = (await storedMessages(jsm, t.streams.obs, t.obs('rejection'))).map(
         (m) => JSON.parse(Buffer.from(m.data).toString()) as Record<string, unknown>,
       );
       const mine = all.filter((r) => ids.some(([id]) => id === r.event_id));
@@ -215,7 +216,7 @@ describe('verify through ingest against a real nats-server', () => {
     const answer = JSON.parse(bad.body) as { error: string; id: string };
     assert.equal(answer.error, 'bad_signature');
     const record = await waitFor('inline rejection record', async () =>
-      (await storedMessages(jsm, t.streams.obs))
+      (await storedMessages(jsm, t.streams.obs, t.obs('rejection')))
         .map((m) => JSON.parse(Buffer.from(m.data).toString()) as Record<string, unknown>)
         .find((r) => r.event_id === answer.id),
     );
