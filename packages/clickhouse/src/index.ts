@@ -10,6 +10,9 @@ export {
 } from './client.ts';
 export { applyMigrations, DEFAULT_MIGRATIONS_DIR, loadMigrations, type Migration, splitStatements } from './migrations.ts';
 export {
+  type DriftField,
+  type DriftQuery,
+  driftFields,
   type EndpointStats,
   endpointStats,
   type LastFailure,

@@ -50,6 +50,7 @@ export const RPC_ROLES = Object.freeze({
   statsSeries: 'viewer',
   endpointHealth: 'viewer',
   sourceHealth: 'viewer',
+  listDrift: 'viewer',
 } as const satisfies Readonly<Record<string, Role>>);
 
 /** A control-plane RPC by its handler key. */

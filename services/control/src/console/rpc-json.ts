@@ -46,6 +46,7 @@ const CODECS: { readonly [K in Method]: { readonly request: JsonCodec<Req<K>>; r
   statsSeries: { request: pb.StatsSeriesRequest, response: pb.StatsSeriesResponse },
   endpointHealth: { request: pb.EndpointHealthRequest, response: pb.EndpointHealthResponse },
   sourceHealth: { request: pb.SourceHealthRequest, response: pb.SourceHealthResponse },
+  listDrift: { request: pb.ListDriftRequest, response: pb.ListDriftResponse },
 };
 
 /**

@@ -704,6 +704,37 @@ export interface SourceHealthResponse {
   statsNote: string;
 }
 
+export interface ListDriftRequest {
+  /** One source; empty: every source. */
+  source: string;
+  /** Window of the drift records; default the 7 days before until_ms (or now). */
+  sinceMs: number;
+  untilMs: number;
+  /** At most this many fields (default and maximum 500). */
+  limit: number;
+}
+
+export interface DriftField {
+  source: string;
+  eventType: string;
+  /** JSON Pointer-like path of the undeclared property (as validate reports it). */
+  path: string;
+  /** Its JSON type (string, number, integer, boolean, object, array, null). */
+  jsonType: string;
+  /** Events that carried it in the window. */
+  count: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  /** The newest event that carried it. */
+  exampleEventId: string;
+}
+
+export interface ListDriftResponse {
+  fields: DriftField[];
+  sinceMs: number;
+  untilMs: number;
+}
+
 function createBaseSource(): Source {
   return { id: "", configJson: "", revision: 0, updatedAtMs: 0 };
 }
@@ -9089,6 +9120,450 @@ export const SourceHealthResponse: MessageFns<SourceHealthResponse> = {
   },
 };
 
+function createBaseListDriftRequest(): ListDriftRequest {
+  return { source: "", sinceMs: 0, untilMs: 0, limit: 0 };
+}
+
+export const ListDriftRequest: MessageFns<ListDriftRequest> = {
+  encode(message: ListDriftRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.source !== "") {
+      writer.uint32(10).string(message.source);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(16).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(24).int64(message.untilMs);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(32).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDriftRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDriftRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDriftRequest {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: ListDriftRequest): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDriftRequest>): ListDriftRequest {
+    return ListDriftRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDriftRequest>): ListDriftRequest {
+    const message = createBaseListDriftRequest();
+    message.source = object.source ?? "";
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseDriftField(): DriftField {
+  return {
+    source: "",
+    eventType: "",
+    path: "",
+    jsonType: "",
+    count: 0,
+    firstSeenMs: 0,
+    lastSeenMs: 0,
+    exampleEventId: "",
+  };
+}
+
+export const DriftField: MessageFns<DriftField> = {
+  encode(message: DriftField, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.source !== "") {
+      writer.uint32(10).string(message.source);
+    }
+    if (message.eventType !== "") {
+      writer.uint32(18).string(message.eventType);
+    }
+    if (message.path !== "") {
+      writer.uint32(26).string(message.path);
+    }
+    if (message.jsonType !== "") {
+      writer.uint32(34).string(message.jsonType);
+    }
+    if (message.count !== 0) {
+      writer.uint32(40).int64(message.count);
+    }
+    if (message.firstSeenMs !== 0) {
+      writer.uint32(48).int64(message.firstSeenMs);
+    }
+    if (message.lastSeenMs !== 0) {
+      writer.uint32(56).int64(message.lastSeenMs);
+    }
+    if (message.exampleEventId !== "") {
+      writer.uint32(66).string(message.exampleEventId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DriftField {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDriftField();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.eventType = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.jsonType = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.count = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.firstSeenMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.lastSeenMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.exampleEventId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DriftField {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      eventType: isSet(object.eventType)
+        ? globalThis.String(object.eventType)
+        : isSet(object.event_type)
+        ? globalThis.String(object.event_type)
+        : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      jsonType: isSet(object.jsonType)
+        ? globalThis.String(object.jsonType)
+        : isSet(object.json_type)
+        ? globalThis.String(object.json_type)
+        : "",
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      firstSeenMs: isSet(object.firstSeenMs)
+        ? globalThis.Number(object.firstSeenMs)
+        : isSet(object.first_seen_ms)
+        ? globalThis.Number(object.first_seen_ms)
+        : 0,
+      lastSeenMs: isSet(object.lastSeenMs)
+        ? globalThis.Number(object.lastSeenMs)
+        : isSet(object.last_seen_ms)
+        ? globalThis.Number(object.last_seen_ms)
+        : 0,
+      exampleEventId: isSet(object.exampleEventId)
+        ? globalThis.String(object.exampleEventId)
+        : isSet(object.example_event_id)
+        ? globalThis.String(object.example_event_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DriftField): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.eventType !== "") {
+      obj.eventType = message.eventType;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.jsonType !== "") {
+      obj.jsonType = message.jsonType;
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.firstSeenMs !== 0) {
+      obj.firstSeenMs = Math.round(message.firstSeenMs);
+    }
+    if (message.lastSeenMs !== 0) {
+      obj.lastSeenMs = Math.round(message.lastSeenMs);
+    }
+    if (message.exampleEventId !== "") {
+      obj.exampleEventId = message.exampleEventId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DriftField>): DriftField {
+    return DriftField.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DriftField>): DriftField {
+    const message = createBaseDriftField();
+    message.source = object.source ?? "";
+    message.eventType = object.eventType ?? "";
+    message.path = object.path ?? "";
+    message.jsonType = object.jsonType ?? "";
+    message.count = object.count ?? 0;
+    message.firstSeenMs = object.firstSeenMs ?? 0;
+    message.lastSeenMs = object.lastSeenMs ?? 0;
+    message.exampleEventId = object.exampleEventId ?? "";
+    return message;
+  },
+};
+
+function createBaseListDriftResponse(): ListDriftResponse {
+  return { fields: [], sinceMs: 0, untilMs: 0 };
+}
+
+export const ListDriftResponse: MessageFns<ListDriftResponse> = {
+  encode(message: ListDriftResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.fields) {
+      DriftField.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(16).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(24).int64(message.untilMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDriftResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDriftResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fields.push(DriftField.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDriftResponse {
+    return {
+      fields: globalThis.Array.isArray(object?.fields) ? object.fields.map((e: any) => DriftField.fromJSON(e)) : [],
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ListDriftResponse): unknown {
+    const obj: any = {};
+    if (message.fields?.length) {
+      obj.fields = message.fields.map((e) => DriftField.toJSON(e));
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDriftResponse>): ListDriftResponse {
+    return ListDriftResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDriftResponse>): ListDriftResponse {
+    const message = createBaseListDriftResponse();
+    message.fields = object.fields?.map((e) => DriftField.fromPartial(e)) || [];
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
+    return message;
+  },
+};
+
 /** Every RPC needs `authorization: Bearer <HS_CONTROL_TOKEN>` metadata. */
 export type ControlPlaneService = typeof ControlPlaneService;
 export const ControlPlaneService = {
@@ -9426,6 +9901,21 @@ export const ControlPlaneService = {
       Buffer.from(SourceHealthResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SourceHealthResponse => SourceHealthResponse.decode(value),
   },
+  /**
+   * Fields seen in events that their schema does not declare (validate's
+   * drift records in additive mode), per source, event type, path and JSON
+   * type, newest last-seen first, from ClickHouse (UNIMPLEMENTED without
+   * HS_CLICKHOUSE_URL). Default window: the last 7 days.
+   */
+  listDrift: {
+    path: "/hookstream.v1.ControlPlane/ListDrift" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDriftRequest): Buffer => Buffer.from(ListDriftRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDriftRequest => ListDriftRequest.decode(value),
+    responseSerialize: (value: ListDriftResponse): Buffer => Buffer.from(ListDriftResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDriftResponse => ListDriftResponse.decode(value),
+  },
 } as const;
 
 export interface ControlPlaneServer extends UntypedServiceImplementation {
@@ -9505,6 +9995,13 @@ export interface ControlPlaneServer extends UntypedServiceImplementation {
    * last rejection.
    */
   sourceHealth: handleUnaryCall<SourceHealthRequest, SourceHealthResponse>;
+  /**
+   * Fields seen in events that their schema does not declare (validate's
+   * drift records in additive mode), per source, event type, path and JSON
+   * type, newest last-seen first, from ClickHouse (UNIMPLEMENTED without
+   * HS_CLICKHOUSE_URL). Default window: the last 7 days.
+   */
+  listDrift: handleUnaryCall<ListDriftRequest, ListDriftResponse>;
 }
 
 export interface ControlPlaneClient extends Client {
@@ -10000,6 +10497,27 @@ export interface ControlPlaneClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SourceHealthResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Fields seen in events that their schema does not declare (validate's
+   * drift records in additive mode), per source, event type, path and JSON
+   * type, newest last-seen first, from ClickHouse (UNIMPLEMENTED without
+   * HS_CLICKHOUSE_URL). Default window: the last 7 days.
+   */
+  listDrift(
+    request: ListDriftRequest,
+    callback: (error: ServiceError | null, response: ListDriftResponse) => void,
+  ): ClientUnaryCall;
+  listDrift(
+    request: ListDriftRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDriftResponse) => void,
+  ): ClientUnaryCall;
+  listDrift(
+    request: ListDriftRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDriftResponse) => void,
   ): ClientUnaryCall;
 }
 
