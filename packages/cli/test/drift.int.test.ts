@@ -75,7 +75,7 @@ describe('hs drift against a control plane with ClickHouse', () => {
     await Promise.all([server?.stop(), clickhouse?.stop()]);
   });
 
-  it('hs: drift --source prints that source'\''s fields with count, first/last seen and an example event', async () => {
+  it("hs: drift --source prints that source's fields with count, first/last seen and an example event", async () => {
     const r = await hs('drift', '--source', 'shop', '--since', '2026-01-01T00:00:00Z', '--until', '2026-01-03T00:00:00Z');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.split('\n'), [
@@ -101,7 +101,7 @@ describe('hs drift against a control plane with ClickHouse', () => {
     assert.equal(empty.stdout, 'no drift between 2025-01-01T00:00:00.000Z and 2025-01-02T00:00:00.000Z\n');
   });
 
-  it('hs: drift: a bad --limit or an unknown option is a usage error (exit 2) with the command'\''s own help', async () => {
+  it("hs: drift: a bad --limit or an unknown option is a usage error (exit 2) with the command's own help", async () => {
     const bad = await hs('drift', '--limit', 'x');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--limit must be a positive integer/);

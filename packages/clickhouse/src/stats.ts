@@ -261,9 +261,16 @@ export interface LastRejection {
 /**
  * The newest rejection per source (or for one) in the window, from
  * `rejections` and `schema_failures` (whose `detail` is the start of its
- * errors as JSON). Throws when ClickHouse cannot answer.
+ * errors as JSON); the newest `perSource` of each (newest first) when given.
+ * Throws when ClickHouse cannot answer.
  */
-export async function lastRejections(runner: SqlRunner, database: string, q: SourceQuery): Promise<LastRejection[]> {
+export async function lastRejections(
+  runner: SqlRunner,
+  database: string,
+  q: SourceQuery & { readonly perSource?: number },
+): Promise<LastRejection[]> {
+  const perSource = q.perSource ?? 1;
+  if (!Number.isInteger(perSource) || perSource < 1) throw new Error(`perSource must be a positive integer, got ${perSource}`);
   const where = [`at >= ${Math.floor(q.sinceMs)}`, `at <= ${Math.floor(q.untilMs)}`];
   if (q.source !== undefined) where.push(`source = ${quote(q.source)}`);
   const rows = await runner.select<{ source: string; event_id: string; stage: string; reason: string; detail: string; at: number }>(
@@ -277,7 +284,7 @@ export async function lastRejections(runner: SqlRunner, database: string, q: Sou
          FROM ${database}.schema_failures WHERE ${where.join(' AND ')}
      )
      ORDER BY source, at DESC, row_id DESC
-     LIMIT 1 BY source`,
+     LIMIT ${perSource} BY source`,
   );
   return rows.map((r) => ({
     source: r.source,

@@ -688,7 +688,14 @@ export interface SourceHealth {
   rejections: { [key: string]: number };
   duplicates: number;
   /** The newest rejection in the window (absent when none). */
-  lastRejection?: LastRejection | undefined;
+  lastRejection?:
+    | LastRejection
+    | undefined;
+  /**
+   * When one source is asked: its newest rejections in the window, newest
+   * first (at most 20); empty when every source is asked.
+   */
+  recentRejections: LastRejection[];
 }
 
 export interface SourceHealth_RejectionsEntry {
@@ -8660,6 +8667,7 @@ function createBaseSourceHealth(): SourceHealth {
     rejections: {},
     duplicates: 0,
     lastRejection: undefined,
+    recentRejections: [],
   };
 }
 
@@ -8691,6 +8699,9 @@ export const SourceHealth: MessageFns<SourceHealth> = {
     }
     if (message.lastRejection !== undefined) {
       LastRejection.encode(message.lastRejection, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.recentRejections) {
+      LastRejection.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -8783,6 +8794,14 @@ export const SourceHealth: MessageFns<SourceHealth> = {
             message.lastRejection = LastRejection.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.recentRejections.push(LastRejection.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8835,6 +8854,11 @@ export const SourceHealth: MessageFns<SourceHealth> = {
         : isSet(object.last_rejection)
         ? LastRejection.fromJSON(object.last_rejection)
         : undefined,
+      recentRejections: globalThis.Array.isArray(object?.recentRejections)
+        ? object.recentRejections.map((e: any) => LastRejection.fromJSON(e))
+        : globalThis.Array.isArray(object?.recent_rejections)
+        ? object.recent_rejections.map((e: any) => LastRejection.fromJSON(e))
+        : [],
     };
   },
 
@@ -8873,6 +8897,9 @@ export const SourceHealth: MessageFns<SourceHealth> = {
     if (message.lastRejection !== undefined) {
       obj.lastRejection = LastRejection.toJSON(message.lastRejection);
     }
+    if (message.recentRejections?.length) {
+      obj.recentRejections = message.recentRejections.map((e) => LastRejection.toJSON(e));
+    }
     return obj;
   },
 
@@ -8900,6 +8927,7 @@ export const SourceHealth: MessageFns<SourceHealth> = {
     message.lastRejection = (object.lastRejection !== undefined && object.lastRejection !== null)
       ? LastRejection.fromPartial(object.lastRejection)
       : undefined;
+    message.recentRejections = object.recentRejections?.map((e) => LastRejection.fromPartial(e)) || [];
     return message;
   },
 };

@@ -44,7 +44,7 @@ const driftRow = (eventId: string, source: string, path: string, jsonType: strin
   at,
 });
 
-describe('control: ListDrift against a real ClickHouse', () => {
+describe('control: ListDrift and SourceHealth rejections against a real ClickHouse', () => {
   let server: NatsServer;
   let clickhouse: ClickHouseServer;
   let store: ClickHouseRowStore;
@@ -129,6 +129,72 @@ describe('control: ListDrift against a real ClickHouse', () => {
     );
     const none = await api.listDrift({ source: 'nobody', sinceMs: 0, untilMs: 0, limit: 0 });
     assert.deepEqual(none.fields, []);
+  });
+
+  it('control: SourceHealth of one source lists its recent rejections newest first; of every source only the last', async () => {
+    // Scenario: "shop" had two verify rejections and a schema failure in the last hour; "crm" none.
+    await api.createSource({
+      configJson: JSON.stringify({ id: 'shop', provider: 'stripe', secrets: [{ id: 'k1', value: 'whsec_c2hvcA==' }] }),
+    });
+    await store.client.insert({
+      table: `${DB}.rejections`,
+      values: [
+        {
+          row_id: 'r1',
+          event_id: 'r1',
+          source: 'shop',
+          stage: 'verify',
+          reason: 'bad_signature',
+          detail: 'no match',
+          received_at: now - 50 * 60_000,
+          at: now - 50 * 60_000,
+        },
+        {
+          row_id: 'r2',
+          event_id: 'r2',
+          source: 'shop',
+          stage: 'verify',
+          reason: 'stale',
+          detail: 'too old',
+          received_at: now - 20 * 60_000,
+          at: now - 20 * 60_000,
+        },
+      ],
+      format: 'JSONEachRow',
+    });
+    await store.client.insert({
+      table: `${DB}.schema_failures`,
+      values: [
+        {
+          row_id: 's1',
+          event_id: 's1',
+          source: 'shop',
+          stage: 'validate',
+          event_type: 'order.created',
+          reason: 'schema',
+          errors: '[{"path":"/total"}]',
+          error_count: 1,
+          received_at: now - 30 * 60_000,
+          at: now - 30 * 60_000,
+        },
+      ],
+      format: 'JSONEachRow',
+    });
+    const one = await api.sourceHealth({ source: 'shop', sinceMs: 0, untilMs: 0 });
+    const shop = one.sources[0];
+    assert.deepEqual(
+      shop?.recentRejections.map((r) => [r.eventId, r.stage, r.reason, r.detail]),
+      [
+        ['r2', 'verify', 'stale', 'too old'],
+        ['s1', 'validate', 'schema', '[{"path":"/total"}]'],
+        ['r1', 'verify', 'bad_signature', 'no match'],
+      ],
+    );
+    assert.equal(shop?.lastRejection?.eventId, 'r2');
+    assert.deepEqual(shop?.rejections, { 'verify/bad_signature': 1, 'verify/stale': 1, 'validate/schema': 1 });
+    const all = await api.sourceHealth({ source: '', sinceMs: 0, untilMs: 0 });
+    assert.equal(all.sources.find((s) => s.sourceId === 'shop')?.lastRejection?.eventId, 'r2');
+    assert.deepEqual(all.sources.find((s) => s.sourceId === 'shop')?.recentRejections, []);
   });
 
   it('control: ListDrift refuses a bad source id, a reversed window and a limit over 500', async () => {
