@@ -31,7 +31,7 @@ describe('hs drift against a control plane with ClickHouse', () => {
     [server, clickhouse] = await Promise.all([startNatsServer(), startClickHouse()]);
     store = new ClickHouseRowStore({ url: clickhouse.url, database: DB, user: 'default', password: '', requestTimeoutMs: 10_000 });
     await applyMigrations(store, DB, loadMigrations(DEFAULT_MIGRATIONS_DIR, DB));
-    // Scenario: validate reported /customer/tier (a string) in two "shop" events and /owner in one "crm" event.
+    // Scenario: validate reported $.customer.tier (a string) in two "shop" events and $.owner in one "crm" event.
     const row = (eventId: string, source: string, path: string, jsonType: string, at: number) => ({
       row_id: driftRowId(eventId, path),
       event_id: eventId,
@@ -44,9 +44,9 @@ describe('hs drift against a control plane with ClickHouse', () => {
     await store.client.insert({
       table: `${DB}.drift`,
       values: [
-        row('e1', 'shop', '/customer/tier', 'string', seenAt - 60_000),
-        row('e2', 'shop', '/customer/tier', 'string', seenAt),
-        row('c1', 'crm', '/owner', 'object', seenAt - 120_000),
+        row('e1', 'shop', '$.customer.tier', 'string', seenAt - 60_000),
+        row('e2', 'shop', '$.customer.tier', 'string', seenAt),
+        row('c1', 'crm', '$.owner', 'object', seenAt - 120_000),
       ],
       format: 'JSONEachRow',
     });
@@ -79,8 +79,8 @@ describe('hs drift against a control plane with ClickHouse', () => {
     const r = await hs('drift', '--source', 'shop', '--since', '2026-01-01T00:00:00Z', '--until', '2026-01-03T00:00:00Z');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.split('\n'), [
-      'SOURCE  TYPE           PATH            JSON TYPE  COUNT  FIRST SEEN                LAST SEEN                 EXAMPLE EVENT',
-      'shop    order.created  /customer/tier  string     2      2026-01-02T03:03:05.000Z  2026-01-02T03:04:05.000Z  e2',
+      'SOURCE  TYPE           PATH             JSON TYPE  RECORDS  FIRST SEEN                LAST SEEN                 EXAMPLE EVENT',
+      'shop    order.created  $.customer.tier  string     2        2026-01-02T03:03:05.000Z  2026-01-02T03:04:05.000Z  e2',
       '',
     ]);
   });
@@ -92,8 +92,8 @@ describe('hs drift against a control plane with ClickHouse', () => {
     assert.deepEqual(
       got.fields.map((f) => [f.source, f.path, f.count]),
       [
-        ['shop', '/customer/tier', 2],
-        ['crm', '/owner', 1],
+        ['shop', '$.customer.tier', 2],
+        ['crm', '$.owner', 1],
       ],
     );
     const empty = await hs('drift', '--since', '2025-01-01T00:00:00Z', '--until', '2025-01-02T00:00:00Z');

@@ -302,7 +302,7 @@ export interface DriftField {
   readonly eventType: string;
   readonly path: string;
   readonly jsonType: string;
-  /** Drift records (one per event) in the window. */
+  /** Drift records in the window (validate rate-limits them per source, type and path: not every event's). */
   readonly count: number;
   readonly firstSeenMs: number;
   readonly lastSeenMs: number;

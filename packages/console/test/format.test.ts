@@ -14,6 +14,7 @@ import {
   formatTime,
   fromDatetimeLocal,
   rejectionSummary,
+  secretWindowState,
   toDatetimeLocal,
   truncate,
 } from '../web/format.ts';
@@ -158,5 +159,15 @@ describe('summaries', () => {
     );
     assert.match(eventStateSummary({ state: 'unknown' }), /neither/);
     assert.equal(eventStateSummary(undefined), '—');
+  });
+});
+
+describe('secretWindowState', () => {
+  it('console: a secret is scheduled before notBeforeMs, active from it, expired at notAfterMs', () => {
+    assert.equal(secretWindowState({}, 5), 'active');
+    assert.equal(secretWindowState({ notBeforeMs: 10 }, 9), 'scheduled');
+    assert.equal(secretWindowState({ notBeforeMs: 10 }, 10), 'active');
+    assert.equal(secretWindowState({ notAfterMs: 20 }, 19), 'active');
+    assert.equal(secretWindowState({ notAfterMs: 20 }, 20), 'expired');
   });
 });

@@ -123,6 +123,8 @@ export interface SourceHealth {
   rejections?: Record<string, number>;
   duplicates?: number;
   lastRejection?: LastRejection;
+  /** When one source is asked: its newest rejections in the window, newest first. */
+  recentRejections?: LastRejection[];
 }
 
 export interface SourceHealthResponse {
@@ -130,6 +132,24 @@ export interface SourceHealthResponse {
   sinceMs?: number;
   untilMs?: number;
   statsNote?: string;
+}
+
+/** A field validate saw that no schema declares (ListDrift). */
+export interface DriftField {
+  source?: string;
+  eventType?: string;
+  path?: string;
+  jsonType?: string;
+  count?: number;
+  firstSeenMs?: number;
+  lastSeenMs?: number;
+  exampleEventId?: string;
+}
+
+export interface ListDriftResponse {
+  fields?: DriftField[];
+  sinceMs?: number;
+  untilMs?: number;
 }
 
 export interface StatsPoint {

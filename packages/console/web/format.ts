@@ -182,3 +182,14 @@ export function eventStateSummary(
       return '—';
   }
 }
+
+/**
+ * A source secret's rotation window at `now`, by the contracts' rule (valid
+ * from `notBeforeMs` inclusive while `now < notAfterMs`): `active`,
+ * `scheduled` (not yet valid) or `expired`. Pure.
+ */
+export function secretWindowState(secret: { notBeforeMs?: number; notAfterMs?: number }, now: number): 'active' | 'scheduled' | 'expired' {
+  if (secret.notBeforeMs !== undefined && now < secret.notBeforeMs) return 'scheduled';
+  if (secret.notAfterMs !== undefined && now >= secret.notAfterMs) return 'expired';
+  return 'active';
+}

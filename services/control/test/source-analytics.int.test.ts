@@ -56,19 +56,19 @@ describe('control: ListDrift and SourceHealth rejections against a real ClickHou
     [server, clickhouse] = await Promise.all([startNatsServer(), startClickHouse()]);
     store = new ClickHouseRowStore({ url: clickhouse.url, database: DB, user: 'default', password: '', requestTimeoutMs: 10_000 });
     await applyMigrations(store, DB, loadMigrations(DEFAULT_MIGRATIONS_DIR, DB));
-    // Scenario: source "shop" sent /customer/tier (a string) in three events over the last three hours,
-    // one of them inserted twice (the sink's retry); /total (a number) once; /legacy ten days ago
-    // (outside the default week); source "crm" sent /owner once.
+    // Scenario: source "shop" sent $.customer.tier (a string) in three events over the last three hours,
+    // one of them inserted twice (the sink's retry); $.total (a number) once; $.legacy ten days ago
+    // (outside the default week); source "crm" sent $.owner once.
     await store.client.insert({
       table: `${DB}.drift`,
       values: [
-        driftRow('e1', 'shop', '/customer/tier', 'string', now - 3 * HOUR),
-        driftRow('e1', 'shop', '/customer/tier', 'string', now - 3 * HOUR),
-        driftRow('e2', 'shop', '/customer/tier', 'string', now - 2 * HOUR),
-        driftRow('e3', 'shop', '/customer/tier', 'string', now - HOUR),
-        driftRow('e2', 'shop', '/total', 'number', now - 2 * HOUR),
-        driftRow('e0', 'shop', '/legacy', 'boolean', now - 240 * HOUR),
-        driftRow('c1', 'crm', '/owner', 'object', now - 30 * 60_000),
+        driftRow('e1', 'shop', '$.customer.tier', 'string', now - 3 * HOUR),
+        driftRow('e1', 'shop', '$.customer.tier', 'string', now - 3 * HOUR),
+        driftRow('e2', 'shop', '$.customer.tier', 'string', now - 2 * HOUR),
+        driftRow('e3', 'shop', '$.customer.tier', 'string', now - HOUR),
+        driftRow('e2', 'shop', '$.total', 'number', now - 2 * HOUR),
+        driftRow('e0', 'shop', '$.legacy', 'boolean', now - 240 * HOUR),
+        driftRow('c1', 'crm', '$.owner', 'object', now - 30 * 60_000),
       ],
       format: 'JSONEachRow',
     });
@@ -90,7 +90,7 @@ describe('control: ListDrift and SourceHealth rejections against a real ClickHou
       {
         source: 'shop',
         eventType: 'order.created',
-        path: '/customer/tier',
+        path: '$.customer.tier',
         jsonType: 'string',
         count: 3,
         firstSeenMs: now - 3 * HOUR,
@@ -100,7 +100,7 @@ describe('control: ListDrift and SourceHealth rejections against a real ClickHou
       {
         source: 'shop',
         eventType: 'order.created',
-        path: '/total',
+        path: '$.total',
         jsonType: 'number',
         count: 1,
         firstSeenMs: now - 2 * HOUR,
@@ -115,17 +115,17 @@ describe('control: ListDrift and SourceHealth rejections against a real ClickHou
     const all = await api.listDrift({ source: '', sinceMs: 0, untilMs: 0, limit: 0 });
     assert.deepEqual(
       all.fields.map((f) => `${f.source}${f.path}`),
-      ['crm/owner', 'shop/customer/tier', 'shop/total'],
+      ['crm$.owner', 'shop$.customer.tier', 'shop$.total'],
     );
     const old = await api.listDrift({ source: '', sinceMs: now - 300 * HOUR, untilMs: now - 200 * HOUR, limit: 0 });
     assert.deepEqual(
       old.fields.map((f) => [f.path, f.jsonType, f.count]),
-      [['/legacy', 'boolean', 1]],
+      [['$.legacy', 'boolean', 1]],
     );
     const one = await api.listDrift({ source: '', sinceMs: 0, untilMs: 0, limit: 1 });
     assert.deepEqual(
       one.fields.map((f) => f.path),
-      ['/owner'],
+      ['$.owner'],
     );
     const none = await api.listDrift({ source: 'nobody', sinceMs: 0, untilMs: 0, limit: 0 });
     assert.deepEqual(none.fields, []);

@@ -13,11 +13,20 @@ export const drift: CommandSpec = {
       untilMs: timeOption(v.until, 'until'),
       limit: positiveInt(v.limit, 'limit'),
     });
-    const rows = r.fields.map((f) => [f.source, f.eventType, f.path, f.jsonType, f.count, iso(f.firstSeenMs), iso(f.lastSeenMs), f.exampleEventId]);
+    const rows = r.fields.map((f) => [
+      f.source,
+      f.eventType,
+      f.path,
+      f.jsonType,
+      f.count,
+      iso(f.firstSeenMs),
+      iso(f.lastSeenMs),
+      f.exampleEventId,
+    ]);
     const text =
       rows.length === 0
         ? `no drift between ${iso(r.sinceMs)} and ${iso(r.untilMs)}\n`
-        : table([['SOURCE', 'TYPE', 'PATH', 'JSON TYPE', 'COUNT', 'FIRST SEEN', 'LAST SEEN', 'EXAMPLE EVENT'], ...rows], style);
+        : table([['SOURCE', 'TYPE', 'PATH', 'JSON TYPE', 'RECORDS', 'FIRST SEEN', 'LAST SEEN', 'EXAMPLE EVENT'], ...rows], style);
     return { json: r, text };
   },
 };

@@ -724,11 +724,15 @@ export interface ListDriftRequest {
 export interface DriftField {
   source: string;
   eventType: string;
-  /** JSON Pointer-like path of the undeclared property (as validate reports it). */
+  /** Where the undeclared property is, as validate reports it (`$.data.object.new_field`; array elements `[*]`). */
   path: string;
   /** Its JSON type (string, number, integer, boolean, object, array, null). */
   jsonType: string;
-  /** Events that carried it in the window. */
+  /**
+   * Drift records in the window. validate publishes at most one per (source,
+   * type, path) per HS_VALIDATE_DRIFT_INTERVAL_MS (default 1 h) and replica,
+   * so this is at least 1 and at most the events that carried the field.
+   */
   count: number;
   firstSeenMs: number;
   lastSeenMs: number;
