@@ -1,4 +1,12 @@
-import { ClickHouseRowStore, driftFields, endpointStats, lastFailures, lastRejections, sourceStats, statsSeries } from '@hookstream/clickhouse';
+import {
+  ClickHouseRowStore,
+  driftFields,
+  endpointStats,
+  lastFailures,
+  lastRejections,
+  sourceStats,
+  statsSeries,
+} from '@hookstream/clickhouse';
 import { decodeEndpointState } from '@hookstream/contracts';
 import {
   decodeEndpoint,
