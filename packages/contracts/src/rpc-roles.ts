@@ -42,6 +42,7 @@ export const RPC_ROLES = Object.freeze({
   getDeadLetter: 'viewer',
   replayDeadLetters: 'operator',
   purgeDeadLetters: 'operator',
+  summarizeDeadLetters: 'viewer',
   getEvent: 'viewer',
   listEvents: 'viewer',
   findEvents: 'viewer',

@@ -4,7 +4,7 @@ import { arg, type CommandSpec, collect, type FlagName, iso, positiveInt, table,
 const FILTER: readonly FlagName[] = ['stage', 'source', 'endpoint', 'reason'];
 
 function filterOf(v: Values): DeadLetterFilter {
-  return { stage: v.stage ?? '', source: v.source ?? '', endpoint: v.endpoint ?? '', reason: v.reason ?? '' };
+  return { stage: v.stage ?? '', source: v.source ?? '', endpoint: v.endpoint ?? '', reason: v.reason ?? '', sinceMs: 0, untilMs: 0 };
 }
 
 function deadLetterJson(d: DeadLetter, extra: Record<string, unknown> = {}): unknown {

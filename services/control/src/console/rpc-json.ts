@@ -38,6 +38,7 @@ const CODECS: { readonly [K in Method]: { readonly request: JsonCodec<Req<K>>; r
   getDeadLetter: { request: pb.GetDeadLetterRequest, response: pb.DeadLetter },
   replayDeadLetters: { request: pb.ReplayDeadLettersRequest, response: pb.ReplayDeadLettersResponse },
   purgeDeadLetters: { request: pb.PurgeDeadLettersRequest, response: pb.PurgeDeadLettersResponse },
+  summarizeDeadLetters: { request: pb.SummarizeDeadLettersRequest, response: pb.SummarizeDeadLettersResponse },
   getEvent: { request: pb.GetEventRequest, response: pb.Event },
   listEvents: { request: pb.ListEventsRequest, response: pb.ListEventsResponse },
   findEvents: { request: pb.FindEventsRequest, response: pb.FindEventsResponse },

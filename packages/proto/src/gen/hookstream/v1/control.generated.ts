@@ -214,6 +214,12 @@ export interface DeadLetterFilter {
   endpoint: string;
   /** The `hs-dlq-reason` header. */
   reason: string;
+  /**
+   * When it was dead-lettered (`hs-dlq-at`, else when the DLQ stored it),
+   * epoch ms: from `since_ms` (inclusive) to `until_ms` (exclusive); 0: open.
+   */
+  sinceMs: number;
+  untilMs: number;
 }
 
 export interface HeaderEntry {
@@ -250,6 +256,40 @@ export interface ListDeadLettersRequest {
   /** 1..500, default 50. */
   pageSize: number;
   pageToken: string;
+  /**
+   * Newest first: pages go backwards from the last dead letter (the token
+   * is the sequence to continue below); default oldest first.
+   */
+  newestFirst: boolean;
+}
+
+export interface SummarizeDeadLettersRequest {
+  filter?: DeadLetterFilter | undefined;
+}
+
+export interface SummarizeDeadLettersResponse {
+  /** Dead letters matching the filter, in all and by `hs-dlq-reason`. */
+  total: number;
+  byReason: { [key: string]: number };
+  /**
+   * The values the filter's fields can take, sorted: stages and keys of the
+   * DLQ's subjects, configured sources and endpoints, and the reasons of the
+   * dead letters read.
+   */
+  stages: string[];
+  sources: string[];
+  endpoints: string[];
+  reasons: string[];
+  /**
+   * True when the DLQ holds more than the 20 000 newest dead letters read:
+   * the counts and reasons are of those.
+   */
+  truncated: boolean;
+}
+
+export interface SummarizeDeadLettersResponse_ByReasonEntry {
+  key: string;
+  value: number;
 }
 
 export interface ListDeadLettersResponse {
@@ -3253,7 +3293,7 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
 };
 
 function createBaseDeadLetterFilter(): DeadLetterFilter {
-  return { stage: "", source: "", endpoint: "", reason: "" };
+  return { stage: "", source: "", endpoint: "", reason: "", sinceMs: 0, untilMs: 0 };
 }
 
 export const DeadLetterFilter: MessageFns<DeadLetterFilter> = {
@@ -3269,6 +3309,12 @@ export const DeadLetterFilter: MessageFns<DeadLetterFilter> = {
     }
     if (message.reason !== "") {
       writer.uint32(34).string(message.reason);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(40).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(48).int64(message.untilMs);
     }
     return writer;
   },
@@ -3318,6 +3364,22 @@ export const DeadLetterFilter: MessageFns<DeadLetterFilter> = {
             message.reason = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3336,6 +3398,16 @@ export const DeadLetterFilter: MessageFns<DeadLetterFilter> = {
       source: isSet(object.source) ? globalThis.String(object.source) : "",
       endpoint: isSet(object.endpoint) ? globalThis.String(object.endpoint) : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
     };
   },
 
@@ -3353,6 +3425,12 @@ export const DeadLetterFilter: MessageFns<DeadLetterFilter> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
     return obj;
   },
 
@@ -3365,6 +3443,8 @@ export const DeadLetterFilter: MessageFns<DeadLetterFilter> = {
     message.source = object.source ?? "";
     message.endpoint = object.endpoint ?? "";
     message.reason = object.reason ?? "";
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
     return message;
   },
 };
@@ -3763,7 +3843,7 @@ export const DeadLetter: MessageFns<DeadLetter> = {
 };
 
 function createBaseListDeadLettersRequest(): ListDeadLettersRequest {
-  return { filter: undefined, pageSize: 0, pageToken: "" };
+  return { filter: undefined, pageSize: 0, pageToken: "", newestFirst: false };
 }
 
 export const ListDeadLettersRequest: MessageFns<ListDeadLettersRequest> = {
@@ -3776,6 +3856,9 @@ export const ListDeadLettersRequest: MessageFns<ListDeadLettersRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(26).string(message.pageToken);
+    }
+    if (message.newestFirst !== false) {
+      writer.uint32(32).bool(message.newestFirst);
     }
     return writer;
   },
@@ -3817,6 +3900,14 @@ export const ListDeadLettersRequest: MessageFns<ListDeadLettersRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.newestFirst = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3842,6 +3933,11 @@ export const ListDeadLettersRequest: MessageFns<ListDeadLettersRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      newestFirst: isSet(object.newestFirst)
+        ? globalThis.Boolean(object.newestFirst)
+        : isSet(object.newest_first)
+        ? globalThis.Boolean(object.newest_first)
+        : false,
     };
   },
 
@@ -3856,6 +3952,9 @@ export const ListDeadLettersRequest: MessageFns<ListDeadLettersRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.newestFirst !== false) {
+      obj.newestFirst = message.newestFirst;
+    }
     return obj;
   },
 
@@ -3869,6 +3968,373 @@ export const ListDeadLettersRequest: MessageFns<ListDeadLettersRequest> = {
       : undefined;
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.newestFirst = object.newestFirst ?? false;
+    return message;
+  },
+};
+
+function createBaseSummarizeDeadLettersRequest(): SummarizeDeadLettersRequest {
+  return { filter: undefined };
+}
+
+export const SummarizeDeadLettersRequest: MessageFns<SummarizeDeadLettersRequest> = {
+  encode(message: SummarizeDeadLettersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filter !== undefined) {
+      DeadLetterFilter.encode(message.filter, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummarizeDeadLettersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummarizeDeadLettersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filter = DeadLetterFilter.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummarizeDeadLettersRequest {
+    return { filter: isSet(object.filter) ? DeadLetterFilter.fromJSON(object.filter) : undefined };
+  },
+
+  toJSON(message: SummarizeDeadLettersRequest): unknown {
+    const obj: any = {};
+    if (message.filter !== undefined) {
+      obj.filter = DeadLetterFilter.toJSON(message.filter);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SummarizeDeadLettersRequest>): SummarizeDeadLettersRequest {
+    return SummarizeDeadLettersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SummarizeDeadLettersRequest>): SummarizeDeadLettersRequest {
+    const message = createBaseSummarizeDeadLettersRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? DeadLetterFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSummarizeDeadLettersResponse(): SummarizeDeadLettersResponse {
+  return { total: 0, byReason: {}, stages: [], sources: [], endpoints: [], reasons: [], truncated: false };
+}
+
+export const SummarizeDeadLettersResponse: MessageFns<SummarizeDeadLettersResponse> = {
+  encode(message: SummarizeDeadLettersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.total !== 0) {
+      writer.uint32(8).uint64(message.total);
+    }
+    globalThis.Object.entries(message.byReason).forEach(([key, value]: [string, number]) => {
+      SummarizeDeadLettersResponse_ByReasonEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    for (const v of message.stages) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.sources) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.endpoints) {
+      writer.uint32(42).string(v!);
+    }
+    for (const v of message.reasons) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.truncated !== false) {
+      writer.uint32(56).bool(message.truncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummarizeDeadLettersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummarizeDeadLettersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.total = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = SummarizeDeadLettersResponse_ByReasonEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.byReason[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stages.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sources.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.endpoints.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reasons.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummarizeDeadLettersResponse {
+    return {
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+      byReason: isObject(object.byReason)
+        ? (globalThis.Object.entries(object.byReason) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.by_reason)
+        ? (globalThis.Object.entries(object.by_reason) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      stages: globalThis.Array.isArray(object?.stages) ? object.stages.map((e: any) => globalThis.String(e)) : [],
+      sources: globalThis.Array.isArray(object?.sources) ? object.sources.map((e: any) => globalThis.String(e)) : [],
+      endpoints: globalThis.Array.isArray(object?.endpoints)
+        ? object.endpoints.map((e: any) => globalThis.String(e))
+        : [],
+      reasons: globalThis.Array.isArray(object?.reasons) ? object.reasons.map((e: any) => globalThis.String(e)) : [],
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+    };
+  },
+
+  toJSON(message: SummarizeDeadLettersResponse): unknown {
+    const obj: any = {};
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    if (message.byReason) {
+      const entries = globalThis.Object.entries(message.byReason) as [string, number][];
+      if (entries.length > 0) {
+        obj.byReason = {};
+        entries.forEach(([k, v]) => {
+          obj.byReason[k] = Math.round(v);
+        });
+      }
+    }
+    if (message.stages?.length) {
+      obj.stages = message.stages;
+    }
+    if (message.sources?.length) {
+      obj.sources = message.sources;
+    }
+    if (message.endpoints?.length) {
+      obj.endpoints = message.endpoints;
+    }
+    if (message.reasons?.length) {
+      obj.reasons = message.reasons;
+    }
+    if (message.truncated !== false) {
+      obj.truncated = message.truncated;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SummarizeDeadLettersResponse>): SummarizeDeadLettersResponse {
+    return SummarizeDeadLettersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SummarizeDeadLettersResponse>): SummarizeDeadLettersResponse {
+    const message = createBaseSummarizeDeadLettersResponse();
+    message.total = object.total ?? 0;
+    message.byReason = (globalThis.Object.entries(object.byReason ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.stages = object.stages?.map((e) => e) || [];
+    message.sources = object.sources?.map((e) => e) || [];
+    message.endpoints = object.endpoints?.map((e) => e) || [];
+    message.reasons = object.reasons?.map((e) => e) || [];
+    message.truncated = object.truncated ?? false;
+    return message;
+  },
+};
+
+function createBaseSummarizeDeadLettersResponse_ByReasonEntry(): SummarizeDeadLettersResponse_ByReasonEntry {
+  return { key: "", value: 0 };
+}
+
+export const SummarizeDeadLettersResponse_ByReasonEntry: MessageFns<SummarizeDeadLettersResponse_ByReasonEntry> = {
+  encode(message: SummarizeDeadLettersResponse_ByReasonEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummarizeDeadLettersResponse_ByReasonEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummarizeDeadLettersResponse_ByReasonEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummarizeDeadLettersResponse_ByReasonEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: SummarizeDeadLettersResponse_ByReasonEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SummarizeDeadLettersResponse_ByReasonEntry>): SummarizeDeadLettersResponse_ByReasonEntry {
+    return SummarizeDeadLettersResponse_ByReasonEntry.fromPartial(base ?? {});
+  },
+  fromPartial(
+    object: DeepPartial<SummarizeDeadLettersResponse_ByReasonEntry>,
+  ): SummarizeDeadLettersResponse_ByReasonEntry {
+    const message = createBaseSummarizeDeadLettersResponse_ByReasonEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
     return message;
   },
 };
@@ -9819,6 +10285,22 @@ export const ControlPlaneService = {
     responseDeserialize: (value: Buffer): PurgeDeadLettersResponse => PurgeDeadLettersResponse.decode(value),
   },
   /**
+   * Counts of the dead letters a filter matches, by reason, and the values
+   * each filter field can take (the console's dropdowns). Reads at most the
+   * 20 000 newest dead letters (`truncated` says so).
+   */
+  summarizeDeadLetters: {
+    path: "/hookstream.v1.ControlPlane/SummarizeDeadLetters" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SummarizeDeadLettersRequest): Buffer =>
+      Buffer.from(SummarizeDeadLettersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SummarizeDeadLettersRequest => SummarizeDeadLettersRequest.decode(value),
+    responseSerialize: (value: SummarizeDeadLettersResponse): Buffer =>
+      Buffer.from(SummarizeDeadLettersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SummarizeDeadLettersResponse => SummarizeDeadLettersResponse.decode(value),
+  },
+  /**
    * Events (`HS_EVENTS`, subjects `events.{source}.{type}`).
    * One event by id: envelope headers, subject, body, and its delivery attempts
    * from ClickHouse when the control service has `HS_CLICKHOUSE_URL`, and
@@ -9981,6 +10463,12 @@ export interface ControlPlaneServer extends UntypedServiceImplementation {
   /** Republishes to the subject in `hs-dlq-subject` with `Nats-Msg-Id` `{event id}:replay:{dlq seq}`. */
   replayDeadLetters: handleUnaryCall<ReplayDeadLettersRequest, ReplayDeadLettersResponse>;
   purgeDeadLetters: handleUnaryCall<PurgeDeadLettersRequest, PurgeDeadLettersResponse>;
+  /**
+   * Counts of the dead letters a filter matches, by reason, and the values
+   * each filter field can take (the console's dropdowns). Reads at most the
+   * 20 000 newest dead letters (`truncated` says so).
+   */
+  summarizeDeadLetters: handleUnaryCall<SummarizeDeadLettersRequest, SummarizeDeadLettersResponse>;
   /**
    * Events (`HS_EVENTS`, subjects `events.{source}.{type}`).
    * One event by id: envelope headers, subject, body, and its delivery attempts
@@ -10374,6 +10862,26 @@ export interface ControlPlaneClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PurgeDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Counts of the dead letters a filter matches, by reason, and the values
+   * each filter field can take (the console's dropdowns). Reads at most the
+   * 20 000 newest dead letters (`truncated` says so).
+   */
+  summarizeDeadLetters(
+    request: SummarizeDeadLettersRequest,
+    callback: (error: ServiceError | null, response: SummarizeDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  summarizeDeadLetters(
+    request: SummarizeDeadLettersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SummarizeDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  summarizeDeadLetters(
+    request: SummarizeDeadLettersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SummarizeDeadLettersResponse) => void,
   ): ClientUnaryCall;
   /**
    * Events (`HS_EVENTS`, subjects `events.{source}.{type}`).
