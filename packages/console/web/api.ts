@@ -257,6 +257,17 @@ export interface DeadLetterFilter {
   reason?: string;
 }
 
+/** SummarizeDeadLetters: counts by reason of a filter, and the values each filter field can take. */
+export interface SummarizeDeadLettersResponse {
+  total?: number;
+  byReason?: Record<string, number>;
+  stages?: string[];
+  sources?: string[];
+  endpoints?: string[];
+  reasons?: string[];
+  truncated?: boolean;
+}
+
 export interface DeadLetter {
   sequence?: number;
   subject?: string;
