@@ -240,6 +240,23 @@ describe('the console source page in headless Chromium against a real stack', ()
     await context.close();
   });
 
+  it("browser: the overview's charts ask for the time range chosen above them", async () => {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    await signIn(page, VIEWER);
+    await page.getByRole('heading', { name: 'Latency percentiles' }).waitFor();
+    const sixHours = page.waitForRequest((r) => {
+      if (!r.url().endsWith('/api/rpc/StatsSeries')) return false;
+      const body = JSON.parse(r.postData() ?? '{}') as { sinceMs?: number; untilMs?: number };
+      return (body.untilMs ?? 0) - (body.sinceMs ?? 0) === 6 * 3_600_000;
+    });
+    await page.getByLabel('Time range').selectOption({ label: 'last 6 hours' });
+    await sixHours;
+    assert.equal(await page.getByLabel('Time range').inputValue(), String(6 * 3_600_000));
+    await checkLayout(page, 'overview with a chart range');
+    await context.close();
+  });
+
   it('browser: the page of a source that does not exist says so', async () => {
     const context = await browser.newContext({ viewport: DESKTOP });
     const page = await context.newPage();
