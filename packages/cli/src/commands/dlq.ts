@@ -140,7 +140,7 @@ export const dlq: readonly CommandSpec[] = [
     run: async ({ api, pos, v }) => {
       const sequence = pos[2] === undefined ? 0 : positiveInt(pos[2], 'sequence');
       const filter = filterOf(v);
-      const empty = Object.values(filter).every((x) => x === '');
+      const empty = FILTER.every((name) => (v[name] ?? '') === '');
       if (sequence === 0 && empty && v.all !== true)
         throw new UsageError('give a sequence, a filter (--stage, --source, --endpoint, --reason) or --all');
       if (sequence !== 0 && (!empty || v.all === true))
