@@ -380,8 +380,8 @@ describe('the web console in headless Chromium against a real stack', () => {
     const page = await context.newPage();
     await signIn(page, OPERATOR);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dead letters' }).click();
-    await page.getByLabel('Stage').fill('deliver');
-    await page.getByLabel('Endpoint').fill(endpoint);
+    await page.getByLabel('Stage').selectOption('deliver');
+    await page.getByLabel('Endpoint').selectOption(endpoint);
     await page.getByRole('button', { name: 'Apply filters' }).click();
     const letters = page.getByRole('table', { name: 'Dead letters' });
     await waitFor(

@@ -423,12 +423,16 @@ describe('control plane against a real nats-server', () => {
       );
       assert.equal(all.deadLetters[0]?.payload.length, 0, 'no payload in a listing');
       assert.equal(all.deadLetters[0]?.payloadSize, 9);
-      const verifyOnly = await api.listDeadLetters({ filter: { stage: 'verify', source: '', endpoint: '', reason: '' } });
+      const verifyOnly = await api.listDeadLetters({
+        filter: { stage: 'verify', source: '', endpoint: '', reason: '', sinceMs: 0, untilMs: 0 },
+      });
       assert.deepEqual(
         verifyOnly.deadLetters.map((d) => d.eventId),
         ['evt-a', 'evt-b'],
       );
-      const stale = await api.listDeadLetters({ filter: { stage: '', source: 'src', endpoint: '', reason: 'stale_timestamp' } });
+      const stale = await api.listDeadLetters({
+        filter: { stage: '', source: 'src', endpoint: '', reason: 'stale_timestamp', sinceMs: 0, untilMs: 0 },
+      });
       assert.deepEqual(
         stale.deadLetters.map((d) => d.sequence),
         [b],
@@ -477,7 +481,7 @@ describe('control plane against a real nats-server', () => {
       const s3 = await deadLetter('evt-b3', 'validate', 'batch', 'schema_violation', '{"i":3}');
       const started = Date.now();
       const result = await api.replayDeadLetters({
-        filter: { stage: 'validate', source: 'batch', endpoint: '', reason: '' },
+        filter: { stage: 'validate', source: 'batch', endpoint: '', reason: '', sinceMs: 0, untilMs: 0 },
         maxPerSecond: 10,
         purge: true,
       });
@@ -500,7 +504,10 @@ describe('control plane against a real nats-server', () => {
       await rejectsWith(api.purgeDeadLetters({ sequence: seq }), status.NOT_FOUND);
       await rejectsWith(api.purgeDeadLetters({}), status.INVALID_ARGUMENT, /all=true/);
       await deadLetter('evt-p2', 'route', 'purge', 'filter_error', '{}');
-      assert.equal((await api.purgeDeadLetters({ filter: { stage: 'route', source: '', endpoint: '', reason: '' } })).purged, 1);
+      assert.equal(
+        (await api.purgeDeadLetters({ filter: { stage: 'route', source: '', endpoint: '', reason: '', sinceMs: 0, untilMs: 0 } })).purged,
+        1,
+      );
       assert.ok((await api.listDeadLetters({})).deadLetters.length > 0);
       await api.purgeDeadLetters({ all: true });
       assert.equal((await api.listDeadLetters({})).deadLetters.length, 0);

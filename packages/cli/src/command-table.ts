@@ -1,6 +1,7 @@
 import { apply } from './commands/apply.ts';
 import type { CommandSpec } from './commands/command.ts';
 import { dlq } from './commands/dlq.ts';
+import { drift } from './commands/drift.ts';
 import { endpoints } from './commands/endpoints.ts';
 import { events } from './commands/events.ts';
 import { replay } from './commands/replay.ts';
@@ -43,6 +44,7 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
   replay,
   stats,
   health,
+  drift,
   tail,
   apply,
   ...completion,

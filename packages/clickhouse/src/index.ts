@@ -17,6 +17,9 @@ export {
   versionAtLeast,
 } from './migrations.ts';
 export {
+  type DriftField,
+  type DriftQuery,
+  driftFields,
   type EndpointStats,
   endpointStats,
   type LastFailure,

@@ -261,9 +261,16 @@ export interface LastRejection {
 /**
  * The newest rejection per source (or for one) in the window, from
  * `rejections` and `schema_failures` (whose `detail` is the start of its
- * errors as JSON). Throws when ClickHouse cannot answer.
+ * errors as JSON); the newest `perSource` of each (newest first) when given.
+ * Throws when ClickHouse cannot answer.
  */
-export async function lastRejections(runner: SqlRunner, database: string, q: SourceQuery): Promise<LastRejection[]> {
+export async function lastRejections(
+  runner: SqlRunner,
+  database: string,
+  q: SourceQuery & { readonly perSource?: number },
+): Promise<LastRejection[]> {
+  const perSource = q.perSource ?? 1;
+  if (!Number.isInteger(perSource) || perSource < 1) throw new Error(`perSource must be a positive integer, got ${perSource}`);
   const where = [`at >= ${Math.floor(q.sinceMs)}`, `at <= ${Math.floor(q.untilMs)}`];
   if (q.source !== undefined) where.push(`source = ${quote(q.source)}`);
   const rows = await runner.select<{ source: string; event_id: string; stage: string; reason: string; detail: string; at: number }>(
@@ -277,7 +284,7 @@ export async function lastRejections(runner: SqlRunner, database: string, q: Sou
          FROM ${database}.schema_failures WHERE ${where.join(' AND ')}
      )
      ORDER BY source, at DESC, row_id DESC
-     LIMIT 1 BY source`,
+     LIMIT ${perSource} BY source`,
   );
   return rows.map((r) => ({
     source: r.source,
@@ -286,5 +293,66 @@ export async function lastRejections(runner: SqlRunner, database: string, q: Sou
     reason: r.reason,
     detail: r.detail,
     atMs: Number(r.at),
+  }));
+}
+
+/** One undeclared field of {@link driftFields}: a source, event type, path and JSON type, with its counts. */
+export interface DriftField {
+  readonly source: string;
+  readonly eventType: string;
+  readonly path: string;
+  readonly jsonType: string;
+  /** Drift records in the window (validate rate-limits them per source, type and path: not every event's). */
+  readonly count: number;
+  readonly firstSeenMs: number;
+  readonly lastSeenMs: number;
+  /** The newest event that carried the field. */
+  readonly exampleEventId: string;
+}
+
+/** The question of {@link driftFields}: a window, optionally one source, and a row limit. */
+export interface DriftQuery extends SourceQuery {
+  /** At most this many fields (a positive integer). */
+  readonly limit: number;
+}
+
+/**
+ * The fields validate reported as drift (no schema declares them) between
+ * `sinceMs` and `untilMs` (epoch ms, inclusive), grouped by source, event
+ * type, path and JSON type, newest last-seen first, read from `drift` with
+ * `FINAL` (a record counted once however often it was inserted). The SQL
+ * runs on ClickHouse 18.16 and current releases (argMax, no window
+ * functions). Throws when ClickHouse cannot answer.
+ */
+export async function driftFields(runner: SqlRunner, database: string, q: DriftQuery): Promise<DriftField[]> {
+  if (!Number.isInteger(q.limit) || q.limit < 1) throw new Error(`limit must be a positive integer, got ${q.limit}`);
+  const where = [...minuteBounds(q), `at >= ${Math.floor(q.sinceMs)}`, `at <= ${Math.floor(q.untilMs)}`];
+  if (q.source !== undefined) where.push(`source = ${quote(q.source)}`);
+  const rows = await runner.select<{
+    source: string;
+    event_type: string;
+    path: string;
+    json_type: string;
+    n: number;
+    first_at: number;
+    last_at: number;
+    example: string;
+  }>(
+    `SELECT source, event_type, path, json_type, count() AS n, min(at) AS first_at, max(at) AS last_at,
+            argMax(event_id, at) AS example
+     FROM ${database}.drift FINAL WHERE ${where.join(' AND ')}
+     GROUP BY source, event_type, path, json_type
+     ORDER BY last_at DESC, source, event_type, path, json_type
+     LIMIT ${q.limit}`,
+  );
+  return rows.map((r) => ({
+    source: r.source,
+    eventType: r.event_type,
+    path: r.path,
+    jsonType: r.json_type,
+    count: Number(r.n),
+    firstSeenMs: Number(r.first_at),
+    lastSeenMs: Number(r.last_at),
+    exampleEventId: r.example,
   }));
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   circuitSummary,
+  deadLetterPurgeSummary,
   deadLetterReplaySummary,
   decodePayload,
   endpointReplaySummary,
@@ -14,6 +15,7 @@ import {
   formatTime,
   fromDatetimeLocal,
   rejectionSummary,
+  secretWindowState,
   toDatetimeLocal,
   truncate,
 } from '../web/format.ts';
@@ -158,5 +160,23 @@ describe('summaries', () => {
     );
     assert.match(eventStateSummary({ state: 'unknown' }), /neither/);
     assert.equal(eventStateSummary(undefined), '—');
+  });
+});
+
+describe('secretWindowState', () => {
+  it('console: a secret is scheduled before notBeforeMs, active from it, expired at notAfterMs', () => {
+    assert.equal(secretWindowState({}, 5), 'active');
+    assert.equal(secretWindowState({ notBeforeMs: 10 }, 9), 'scheduled');
+    assert.equal(secretWindowState({ notBeforeMs: 10 }, 10), 'active');
+    assert.equal(secretWindowState({ notAfterMs: 20 }, 19), 'active');
+    assert.equal(secretWindowState({ notAfterMs: 20 }, 20), 'expired');
+  });
+});
+
+describe('deadLetterPurgeSummary', () => {
+  it('console: a purge says how many dead letters went, singular for one', () => {
+    assert.equal(deadLetterPurgeSummary(1), 'Purged 1 dead letter');
+    assert.equal(deadLetterPurgeSummary(3), 'Purged 3 dead letters');
+    assert.equal(deadLetterPurgeSummary(undefined), 'Purged 0 dead letters');
   });
 });

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deadLettersHref, endpointHref, eventHref, eventsHref, parseHash, searchHref, sectionOf, titleOf } from '../web/router.ts';
+import {
+  deadLettersHref,
+  endpointHref,
+  eventHref,
+  eventsHref,
+  parseHash,
+  searchHref,
+  sectionOf,
+  sourceHref,
+  titleOf,
+} from '../web/router.ts';
 
 describe('parseHash', () => {
   it('reads the pages', () => {
@@ -77,5 +87,13 @@ describe('sectionOf and titleOf', () => {
     assert.equal(sectionOf({ name: 'event', id: 'x' }), 'events');
     assert.equal(sectionOf({ name: 'login' }), undefined);
     assert.equal(titleOf({ name: 'event', id: 'e1' }), 'Event e1');
+  });
+
+  it('console: #/sources/{id} is a source page under the overview, its id encoded', () => {
+    assert.equal(sourceHref('a b'), '#/sources/a%20b');
+    assert.deepEqual(parseHash(sourceHref('a b')), { name: 'source', id: 'a b' });
+    assert.deepEqual(parseHash('#/sources'), { name: 'not-found', path: '/sources' });
+    assert.equal(sectionOf({ name: 'source', id: 'stripe' }), 'overview');
+    assert.equal(titleOf({ name: 'source', id: 'stripe' }), 'Source stripe');
   });
 });

@@ -123,6 +123,8 @@ export interface SourceHealth {
   rejections?: Record<string, number>;
   duplicates?: number;
   lastRejection?: LastRejection;
+  /** When one source is asked: its newest rejections in the window, newest first. */
+  recentRejections?: LastRejection[];
 }
 
 export interface SourceHealthResponse {
@@ -130,6 +132,24 @@ export interface SourceHealthResponse {
   sinceMs?: number;
   untilMs?: number;
   statsNote?: string;
+}
+
+/** A field validate saw that no schema declares (ListDrift). */
+export interface DriftField {
+  source?: string;
+  eventType?: string;
+  path?: string;
+  jsonType?: string;
+  count?: number;
+  firstSeenMs?: number;
+  lastSeenMs?: number;
+  exampleEventId?: string;
+}
+
+export interface ListDriftResponse {
+  fields?: DriftField[];
+  sinceMs?: number;
+  untilMs?: number;
 }
 
 export interface StatsPoint {
@@ -235,6 +255,17 @@ export interface DeadLetterFilter {
   source?: string;
   endpoint?: string;
   reason?: string;
+}
+
+/** SummarizeDeadLetters: counts by reason of a filter, and the values each filter field can take. */
+export interface SummarizeDeadLettersResponse {
+  total?: number;
+  byReason?: Record<string, number>;
+  stages?: string[];
+  sources?: string[];
+  endpoints?: string[];
+  reasons?: string[];
+  truncated?: boolean;
 }
 
 export interface DeadLetter {

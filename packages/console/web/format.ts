@@ -159,6 +159,12 @@ export function circuitSummary(circuits: readonly { replica?: string; state?: st
   return list.map((c) => `${c.state || 'unknown'} on ${c.replica || 'unknown replica'}`).join(', ');
 }
 
+/** "Purged 1 dead letter" / "Purged 3 dead letters", as {@link deadLetterReplaySummary} words a replay. */
+export function deadLetterPurgeSummary(purged: number | undefined): string {
+  const n = purged ?? 0;
+  return `Purged ${formatCount(n)} dead letter${n === 1 ? '' : 's'}`;
+}
+
 /** Rejection reasons of a source, most frequent first: `verify/bad_signature 3, verify/stale_timestamp 1`. */
 export function rejectionSummary(rejections: Readonly<Record<string, number>> | undefined): string {
   return Object.entries(rejections ?? {})
@@ -181,4 +187,15 @@ export function eventStateSummary(
     default:
       return '—';
   }
+}
+
+/**
+ * A source secret's rotation window at `now`, by the contracts' rule (valid
+ * from `notBeforeMs` inclusive while `now < notAfterMs`): `active`,
+ * `scheduled` (not yet valid) or `expired`. Pure.
+ */
+export function secretWindowState(secret: { notBeforeMs?: number; notAfterMs?: number }, now: number): 'active' | 'scheduled' | 'expired' {
+  if (secret.notBeforeMs !== undefined && now < secret.notBeforeMs) return 'scheduled';
+  if (secret.notAfterMs !== undefined && now >= secret.notAfterMs) return 'expired';
+  return 'active';
 }

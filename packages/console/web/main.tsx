@@ -11,6 +11,7 @@ import { EventsPage } from './pages/Events.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { OverviewPage } from './pages/Overview.tsx';
 import { SearchPage } from './pages/Search.tsx';
+import { SourcePage } from './pages/Source.tsx';
 import { titleOf } from './router.ts';
 
 function go(hash: string): void {
@@ -120,6 +121,9 @@ function App() {
         break;
       case 'endpoint':
         page = <EndpointPage key={route.id} id={route.id} role={role} />;
+        break;
+      case 'source':
+        page = <SourcePage key={route.id} id={route.id} />;
         break;
       case 'events':
         page = route.query === undefined ? <EventsPage /> : <EventsPage query={route.query} />;

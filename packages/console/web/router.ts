@@ -25,6 +25,7 @@ export type Route =
   | { readonly name: 'login' }
   | { readonly name: 'overview' }
   | { readonly name: 'endpoint'; readonly id: string }
+  | { readonly name: 'source'; readonly id: string }
   /** `query` only when the hash has one (the unfiltered live feed has none). */
   | { readonly name: 'events'; readonly query?: EventsQuery }
   | { readonly name: 'search'; readonly text: string }
@@ -58,6 +59,7 @@ export function parseHash(hash: string): Route {
   if (first === undefined) return { name: 'overview' };
   if (first === 'login' && second === undefined) return { name: 'login' };
   if (first === 'endpoints' && second !== undefined) return { name: 'endpoint', id: second };
+  if (first === 'sources' && second !== undefined) return { name: 'source', id: second };
   if (first === 'events' && second === undefined) {
     const query = { ...EMPTY_EVENTS_QUERY };
     for (const key of EVENTS_QUERY_KEYS) query[key] = (params.get(key) ?? '').trim();
@@ -110,6 +112,11 @@ export function endpointHref(id: string): string {
   return `#/endpoints/${encodeURIComponent(id)}`;
 }
 
+/** A source's page (`#/sources/{id}`). */
+export function sourceHref(id: string): string {
+  return `#/sources/${encodeURIComponent(id)}`;
+}
+
 export function eventHref(id: string): string {
   return `#/events/${encodeURIComponent(id)}`;
 }
@@ -119,6 +126,7 @@ export function sectionOf(route: Route): 'overview' | 'events' | 'dead-letters' 
   switch (route.name) {
     case 'overview':
     case 'endpoint':
+    case 'source':
       return 'overview';
     case 'events':
     case 'event':
@@ -140,6 +148,8 @@ export function titleOf(route: Route): string {
       return 'Overview';
     case 'endpoint':
       return `Endpoint ${route.id}`;
+    case 'source':
+      return `Source ${route.id}`;
     case 'events':
       return 'Live events';
     case 'event':

@@ -42,6 +42,7 @@ export const RPC_ROLES = Object.freeze({
   getDeadLetter: 'viewer',
   replayDeadLetters: 'operator',
   purgeDeadLetters: 'operator',
+  summarizeDeadLetters: 'viewer',
   getEvent: 'viewer',
   listEvents: 'viewer',
   findEvents: 'viewer',
@@ -50,6 +51,7 @@ export const RPC_ROLES = Object.freeze({
   statsSeries: 'viewer',
   endpointHealth: 'viewer',
   sourceHealth: 'viewer',
+  listDrift: 'viewer',
 } as const satisfies Readonly<Record<string, Role>>);
 
 /** A control-plane RPC by its handler key. */

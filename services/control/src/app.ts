@@ -1,4 +1,12 @@
-import { ClickHouseRowStore, endpointStats, lastFailures, lastRejections, sourceStats, statsSeries } from '@hookstream/clickhouse';
+import {
+  ClickHouseRowStore,
+  driftFields,
+  endpointStats,
+  lastFailures,
+  lastRejections,
+  sourceStats,
+  statsSeries,
+} from '@hookstream/clickhouse';
 import { decodeEndpointState } from '@hookstream/contracts';
 import {
   decodeEndpoint,
@@ -90,7 +98,7 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
     },
     setup: async ({ platform, topology: t, cleanup, logger }) => {
       let attempts = overrides.attempts ?? NO_ATTEMPTS;
-      let analytics: Pick<HandlerDeps, 'stats' | 'series'> & Pick<HealthSources, 'analytics'> = {};
+      let analytics: Pick<HandlerDeps, 'stats' | 'series' | 'drift'> & Pick<HealthSources, 'analytics'> = {};
       const ch = config.clickhouse;
       if (ch !== undefined) {
         const store = new ClickHouseRowStore({ ...ch, requestTimeoutMs: 10_000 });
@@ -99,6 +107,7 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
         analytics = {
           stats: (q) => endpointStats(store, ch.database, q),
           series: (q) => statsSeries(store, ch.database, q),
+          drift: (q) => driftFields(store, ch.database, q),
           analytics: {
             stats: (q) => endpointStats(store, ch.database, q),
             lastFailures: (q) => lastFailures(store, ch.database, q),
@@ -162,6 +171,7 @@ export function buildApp(config: ControlConfig, overrides: ControlOverrides = {}
         attempts,
         ...(analytics.stats !== undefined ? { stats: analytics.stats } : {}),
         ...(analytics.series !== undefined ? { series: analytics.series } : {}),
+        ...(analytics.drift !== undefined ? { drift: analytics.drift } : {}),
         health: healthSources,
         rotationGraceMs: config.rotationGraceMs,
         replayPerSecond: config.replayPerSecond,

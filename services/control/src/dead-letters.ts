@@ -13,6 +13,20 @@ export interface DeadLetterMatch {
   readonly source: string;
   readonly endpoint: string;
   readonly reason: string;
+  /** Dead-lettered at or after this (epoch ms); 0 or absent: open. */
+  readonly sinceMs?: number;
+  /** Dead-lettered before this (epoch ms); 0 or absent: open. */
+  readonly untilMs?: number;
+}
+
+/** What {@link DeadLetters.summarize} found. */
+export interface DeadLetterSummary {
+  readonly total: number;
+  readonly byReason: Readonly<Record<string, number>>;
+  /** Every reason of the dead letters read (matching or not), sorted. */
+  readonly reasons: readonly string[];
+  /** The DLQ holds more than were read. */
+  readonly truncated: boolean;
 }
 
 /** What one replay did. */
@@ -30,15 +44,26 @@ const MAX_SCAN = 20_000;
 
 /** True when a filter matches nothing in particular. Pure. */
 export function isEmptyMatch(m: DeadLetterMatch): boolean {
-  return m.stage === '' && m.source === '' && m.endpoint === '' && m.reason === '';
+  return m.stage === '' && m.source === '' && m.endpoint === '' && m.reason === '' && !hasTimeRange(m);
+}
+
+/** True when a filter limits when the dead letters were made. Pure. */
+function hasTimeRange(m: DeadLetterMatch): boolean {
+  return (m.sinceMs ?? 0) > 0 || (m.untilMs ?? 0) > 0;
 }
 
 /**
  * Whether a dead letter (its DLQ subject relative to the namespace and its
  * headers) matches a filter. The endpoint of a deliver dead letter is also
- * its subject's last token. Pure.
+ * its subject's last token; its time is `hs-dlq-at`, else `storedAtMs`
+ * (when the DLQ stored it). Pure.
  */
-export function matches(localSubject: string, header: (name: string) => string | undefined, m: DeadLetterMatch): boolean {
+export function matches(localSubject: string, header: (name: string) => string | undefined, m: DeadLetterMatch, storedAtMs = 0): boolean {
+  if (hasTimeRange(m)) {
+    const at = Number(header(Header.dlqAt)) || storedAtMs;
+    if ((m.sinceMs ?? 0) > 0 && at < (m.sinceMs ?? 0)) return false;
+    if ((m.untilMs ?? 0) > 0 && at >= (m.untilMs ?? 0)) return false;
+  }
   const [, , stage = '', key = ''] = localSubject.split('.');
   if (m.stage !== '' && stage !== m.stage) return false;
   if (m.source !== '' && header(Header.source) !== m.source) return false;
@@ -97,16 +122,43 @@ export class DeadLetters {
     return msg;
   }
 
-  /** A page of matching dead letters from sequence `token` (oldest first); `next` is '' at the end. */
-  async list(match: DeadLetterMatch, size: number, token: string): Promise<Page<StoredMsg>> {
+  /**
+   * A page of matching dead letters from sequence `token`: oldest first, or
+   * with `newestFirst` from the newest down (the token is then the sequence
+   * to continue below); `next` is '' at the end.
+   */
+  async list(match: DeadLetterMatch, size: number, token: string, newestFirst = false): Promise<Page<StoredMsg>> {
     const from = token === '' ? 0 : Number(token);
     if (!Number.isSafeInteger(from) || from < 0) throw invalid('page_token', 'is not a token from a previous page');
     const items: StoredMsg[] = [];
-    const next = await this.#scan(match, from, MAX_SCAN, (msg) => {
+    const visit = (msg: StoredMsg): boolean => {
       items.push(msg);
       return items.length < size;
-    });
+    };
+    const next = newestFirst ? await this.#scanBack(match, from, MAX_SCAN, visit) : await this.#scan(match, from, MAX_SCAN, visit);
     return { items, next: next === undefined ? '' : String(next) };
+  }
+
+  /**
+   * Counts the dead letters matching `match` by reason, reading at most the
+   * newest {@link MAX_SCAN} (`truncated` when there were more), and the
+   * reasons of every dead letter read.
+   */
+  async summarize(match: DeadLetterMatch): Promise<DeadLetterSummary> {
+    const byReason: Record<string, number> = {};
+    const reasons = new Set<string>();
+    let total = 0;
+    const any: DeadLetterMatch = { stage: '', source: '', endpoint: '', reason: '' };
+    const next = await this.#scanBack(any, 0, MAX_SCAN, (msg) => {
+      const reason = headerValue(msg.header, Header.dlqReason) ?? '';
+      if (reason !== '') reasons.add(reason);
+      if (matches(this.#t.local(msg.subject), (name) => headerValue(msg.header, name), match, msg.time.getTime())) {
+        total++;
+        byReason[reason] = (byReason[reason] ?? 0) + 1;
+      }
+      return true;
+    });
+    return { total, byReason, reasons: [...reasons].sort(), truncated: next !== undefined };
   }
 
   /**
@@ -148,7 +200,7 @@ export class DeadLetters {
   async purgeMatching(match: DeadLetterMatch): Promise<number> {
     const stream = this.#t.streams.dlq;
     if (isEmptyMatch(match)) return (await this.#jsm.streams.purge(stream)).purged;
-    if (match.source === '' && match.endpoint === '' && match.reason === '') {
+    if (match.source === '' && match.endpoint === '' && match.reason === '' && !hasTimeRange(match)) {
       return (await this.#jsm.streams.purge(stream, { filter: this.#t.subject(`hs.dlq.${sanitizeToken(match.stage)}.>`) })).purged;
     }
     let purged = 0;
@@ -204,11 +256,38 @@ export class DeadLetters {
       for (const [i, msg] of msgs.entries()) {
         seq = (batch[i] as number) + 1;
         if (msg === null) continue;
-        if (!matches(this.#t.local(msg.subject), (name) => headerValue(msg.header, name), match)) continue;
+        if (!matches(this.#t.local(msg.subject), (name) => headerValue(msg.header, name), match, msg.time.getTime())) continue;
         if (!visit(msg)) return seq <= last ? seq : undefined;
       }
       seq = (batch.at(-1) as number) + 1;
     }
     return seq <= last ? seq : undefined;
+  }
+
+  /**
+   * Visits matching dead letters from sequence `from` (0: the last stored)
+   * down to the first, until `visit` answers false or `maxScan` sequences
+   * were read. Resolves to the sequence to continue from (downwards), or
+   * undefined when the first was reached.
+   */
+  async #scanBack(match: DeadLetterMatch, from: number, maxScan: number, visit: (msg: StoredMsg) => boolean): Promise<number | undefined> {
+    const stream = this.#t.streams.dlq;
+    const info = await this.#jsm.streams.info(stream);
+    const first = Math.max(info.state.first_seq, 1);
+    let seq = from === 0 ? info.state.last_seq : Math.min(from, info.state.last_seq);
+    const stop = Math.max(first, seq - maxScan + 1);
+    while (seq >= stop && seq > 0) {
+      const batch: number[] = [];
+      for (let s = seq; s >= stop && batch.length < READ_BATCH; s--) batch.push(s);
+      const msgs = await Promise.all(batch.map((s) => this.#jsm.streams.getMessage(stream, { seq: s })));
+      for (const [i, msg] of msgs.entries()) {
+        seq = (batch[i] as number) - 1;
+        if (msg === null) continue;
+        if (!matches(this.#t.local(msg.subject), (name) => headerValue(msg.header, name), match, msg.time.getTime())) continue;
+        if (!visit(msg)) return seq >= first ? seq : undefined;
+      }
+      seq = (batch.at(-1) as number) - 1;
+    }
+    return seq >= first ? seq : undefined;
   }
 }

@@ -1,4 +1,4 @@
-import type { EndpointStats, SeriesQuery, StatsPoint, StatsQuery } from '@hookstream/clickhouse';
+import type { DriftField, DriftQuery, EndpointStats, SeriesQuery, StatsPoint, StatsQuery } from '@hookstream/clickhouse';
 import type { OperationalPayloadMap } from '@hookstream/contracts';
 import type { EndpointConfig, SourceConfig } from '@hookstream/models';
 import type { ControlPlaneService } from '@hookstream/proto';
@@ -36,6 +36,8 @@ export interface HandlerDeps {
   readonly stats?: (q: StatsQuery) => Promise<EndpointStats[]>;
   /** Stats per time step from the same views; undefined when ClickHouse is not configured. */
   readonly series?: (q: SeriesQuery) => Promise<StatsPoint[]>;
+  /** Undeclared fields validate reported (the `drift` table); undefined when ClickHouse is not configured. */
+  readonly drift?: (q: DriftQuery) => Promise<DriftField[]>;
   /** What EndpointHealth reads. */
   readonly health: HealthSources;
   readonly rotationGraceMs: number;

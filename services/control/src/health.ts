@@ -20,7 +20,7 @@ export interface HealthSources {
     readonly stats: (q: StatsQuery) => Promise<EndpointStats[]>;
     readonly lastFailures: (q: StatsQuery) => Promise<LastFailure[]>;
     readonly sourceStats: (q: SourceQuery) => Promise<SourceStats[]>;
-    readonly lastRejections: (q: SourceQuery) => Promise<LastRejection[]>;
+    readonly lastRejections: (q: SourceQuery & { readonly perSource?: number }) => Promise<LastRejection[]>;
   };
 }
 
@@ -45,6 +45,9 @@ async function clickhouseFigures<T>(
     return { figures: empty, note: `ClickHouse query failed: ${(err as Error).message.slice(0, 300)}` };
   }
 }
+
+/** How many rejections SourceHealth lists when one source is asked. */
+const RECENT_REJECTIONS = 20;
 
 /** The note when the control service has no ClickHouse. */
 export const NO_STATS_NOTE =
@@ -110,12 +113,18 @@ export async function sourceHealth(sources: HealthSources, q: HealthQuery): Prom
   const window: SourceQuery = { sinceMs: q.sinceMs, untilMs: q.untilMs, ...(q.id !== '' ? { source: q.id } : {}) };
   const { figures, note } = await clickhouseFigures(
     sources.analytics,
-    async (a) => ({ stats: await a.sourceStats(window), rejections: await a.lastRejections(window) }),
+    // One source: its recent rejections too (the source page lists them); every source: the newest of each.
+    async (a) => ({
+      stats: await a.sourceStats(window),
+      rejections: await a.lastRejections(q.id !== '' ? { ...window, perSource: RECENT_REJECTIONS } : window),
+    }),
     { stats: [] as SourceStats[], rejections: [] as LastRejection[] },
   );
   const out: SourceHealth[] = records.map((record) => {
     const s = figures.stats.find((x) => x.source === record.id);
-    const r = figures.rejections.find((x) => x.source === record.id);
+    const recent = figures.rejections
+      .filter((x) => x.source === record.id)
+      .map((x) => ({ eventId: x.eventId, stage: x.stage, reason: x.reason, detail: x.detail, atMs: x.atMs }));
     return {
       sourceId: record.id,
       provider: record.provider ?? record.scheme?.kind ?? '',
@@ -125,7 +134,8 @@ export async function sourceHealth(sources: HealthSources, q: HealthQuery): Prom
       rejected: s?.rejected ?? 0,
       rejections: { ...(s?.rejections ?? {}) },
       duplicates: s?.duplicates ?? 0,
-      lastRejection: r === undefined ? undefined : { eventId: r.eventId, stage: r.stage, reason: r.reason, detail: r.detail, atMs: r.atMs },
+      lastRejection: recent[0],
+      recentRejections: q.id !== '' ? recent : [],
     };
   });
   return { sources: out, sinceMs: q.sinceMs, untilMs: q.untilMs, statsNote: note };

@@ -4,7 +4,7 @@ import { arg, type CommandSpec, collect, type FlagName, iso, positiveInt, table,
 const FILTER: readonly FlagName[] = ['stage', 'source', 'endpoint', 'reason'];
 
 function filterOf(v: Values): DeadLetterFilter {
-  return { stage: v.stage ?? '', source: v.source ?? '', endpoint: v.endpoint ?? '', reason: v.reason ?? '' };
+  return { stage: v.stage ?? '', source: v.source ?? '', endpoint: v.endpoint ?? '', reason: v.reason ?? '', sinceMs: 0, untilMs: 0 };
 }
 
 function deadLetterJson(d: DeadLetter, extra: Record<string, unknown> = {}): unknown {
@@ -140,7 +140,7 @@ export const dlq: readonly CommandSpec[] = [
     run: async ({ api, pos, v }) => {
       const sequence = pos[2] === undefined ? 0 : positiveInt(pos[2], 'sequence');
       const filter = filterOf(v);
-      const empty = Object.values(filter).every((x) => x === '');
+      const empty = FILTER.every((name) => (v[name] ?? '') === '');
       if (sequence === 0 && empty && v.all !== true)
         throw new UsageError('give a sequence, a filter (--stage, --source, --endpoint, --reason) or --all');
       if (sequence !== 0 && (!empty || v.all === true))

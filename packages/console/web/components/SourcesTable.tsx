@@ -1,6 +1,6 @@
 import type { SourceHealth } from '../api.ts';
 import { formatCount, rejectionSummary, truncate } from '../format.ts';
-import { deadLettersHref } from '../router.ts';
+import { deadLettersHref, sourceHref } from '../router.ts';
 import { Time } from './common.tsx';
 
 function SourceRow({ s, now }: { s: SourceHealth; now: number }) {
@@ -10,7 +10,7 @@ function SourceRow({ s, now }: { s: SourceHealth; now: number }) {
   return (
     <tr>
       <th scope="row" class="break">
-        {id}
+        <a href={sourceHref(id)}>{id}</a>
         {s.provider && <div class="sub">{s.provider}</div>}
       </th>
       <td>

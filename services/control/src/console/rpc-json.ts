@@ -38,6 +38,7 @@ const CODECS: { readonly [K in Method]: { readonly request: JsonCodec<Req<K>>; r
   getDeadLetter: { request: pb.GetDeadLetterRequest, response: pb.DeadLetter },
   replayDeadLetters: { request: pb.ReplayDeadLettersRequest, response: pb.ReplayDeadLettersResponse },
   purgeDeadLetters: { request: pb.PurgeDeadLettersRequest, response: pb.PurgeDeadLettersResponse },
+  summarizeDeadLetters: { request: pb.SummarizeDeadLettersRequest, response: pb.SummarizeDeadLettersResponse },
   getEvent: { request: pb.GetEventRequest, response: pb.Event },
   listEvents: { request: pb.ListEventsRequest, response: pb.ListEventsResponse },
   findEvents: { request: pb.FindEventsRequest, response: pb.FindEventsResponse },
@@ -46,6 +47,7 @@ const CODECS: { readonly [K in Method]: { readonly request: JsonCodec<Req<K>>; r
   statsSeries: { request: pb.StatsSeriesRequest, response: pb.StatsSeriesResponse },
   endpointHealth: { request: pb.EndpointHealthRequest, response: pb.EndpointHealthResponse },
   sourceHealth: { request: pb.SourceHealthRequest, response: pb.SourceHealthResponse },
+  listDrift: { request: pb.ListDriftRequest, response: pb.ListDriftResponse },
 };
 
 /**

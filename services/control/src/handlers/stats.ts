@@ -3,12 +3,16 @@ import { seriesStep } from '@hookstream/clickhouse';
 import { invalid, RpcError } from '../errors.ts';
 import type { Handlers, ResolvedDeps } from '../handlers.ts';
 import { endpointHealth, sourceHealth } from '../health.ts';
-import { statsWindow } from './request.ts';
+import { recordId, statsWindow } from './request.ts';
 
 /** The stats and health RPCs. */
-type StatsRpc = 'stats' | 'statsSeries' | 'endpointHealth' | 'sourceHealth';
+type StatsRpc = 'stats' | 'statsSeries' | 'endpointHealth' | 'sourceHealth' | 'listDrift';
 
 const MAX_SERIES_POINTS = 1_000;
+/** ListDrift's default and largest answer. */
+const MAX_DRIFT_FIELDS = 500;
+/** ListDrift's default window: drift is rare, so a week rather than the stats' hour. */
+const DRIFT_WINDOW_MS = 7 * 24 * 3_600_000;
 
 const needsClickHouse = (rpc: string): RpcError =>
   new RpcError(status.UNIMPLEMENTED, `${rpc} needs ClickHouse: set HS_CLICKHOUSE_URL on the control service`);
@@ -55,6 +59,19 @@ export function statsHandlers(deps: ResolvedDeps): Pick<Handlers, StatsRpc> {
     sourceHealth: async (req) => {
       const nowMs = deps.now();
       return sourceHealth(deps.health, { id: req.source, ...statsWindow(req, nowMs), nowMs });
+    },
+    listDrift: async (req) => {
+      if (deps.drift === undefined) throw needsClickHouse('ListDrift');
+      const untilMs = req.untilMs > 0 ? req.untilMs : deps.now();
+      const { sinceMs } = statsWindow({ sinceMs: req.sinceMs > 0 ? req.sinceMs : untilMs - DRIFT_WINDOW_MS, untilMs }, untilMs);
+      if (req.limit > MAX_DRIFT_FIELDS) throw invalid('limit', `must be at most ${MAX_DRIFT_FIELDS}`);
+      const fields = await deps.drift({
+        sinceMs,
+        untilMs,
+        limit: req.limit === 0 ? MAX_DRIFT_FIELDS : req.limit,
+        ...(req.source !== '' ? { source: recordId(req.source, 'source') } : {}),
+      });
+      return { sinceMs, untilMs, fields: fields.map((f) => ({ ...f })) };
     },
   };
 }

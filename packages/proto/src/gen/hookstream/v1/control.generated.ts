@@ -214,6 +214,12 @@ export interface DeadLetterFilter {
   endpoint: string;
   /** The `hs-dlq-reason` header. */
   reason: string;
+  /**
+   * When it was dead-lettered (`hs-dlq-at`, else when the DLQ stored it),
+   * epoch ms: from `since_ms` (inclusive) to `until_ms` (exclusive); 0: open.
+   */
+  sinceMs: number;
+  untilMs: number;
 }
 
 export interface HeaderEntry {
@@ -250,6 +256,40 @@ export interface ListDeadLettersRequest {
   /** 1..500, default 50. */
   pageSize: number;
   pageToken: string;
+  /**
+   * Newest first: pages go backwards from the last dead letter (the token
+   * is the sequence to continue below); default oldest first.
+   */
+  newestFirst: boolean;
+}
+
+export interface SummarizeDeadLettersRequest {
+  filter?: DeadLetterFilter | undefined;
+}
+
+export interface SummarizeDeadLettersResponse {
+  /** Dead letters matching the filter, in all and by `hs-dlq-reason`. */
+  total: number;
+  byReason: { [key: string]: number };
+  /**
+   * The values the filter's fields can take, sorted: stages and keys of the
+   * DLQ's subjects, configured sources and endpoints, and the reasons of the
+   * dead letters read.
+   */
+  stages: string[];
+  sources: string[];
+  endpoints: string[];
+  reasons: string[];
+  /**
+   * True when the DLQ holds more than the 20 000 newest dead letters read:
+   * the counts and reasons are of those.
+   */
+  truncated: boolean;
+}
+
+export interface SummarizeDeadLettersResponse_ByReasonEntry {
+  key: string;
+  value: number;
 }
 
 export interface ListDeadLettersResponse {
@@ -688,7 +728,14 @@ export interface SourceHealth {
   rejections: { [key: string]: number };
   duplicates: number;
   /** The newest rejection in the window (absent when none). */
-  lastRejection?: LastRejection | undefined;
+  lastRejection?:
+    | LastRejection
+    | undefined;
+  /**
+   * When one source is asked: its newest rejections in the window, newest
+   * first (at most 20); empty when every source is asked.
+   */
+  recentRejections: LastRejection[];
 }
 
 export interface SourceHealth_RejectionsEntry {
@@ -702,6 +749,41 @@ export interface SourceHealthResponse {
   untilMs: number;
   /** Why the ClickHouse figures are missing (not configured, query failed); empty otherwise. */
   statsNote: string;
+}
+
+export interface ListDriftRequest {
+  /** One source; empty: every source. */
+  source: string;
+  /** Window of the drift records; default the 7 days before until_ms (or now). */
+  sinceMs: number;
+  untilMs: number;
+  /** At most this many fields (default and maximum 500). */
+  limit: number;
+}
+
+export interface DriftField {
+  source: string;
+  eventType: string;
+  /** Where the undeclared property is, as validate reports it (`$.data.object.new_field`; array elements `[*]`). */
+  path: string;
+  /** Its JSON type (string, number, integer, boolean, object, array, null). */
+  jsonType: string;
+  /**
+   * Drift records in the window. validate publishes at most one per (source,
+   * type, path) per HS_VALIDATE_DRIFT_INTERVAL_MS (default 1 h) and replica,
+   * so this is at least 1 and at most the events that carried the field.
+   */
+  count: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  /** The newest event that carried it. */
+  exampleEventId: string;
+}
+
+export interface ListDriftResponse {
+  fields: DriftField[];
+  sinceMs: number;
+  untilMs: number;
 }
 
 function createBaseSource(): Source {
@@ -3211,7 +3293,7 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
 };
 
 function createBaseDeadLetterFilter(): DeadLetterFilter {
-  return { stage: "", source: "", endpoint: "", reason: "" };
+  return { stage: "", source: "", endpoint: "", reason: "", sinceMs: 0, untilMs: 0 };
 }
 
 export const DeadLetterFilter: MessageFns<DeadLetterFilter> = {
@@ -3227,6 +3309,12 @@ export const DeadLetterFilter: MessageFns<DeadLetterFilter> = {
     }
     if (message.reason !== "") {
       writer.uint32(34).string(message.reason);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(40).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(48).int64(message.untilMs);
     }
     return writer;
   },
@@ -3276,6 +3364,22 @@ export const DeadLetterFilter: MessageFns<DeadLetterFilter> = {
             message.reason = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3294,6 +3398,16 @@ export const DeadLetterFilter: MessageFns<DeadLetterFilter> = {
       source: isSet(object.source) ? globalThis.String(object.source) : "",
       endpoint: isSet(object.endpoint) ? globalThis.String(object.endpoint) : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
     };
   },
 
@@ -3311,6 +3425,12 @@ export const DeadLetterFilter: MessageFns<DeadLetterFilter> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
     return obj;
   },
 
@@ -3323,6 +3443,8 @@ export const DeadLetterFilter: MessageFns<DeadLetterFilter> = {
     message.source = object.source ?? "";
     message.endpoint = object.endpoint ?? "";
     message.reason = object.reason ?? "";
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
     return message;
   },
 };
@@ -3721,7 +3843,7 @@ export const DeadLetter: MessageFns<DeadLetter> = {
 };
 
 function createBaseListDeadLettersRequest(): ListDeadLettersRequest {
-  return { filter: undefined, pageSize: 0, pageToken: "" };
+  return { filter: undefined, pageSize: 0, pageToken: "", newestFirst: false };
 }
 
 export const ListDeadLettersRequest: MessageFns<ListDeadLettersRequest> = {
@@ -3734,6 +3856,9 @@ export const ListDeadLettersRequest: MessageFns<ListDeadLettersRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(26).string(message.pageToken);
+    }
+    if (message.newestFirst !== false) {
+      writer.uint32(32).bool(message.newestFirst);
     }
     return writer;
   },
@@ -3775,6 +3900,14 @@ export const ListDeadLettersRequest: MessageFns<ListDeadLettersRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.newestFirst = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3800,6 +3933,11 @@ export const ListDeadLettersRequest: MessageFns<ListDeadLettersRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      newestFirst: isSet(object.newestFirst)
+        ? globalThis.Boolean(object.newestFirst)
+        : isSet(object.newest_first)
+        ? globalThis.Boolean(object.newest_first)
+        : false,
     };
   },
 
@@ -3814,6 +3952,9 @@ export const ListDeadLettersRequest: MessageFns<ListDeadLettersRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.newestFirst !== false) {
+      obj.newestFirst = message.newestFirst;
+    }
     return obj;
   },
 
@@ -3827,6 +3968,373 @@ export const ListDeadLettersRequest: MessageFns<ListDeadLettersRequest> = {
       : undefined;
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.newestFirst = object.newestFirst ?? false;
+    return message;
+  },
+};
+
+function createBaseSummarizeDeadLettersRequest(): SummarizeDeadLettersRequest {
+  return { filter: undefined };
+}
+
+export const SummarizeDeadLettersRequest: MessageFns<SummarizeDeadLettersRequest> = {
+  encode(message: SummarizeDeadLettersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filter !== undefined) {
+      DeadLetterFilter.encode(message.filter, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummarizeDeadLettersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummarizeDeadLettersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filter = DeadLetterFilter.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummarizeDeadLettersRequest {
+    return { filter: isSet(object.filter) ? DeadLetterFilter.fromJSON(object.filter) : undefined };
+  },
+
+  toJSON(message: SummarizeDeadLettersRequest): unknown {
+    const obj: any = {};
+    if (message.filter !== undefined) {
+      obj.filter = DeadLetterFilter.toJSON(message.filter);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SummarizeDeadLettersRequest>): SummarizeDeadLettersRequest {
+    return SummarizeDeadLettersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SummarizeDeadLettersRequest>): SummarizeDeadLettersRequest {
+    const message = createBaseSummarizeDeadLettersRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? DeadLetterFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSummarizeDeadLettersResponse(): SummarizeDeadLettersResponse {
+  return { total: 0, byReason: {}, stages: [], sources: [], endpoints: [], reasons: [], truncated: false };
+}
+
+export const SummarizeDeadLettersResponse: MessageFns<SummarizeDeadLettersResponse> = {
+  encode(message: SummarizeDeadLettersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.total !== 0) {
+      writer.uint32(8).uint64(message.total);
+    }
+    globalThis.Object.entries(message.byReason).forEach(([key, value]: [string, number]) => {
+      SummarizeDeadLettersResponse_ByReasonEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    for (const v of message.stages) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.sources) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.endpoints) {
+      writer.uint32(42).string(v!);
+    }
+    for (const v of message.reasons) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.truncated !== false) {
+      writer.uint32(56).bool(message.truncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummarizeDeadLettersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummarizeDeadLettersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.total = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = SummarizeDeadLettersResponse_ByReasonEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.byReason[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stages.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sources.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.endpoints.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reasons.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummarizeDeadLettersResponse {
+    return {
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+      byReason: isObject(object.byReason)
+        ? (globalThis.Object.entries(object.byReason) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.by_reason)
+        ? (globalThis.Object.entries(object.by_reason) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      stages: globalThis.Array.isArray(object?.stages) ? object.stages.map((e: any) => globalThis.String(e)) : [],
+      sources: globalThis.Array.isArray(object?.sources) ? object.sources.map((e: any) => globalThis.String(e)) : [],
+      endpoints: globalThis.Array.isArray(object?.endpoints)
+        ? object.endpoints.map((e: any) => globalThis.String(e))
+        : [],
+      reasons: globalThis.Array.isArray(object?.reasons) ? object.reasons.map((e: any) => globalThis.String(e)) : [],
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+    };
+  },
+
+  toJSON(message: SummarizeDeadLettersResponse): unknown {
+    const obj: any = {};
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    if (message.byReason) {
+      const entries = globalThis.Object.entries(message.byReason) as [string, number][];
+      if (entries.length > 0) {
+        obj.byReason = {};
+        entries.forEach(([k, v]) => {
+          obj.byReason[k] = Math.round(v);
+        });
+      }
+    }
+    if (message.stages?.length) {
+      obj.stages = message.stages;
+    }
+    if (message.sources?.length) {
+      obj.sources = message.sources;
+    }
+    if (message.endpoints?.length) {
+      obj.endpoints = message.endpoints;
+    }
+    if (message.reasons?.length) {
+      obj.reasons = message.reasons;
+    }
+    if (message.truncated !== false) {
+      obj.truncated = message.truncated;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SummarizeDeadLettersResponse>): SummarizeDeadLettersResponse {
+    return SummarizeDeadLettersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SummarizeDeadLettersResponse>): SummarizeDeadLettersResponse {
+    const message = createBaseSummarizeDeadLettersResponse();
+    message.total = object.total ?? 0;
+    message.byReason = (globalThis.Object.entries(object.byReason ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.stages = object.stages?.map((e) => e) || [];
+    message.sources = object.sources?.map((e) => e) || [];
+    message.endpoints = object.endpoints?.map((e) => e) || [];
+    message.reasons = object.reasons?.map((e) => e) || [];
+    message.truncated = object.truncated ?? false;
+    return message;
+  },
+};
+
+function createBaseSummarizeDeadLettersResponse_ByReasonEntry(): SummarizeDeadLettersResponse_ByReasonEntry {
+  return { key: "", value: 0 };
+}
+
+export const SummarizeDeadLettersResponse_ByReasonEntry: MessageFns<SummarizeDeadLettersResponse_ByReasonEntry> = {
+  encode(message: SummarizeDeadLettersResponse_ByReasonEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummarizeDeadLettersResponse_ByReasonEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummarizeDeadLettersResponse_ByReasonEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummarizeDeadLettersResponse_ByReasonEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: SummarizeDeadLettersResponse_ByReasonEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SummarizeDeadLettersResponse_ByReasonEntry>): SummarizeDeadLettersResponse_ByReasonEntry {
+    return SummarizeDeadLettersResponse_ByReasonEntry.fromPartial(base ?? {});
+  },
+  fromPartial(
+    object: DeepPartial<SummarizeDeadLettersResponse_ByReasonEntry>,
+  ): SummarizeDeadLettersResponse_ByReasonEntry {
+    const message = createBaseSummarizeDeadLettersResponse_ByReasonEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
     return message;
   },
 };
@@ -8629,6 +9137,7 @@ function createBaseSourceHealth(): SourceHealth {
     rejections: {},
     duplicates: 0,
     lastRejection: undefined,
+    recentRejections: [],
   };
 }
 
@@ -8660,6 +9169,9 @@ export const SourceHealth: MessageFns<SourceHealth> = {
     }
     if (message.lastRejection !== undefined) {
       LastRejection.encode(message.lastRejection, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.recentRejections) {
+      LastRejection.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -8752,6 +9264,14 @@ export const SourceHealth: MessageFns<SourceHealth> = {
             message.lastRejection = LastRejection.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.recentRejections.push(LastRejection.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8804,6 +9324,11 @@ export const SourceHealth: MessageFns<SourceHealth> = {
         : isSet(object.last_rejection)
         ? LastRejection.fromJSON(object.last_rejection)
         : undefined,
+      recentRejections: globalThis.Array.isArray(object?.recentRejections)
+        ? object.recentRejections.map((e: any) => LastRejection.fromJSON(e))
+        : globalThis.Array.isArray(object?.recent_rejections)
+        ? object.recent_rejections.map((e: any) => LastRejection.fromJSON(e))
+        : [],
     };
   },
 
@@ -8842,6 +9367,9 @@ export const SourceHealth: MessageFns<SourceHealth> = {
     if (message.lastRejection !== undefined) {
       obj.lastRejection = LastRejection.toJSON(message.lastRejection);
     }
+    if (message.recentRejections?.length) {
+      obj.recentRejections = message.recentRejections.map((e) => LastRejection.toJSON(e));
+    }
     return obj;
   },
 
@@ -8869,6 +9397,7 @@ export const SourceHealth: MessageFns<SourceHealth> = {
     message.lastRejection = (object.lastRejection !== undefined && object.lastRejection !== null)
       ? LastRejection.fromPartial(object.lastRejection)
       : undefined;
+    message.recentRejections = object.recentRejections?.map((e) => LastRejection.fromPartial(e)) || [];
     return message;
   },
 };
@@ -9085,6 +9614,450 @@ export const SourceHealthResponse: MessageFns<SourceHealthResponse> = {
     message.sinceMs = object.sinceMs ?? 0;
     message.untilMs = object.untilMs ?? 0;
     message.statsNote = object.statsNote ?? "";
+    return message;
+  },
+};
+
+function createBaseListDriftRequest(): ListDriftRequest {
+  return { source: "", sinceMs: 0, untilMs: 0, limit: 0 };
+}
+
+export const ListDriftRequest: MessageFns<ListDriftRequest> = {
+  encode(message: ListDriftRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.source !== "") {
+      writer.uint32(10).string(message.source);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(16).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(24).int64(message.untilMs);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(32).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDriftRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDriftRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDriftRequest {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: ListDriftRequest): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDriftRequest>): ListDriftRequest {
+    return ListDriftRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDriftRequest>): ListDriftRequest {
+    const message = createBaseListDriftRequest();
+    message.source = object.source ?? "";
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseDriftField(): DriftField {
+  return {
+    source: "",
+    eventType: "",
+    path: "",
+    jsonType: "",
+    count: 0,
+    firstSeenMs: 0,
+    lastSeenMs: 0,
+    exampleEventId: "",
+  };
+}
+
+export const DriftField: MessageFns<DriftField> = {
+  encode(message: DriftField, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.source !== "") {
+      writer.uint32(10).string(message.source);
+    }
+    if (message.eventType !== "") {
+      writer.uint32(18).string(message.eventType);
+    }
+    if (message.path !== "") {
+      writer.uint32(26).string(message.path);
+    }
+    if (message.jsonType !== "") {
+      writer.uint32(34).string(message.jsonType);
+    }
+    if (message.count !== 0) {
+      writer.uint32(40).int64(message.count);
+    }
+    if (message.firstSeenMs !== 0) {
+      writer.uint32(48).int64(message.firstSeenMs);
+    }
+    if (message.lastSeenMs !== 0) {
+      writer.uint32(56).int64(message.lastSeenMs);
+    }
+    if (message.exampleEventId !== "") {
+      writer.uint32(66).string(message.exampleEventId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DriftField {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDriftField();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.eventType = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.jsonType = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.count = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.firstSeenMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.lastSeenMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.exampleEventId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DriftField {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      eventType: isSet(object.eventType)
+        ? globalThis.String(object.eventType)
+        : isSet(object.event_type)
+        ? globalThis.String(object.event_type)
+        : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      jsonType: isSet(object.jsonType)
+        ? globalThis.String(object.jsonType)
+        : isSet(object.json_type)
+        ? globalThis.String(object.json_type)
+        : "",
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      firstSeenMs: isSet(object.firstSeenMs)
+        ? globalThis.Number(object.firstSeenMs)
+        : isSet(object.first_seen_ms)
+        ? globalThis.Number(object.first_seen_ms)
+        : 0,
+      lastSeenMs: isSet(object.lastSeenMs)
+        ? globalThis.Number(object.lastSeenMs)
+        : isSet(object.last_seen_ms)
+        ? globalThis.Number(object.last_seen_ms)
+        : 0,
+      exampleEventId: isSet(object.exampleEventId)
+        ? globalThis.String(object.exampleEventId)
+        : isSet(object.example_event_id)
+        ? globalThis.String(object.example_event_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DriftField): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.eventType !== "") {
+      obj.eventType = message.eventType;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.jsonType !== "") {
+      obj.jsonType = message.jsonType;
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.firstSeenMs !== 0) {
+      obj.firstSeenMs = Math.round(message.firstSeenMs);
+    }
+    if (message.lastSeenMs !== 0) {
+      obj.lastSeenMs = Math.round(message.lastSeenMs);
+    }
+    if (message.exampleEventId !== "") {
+      obj.exampleEventId = message.exampleEventId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DriftField>): DriftField {
+    return DriftField.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DriftField>): DriftField {
+    const message = createBaseDriftField();
+    message.source = object.source ?? "";
+    message.eventType = object.eventType ?? "";
+    message.path = object.path ?? "";
+    message.jsonType = object.jsonType ?? "";
+    message.count = object.count ?? 0;
+    message.firstSeenMs = object.firstSeenMs ?? 0;
+    message.lastSeenMs = object.lastSeenMs ?? 0;
+    message.exampleEventId = object.exampleEventId ?? "";
+    return message;
+  },
+};
+
+function createBaseListDriftResponse(): ListDriftResponse {
+  return { fields: [], sinceMs: 0, untilMs: 0 };
+}
+
+export const ListDriftResponse: MessageFns<ListDriftResponse> = {
+  encode(message: ListDriftResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.fields) {
+      DriftField.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(16).int64(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(24).int64(message.untilMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDriftResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDriftResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fields.push(DriftField.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDriftResponse {
+    return {
+      fields: globalThis.Array.isArray(object?.fields) ? object.fields.map((e: any) => DriftField.fromJSON(e)) : [],
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ListDriftResponse): unknown {
+    const obj: any = {};
+    if (message.fields?.length) {
+      obj.fields = message.fields.map((e) => DriftField.toJSON(e));
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDriftResponse>): ListDriftResponse {
+    return ListDriftResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDriftResponse>): ListDriftResponse {
+    const message = createBaseListDriftResponse();
+    message.fields = object.fields?.map((e) => DriftField.fromPartial(e)) || [];
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
     return message;
   },
 };
@@ -9312,6 +10285,22 @@ export const ControlPlaneService = {
     responseDeserialize: (value: Buffer): PurgeDeadLettersResponse => PurgeDeadLettersResponse.decode(value),
   },
   /**
+   * Counts of the dead letters a filter matches, by reason, and the values
+   * each filter field can take (the console's dropdowns). Reads at most the
+   * 20 000 newest dead letters (`truncated` says so).
+   */
+  summarizeDeadLetters: {
+    path: "/hookstream.v1.ControlPlane/SummarizeDeadLetters" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SummarizeDeadLettersRequest): Buffer =>
+      Buffer.from(SummarizeDeadLettersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SummarizeDeadLettersRequest => SummarizeDeadLettersRequest.decode(value),
+    responseSerialize: (value: SummarizeDeadLettersResponse): Buffer =>
+      Buffer.from(SummarizeDeadLettersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SummarizeDeadLettersResponse => SummarizeDeadLettersResponse.decode(value),
+  },
+  /**
    * Events (`HS_EVENTS`, subjects `events.{source}.{type}`).
    * One event by id: envelope headers, subject, body, and its delivery attempts
    * from ClickHouse when the control service has `HS_CLICKHOUSE_URL`, and
@@ -9426,6 +10415,21 @@ export const ControlPlaneService = {
       Buffer.from(SourceHealthResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SourceHealthResponse => SourceHealthResponse.decode(value),
   },
+  /**
+   * Fields seen in events that their schema does not declare (validate's
+   * drift records in additive mode), per source, event type, path and JSON
+   * type, newest last-seen first, from ClickHouse (UNIMPLEMENTED without
+   * HS_CLICKHOUSE_URL). Default window: the last 7 days.
+   */
+  listDrift: {
+    path: "/hookstream.v1.ControlPlane/ListDrift" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDriftRequest): Buffer => Buffer.from(ListDriftRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDriftRequest => ListDriftRequest.decode(value),
+    responseSerialize: (value: ListDriftResponse): Buffer => Buffer.from(ListDriftResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDriftResponse => ListDriftResponse.decode(value),
+  },
 } as const;
 
 export interface ControlPlaneServer extends UntypedServiceImplementation {
@@ -9459,6 +10463,12 @@ export interface ControlPlaneServer extends UntypedServiceImplementation {
   /** Republishes to the subject in `hs-dlq-subject` with `Nats-Msg-Id` `{event id}:replay:{dlq seq}`. */
   replayDeadLetters: handleUnaryCall<ReplayDeadLettersRequest, ReplayDeadLettersResponse>;
   purgeDeadLetters: handleUnaryCall<PurgeDeadLettersRequest, PurgeDeadLettersResponse>;
+  /**
+   * Counts of the dead letters a filter matches, by reason, and the values
+   * each filter field can take (the console's dropdowns). Reads at most the
+   * 20 000 newest dead letters (`truncated` says so).
+   */
+  summarizeDeadLetters: handleUnaryCall<SummarizeDeadLettersRequest, SummarizeDeadLettersResponse>;
   /**
    * Events (`HS_EVENTS`, subjects `events.{source}.{type}`).
    * One event by id: envelope headers, subject, body, and its delivery attempts
@@ -9505,6 +10515,13 @@ export interface ControlPlaneServer extends UntypedServiceImplementation {
    * last rejection.
    */
   sourceHealth: handleUnaryCall<SourceHealthRequest, SourceHealthResponse>;
+  /**
+   * Fields seen in events that their schema does not declare (validate's
+   * drift records in additive mode), per source, event type, path and JSON
+   * type, newest last-seen first, from ClickHouse (UNIMPLEMENTED without
+   * HS_CLICKHOUSE_URL). Default window: the last 7 days.
+   */
+  listDrift: handleUnaryCall<ListDriftRequest, ListDriftResponse>;
 }
 
 export interface ControlPlaneClient extends Client {
@@ -9847,6 +10864,26 @@ export interface ControlPlaneClient extends Client {
     callback: (error: ServiceError | null, response: PurgeDeadLettersResponse) => void,
   ): ClientUnaryCall;
   /**
+   * Counts of the dead letters a filter matches, by reason, and the values
+   * each filter field can take (the console's dropdowns). Reads at most the
+   * 20 000 newest dead letters (`truncated` says so).
+   */
+  summarizeDeadLetters(
+    request: SummarizeDeadLettersRequest,
+    callback: (error: ServiceError | null, response: SummarizeDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  summarizeDeadLetters(
+    request: SummarizeDeadLettersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SummarizeDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  summarizeDeadLetters(
+    request: SummarizeDeadLettersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SummarizeDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  /**
    * Events (`HS_EVENTS`, subjects `events.{source}.{type}`).
    * One event by id: envelope headers, subject, body, and its delivery attempts
    * from ClickHouse when the control service has `HS_CLICKHOUSE_URL`, and
@@ -10000,6 +11037,27 @@ export interface ControlPlaneClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SourceHealthResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Fields seen in events that their schema does not declare (validate's
+   * drift records in additive mode), per source, event type, path and JSON
+   * type, newest last-seen first, from ClickHouse (UNIMPLEMENTED without
+   * HS_CLICKHOUSE_URL). Default window: the last 7 days.
+   */
+  listDrift(
+    request: ListDriftRequest,
+    callback: (error: ServiceError | null, response: ListDriftResponse) => void,
+  ): ClientUnaryCall;
+  listDrift(
+    request: ListDriftRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDriftResponse) => void,
+  ): ClientUnaryCall;
+  listDrift(
+    request: ListDriftRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDriftResponse) => void,
   ): ClientUnaryCall;
 }
 
