@@ -33,6 +33,8 @@ export const RPC_ROLES = Object.freeze({
   deleteEndpoint: 'admin',
   rotateEndpointSecret: 'admin',
   setEndpointEnabled: 'operator',
+  // A read: it stores nothing and tells a viewer no more than the endpoint page does.
+  checkFilter: 'viewer',
   createSchema: 'admin',
   getSchema: 'viewer',
   listSchemas: 'viewer',

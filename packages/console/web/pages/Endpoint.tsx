@@ -10,6 +10,7 @@ import {
 } from '../api.ts';
 import { ErrorAlert, Figure, Loading, StatusMessage, Time } from '../components/common.tsx';
 import { DeadLetterTable } from '../components/DeadLetterTable.tsx';
+import { EndpointConfigSection } from '../components/EndpointConfig.tsx';
 import { StatsCharts } from '../components/StatsCharts.tsx';
 import {
   circuitSummary,
@@ -225,6 +226,7 @@ export function EndpointPage({ id, role }: { id: string; role: Role | undefined 
           </dl>
         </section>
       )}
+      {e !== undefined && <EndpointConfigSection id={id} role={role} />}
       <StatsCharts endpoint={id} />
       <FailedDeliveries id={id} role={role} status={statusOf('failed')} announce={announcer('failed')} />
       {can(role, 'replayToEndpoint') && <ReplayRangeForm id={id} status={statusOf('range')} announce={announcer('range')} />}

@@ -29,6 +29,7 @@ const CODECS: { readonly [K in Method]: { readonly request: JsonCodec<Req<K>>; r
   deleteEndpoint: { request: pb.DeleteEndpointRequest, response: pb.DeleteResponse },
   rotateEndpointSecret: { request: pb.RotateSecretRequest, response: pb.RotateSecretResponse },
   setEndpointEnabled: { request: pb.SetEndpointEnabledRequest, response: pb.Endpoint },
+  checkFilter: { request: pb.CheckFilterRequest, response: pb.CheckFilterResponse },
   createSchema: { request: pb.CreateSchemaRequest, response: pb.Schema },
   getSchema: { request: pb.GetSchemaRequest, response: pb.Schema },
   listSchemas: { request: pb.ListSchemasRequest, response: pb.ListSchemasResponse },

@@ -125,6 +125,21 @@ export interface SetEndpointEnabledRequest {
   revision: number;
 }
 
+export interface CheckFilterRequest {
+  /** The CEL expression, as an endpoint's `filter` would hold it. */
+  expression: string;
+}
+
+export interface CheckFilterResponse {
+  /** True when an endpoint may store this filter. */
+  ok: boolean;
+  /** Why not, when `ok` is false (e.g. `filter does not compile: ...`). */
+  error: string;
+  /** The 1-based line and column the error points at, when the parser gives one; 0 otherwise. */
+  line: number;
+  column: number;
+}
+
 export interface RotateSecretRequest {
   /** The source or endpoint id. */
   id: string;
@@ -2045,6 +2060,190 @@ export const SetEndpointEnabledRequest: MessageFns<SetEndpointEnabledRequest> = 
     message.id = object.id ?? "";
     message.enabled = object.enabled ?? false;
     message.revision = object.revision ?? 0;
+    return message;
+  },
+};
+
+function createBaseCheckFilterRequest(): CheckFilterRequest {
+  return { expression: "" };
+}
+
+export const CheckFilterRequest: MessageFns<CheckFilterRequest> = {
+  encode(message: CheckFilterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.expression !== "") {
+      writer.uint32(10).string(message.expression);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckFilterRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckFilterRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.expression = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckFilterRequest {
+    return { expression: isSet(object.expression) ? globalThis.String(object.expression) : "" };
+  },
+
+  toJSON(message: CheckFilterRequest): unknown {
+    const obj: any = {};
+    if (message.expression !== "") {
+      obj.expression = message.expression;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CheckFilterRequest>): CheckFilterRequest {
+    return CheckFilterRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CheckFilterRequest>): CheckFilterRequest {
+    const message = createBaseCheckFilterRequest();
+    message.expression = object.expression ?? "";
+    return message;
+  },
+};
+
+function createBaseCheckFilterResponse(): CheckFilterResponse {
+  return { ok: false, error: "", line: 0, column: 0 };
+}
+
+export const CheckFilterResponse: MessageFns<CheckFilterResponse> = {
+  encode(message: CheckFilterResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    if (message.error !== "") {
+      writer.uint32(18).string(message.error);
+    }
+    if (message.line !== 0) {
+      writer.uint32(24).uint32(message.line);
+    }
+    if (message.column !== 0) {
+      writer.uint32(32).uint32(message.column);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckFilterResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckFilterResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.line = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.column = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckFilterResponse {
+    return {
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      line: isSet(object.line) ? globalThis.Number(object.line) : 0,
+      column: isSet(object.column) ? globalThis.Number(object.column) : 0,
+    };
+  },
+
+  toJSON(message: CheckFilterResponse): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.line !== 0) {
+      obj.line = Math.round(message.line);
+    }
+    if (message.column !== 0) {
+      obj.column = Math.round(message.column);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CheckFilterResponse>): CheckFilterResponse {
+    return CheckFilterResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CheckFilterResponse>): CheckFilterResponse {
+    const message = createBaseCheckFilterResponse();
+    message.ok = object.ok ?? false;
+    message.error = object.error ?? "";
+    message.line = object.line ?? 0;
+    message.column = object.column ?? 0;
     return message;
   },
 };
@@ -9220,6 +9419,21 @@ export const ControlPlaneService = {
     responseSerialize: (value: Endpoint): Buffer => Buffer.from(Endpoint.encode(value).finish()),
     responseDeserialize: (value: Buffer): Endpoint => Endpoint.decode(value),
   },
+  /**
+   * Compiles a CEL filter with the checks route and the endpoint writes use
+   * (length, syntax, comprehension nesting) and says whether it is accepted;
+   * a refused expression is an answer (`ok` false, `error`), not an error
+   * status. Nothing is stored or evaluated. The console calls it as you type.
+   */
+  checkFilter: {
+    path: "/hookstream.v1.ControlPlane/CheckFilter" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CheckFilterRequest): Buffer => Buffer.from(CheckFilterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CheckFilterRequest => CheckFilterRequest.decode(value),
+    responseSerialize: (value: CheckFilterResponse): Buffer => Buffer.from(CheckFilterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CheckFilterResponse => CheckFilterResponse.decode(value),
+  },
   /** JSON Schemas per (source, event type) (`hs_schemas`). The schema must compile. */
   createSchema: {
     path: "/hookstream.v1.ControlPlane/CreateSchema" as const,
@@ -9446,6 +9660,13 @@ export interface ControlPlaneServer extends UntypedServiceImplementation {
   deleteEndpoint: handleUnaryCall<DeleteEndpointRequest, DeleteResponse>;
   rotateEndpointSecret: handleUnaryCall<RotateSecretRequest, RotateSecretResponse>;
   setEndpointEnabled: handleUnaryCall<SetEndpointEnabledRequest, Endpoint>;
+  /**
+   * Compiles a CEL filter with the checks route and the endpoint writes use
+   * (length, syntax, comprehension nesting) and says whether it is accepted;
+   * a refused expression is an answer (`ok` false, `error`), not an error
+   * status. Nothing is stored or evaluated. The console calls it as you type.
+   */
+  checkFilter: handleUnaryCall<CheckFilterRequest, CheckFilterResponse>;
   /** JSON Schemas per (source, event type) (`hs_schemas`). The schema must compile. */
   createSchema: handleUnaryCall<CreateSchemaRequest, Schema>;
   getSchema: handleUnaryCall<GetSchemaRequest, Schema>;
@@ -9706,6 +9927,27 @@ export interface ControlPlaneClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Endpoint) => void,
+  ): ClientUnaryCall;
+  /**
+   * Compiles a CEL filter with the checks route and the endpoint writes use
+   * (length, syntax, comprehension nesting) and says whether it is accepted;
+   * a refused expression is an answer (`ok` false, `error`), not an error
+   * status. Nothing is stored or evaluated. The console calls it as you type.
+   */
+  checkFilter(
+    request: CheckFilterRequest,
+    callback: (error: ServiceError | null, response: CheckFilterResponse) => void,
+  ): ClientUnaryCall;
+  checkFilter(
+    request: CheckFilterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CheckFilterResponse) => void,
+  ): ClientUnaryCall;
+  checkFilter(
+    request: CheckFilterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CheckFilterResponse) => void,
   ): ClientUnaryCall;
   /** JSON Schemas per (source, event type) (`hs_schemas`). The schema must compile. */
   createSchema(
