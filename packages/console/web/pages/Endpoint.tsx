@@ -12,6 +12,7 @@ import { ErrorAlert, Figure, Loading, StatusMessage, Time } from '../components/
 import { DeadLetterTable } from '../components/DeadLetterTable.tsx';
 import { EndpointConfigSection } from '../components/EndpointConfig.tsx';
 import { StatsCharts } from '../components/StatsCharts.tsx';
+import { TestEventSection } from '../components/TestEvent.tsx';
 import {
   circuitSummary,
   deadLetterReplaySummary,
@@ -227,6 +228,7 @@ export function EndpointPage({ id, role }: { id: string; role: Role | undefined 
         </section>
       )}
       {e !== undefined && <EndpointConfigSection id={id} role={role} />}
+      {e !== undefined && can(role, 'sendTestEvent') && <TestEventSection id={id} />}
       <StatsCharts endpoint={id} />
       <FailedDeliveries id={id} role={role} status={statusOf('failed')} announce={announcer('failed')} />
       {can(role, 'replayToEndpoint') && <ReplayRangeForm id={id} status={statusOf('range')} announce={announcer('range')} />}

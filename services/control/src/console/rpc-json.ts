@@ -43,6 +43,7 @@ const CODECS: { readonly [K in Method]: { readonly request: JsonCodec<Req<K>>; r
   listEvents: { request: pb.ListEventsRequest, response: pb.ListEventsResponse },
   findEvents: { request: pb.FindEventsRequest, response: pb.FindEventsResponse },
   replayToEndpoint: { request: pb.ReplayToEndpointRequest, response: pb.ReplayToEndpointResponse },
+  sendTestEvent: { request: pb.SendTestEventRequest, response: pb.SendTestEventResponse },
   stats: { request: pb.StatsRequest, response: pb.StatsResponse },
   statsSeries: { request: pb.StatsSeriesRequest, response: pb.StatsSeriesResponse },
   endpointHealth: { request: pb.EndpointHealthRequest, response: pb.EndpointHealthResponse },

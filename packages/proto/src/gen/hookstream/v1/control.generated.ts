@@ -506,6 +506,19 @@ export interface FindEventsResponse {
   found: FoundEvent[];
 }
 
+export interface SendTestEventRequest {
+  endpointId: string;
+  /** The sample's type; `hookstream.test` when empty. */
+  eventType: string;
+}
+
+export interface SendTestEventResponse {
+  /** The sample's event id (a UUIDv7; the `webhook-id` the endpoint receives). */
+  eventId: string;
+  /** The `hs.deliver.{endpoint}` subject it was published on. */
+  subject: string;
+}
+
 export interface ReplayToEndpointRequest {
   endpointId: string;
   /** Only this source's events when set. */
@@ -6362,6 +6375,188 @@ export const FindEventsResponse: MessageFns<FindEventsResponse> = {
   },
 };
 
+function createBaseSendTestEventRequest(): SendTestEventRequest {
+  return { endpointId: "", eventType: "" };
+}
+
+export const SendTestEventRequest: MessageFns<SendTestEventRequest> = {
+  encode(message: SendTestEventRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    if (message.eventType !== "") {
+      writer.uint32(18).string(message.eventType);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendTestEventRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendTestEventRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.eventType = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SendTestEventRequest {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+      eventType: isSet(object.eventType)
+        ? globalThis.String(object.eventType)
+        : isSet(object.event_type)
+        ? globalThis.String(object.event_type)
+        : "",
+    };
+  },
+
+  toJSON(message: SendTestEventRequest): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    if (message.eventType !== "") {
+      obj.eventType = message.eventType;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SendTestEventRequest>): SendTestEventRequest {
+    return SendTestEventRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SendTestEventRequest>): SendTestEventRequest {
+    const message = createBaseSendTestEventRequest();
+    message.endpointId = object.endpointId ?? "";
+    message.eventType = object.eventType ?? "";
+    return message;
+  },
+};
+
+function createBaseSendTestEventResponse(): SendTestEventResponse {
+  return { eventId: "", subject: "" };
+}
+
+export const SendTestEventResponse: MessageFns<SendTestEventResponse> = {
+  encode(message: SendTestEventResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.subject !== "") {
+      writer.uint32(18).string(message.subject);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendTestEventResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendTestEventResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SendTestEventResponse {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+    };
+  },
+
+  toJSON(message: SendTestEventResponse): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SendTestEventResponse>): SendTestEventResponse {
+    return SendTestEventResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SendTestEventResponse>): SendTestEventResponse {
+    const message = createBaseSendTestEventResponse();
+    message.eventId = object.eventId ?? "";
+    message.subject = object.subject ?? "";
+    return message;
+  },
+};
+
 function createBaseReplayToEndpointRequest(): ReplayToEndpointRequest {
   return {
     endpointId: "",
@@ -9586,6 +9781,24 @@ export const ControlPlaneService = {
       Buffer.from(ReplayToEndpointResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReplayToEndpointResponse => ReplayToEndpointResponse.decode(value),
   },
+  /**
+   * Publishes a sample delivery task for one endpoint on `hs.deliver.{endpoint}`
+   * (`Nats-Msg-Id` `{event id}:{endpoint id}:test`), so deliver signs, sends,
+   * retries and records it like any delivery; the event is not stored in
+   * HS_EVENTS, so no other endpoint sees it. Answers with the new event id:
+   * GetEvent answers for it from its attempts once deliver recorded one
+   * (ClickHouse). FAILED_PRECONDITION when the endpoint is disabled.
+   */
+  sendTestEvent: {
+    path: "/hookstream.v1.ControlPlane/SendTestEvent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SendTestEventRequest): Buffer => Buffer.from(SendTestEventRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SendTestEventRequest => SendTestEventRequest.decode(value),
+    responseSerialize: (value: SendTestEventResponse): Buffer =>
+      Buffer.from(SendTestEventResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SendTestEventResponse => SendTestEventResponse.decode(value),
+  },
   /** Per-endpoint delivery summaries from ClickHouse (UNIMPLEMENTED without HS_CLICKHOUSE_URL). */
   stats: {
     path: "/hookstream.v1.ControlPlane/Stats" as const,
@@ -9707,6 +9920,15 @@ export interface ControlPlaneServer extends UntypedServiceImplementation {
    * (`hs.deliver.{endpoint}`, `Nats-Msg-Id` `{event id}:{endpoint id}:replay:{request id}`).
    */
   replayToEndpoint: handleUnaryCall<ReplayToEndpointRequest, ReplayToEndpointResponse>;
+  /**
+   * Publishes a sample delivery task for one endpoint on `hs.deliver.{endpoint}`
+   * (`Nats-Msg-Id` `{event id}:{endpoint id}:test`), so deliver signs, sends,
+   * retries and records it like any delivery; the event is not stored in
+   * HS_EVENTS, so no other endpoint sees it. Answers with the new event id:
+   * GetEvent answers for it from its attempts once deliver recorded one
+   * (ClickHouse). FAILED_PRECONDITION when the endpoint is disabled.
+   */
+  sendTestEvent: handleUnaryCall<SendTestEventRequest, SendTestEventResponse>;
   /** Per-endpoint delivery summaries from ClickHouse (UNIMPLEMENTED without HS_CLICKHOUSE_URL). */
   stats: handleUnaryCall<StatsRequest, StatsResponse>;
   /**
@@ -10167,6 +10389,29 @@ export interface ControlPlaneClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReplayToEndpointResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Publishes a sample delivery task for one endpoint on `hs.deliver.{endpoint}`
+   * (`Nats-Msg-Id` `{event id}:{endpoint id}:test`), so deliver signs, sends,
+   * retries and records it like any delivery; the event is not stored in
+   * HS_EVENTS, so no other endpoint sees it. Answers with the new event id:
+   * GetEvent answers for it from its attempts once deliver recorded one
+   * (ClickHouse). FAILED_PRECONDITION when the endpoint is disabled.
+   */
+  sendTestEvent(
+    request: SendTestEventRequest,
+    callback: (error: ServiceError | null, response: SendTestEventResponse) => void,
+  ): ClientUnaryCall;
+  sendTestEvent(
+    request: SendTestEventRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SendTestEventResponse) => void,
+  ): ClientUnaryCall;
+  sendTestEvent(
+    request: SendTestEventRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SendTestEventResponse) => void,
   ): ClientUnaryCall;
   /** Per-endpoint delivery summaries from ClickHouse (UNIMPLEMENTED without HS_CLICKHOUSE_URL). */
   stats(
