@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  attemptErrorText,
   circuitSummary,
   deadLetterReplaySummary,
   decodePayload,
+  endpointDeliverySummary,
   endpointReplaySummary,
   eventStateSummary,
   formatBytes,
@@ -158,5 +160,42 @@ describe('summaries', () => {
     );
     assert.match(eventStateSummary({ state: 'unknown' }), /neither/);
     assert.equal(eventStateSummary(undefined), '—');
+  });
+});
+
+describe('attemptErrorText', () => {
+  it('console: every failed attempt has an error text, never "—": timeouts, refused connections, DNS, TLS, status and body', () => {
+    assert.equal(attemptErrorText({ outcome: 'success', status: 200 }), '');
+    assert.match(attemptErrorText({ outcome: 'timeout', latencyMs: 3001.4 }), /^timeout after 3001 ms/);
+    assert.match(attemptErrorText({ outcome: 'connect', latencyMs: 2 }), /^connection failed: refused or reset/);
+    assert.match(attemptErrorText({ outcome: 'dns' }), /^DNS lookup failed/);
+    assert.match(attemptErrorText({ outcome: 'tls' }), /^TLS handshake failed/);
+    assert.match(attemptErrorText({ outcome: 'blocked' }), /^blocked/);
+    assert.equal(attemptErrorText({ outcome: 'http_5xx', status: 503, responseExcerpt: ' busy \n' }), 'HTTP 503: busy');
+    assert.equal(attemptErrorText({ outcome: 'http_4xx', status: 400 }), 'HTTP 400 (empty body)');
+    assert.equal(
+      attemptErrorText({ outcome: 'rate_limited', status: 429, responseExcerpt: 'slow down' }),
+      'HTTP 429 rate limited: slow down',
+    );
+    assert.equal(
+      attemptErrorText({ outcome: 'http_5xx', status: 500, responseExcerpt: 'x'.repeat(400) }).length,
+      'HTTP 500: '.length + 300,
+    );
+  });
+});
+
+describe('endpointDeliverySummary', () => {
+  it('console: "next attempt" only while retrying; a dead-lettered delivery says so with its reason', () => {
+    assert.equal(endpointDeliverySummary({ state: 'delivered' }), 'delivered');
+    assert.equal(
+      endpointDeliverySummary({ state: 'retrying', nextAttemptAtMs: new Date(2025, 0, 5, 7, 3, 9).getTime() }),
+      'retrying, next attempt 2025-01-05 07:03:09',
+    );
+    assert.equal(
+      endpointDeliverySummary({ state: 'dead_lettered', reason: 'retries_exhausted', nextAttemptAtMs: 5 }),
+      'dead-lettered (retries_exhausted)',
+    );
+    assert.equal(endpointDeliverySummary({ state: 'failed' }), 'failed, no retry scheduled');
+    assert.equal(endpointDeliverySummary({}), 'unknown');
   });
 });
