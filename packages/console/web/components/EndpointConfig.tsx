@@ -226,7 +226,7 @@ export function EndpointConfigSection({ id, role }: { id: string; role: Role | u
       <div class="card-head">
         <h2 id="config-heading">Configuration</h2>
         {can(role, 'updateEndpoint') && record !== undefined && (
-          <span>
+          <div class="card-actions">
             <button type="button" onClick={() => setEditing(!editing)} aria-expanded={editing}>
               {editing ? 'Close editor' : 'Edit'}
             </button>{' '}
@@ -240,7 +240,7 @@ export function EndpointConfigSection({ id, role }: { id: string; role: Role | u
                 Delete endpoint
               </button>
             )}
-          </span>
+          </div>
         )}
       </div>
       <ErrorAlert error={got.error} />
