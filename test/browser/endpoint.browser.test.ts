@@ -204,4 +204,34 @@ describe('the endpoint pages in headless Chromium against a real stack', () => {
     await shot(page, '33-event-per-endpoint-error');
     await context.close();
   });
+
+  it('browser: an admin creates an endpoint from its page, rotates its secret (shown once) and deletes it after confirming', async () => {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    await signIn(page, TOKEN);
+    await page.goto(`${consoleUrl}/#/endpoints/fresh`);
+    await page.getByRole('heading', { name: 'Endpoint fresh', level: 1 }).waitFor();
+    const form = page.getByRole('form', { name: 'Create endpoint fresh' });
+    await form.getByLabel('URL').fill('https://hooks.example.com/fresh');
+    await form.getByLabel('Event types (comma-separated patterns)').fill('invoice.*');
+    await form.getByRole('button', { name: 'Create endpoint' }).click();
+    const created = page.locator('.note').filter({ hasText: 'Endpoint fresh created' });
+    await created.waitFor();
+    const secret = (await created.locator('code').textContent()) ?? '';
+    assert.match(secret, /^whsec_[A-Za-z0-9+/]+=*$/);
+    const config = page.getByRole('region', { name: 'Configuration' });
+    await config.getByText('invoice.*').waitFor();
+
+    await config.getByRole('button', { name: 'Rotate secret' }).click();
+    const rotated = page.locator('.note').filter({ hasText: 'New secret (shown once)' });
+    await rotated.waitFor();
+    assert.notEqual((await rotated.locator('code').textContent()) ?? '', secret);
+    await shot(page, '34-endpoint-created-rotated');
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await config.getByRole('button', { name: 'Delete endpoint' }).click();
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    assert.equal((await api('GetEndpoint', { id: 'fresh' })).status, 404);
+    await context.close();
+  });
 });

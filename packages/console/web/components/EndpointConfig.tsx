@@ -293,3 +293,69 @@ export function EndpointConfigSection({ id, role }: { id: string; role: Role | u
     </section>
   );
 }
+
+/** A new Standard Webhooks secret, `whsec_` + base64 of 32 random bytes, made in the browser (sent once, over the API). */
+function newSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return `whsec_${btoa(String.fromCharCode(...bytes))}`;
+}
+
+/**
+ * Creates endpoint `id` (the page of an id nothing is configured under) with
+ * a URL, event types, sources and a CEL filter checked as you type, and a
+ * signing secret made here; `onCreated` gets the secret to show once.
+ */
+export function CreateEndpointForm({ id, onCreated }: { id: string; onCreated: (secret: string) => void }) {
+  const [url, setUrl] = useState('https://');
+  const [eventTypes, setEventTypes] = useState('*');
+  const [sources, setSources] = useState('');
+  const [filter, setFilter] = useState('');
+  const check = useFilterCheck(filter);
+  const create = useAction((record: EndpointRecord) => rpc<Endpoint>('CreateEndpoint', { configJson: JSON.stringify(record) }));
+  const filterBad = check !== undefined && check.ok !== true;
+  const submit = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    const secret = newSecret();
+    const record: EndpointRecord = { id, url, eventTypes: list(eventTypes), secrets: [{ id: 'k1', value: secret }] };
+    if (list(sources).length > 0) record.sources = list(sources);
+    if (filter.trim() !== '') record.filter = filter;
+    if ((await create.run(record)) !== undefined) onCreated(secret);
+  };
+  return (
+    <form class="stacked-form edit-form card" aria-labelledby="create-heading" onSubmit={(e) => void submit(e)}>
+      <h2 id="create-heading">Create endpoint {id}</h2>
+      <div class="field">
+        <label for="new-url">URL</label>
+        <input id="new-url" type="url" required value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
+      </div>
+      <div class="field">
+        <label for="new-types">Event types (comma-separated patterns)</label>
+        <input id="new-types" value={eventTypes} onInput={(e) => setEventTypes(e.currentTarget.value)} />
+      </div>
+      <div class="field">
+        <label for="new-sources">Sources (comma-separated; empty: every source)</label>
+        <input id="new-sources" value={sources} onInput={(e) => setSources(e.currentTarget.value)} />
+      </div>
+      <div class="field">
+        <label for="new-filter">CEL filter (optional)</label>
+        <textarea
+          id="new-filter"
+          rows={2}
+          value={filter}
+          aria-invalid={filterBad}
+          aria-describedby="new-filter-check"
+          onInput={(e) => setFilter(e.currentTarget.value)}
+        />
+        <p id="new-filter-check" class={filterBad ? 'alert' : 'muted'} aria-live="polite">
+          {check === undefined ? '' : check.ok === true ? 'Filter compiles.' : check.error}
+        </p>
+      </div>
+      <ErrorAlert error={create.error} prefix="Not created" />
+      <div class="field field-button">
+        <button type="submit" disabled={create.busy || filterBad}>
+          Create endpoint
+        </button>
+      </div>
+    </form>
+  );
+}
