@@ -166,6 +166,9 @@ describe('summaries', () => {
 describe('attemptErrorText', () => {
   it('console: every failed attempt has an error text, never "—": timeouts, refused connections, DNS, TLS, status and body', () => {
     assert.equal(attemptErrorText({ outcome: 'success', status: 200 }), '');
+    // Deliver's recorded error wins over the outcome's meaning.
+    assert.equal(attemptErrorText({ outcome: 'connect', error: 'connect ECONNREFUSED 127.0.0.1:9' }), 'connect ECONNREFUSED 127.0.0.1:9');
+    assert.equal(attemptErrorText({ outcome: 'timeout', latencyMs: 3004, error: 'timeout after 3000 ms' }), 'timeout after 3000 ms');
     assert.match(attemptErrorText({ outcome: 'timeout', latencyMs: 3001.4 }), /^timeout after 3001 ms/);
     assert.match(attemptErrorText({ outcome: 'connect', latencyMs: 2 }), /^connection failed: refused or reset/);
     assert.match(attemptErrorText({ outcome: 'dns' }), /^DNS lookup failed/);

@@ -190,7 +190,18 @@ export function eventStateSummary(
  * the class and the time it took, so a timeout reads "timeout after N ms").
  * Empty for a success. Pure.
  */
-export function attemptErrorText(a: { outcome?: string; status?: number; latencyMs?: number; responseExcerpt?: string }): string {
+export function attemptErrorText(a: {
+  outcome?: string;
+  status?: number;
+  latencyMs?: number;
+  responseExcerpt?: string;
+  error?: string;
+}): string {
+  const recorded = (a.error ?? '').trim();
+  if (a.outcome !== 'success' && (a.status ?? 0) === 0 && recorded !== '') {
+    const outcome = a.outcome ?? 'failed';
+    return recorded.startsWith(outcome) ? recorded : `${outcome}: ${recorded}`;
+  }
   const excerpt = truncate((a.responseExcerpt ?? '').trim(), 300);
   const status = a.status ?? 0;
   const withBody = (head: string): string => (excerpt === '' ? `${head} (empty body)` : `${head}: ${excerpt}`);

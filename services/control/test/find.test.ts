@@ -13,6 +13,7 @@ const attempt = (endpointId: string, atMs: number, outcome: string, nextRetryAtM
   nextRetryAtMs,
   responseExcerpt,
   replay: '',
+  error: '',
 });
 
 describe('find', () => {

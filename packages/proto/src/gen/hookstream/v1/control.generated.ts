@@ -337,6 +337,13 @@ export interface DeliveryAttempt {
    * empty for the original delivery.
    */
   replay: string;
+  /**
+   * Why no response came, when none did (`timeout after 3000 ms`,
+   * `ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9`, a DNS or TLS error);
+   * empty when a response came back, and for attempts recorded before
+   * deliver wrote it.
+   */
+  error: string;
 }
 
 export interface Event {
@@ -4731,6 +4738,7 @@ function createBaseDeliveryAttempt(): DeliveryAttempt {
     nextRetryAtMs: 0,
     responseExcerpt: "",
     replay: "",
+    error: "",
   };
 }
 
@@ -4762,6 +4770,9 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
     }
     if (message.replay !== "") {
       writer.uint32(74).string(message.replay);
+    }
+    if (message.error !== "") {
+      writer.uint32(82).string(message.error);
     }
     return writer;
   },
@@ -4851,6 +4862,14 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
             message.replay = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4894,6 +4913,7 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
         ? globalThis.String(object.response_excerpt)
         : "",
       replay: isSet(object.replay) ? globalThis.String(object.replay) : "",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
     };
   },
 
@@ -4926,6 +4946,9 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
     if (message.replay !== "") {
       obj.replay = message.replay;
     }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
     return obj;
   },
 
@@ -4943,6 +4966,7 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
     message.nextRetryAtMs = object.nextRetryAtMs ?? 0;
     message.responseExcerpt = object.responseExcerpt ?? "";
     message.replay = object.replay ?? "";
+    message.error = object.error ?? "";
     return message;
   },
 };
