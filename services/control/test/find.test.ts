@@ -55,4 +55,9 @@ describe('find', () => {
       ],
     );
   });
+
+  it("find: a failed attempt without a response names deliver's recorded error", () => {
+    const [got] = endpointDeliveries([{ ...attempt('d', 1, 'connect', 9), error: 'connect ECONNREFUSED 10.0.0.9:443' }], []);
+    assert.equal(got?.lastError, 'connect: connect ECONNREFUSED 10.0.0.9:443');
+  });
 });
