@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type Endpoint, type Role, rpc } from '../api.ts';
+import { formatDuration } from '../format.ts';
 import { useAction, usePoll } from '../hooks.ts';
 import { can } from '../roles.ts';
 import { ErrorAlert, Figure, Loading, StatusMessage } from './common.tsx';
@@ -49,6 +50,10 @@ function headersOf(text: string): Record<string, string> {
   }
   return out;
 }
+
+/** A retry-policy span: whole hours as "72 h", else as formatDuration ("5.00 s"). */
+const span = (ms: number | undefined): string =>
+  ms !== undefined && ms >= 3_600_000 && ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : formatDuration(ms);
 
 const numberOr = (text: string): number | undefined => (text.trim() === '' ? undefined : Number(text));
 
@@ -261,7 +266,7 @@ export function EndpointConfigSection({ id, role }: { id: string; role: Role | u
           <Figure label="Retry policy">
             {record.retry === undefined
               ? 'default'
-              : `first ≤ ${record.retry.initialDelayMs ?? '?'} ms, at most ${record.retry.maxDelayMs ?? '?'} ms apart, for ${record.retry.maxAgeMs ?? '?'} ms`}
+              : `first within ${span(record.retry.initialDelayMs)}, at most ${span(record.retry.maxDelayMs)} apart, for ${span(record.retry.maxAgeMs)}`}
           </Figure>
           <Figure label="Rate limit">{record.rateLimitPerSecond === undefined ? 'none' : `${record.rateLimitPerSecond}/s`}</Figure>
           <Figure label="Concurrency">{String(record.maxConcurrency ?? '—')}</Figure>
