@@ -12,6 +12,7 @@ const base = {
   nextRetryAtMs: 0,
   responseExcerpt: '',
   replay: '',
+  error: '',
 };
 
 describe('hs dlq: the last error of a deliver dead letter', () => {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  attemptErrorText,
   circuitSummary,
   deadLetterPurgeSummary,
   deadLetterReplaySummary,
   decodePayload,
+  endpointDeliverySummary,
   endpointReplaySummary,
   eventStateSummary,
   formatBytes,
@@ -178,5 +180,45 @@ describe('deadLetterPurgeSummary', () => {
     assert.equal(deadLetterPurgeSummary(1), 'Purged 1 dead letter');
     assert.equal(deadLetterPurgeSummary(3), 'Purged 3 dead letters');
     assert.equal(deadLetterPurgeSummary(undefined), 'Purged 0 dead letters');
+  });
+});
+
+describe('attemptErrorText', () => {
+  it('console: every failed attempt has an error text, never "—": timeouts, refused connections, DNS, TLS, status and body', () => {
+    assert.equal(attemptErrorText({ outcome: 'success', status: 200 }), '');
+    // Deliver's recorded error wins over the outcome's meaning.
+    assert.equal(attemptErrorText({ outcome: 'connect', error: 'connect ECONNREFUSED 127.0.0.1:9' }), 'connect ECONNREFUSED 127.0.0.1:9');
+    assert.equal(attemptErrorText({ outcome: 'timeout', latencyMs: 3004, error: 'timeout after 3000 ms' }), 'timeout after 3000 ms');
+    assert.match(attemptErrorText({ outcome: 'timeout', latencyMs: 3001.4 }), /^timeout after 3001 ms/);
+    assert.match(attemptErrorText({ outcome: 'connect', latencyMs: 2 }), /^connection failed: refused or reset/);
+    assert.match(attemptErrorText({ outcome: 'dns' }), /^DNS lookup failed/);
+    assert.match(attemptErrorText({ outcome: 'tls' }), /^TLS handshake failed/);
+    assert.match(attemptErrorText({ outcome: 'blocked' }), /^blocked/);
+    assert.equal(attemptErrorText({ outcome: 'http_5xx', status: 503, responseExcerpt: ' busy \n' }), 'HTTP 503: busy');
+    assert.equal(attemptErrorText({ outcome: 'http_4xx', status: 400 }), 'HTTP 400 (empty body)');
+    assert.equal(
+      attemptErrorText({ outcome: 'rate_limited', status: 429, responseExcerpt: 'slow down' }),
+      'HTTP 429 rate limited: slow down',
+    );
+    assert.equal(
+      attemptErrorText({ outcome: 'http_5xx', status: 500, responseExcerpt: 'x'.repeat(400) }).length,
+      'HTTP 500: '.length + 300,
+    );
+  });
+});
+
+describe('endpointDeliverySummary', () => {
+  it('console: "next attempt" only while retrying; a dead-lettered delivery says so with its reason', () => {
+    assert.equal(endpointDeliverySummary({ state: 'delivered' }), 'delivered');
+    assert.equal(
+      endpointDeliverySummary({ state: 'retrying', nextAttemptAtMs: new Date(2025, 0, 5, 7, 3, 9).getTime() }),
+      'retrying, next attempt 2025-01-05 07:03:09',
+    );
+    assert.equal(
+      endpointDeliverySummary({ state: 'dead_lettered', reason: 'retries_exhausted', nextAttemptAtMs: 5 }),
+      'dead-lettered (retries_exhausted)',
+    );
+    assert.equal(endpointDeliverySummary({ state: 'failed' }), 'failed, no retry scheduled');
+    assert.equal(endpointDeliverySummary({}), 'unknown');
   });
 });

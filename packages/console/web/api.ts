@@ -178,6 +178,8 @@ export interface DeliveryAttempt {
   atMs?: number;
   nextRetryAtMs?: number;
   responseExcerpt?: string;
+  /** Why no response came (deliver's text), when none did. */
+  error?: string;
   /** Set for attempts of a replay (`dlq-{sequence}` or a replay request id). */
   replay?: string;
 }

@@ -199,3 +199,61 @@ export function secretWindowState(secret: { notBeforeMs?: number; notAfterMs?: n
   if (secret.notAfterMs !== undefined && now >= secret.notAfterMs) return 'expired';
   return 'active';
 }
+
+/**
+ * The error text of one delivery attempt, never "—" for a failure: the
+ * status and response excerpt when a response came back, else what the
+ * outcome class means (deliver's attempt records carry no error message, only
+ * the class and the time it took, so a timeout reads "timeout after N ms").
+ * Empty for a success. Pure.
+ */
+export function attemptErrorText(a: {
+  outcome?: string;
+  status?: number;
+  latencyMs?: number;
+  responseExcerpt?: string;
+  error?: string;
+}): string {
+  const recorded = (a.error ?? '').trim();
+  if (a.outcome !== 'success' && (a.status ?? 0) === 0 && recorded !== '') {
+    const outcome = a.outcome ?? 'failed';
+    return recorded.startsWith(outcome) ? recorded : `${outcome}: ${recorded}`;
+  }
+  const excerpt = truncate((a.responseExcerpt ?? '').trim(), 300);
+  const status = a.status ?? 0;
+  const withBody = (head: string): string => (excerpt === '' ? `${head} (empty body)` : `${head}: ${excerpt}`);
+  switch (a.outcome) {
+    case 'success':
+      return '';
+    case 'timeout':
+      return `timeout after ${Math.round(a.latencyMs ?? 0)} ms: no complete response in the endpoint's timeout`;
+    case 'connect':
+      return 'connection failed: refused or reset before a response (nothing listening, or a firewall)';
+    case 'dns':
+      return 'DNS lookup failed: the host name does not resolve';
+    case 'tls':
+      return 'TLS handshake failed: certificate not trusted, expired or for another host';
+    case 'blocked':
+      return "blocked: the address is private or not allowed (deliver's SSRF guard)";
+    case 'rate_limited':
+      return withBody(`HTTP ${status === 0 ? 429 : status} rate limited`);
+    default:
+      return status === 0 ? (a.outcome ?? 'failed') : withBody(`HTTP ${status}`);
+  }
+}
+
+/** "delivered", "retrying, next attempt 15:01:59", "dead-lettered (retries_exhausted)", "failed": one endpoint's final state. Pure. */
+export function endpointDeliverySummary(d: { state?: string; nextAttemptAtMs?: number; reason?: string }): string {
+  switch (d.state) {
+    case 'delivered':
+      return 'delivered';
+    case 'retrying':
+      return (d.nextAttemptAtMs ?? 0) > 0 ? `retrying, next attempt ${formatTime(d.nextAttemptAtMs)}` : 'retrying';
+    case 'dead_lettered':
+      return d.reason ? `dead-lettered (${d.reason})` : 'dead-lettered';
+    case 'failed':
+      return 'failed, no retry scheduled';
+    default:
+      return d.state || 'unknown';
+  }
+}

@@ -1,3 +1,6 @@
+// Browser-safe (no imports): the console bundle imports this module by its
+// own entry, `@hookstream/contracts/headers`.
+
 /**
  * The NATS header names of the hookstream envelope. The body of every message
  * is the sender's raw bytes; everything else travels in these headers.

@@ -94,6 +94,15 @@ export function endpointReplayMsgId(eventId: string, endpointId: string, request
   return `${eventId}:${endpointId}:replay:${requestId}`;
 }
 
+/**
+ * `{event}:{endpoint}:test`, the `Nats-Msg-Id` of the sample task control's
+ * SendTestEvent publishes on `hs.deliver.{endpoint}` (its event id is new
+ * each time, so the suffix only tells it apart from route's tasks). Pure.
+ */
+export function testEventMsgId(eventId: string, endpointId: string): string {
+  return `${eventId}:${endpointId}:test`;
+}
+
 const KEY_UNSAFE = /[^A-Za-z0-9_-]/g;
 
 /** The circuits bucket key of a replica's report on an endpoint: both parts reduced to KV-safe characters. Pure. */

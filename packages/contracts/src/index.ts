@@ -46,6 +46,7 @@ export {
   skippedRecordId,
   stageMsgId,
   taskMsgId,
+  testEventMsgId,
 } from './ids.ts';
 export {
   type DisabledReason,

@@ -131,6 +131,12 @@ export interface AttemptRecord {
   readonly next_retry_at: number | null;
   /** The first 1 KiB of the response body as text (empty when none). */
   readonly response_excerpt: string;
+  /**
+   * Why no response came, when none did (`timeout after 3000 ms`,
+   * `ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9`, a DNS or TLS error);
+   * absent when a response came back. At most 300 characters.
+   */
+  readonly error?: string;
   readonly at: number;
   /** The replay (`hs-replay`) of a replayed task; absent for the original delivery. Part of the row id. */
   readonly replay?: string;

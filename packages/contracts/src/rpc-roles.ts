@@ -3,8 +3,9 @@
 
 /**
  * Console roles, each including the one before: `viewer` reads, `operator`
- * also replays and purges dead letters, replays to endpoints and enables or
- * disables endpoints, `admin` may call every RPC (the control token is admin).
+ * also replays and purges dead letters, replays to endpoints, sends test
+ * events and enables or disables endpoints, `admin` may call every RPC (the
+ * control token is admin).
  */
 export type Role = 'viewer' | 'operator' | 'admin';
 
@@ -33,6 +34,8 @@ export const RPC_ROLES = Object.freeze({
   deleteEndpoint: 'admin',
   rotateEndpointSecret: 'admin',
   setEndpointEnabled: 'operator',
+  // A read: it stores nothing and tells a viewer no more than the endpoint page does.
+  checkFilter: 'viewer',
   createSchema: 'admin',
   getSchema: 'viewer',
   listSchemas: 'viewer',
@@ -47,6 +50,8 @@ export const RPC_ROLES = Object.freeze({
   listEvents: 'viewer',
   findEvents: 'viewer',
   replayToEndpoint: 'operator',
+  // Like a replay: it sends a request to the endpoint, it changes no configuration.
+  sendTestEvent: 'operator',
   stats: 'viewer',
   statsSeries: 'viewer',
   endpointHealth: 'viewer',

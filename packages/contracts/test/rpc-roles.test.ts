@@ -16,11 +16,12 @@ describe('rpc roles', () => {
       'endpointHealth',
       'sourceHealth',
       'getSource',
+      'checkFilter',
     ]) {
       assert.equal(mayCall('viewer', read), true, read);
       assert.equal(isRead(read), true, read);
     }
-    for (const op of ['replayDeadLetters', 'purgeDeadLetters', 'replayToEndpoint', 'setEndpointEnabled']) {
+    for (const op of ['replayDeadLetters', 'purgeDeadLetters', 'replayToEndpoint', 'setEndpointEnabled', 'sendTestEvent']) {
       assert.equal(mayCall('viewer', op), false, op);
       assert.equal(mayCall('operator', op), true, op);
       assert.equal(isRead(op), false, op);
@@ -41,7 +42,7 @@ describe('rpc roles', () => {
 
   it('rpc roles: every RPC names a role, and roles are ordered least first', () => {
     assert.deepEqual(ROLES, ['viewer', 'operator', 'admin']);
-    assert.equal(Object.keys(RPC_ROLES).length, 32);
+    assert.equal(Object.keys(RPC_ROLES).length, 34);
     for (const role of Object.values(RPC_ROLES)) assert.ok(ROLES.includes(role), role);
   });
 });

@@ -180,7 +180,10 @@ function attempt(o: Incoming<'attempt'>): ParsedRecord['row'] {
     e2e_ms: uint(o, 'e2e_ms'),
     next_retry_at: nullableUint(o, 'next_retry_at'),
     // The record promises at most 1 KiB; keep a bad producer from bloating rows.
-    response_excerpt: optStr(o, 'response_excerpt').slice(0, 1_024),
+    // An attempt without a response has no body: the column keeps deliver's
+    // `error` instead (control reads it back as the attempt's error), so no
+    // column is added to a table ClickHouse 18.16 cannot ALTER idempotently.
+    response_excerpt: (optStr(o, 'response_excerpt') || optStr(o, 'error')).slice(0, 1_024),
     at: uint(o, 'at'),
   };
 }

@@ -28,6 +28,10 @@ const attempt = (
   e2e_ms: e2e,
   next_retry_at: nextRetryOffset === null ? null : T0 + nextRetryOffset,
   response_excerpt: status === null ? '' : `HTTP ${status}`,
+  // Deliver writes `error` only when no response came back.
+  ...(status === null
+    ? { error: outcome === 'timeout' ? `timeout after ${latency} ms` : 'ECONNREFUSED: connect ECONNREFUSED 10.0.0.9:443' }
+    : {}),
   at: T0 + atOffset,
 });
 

@@ -30,8 +30,10 @@ describe('analytics records', () => {
     const parsed = parseRecord('hs.obs.attempt', bytes(ATTEMPTS[1]));
     assert.ok(parsed.ok);
     const { row_id: _, ...row } = parsed.row;
-    const { kind: __, ...record } = ATTEMPTS[1] as Record<string, unknown>;
-    assert.deepEqual(row, record);
+    const { kind: __, error, ...record } = ATTEMPTS[1] as Record<string, unknown>;
+    // No response came: the excerpt column keeps deliver's error.
+    assert.deepEqual(row, { ...record, response_excerpt: error });
+    assert.equal(error, 'timeout after 3000 ms');
     assert.equal(parsed.row.status, null);
   });
 

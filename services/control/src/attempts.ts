@@ -79,7 +79,9 @@ export function clickHouseAttempts(runner: SelectRunner, database: string): Atte
             latencyMs: Number(r.latency_ms),
             atMs: Number(r.at),
             nextRetryAtMs: Number(r.next_retry_at ?? 0),
-            responseExcerpt: r.response_excerpt,
+            // Without a response the column holds deliver's error (analytics' attempt row).
+            responseExcerpt: r.status === null ? '' : r.response_excerpt,
+            error: r.status === null ? r.response_excerpt : '',
             replay: replayOfAttemptRow(r.row_id, eventId, r.endpoint_id, Number(r.attempt)),
           })),
           note: '',

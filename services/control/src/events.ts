@@ -10,6 +10,7 @@ import {
   type LookupEntry,
   lookupPrefix,
   matchesEventType,
+  testEventMsgId,
   type Wants,
 } from '@hookstream/contracts';
 import { type DuplicateNote, decodeDuplicateNote, type EndpointConfig, type FilterCache, filterInputOf } from '@hookstream/models';
@@ -25,7 +26,7 @@ import {
   type StreamState,
 } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import type { MsgHdrs } from '@nats-io/transport-node';
+import { type MsgHdrs, headers as natsHeaders } from '@nats-io/transport-node';
 import { invalid, RpcError } from './errors.ts';
 import type { Page } from './records.ts';
 
@@ -106,6 +107,9 @@ export function endpointReplayHeaders(source: MsgHdrs | undefined, endpointId: s
   h.set(Header.endpointId, endpointId);
   return h;
 }
+
+/** The `hs-source` of SendTestEvent's samples, so analytics and the event page tell them from real traffic. */
+export const TEST_EVENT_SOURCE = '_test';
 
 function viewOf(
   msg: { seq: number; subject: string; header?: MsgHdrs | undefined; data: Uint8Array; time: Date },
@@ -399,6 +403,32 @@ export class EventStore {
     if (result === 'unwanted') return { replayed: 0, duplicates: 0, skipped: 1, truncated: false };
     if (result === 'gone') throw new RpcError(status.NOT_FOUND, `event ${eventId} left ${this.#t.streams.events} during the replay`);
     return { replayed: result === 'stored' ? 1 : 0, duplicates: result === 'duplicate' ? 1 : 0, skipped: 0, truncated: false };
+  }
+
+  /**
+   * Publishes a sample delivery task for `endpoint` on `hs.deliver.{endpoint}`
+   * with the envelope headers route sets (event id, source `_test`, type,
+   * received-at, endpoint id), so deliver signs, retries, records and
+   * dead-letters it like any task. Not stored in HS_EVENTS: no other
+   * endpoint and no consumer of `events.>` sees it. Resolves to the subject
+   * on the PubAck; throws what the publish throws.
+   */
+  async publishTestTask(endpoint: EndpointConfig, eventId: string, eventType: string, nowMs: number): Promise<string> {
+    const subject = this.#t.deliver(endpoint.id);
+    const h = natsHeaders();
+    h.set(Header.eventId, eventId);
+    h.set(Header.source, TEST_EVENT_SOURCE);
+    h.set(Header.eventType, eventType);
+    h.set(Header.receivedAt, String(nowMs));
+    h.set(Header.endpointId, endpoint.id);
+    const body = JSON.stringify({
+      type: eventType,
+      test: true,
+      message: `A test event from hookstream for endpoint ${endpoint.id}.`,
+      sent_at: new Date(nowMs).toISOString(),
+    });
+    await this.#js.publish(subject, body, { headers: h, msgID: testEventMsgId(eventId, endpoint.id), timeout: 5_000 });
+    return subject;
   }
 
   /**

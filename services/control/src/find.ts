@@ -36,6 +36,8 @@ function attemptError(a: DeliveryAttempt): string {
   const parts = [a.outcome];
   if (a.status !== 0) parts.push(`HTTP ${a.status}`);
   if (a.responseExcerpt !== '') parts.push(a.responseExcerpt);
+  // Without a response: deliver's own words (`timeout after 3000 ms`, `connect ECONNREFUSED …`).
+  if (a.error !== '') parts.push(a.error);
   return parts.join(': ');
 }
 

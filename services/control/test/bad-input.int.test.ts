@@ -192,6 +192,7 @@ describe('control: bad client input against a real nats-server', () => {
     const fields = ['id', 'source', 'endpoint', 'endpointId', 'eventId', 'eventType', 'typePattern', 'configJson', 'schemaJson'];
     fields.push('description', 'pageToken', 'pageSize', 'revision', 'sequence', 'sinceMs', 'untilMs', 'limit', 'maxPerSecond');
     fields.push('stepSeconds', 'requestId', 'newSecret', 'newSecretId', 'previousValidUntilMs', 'enabled', 'newestFirst', 'filter');
+    fields.push('expression');
     const values: unknown[] = [
       '>',
       '../../x',

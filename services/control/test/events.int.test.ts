@@ -425,6 +425,7 @@ describe('control: GetEvent attempts from a real ClickHouse', () => {
         nextRetryAtMs: 2_000,
         responseExcerpt: 'bad gateway',
         replay: '',
+        error: '',
       },
       {
         endpointId: 'wh',
@@ -436,6 +437,7 @@ describe('control: GetEvent attempts from a real ClickHouse', () => {
         nextRetryAtMs: 3_000,
         responseExcerpt: 'bad gateway',
         replay: '',
+        error: '',
       },
       {
         endpointId: 'wh',
@@ -447,6 +449,7 @@ describe('control: GetEvent attempts from a real ClickHouse', () => {
         nextRetryAtMs: 0,
         responseExcerpt: 'ok',
         replay: 'dlq-9',
+        error: '',
       },
       {
         endpointId: 'wh',
@@ -458,6 +461,7 @@ describe('control: GetEvent attempts from a real ClickHouse', () => {
         nextRetryAtMs: 0,
         responseExcerpt: 'ok',
         replay: 'dlq-9',
+        error: '',
       },
     ]);
   });

@@ -13,6 +13,7 @@ const attempt = (endpointId: string, atMs: number, outcome: string, nextRetryAtM
   nextRetryAtMs,
   responseExcerpt,
   replay: '',
+  error: '',
 });
 
 describe('find', () => {
@@ -53,5 +54,10 @@ describe('find', () => {
         ['c', 'failed', 1, 0, 'connect'],
       ],
     );
+  });
+
+  it("find: a failed attempt without a response names deliver's recorded error", () => {
+    const [got] = endpointDeliveries([{ ...attempt('d', 1, 'connect', 9), error: 'connect ECONNREFUSED 10.0.0.9:443' }], []);
+    assert.equal(got?.lastError, 'connect: connect ECONNREFUSED 10.0.0.9:443');
   });
 });

@@ -60,3 +60,25 @@ export function classifyError(err: unknown, timedOut: boolean): Classification {
   }
   return { outcome: 'connect', retryable: true };
 }
+
+/**
+ * The error text of a request that got no HTTP status, for the attempt
+ * record's `error`: `timeout after {timeoutMs} ms` for our own deadline,
+ * else the error codes on the way down its causes and the innermost message
+ * (`ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9`, `ENOTFOUND: getaddrinfo
+ * ENOTFOUND hooks.example`, the SSRF guard's refusal). At most 300
+ * characters. Pure.
+ */
+export function describeError(err: unknown, timedOut: boolean, timeoutMs: number): string {
+  if (timedOut) return `timeout after ${timeoutMs} ms`;
+  let inner: unknown = err;
+  for (let depth = 0; depth < 5; depth++) {
+    const cause = (inner as { cause?: unknown } | null)?.cause;
+    if (typeof cause !== 'object' || cause === null) break;
+    inner = cause;
+  }
+  const message = inner instanceof Error ? inner.message : String(inner);
+  const codes = [...new Set(codesOf(err))];
+  const text = codes.length === 0 || message.includes(codes[0] ?? '') ? message : `${codes.join(', ')}: ${message}`;
+  return text.slice(0, 300);
+}

@@ -11,7 +11,7 @@ import type { EndpointConfig } from '@hookstream/models';
 import { type Outcome, type StageMessage, senderHeader } from '@hookstream/runtime';
 import { signStandardWebhooks } from '@hookstream/signing';
 import { nextDelayMs, parseRetryAfter, withinRetryWindow } from './backoff.ts';
-import { type Classification, classifyError, classifyStatus } from './classify.ts';
+import { type Classification, classifyError, classifyStatus, describeError } from './classify.ts';
 import type { HttpSender, SendResult } from './http-client.ts';
 import { queueKey, readTask, type Task } from './task.ts';
 import type { EndpointGates, Verdict } from './throttle.ts';
@@ -378,6 +378,7 @@ async function settleAttempt(
     e2e_ms: Math.max(0, end - task.receivedAtMs),
     next_retry_at: nextRetryAt,
     response_excerpt: result.kind === 'response' ? result.excerpt : '',
+    ...(result.kind === 'error' ? { error: describeError(result.error, result.timedOut, endpoint.timeoutMs) } : {}),
     at: end,
     ...(task.replayId !== '' ? { replay: task.replayId } : {}),
     request_id: requestId,

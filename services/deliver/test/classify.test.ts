@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyError, classifyStatus } from '../src/classify.ts';
+import { classifyError, classifyStatus, describeError } from '../src/classify.ts';
 import { BlockedAddressError } from '../src/ssrf.ts';
 
 describe('classification', () => {
@@ -49,5 +49,18 @@ describe('classification', () => {
     assert.equal(classifyError(coded('CERT_HAS_EXPIRED'), false).outcome, 'tls');
     assert.equal(classifyError(new Error('wrapped', { cause: coded('UNABLE_TO_VERIFY_LEAF_SIGNATURE') }), false).outcome, 'tls');
     for (const code of ['ENOTFOUND', 'ECONNREFUSED', 'CERT_HAS_EXPIRED']) assert.equal(classifyError(coded(code), false).retryable, true);
+  });
+});
+
+describe('describeError', () => {
+  it('deliver: an attempt without a response records why: our timeout with its limit, else the codes and the innermost message', () => {
+    assert.equal(describeError(new Error('This operation was aborted'), true, 3000), 'timeout after 3000 ms');
+    const refused = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }),
+    });
+    assert.equal(describeError(refused, false, 3000), 'connect ECONNREFUSED 127.0.0.1:9');
+    const dns = Object.assign(new Error('lookup failed'), { code: 'ENOTFOUND' });
+    assert.equal(describeError(dns, false, 3000), 'ENOTFOUND: lookup failed');
+    assert.equal(describeError('x'.repeat(400), false, 3000).length, 300);
   });
 });

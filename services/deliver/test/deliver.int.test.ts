@@ -124,6 +124,7 @@ describe('deliver against a real nats-server and real HTTP endpoints', () => {
     console.log(`# 429 Retry-After: 2 -> second request after ${gap.toFixed(0)} ms`);
     assert.ok(gap >= 2_000, `retried after ${gap} ms`);
     assert.equal(records[0]?.outcome, 'rate_limited');
+    assert.equal(records[0]?.error, undefined, 'a response came back: no error');
     assert.equal(records[1]?.outcome, 'success');
     await ep.close();
   });
@@ -139,6 +140,8 @@ describe('deliver against a real nats-server and real HTTP endpoints', () => {
     console.log(`# hanging endpoint: attempt latency ${String(first?.latency_ms)} ms, connection dropped after ${held.toFixed(0)} ms`);
     assert.equal(first?.outcome, 'timeout');
     assert.equal(first?.status, null);
+    assert.equal(first?.error, 'timeout after 300 ms', 'the record says why no response came');
+    assert.equal(first?.response_excerpt, '');
     assert.ok(Number(first?.latency_ms) >= 290 && Number(first?.latency_ms) < 1_000, `latency ${String(first?.latency_ms)}`);
     assert.ok(held >= 250 && held < 1_000, `held ${held}`);
     // The retry window (600 ms) closes: dead-lettered as retries_exhausted.

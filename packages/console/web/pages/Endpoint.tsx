@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import {
+  ApiError,
   type Endpoint,
   type EndpointHealthResponse,
   type ListDeadLettersResponse,
@@ -10,7 +11,9 @@ import {
 } from '../api.ts';
 import { ErrorAlert, Figure, Loading, StatusMessage, Time } from '../components/common.tsx';
 import { DeadLetterTable } from '../components/DeadLetterTable.tsx';
+import { CreateEndpointForm, EndpointConfigSection } from '../components/EndpointConfig.tsx';
 import { StatsCharts } from '../components/StatsCharts.tsx';
+import { TestEventSection } from '../components/TestEvent.tsx';
 import {
   circuitSummary,
   deadLetterReplaySummary,
@@ -149,9 +152,12 @@ export function EndpointPage({ id, role }: { id: string; role: Role | undefined 
   const statusOf = (where: 'toggle' | 'failed' | 'range'): string => (status.where === where ? status.text : '');
   const announcer = (where: 'toggle' | 'failed' | 'range') => (text: string) => setStatus({ where, text });
   const toggle = useAction((enabled: boolean) => rpc<Endpoint>('SetEndpointEnabled', { id, enabled }));
+  const [createdSecret, setCreatedSecret] = useState('');
   const e = health.data?.endpoints?.find((x) => x.endpointId === id) ?? health.data?.endpoints?.[0];
   const stats = e?.stats;
   const failure = e?.lastFailure;
+  // Nothing under this id (EndpointHealth answers NOT_FOUND): an admin may create it here.
+  const missing = (health.data !== undefined && e === undefined) || (health.error instanceof ApiError && health.error.status === 404);
 
   const onToggle = async (): Promise<void> => {
     const enabled = !(e?.enabled ?? false);
@@ -175,6 +181,20 @@ export function EndpointPage({ id, role }: { id: string; role: Role | undefined 
       {health.data !== undefined && e === undefined && (
         <p role="alert" class="alert">
           No endpoint {id} is configured.
+        </p>
+      )}
+      {missing && can(role, 'createEndpoint') && createdSecret === '' && (
+        <CreateEndpointForm
+          id={id}
+          onCreated={(secret) => {
+            setCreatedSecret(secret);
+            health.reload();
+          }}
+        />
+      )}
+      {createdSecret !== '' && (
+        <p class="note">
+          Endpoint {id} created. Its signing secret, shown once: <code class="break">{createdSecret}</code>
         </p>
       )}
       {e !== undefined && (
@@ -225,6 +245,8 @@ export function EndpointPage({ id, role }: { id: string; role: Role | undefined 
           </dl>
         </section>
       )}
+      {e !== undefined && <EndpointConfigSection id={id} role={role} />}
+      {e !== undefined && can(role, 'sendTestEvent') && <TestEventSection id={id} />}
       <StatsCharts endpoint={id} />
       <FailedDeliveries id={id} role={role} status={statusOf('failed')} announce={announcer('failed')} />
       {can(role, 'replayToEndpoint') && <ReplayRangeForm id={id} status={statusOf('range')} announce={announcer('range')} />}

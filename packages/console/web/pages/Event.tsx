@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type HsEvent, type ListEndpointsResponse, type ReplayToEndpointResponse, type Role, rpc } from '../api.ts';
-import { ErrorAlert, Figure, HeadersTable, Loading, StatusMessage, TableWrap, Time } from '../components/common.tsx';
-import { decodePayload, endpointReplaySummary, eventStateSummary, formatBytes, formatDuration, formatStatusOutcome } from '../format.ts';
+import { ErrorAlert, Figure, HeadersTable, Loading, StatusMessage, Time } from '../components/common.tsx';
+import { EndpointAttempts } from '../components/EndpointAttempts.tsx';
+import { decodePayload, endpointReplaySummary, eventStateSummary, formatBytes } from '../format.ts';
 import { useAction, useNow, usePoll } from '../hooks.ts';
 import { can } from '../roles.ts';
-import { deadLettersHref, endpointHref, eventHref } from '../router.ts';
+import { deadLettersHref, eventHref } from '../router.ts';
 
 function ReplayForm({ eventId, onReplayed }: { eventId: string; onReplayed: () => void }) {
   const [endpoints, setEndpoints] = useState<string[] | undefined>(undefined);
@@ -148,54 +149,7 @@ export function EventPage({ id, role }: { id: string; role: Role | undefined }) 
           <section aria-labelledby="attempts-heading">
             <h2 id="attempts-heading">Delivery attempts</h2>
             {e.attemptsNote && <p class="note">{e.attemptsNote}</p>}
-            <TableWrap>
-              <table>
-                <caption>Delivery attempts</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Endpoint</th>
-                    <th scope="col">Attempt</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Outcome</th>
-                    <th scope="col">Latency</th>
-                    <th scope="col">At</th>
-                    <th scope="col">Next retry</th>
-                    <th scope="col">Response</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {attempts.length === 0 ? (
-                    <tr>
-                      <td colSpan={8} class="empty">
-                        No delivery attempts recorded.
-                      </td>
-                    </tr>
-                  ) : (
-                    attempts.map((a) => (
-                      <tr key={`${a.endpointId ?? ''}:${a.replay ?? ''}:${a.attempt ?? 0}:${a.atMs ?? 0}`}>
-                        <td>{a.endpointId ? <a href={endpointHref(a.endpointId)}>{a.endpointId}</a> : '—'}</td>
-                        <td class="num">
-                          {a.attempt ?? 0}
-                          {a.replay && <span class="muted block">replay {a.replay}</span>}
-                        </td>
-                        <td class="num">{(a.status ?? 0) === 0 ? 'no response' : a.status}</td>
-                        <td>
-                          <span class={a.outcome === 'success' ? 'pill ok' : 'pill bad'}>{formatStatusOutcome(0, a.outcome)}</span>
-                        </td>
-                        <td class="num">{formatDuration(a.latencyMs ?? 0)}</td>
-                        <td class="nowrap">
-                          <Time ms={a.atMs} now={now} />
-                        </td>
-                        <td class="nowrap">
-                          {(a.nextRetryAtMs ?? 0) === 0 ? <span class="muted">none</span> : <Time ms={a.nextRetryAtMs} now={now} />}
-                        </td>
-                        <td class="excerpt">{a.responseExcerpt || <span class="muted">—</span>}</td>
-                      </tr>
-                    ))
-                  )}
-                </tbody>
-              </table>
-            </TableWrap>
+            <EndpointAttempts eventId={id} attempts={attempts} now={now} />
           </section>
 
           <section aria-labelledby="payload-heading">

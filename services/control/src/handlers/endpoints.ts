@@ -1,3 +1,5 @@
+import { checkFilter } from '@hookstream/models';
+import type * as pb from '@hookstream/proto';
 import type { Handlers, ResolvedDeps } from '../handlers.ts';
 import { pageSize, revisionOf } from '../records.ts';
 import { restoreRedacted } from '../secrets.ts';
@@ -12,7 +14,25 @@ type EndpointRpc =
   | 'updateEndpoint'
   | 'deleteEndpoint'
   | 'rotateEndpointSecret'
-  | 'setEndpointEnabled';
+  | 'setEndpointEnabled'
+  | 'checkFilter';
+
+/**
+ * Checks a CEL filter with the endpoint writes' own {@link checkFilter} (so
+ * what it accepts, CreateEndpoint and UpdateEndpoint accept, and route
+ * compiles), turning the refusal into an answer with the parser's line and
+ * column when its message carries `<input>:L:C:`. Pure; never throws.
+ */
+export function checkFilterAnswer(expression: string): pb.CheckFilterResponse {
+  try {
+    checkFilter(expression);
+    return { ok: true, error: '', line: 0, column: 0 };
+  } catch (err) {
+    const error = (err as Error).message;
+    const at = /<input>:(\d+):(\d+):/.exec(error);
+    return { ok: false, error, line: Number(at?.[1] ?? 0), column: Number(at?.[2] ?? 0) };
+  }
+}
 
 /** The endpoint RPCs over the endpoints bucket; secrets are shown only in the answers to CreateEndpoint and RotateEndpointSecret. */
 export function endpointHandlers(deps: ResolvedDeps): Pick<Handlers, EndpointRpc> {
@@ -47,5 +67,6 @@ export function endpointHandlers(deps: ResolvedDeps): Pick<Handlers, EndpointRpc
       }
       return recordOut(updated);
     },
+    checkFilter: async (req) => checkFilterAnswer(req.expression),
   };
 }

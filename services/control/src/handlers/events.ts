@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { Header } from '@hookstream/contracts';
 import type { Event, FoundEvent } from '@hookstream/proto';
@@ -14,7 +14,20 @@ import { type Page, pageSize } from '../records.ts';
 import { HOUR_MS, recordId, requireId, timeRange } from './request.ts';
 
 /** The event RPCs. */
-type EventRpc = 'getEvent' | 'listEvents' | 'replayToEndpoint' | 'findEvents';
+type EventRpc = 'getEvent' | 'listEvents' | 'replayToEndpoint' | 'findEvents' | 'sendTestEvent';
+
+/** The type of SendTestEvent's sample when the request names none. */
+export const TEST_EVENT_TYPE = 'hookstream.test';
+
+/** A UUIDv7 minted at `nowMs` (48-bit time, version 7, variant 10, random rest), like ingest's event ids. */
+function uuidV7(nowMs: number): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(nowMs, 0, 6);
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x70;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+  const hex = b.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
 
 const MAX_EVENT_REPLAY = 100_000;
 
@@ -61,6 +74,9 @@ async function eventById(
     return { event: duplicateOut(duplicate, await locateEvent(deps.events, duplicate.first_event_id)), deadLetters: [] };
   const deadLetters = await deps.events.deadLettersOf(id);
   if (deadLetters.length > 0) return { event: deadLetteredOut(id, deadLetters), deadLetters };
+  // Known only by its delivery attempts: a SendTestEvent sample (never in HS_EVENTS), or an event aged out of it.
+  const { attempts } = await deps.attempts.attempts(id);
+  if (attempts.length > 0) return { event: { ...deadLetteredOut(id, []), attempts }, deadLetters: [] };
   return undefined;
 }
 
@@ -138,6 +154,18 @@ export function eventHandlers(deps: ResolvedDeps): Pick<Handlers, EventRpc> {
         );
       }
       return { found };
+    },
+    sendTestEvent: async (req) => {
+      const endpoint = (await deps.endpoints.require(recordId(req.endpointId, 'endpoint_id'))).record;
+      if (!endpoint.enabled) throw new RpcError(status.FAILED_PRECONDITION, `endpoint ${endpoint.id} is disabled: enable it first`);
+      const eventType = req.eventType === '' ? TEST_EVENT_TYPE : req.eventType;
+      if (!/^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$/.test(eventType)) {
+        throw invalid('event_type', 'dot-separated letters, digits, "_" and "-", e.g. hookstream.test');
+      }
+      const now = deps.now();
+      const eventId = uuidV7(now);
+      const subject = await deps.events.publishTestTask(endpoint, eventId, eventType, now);
+      return { eventId, subject };
     },
     replayToEndpoint: async (req) => {
       if (req.sinceMs <= 0 && req.eventId === '') throw invalid('since_ms', 'is required (epoch ms) unless event_id is set');

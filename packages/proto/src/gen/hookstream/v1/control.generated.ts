@@ -125,6 +125,21 @@ export interface SetEndpointEnabledRequest {
   revision: number;
 }
 
+export interface CheckFilterRequest {
+  /** The CEL expression, as an endpoint's `filter` would hold it. */
+  expression: string;
+}
+
+export interface CheckFilterResponse {
+  /** True when an endpoint may store this filter. */
+  ok: boolean;
+  /** Why not, when `ok` is false (e.g. `filter does not compile: ...`). */
+  error: string;
+  /** The 1-based line and column the error points at, when the parser gives one; 0 otherwise. */
+  line: number;
+  column: number;
+}
+
 export interface RotateSecretRequest {
   /** The source or endpoint id. */
   id: string;
@@ -362,6 +377,13 @@ export interface DeliveryAttempt {
    * empty for the original delivery.
    */
   replay: string;
+  /**
+   * Why no response came, when none did (`timeout after 3000 ms`,
+   * `ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9`, a DNS or TLS error);
+   * empty when a response came back, and for attempts recorded before
+   * deliver wrote it.
+   */
+  error: string;
 }
 
 export interface Event {
@@ -529,6 +551,19 @@ export interface FoundEvent {
 export interface FindEventsResponse {
   /** Newest first; at most 20. */
   found: FoundEvent[];
+}
+
+export interface SendTestEventRequest {
+  endpointId: string;
+  /** The sample's type; `hookstream.test` when empty. */
+  eventType: string;
+}
+
+export interface SendTestEventResponse {
+  /** The sample's event id (a UUIDv7; the `webhook-id` the endpoint receives). */
+  eventId: string;
+  /** The `hs.deliver.{endpoint}` subject it was published on. */
+  subject: string;
 }
 
 export interface ReplayToEndpointRequest {
@@ -2127,6 +2162,190 @@ export const SetEndpointEnabledRequest: MessageFns<SetEndpointEnabledRequest> = 
     message.id = object.id ?? "";
     message.enabled = object.enabled ?? false;
     message.revision = object.revision ?? 0;
+    return message;
+  },
+};
+
+function createBaseCheckFilterRequest(): CheckFilterRequest {
+  return { expression: "" };
+}
+
+export const CheckFilterRequest: MessageFns<CheckFilterRequest> = {
+  encode(message: CheckFilterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.expression !== "") {
+      writer.uint32(10).string(message.expression);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckFilterRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckFilterRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.expression = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckFilterRequest {
+    return { expression: isSet(object.expression) ? globalThis.String(object.expression) : "" };
+  },
+
+  toJSON(message: CheckFilterRequest): unknown {
+    const obj: any = {};
+    if (message.expression !== "") {
+      obj.expression = message.expression;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CheckFilterRequest>): CheckFilterRequest {
+    return CheckFilterRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CheckFilterRequest>): CheckFilterRequest {
+    const message = createBaseCheckFilterRequest();
+    message.expression = object.expression ?? "";
+    return message;
+  },
+};
+
+function createBaseCheckFilterResponse(): CheckFilterResponse {
+  return { ok: false, error: "", line: 0, column: 0 };
+}
+
+export const CheckFilterResponse: MessageFns<CheckFilterResponse> = {
+  encode(message: CheckFilterResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    if (message.error !== "") {
+      writer.uint32(18).string(message.error);
+    }
+    if (message.line !== 0) {
+      writer.uint32(24).uint32(message.line);
+    }
+    if (message.column !== 0) {
+      writer.uint32(32).uint32(message.column);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckFilterResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckFilterResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.line = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.column = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckFilterResponse {
+    return {
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      line: isSet(object.line) ? globalThis.Number(object.line) : 0,
+      column: isSet(object.column) ? globalThis.Number(object.column) : 0,
+    };
+  },
+
+  toJSON(message: CheckFilterResponse): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.line !== 0) {
+      obj.line = Math.round(message.line);
+    }
+    if (message.column !== 0) {
+      obj.column = Math.round(message.column);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CheckFilterResponse>): CheckFilterResponse {
+    return CheckFilterResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CheckFilterResponse>): CheckFilterResponse {
+    const message = createBaseCheckFilterResponse();
+    message.ok = object.ok ?? false;
+    message.error = object.error ?? "";
+    message.line = object.line ?? 0;
+    message.column = object.column ?? 0;
     return message;
   },
 };
@@ -5027,6 +5246,7 @@ function createBaseDeliveryAttempt(): DeliveryAttempt {
     nextRetryAtMs: 0,
     responseExcerpt: "",
     replay: "",
+    error: "",
   };
 }
 
@@ -5058,6 +5278,9 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
     }
     if (message.replay !== "") {
       writer.uint32(74).string(message.replay);
+    }
+    if (message.error !== "") {
+      writer.uint32(82).string(message.error);
     }
     return writer;
   },
@@ -5147,6 +5370,14 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
             message.replay = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5190,6 +5421,7 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
         ? globalThis.String(object.response_excerpt)
         : "",
       replay: isSet(object.replay) ? globalThis.String(object.replay) : "",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
     };
   },
 
@@ -5222,6 +5454,9 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
     if (message.replay !== "") {
       obj.replay = message.replay;
     }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
     return obj;
   },
 
@@ -5239,6 +5474,7 @@ export const DeliveryAttempt: MessageFns<DeliveryAttempt> = {
     message.nextRetryAtMs = object.nextRetryAtMs ?? 0;
     message.responseExcerpt = object.responseExcerpt ?? "";
     message.replay = object.replay ?? "";
+    message.error = object.error ?? "";
     return message;
   },
 };
@@ -6667,6 +6903,188 @@ export const FindEventsResponse: MessageFns<FindEventsResponse> = {
   fromPartial(object: DeepPartial<FindEventsResponse>): FindEventsResponse {
     const message = createBaseFindEventsResponse();
     message.found = object.found?.map((e) => FoundEvent.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSendTestEventRequest(): SendTestEventRequest {
+  return { endpointId: "", eventType: "" };
+}
+
+export const SendTestEventRequest: MessageFns<SendTestEventRequest> = {
+  encode(message: SendTestEventRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    if (message.eventType !== "") {
+      writer.uint32(18).string(message.eventType);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendTestEventRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendTestEventRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.eventType = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SendTestEventRequest {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+      eventType: isSet(object.eventType)
+        ? globalThis.String(object.eventType)
+        : isSet(object.event_type)
+        ? globalThis.String(object.event_type)
+        : "",
+    };
+  },
+
+  toJSON(message: SendTestEventRequest): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    if (message.eventType !== "") {
+      obj.eventType = message.eventType;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SendTestEventRequest>): SendTestEventRequest {
+    return SendTestEventRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SendTestEventRequest>): SendTestEventRequest {
+    const message = createBaseSendTestEventRequest();
+    message.endpointId = object.endpointId ?? "";
+    message.eventType = object.eventType ?? "";
+    return message;
+  },
+};
+
+function createBaseSendTestEventResponse(): SendTestEventResponse {
+  return { eventId: "", subject: "" };
+}
+
+export const SendTestEventResponse: MessageFns<SendTestEventResponse> = {
+  encode(message: SendTestEventResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.subject !== "") {
+      writer.uint32(18).string(message.subject);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendTestEventResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendTestEventResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SendTestEventResponse {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+    };
+  },
+
+  toJSON(message: SendTestEventResponse): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SendTestEventResponse>): SendTestEventResponse {
+    return SendTestEventResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SendTestEventResponse>): SendTestEventResponse {
+    const message = createBaseSendTestEventResponse();
+    message.eventId = object.eventId ?? "";
+    message.subject = object.subject ?? "";
     return message;
   },
 };
@@ -10193,6 +10611,21 @@ export const ControlPlaneService = {
     responseSerialize: (value: Endpoint): Buffer => Buffer.from(Endpoint.encode(value).finish()),
     responseDeserialize: (value: Buffer): Endpoint => Endpoint.decode(value),
   },
+  /**
+   * Compiles a CEL filter with the checks route and the endpoint writes use
+   * (length, syntax, comprehension nesting) and says whether it is accepted;
+   * a refused expression is an answer (`ok` false, `error`), not an error
+   * status. Nothing is stored or evaluated. The console calls it as you type.
+   */
+  checkFilter: {
+    path: "/hookstream.v1.ControlPlane/CheckFilter" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CheckFilterRequest): Buffer => Buffer.from(CheckFilterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CheckFilterRequest => CheckFilterRequest.decode(value),
+    responseSerialize: (value: CheckFilterResponse): Buffer => Buffer.from(CheckFilterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CheckFilterResponse => CheckFilterResponse.decode(value),
+  },
   /** JSON Schemas per (source, event type) (`hs_schemas`). The schema must compile. */
   createSchema: {
     path: "/hookstream.v1.ControlPlane/CreateSchema" as const,
@@ -10361,6 +10794,24 @@ export const ControlPlaneService = {
       Buffer.from(ReplayToEndpointResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReplayToEndpointResponse => ReplayToEndpointResponse.decode(value),
   },
+  /**
+   * Publishes a sample delivery task for one endpoint on `hs.deliver.{endpoint}`
+   * (`Nats-Msg-Id` `{event id}:{endpoint id}:test`), so deliver signs, sends,
+   * retries and records it like any delivery; the event is not stored in
+   * HS_EVENTS, so no other endpoint sees it. Answers with the new event id:
+   * GetEvent answers for it from its attempts once deliver recorded one
+   * (ClickHouse). FAILED_PRECONDITION when the endpoint is disabled.
+   */
+  sendTestEvent: {
+    path: "/hookstream.v1.ControlPlane/SendTestEvent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SendTestEventRequest): Buffer => Buffer.from(SendTestEventRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SendTestEventRequest => SendTestEventRequest.decode(value),
+    responseSerialize: (value: SendTestEventResponse): Buffer =>
+      Buffer.from(SendTestEventResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SendTestEventResponse => SendTestEventResponse.decode(value),
+  },
   /** Per-endpoint delivery summaries from ClickHouse (UNIMPLEMENTED without HS_CLICKHOUSE_URL). */
   stats: {
     path: "/hookstream.v1.ControlPlane/Stats" as const,
@@ -10450,6 +10901,13 @@ export interface ControlPlaneServer extends UntypedServiceImplementation {
   deleteEndpoint: handleUnaryCall<DeleteEndpointRequest, DeleteResponse>;
   rotateEndpointSecret: handleUnaryCall<RotateSecretRequest, RotateSecretResponse>;
   setEndpointEnabled: handleUnaryCall<SetEndpointEnabledRequest, Endpoint>;
+  /**
+   * Compiles a CEL filter with the checks route and the endpoint writes use
+   * (length, syntax, comprehension nesting) and says whether it is accepted;
+   * a refused expression is an answer (`ok` false, `error`), not an error
+   * status. Nothing is stored or evaluated. The console calls it as you type.
+   */
+  checkFilter: handleUnaryCall<CheckFilterRequest, CheckFilterResponse>;
   /** JSON Schemas per (source, event type) (`hs_schemas`). The schema must compile. */
   createSchema: handleUnaryCall<CreateSchemaRequest, Schema>;
   getSchema: handleUnaryCall<GetSchemaRequest, Schema>;
@@ -10496,6 +10954,15 @@ export interface ControlPlaneServer extends UntypedServiceImplementation {
    * (`hs.deliver.{endpoint}`, `Nats-Msg-Id` `{event id}:{endpoint id}:replay:{request id}`).
    */
   replayToEndpoint: handleUnaryCall<ReplayToEndpointRequest, ReplayToEndpointResponse>;
+  /**
+   * Publishes a sample delivery task for one endpoint on `hs.deliver.{endpoint}`
+   * (`Nats-Msg-Id` `{event id}:{endpoint id}:test`), so deliver signs, sends,
+   * retries and records it like any delivery; the event is not stored in
+   * HS_EVENTS, so no other endpoint sees it. Answers with the new event id:
+   * GetEvent answers for it from its attempts once deliver recorded one
+   * (ClickHouse). FAILED_PRECONDITION when the endpoint is disabled.
+   */
+  sendTestEvent: handleUnaryCall<SendTestEventRequest, SendTestEventResponse>;
   /** Per-endpoint delivery summaries from ClickHouse (UNIMPLEMENTED without HS_CLICKHOUSE_URL). */
   stats: handleUnaryCall<StatsRequest, StatsResponse>;
   /**
@@ -10723,6 +11190,27 @@ export interface ControlPlaneClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Endpoint) => void,
+  ): ClientUnaryCall;
+  /**
+   * Compiles a CEL filter with the checks route and the endpoint writes use
+   * (length, syntax, comprehension nesting) and says whether it is accepted;
+   * a refused expression is an answer (`ok` false, `error`), not an error
+   * status. Nothing is stored or evaluated. The console calls it as you type.
+   */
+  checkFilter(
+    request: CheckFilterRequest,
+    callback: (error: ServiceError | null, response: CheckFilterResponse) => void,
+  ): ClientUnaryCall;
+  checkFilter(
+    request: CheckFilterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CheckFilterResponse) => void,
+  ): ClientUnaryCall;
+  checkFilter(
+    request: CheckFilterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CheckFilterResponse) => void,
   ): ClientUnaryCall;
   /** JSON Schemas per (source, event type) (`hs_schemas`). The schema must compile. */
   createSchema(
@@ -10962,6 +11450,29 @@ export interface ControlPlaneClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReplayToEndpointResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Publishes a sample delivery task for one endpoint on `hs.deliver.{endpoint}`
+   * (`Nats-Msg-Id` `{event id}:{endpoint id}:test`), so deliver signs, sends,
+   * retries and records it like any delivery; the event is not stored in
+   * HS_EVENTS, so no other endpoint sees it. Answers with the new event id:
+   * GetEvent answers for it from its attempts once deliver recorded one
+   * (ClickHouse). FAILED_PRECONDITION when the endpoint is disabled.
+   */
+  sendTestEvent(
+    request: SendTestEventRequest,
+    callback: (error: ServiceError | null, response: SendTestEventResponse) => void,
+  ): ClientUnaryCall;
+  sendTestEvent(
+    request: SendTestEventRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SendTestEventResponse) => void,
+  ): ClientUnaryCall;
+  sendTestEvent(
+    request: SendTestEventRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SendTestEventResponse) => void,
   ): ClientUnaryCall;
   /** Per-endpoint delivery summaries from ClickHouse (UNIMPLEMENTED without HS_CLICKHOUSE_URL). */
   stats(
