@@ -196,6 +196,10 @@ export interface SourceStats {
   readonly rejections: Readonly<Record<string, number>>;
   /** Events dropped as duplicates by dedup. */
   readonly duplicates: number;
+  /** Requests ingest answered for this source, whatever the answer (`received`). */
+  readonly received: number;
+  /** Of those, the ones ingest accepted (status 202): acceptance rate = acceptedRequests / received. */
+  readonly acceptedRequests: number;
 }
 
 /** The window and optional source of a source stats question. */
@@ -206,13 +210,15 @@ export interface SourceQuery {
 }
 
 /**
- * Rejections (by stage and reason) and duplicates per source between
- * `sinceMs` and `untilMs` (whole minutes). Rejections are every stage's:
+ * Rejections (by stage and reason), duplicates and requests received (all
+ * and accepted) per source between `sinceMs` and `untilMs` (whole minutes).
+ * Rejections are every stage's:
  * verify's and ingest's (`rejections`, what the per-minute view
  * `source_rejections_minute` counts) and validate's schema failures
  * (`schema_failures`); duplicates come from `duplicates` (the view
- * `source_duplicates_minute`). Each table is read with `FINAL` over those
- * minutes. Sources with none are left out. Throws when ClickHouse cannot
+ * `source_duplicates_minute`); requests from `received` (one row per answer
+ * ingest gave, so a retried insert of a row id counts once). Each table is
+ * read with `FINAL` over those minutes. Sources with none are left out. Throws when ClickHouse cannot
  * answer.
  */
 export async function sourceStats(runner: SqlRunner, database: string, q: SourceQuery): Promise<SourceStats[]> {
@@ -232,9 +238,15 @@ export async function sourceStats(runner: SqlRunner, database: string, q: Source
      FROM ${database}.duplicates FINAL WHERE ${where.join(' AND ')}
      GROUP BY source`,
   );
-  const bySource = new Map<string, { rejected: number; rejections: Record<string, number>; duplicates: number }>();
-  const entry = (source: string) => {
-    const found = bySource.get(source) ?? { rejected: 0, rejections: {}, duplicates: 0 };
+  const received = await runner.select<{ source: string; n: number; accepted: number }>(
+    `SELECT source, count() AS n, sum(toUInt64(status = 202)) AS accepted
+     FROM ${database}.received FINAL WHERE ${where.join(' AND ')}
+     GROUP BY source`,
+  );
+  type Entry = { rejected: number; rejections: Record<string, number>; duplicates: number; received: number; acceptedRequests: number };
+  const bySource = new Map<string, Entry>();
+  const entry = (source: string): Entry => {
+    const found = bySource.get(source) ?? { rejected: 0, rejections: {}, duplicates: 0, received: 0, acceptedRequests: 0 };
     bySource.set(source, found);
     return found;
   };
@@ -245,6 +257,11 @@ export async function sourceStats(runner: SqlRunner, database: string, q: Source
     e.rejections[key] = (e.rejections[key] ?? 0) + Number(r.n);
   }
   for (const d of duplicates) entry(d.source).duplicates = Number(d.n);
+  for (const r of received) {
+    const e = entry(r.source);
+    e.received = Number(r.n);
+    e.acceptedRequests = Number(r.accepted);
+  }
   return [...bySource.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([source, e]) => ({ source, ...e }));
 }
 

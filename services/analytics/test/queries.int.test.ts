@@ -281,24 +281,58 @@ describe('analytics SQL against a real ClickHouse', () => {
     ]);
   });
 
-  it("analytics: source stats (hs health, console) count every stage's rejections, schema failures included, by stage and reason, and duplicates per source; lastRejections finds the newest", async () => {
+  it("analytics: source stats (hs health, console) count every stage's rejections, schema failures included, by stage and reason, duplicates, and requests received and accepted per source; lastRejections finds the newest", async () => {
     const window = { sinceMs: T0, untilMs: T0 + 3_600_000 };
+    // Scenario: the sink's retry writes shop's received r1 (a 202) a second time with the same row id; it counts once.
+    const r1 = parsedAll().find((p) => p.kind === 'received');
+    assert.equal(r1?.row.request_id, 'r1');
+    await store.insert(r1?.table as TableSpec, [r1?.row as ParsedRecord['row']]);
+    const [raw] = await store.select<{ n: number }>(`SELECT count() AS n FROM ${DB}.received WHERE source = 'shop'`);
+    assert.equal(Number(raw?.n), 6, 'the copy is stored: five shop rows and r1 again');
+    // Received (RECEIVED fixtures): shop r1 r2 r4 (202) and r3 (413) in the hour, r9 (202) a day later, outside it;
+    // stripe r5 (202) and r6 (401); the mistyped "shpo" r7 and r8 (404).
     assert.deepEqual(await sourceStats(store, DB, window), [
-      { source: 'github', rejected: 1, rejections: { 'verify/bad_signature': 1 }, duplicates: 1 },
-      { source: 'shopify', rejected: 1, rejections: { 'validate/malformed_body': 1 }, duplicates: 0 },
+      { source: 'github', rejected: 1, rejections: { 'verify/bad_signature': 1 }, duplicates: 1, received: 0, acceptedRequests: 0 },
+      { source: 'shop', rejected: 0, rejections: {}, duplicates: 0, received: 4, acceptedRequests: 3 },
+      {
+        source: 'shopify',
+        rejected: 1,
+        rejections: { 'validate/malformed_body': 1 },
+        duplicates: 0,
+        received: 0,
+        acceptedRequests: 0,
+      },
+      { source: 'shpo', rejected: 0, rejections: {}, duplicates: 0, received: 2, acceptedRequests: 0 },
       {
         source: 'stripe',
         rejected: 4,
         rejections: { 'verify/bad_signature': 2, 'verify/stale_timestamp': 1, 'validate/schema_violation': 1 },
         duplicates: 2,
+        received: 2,
+        acceptedRequests: 1,
       },
     ]);
+    // A window over both days takes r9 in.
+    assert.deepEqual(
+      (await sourceStats(store, DB, { source: 'shop', sinceMs: T0, untilMs: T0 + 2 * 86_400_000 })).map((s) => [
+        s.received,
+        s.acceptedRequests,
+      ]),
+      [[5, 4]],
+    );
     assert.deepEqual(await sourceStats(store, DB, { ...window, source: 'github', untilMs: T0 + 30_000 }), [
-      { source: 'github', rejected: 1, rejections: { 'verify/bad_signature': 1 }, duplicates: 0 },
+      { source: 'github', rejected: 1, rejections: { 'verify/bad_signature': 1 }, duplicates: 0, received: 0, acceptedRequests: 0 },
     ]);
     // Whole minutes, as the views: a schema failure at +6 s is in the minute that ends at +59.999 s, not in a window from +60 s.
     assert.deepEqual(await sourceStats(store, DB, { ...window, source: 'shopify', untilMs: T0 + 1_000 }), [
-      { source: 'shopify', rejected: 1, rejections: { 'validate/malformed_body': 1 }, duplicates: 0 },
+      {
+        source: 'shopify',
+        rejected: 1,
+        rejections: { 'validate/malformed_body': 1 },
+        duplicates: 0,
+        received: 0,
+        acceptedRequests: 0,
+      },
     ]);
     assert.deepEqual(await sourceStats(store, DB, { ...window, source: 'shopify', sinceMs: T0 + 60_000 }), []);
     assert.deepEqual(

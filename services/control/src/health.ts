@@ -104,7 +104,8 @@ export async function endpointHealth(sources: HealthSources, q: HealthQuery): Pr
  * Assembles SourceHealth: the source records (required), events stored and
  * dead letters waiting per source (NATS), and from ClickHouse rejections by
  * every stage that records them (verify's and ingest's, and validate's
- * schema failures: analytics `sourceStats`), duplicates and the last
+ * schema failures: analytics `sourceStats`), duplicates, requests received
+ * (all and accepted) and the last
  * rejection (left out with a `statsNote` when ClickHouse is missing or fails).
  */
 export async function sourceHealth(sources: HealthSources, q: HealthQuery): Promise<SourceHealthResponse> {
@@ -134,6 +135,8 @@ export async function sourceHealth(sources: HealthSources, q: HealthQuery): Prom
       rejected: s?.rejected ?? 0,
       rejections: { ...(s?.rejections ?? {}) },
       duplicates: s?.duplicates ?? 0,
+      received: s?.received ?? 0,
+      acceptedRequests: s?.acceptedRequests ?? 0,
       lastRejection: recent[0],
       recentRejections: q.id !== '' ? recent : [],
     };

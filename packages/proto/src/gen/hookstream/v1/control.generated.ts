@@ -771,6 +771,13 @@ export interface SourceHealth {
    * first (at most 20); empty when every source is asked.
    */
   recentRejections: LastRejection[];
+  /**
+   * ClickHouse, over the window: requests ingest answered for this source
+   * (every status), and of those the accepted ones (202); acceptance rate =
+   * accepted_requests / received.
+   */
+  received: number;
+  acceptedRequests: number;
 }
 
 export interface SourceHealth_RejectionsEntry {
@@ -9556,6 +9563,8 @@ function createBaseSourceHealth(): SourceHealth {
     duplicates: 0,
     lastRejection: undefined,
     recentRejections: [],
+    received: 0,
+    acceptedRequests: 0,
   };
 }
 
@@ -9590,6 +9599,12 @@ export const SourceHealth: MessageFns<SourceHealth> = {
     }
     for (const v of message.recentRejections) {
       LastRejection.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.received !== 0) {
+      writer.uint32(88).int64(message.received);
+    }
+    if (message.acceptedRequests !== 0) {
+      writer.uint32(96).int64(message.acceptedRequests);
     }
     return writer;
   },
@@ -9690,6 +9705,22 @@ export const SourceHealth: MessageFns<SourceHealth> = {
             message.recentRejections.push(LastRejection.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.received = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.acceptedRequests = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -9747,6 +9778,12 @@ export const SourceHealth: MessageFns<SourceHealth> = {
         : globalThis.Array.isArray(object?.recent_rejections)
         ? object.recent_rejections.map((e: any) => LastRejection.fromJSON(e))
         : [],
+      received: isSet(object.received) ? globalThis.Number(object.received) : 0,
+      acceptedRequests: isSet(object.acceptedRequests)
+        ? globalThis.Number(object.acceptedRequests)
+        : isSet(object.accepted_requests)
+        ? globalThis.Number(object.accepted_requests)
+        : 0,
     };
   },
 
@@ -9788,6 +9825,12 @@ export const SourceHealth: MessageFns<SourceHealth> = {
     if (message.recentRejections?.length) {
       obj.recentRejections = message.recentRejections.map((e) => LastRejection.toJSON(e));
     }
+    if (message.received !== 0) {
+      obj.received = Math.round(message.received);
+    }
+    if (message.acceptedRequests !== 0) {
+      obj.acceptedRequests = Math.round(message.acceptedRequests);
+    }
     return obj;
   },
 
@@ -9816,6 +9859,8 @@ export const SourceHealth: MessageFns<SourceHealth> = {
       ? LastRejection.fromPartial(object.lastRejection)
       : undefined;
     message.recentRejections = object.recentRejections?.map((e) => LastRejection.fromPartial(e)) || [];
+    message.received = object.received ?? 0;
+    message.acceptedRequests = object.acceptedRequests ?? 0;
     return message;
   },
 };
