@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { applyMigrations, ClickHouseRowStore, DEFAULT_MIGRATIONS_DIR, loadMigrations } from '@hookstream/clickhouse';
-import { driftRowId } from '@hookstream/contracts';
+import { driftRowId, receivedRowId } from '@hookstream/contracts';
 import { buildApp, type ControlApp, loadConfig } from '@hookstream/control';
 import { type ControlApi, connectControl } from '@hookstream/proto';
 import { createLogger } from '@hookstream/runtime';
@@ -41,6 +41,19 @@ const driftRow = (eventId: string, source: string, path: string, jsonType: strin
   event_type: 'order.created',
   path,
   json_type: jsonType,
+  at,
+});
+
+/** A `received` row as the analytics sink writes one from ingest's record. */
+const receivedRow = (requestId: string, source: string, status: number, reason: string, at: number) => ({
+  row_id: receivedRowId(requestId),
+  request_id: requestId,
+  event_id: status === 202 ? `evt-${requestId}` : '',
+  source,
+  status,
+  reason,
+  bytes: 100,
+  received_at: at - 2,
   at,
 });
 
@@ -131,8 +144,10 @@ describe('control: ListDrift and SourceHealth rejections against a real ClickHou
     assert.deepEqual(none.fields, []);
   });
 
-  it('control: SourceHealth of one source lists its recent rejections newest first; of every source only the last', async () => {
+  it('control: SourceHealth of one source lists its recent rejections newest first; of every source only the last; received and accepted requests count the window', async () => {
     // Scenario: "shop" had two verify rejections and a schema failure in the last hour; "crm" none.
+    // Ingest answered shop q1 and q2 with 202 and q3 with 401 in the last hour (q1 written twice by the
+    // sink's retry, counted once), and q0 with 202 two hours ago (outside the default hour).
     await api.createSource({
       configJson: JSON.stringify({ id: 'shop', provider: 'stripe', secrets: [{ id: 'k1', value: 'whsec_c2hvcA==' }] }),
     });
@@ -180,8 +195,22 @@ describe('control: ListDrift and SourceHealth rejections against a real ClickHou
       ],
       format: 'JSONEachRow',
     });
+    await store.client.insert({
+      table: `${DB}.received`,
+      values: [
+        receivedRow('q1', 'shop', 202, '', now - 40 * 60_000),
+        receivedRow('q1', 'shop', 202, '', now - 40 * 60_000),
+        receivedRow('q2', 'shop', 202, '', now - 25 * 60_000),
+        receivedRow('q3', 'shop', 401, 'bad_signature', now - 10 * 60_000),
+        receivedRow('q0', 'shop', 202, '', now - 2 * HOUR),
+      ],
+      format: 'JSONEachRow',
+    });
     const one = await api.sourceHealth({ source: 'shop', sinceMs: 0, untilMs: 0 });
     const shop = one.sources[0];
+    assert.deepEqual([shop?.received, shop?.acceptedRequests], [3, 2]);
+    const wide = await api.sourceHealth({ source: 'shop', sinceMs: now - 3 * HOUR, untilMs: now });
+    assert.deepEqual([wide.sources[0]?.received, wide.sources[0]?.acceptedRequests], [4, 3], 'q0 is in a 3-hour window');
     assert.deepEqual(
       shop?.recentRejections.map((r) => [r.eventId, r.stage, r.reason, r.detail]),
       [
@@ -195,6 +224,10 @@ describe('control: ListDrift and SourceHealth rejections against a real ClickHou
     const all = await api.sourceHealth({ source: '', sinceMs: 0, untilMs: 0 });
     assert.equal(all.sources.find((s) => s.sourceId === 'shop')?.lastRejection?.eventId, 'r2');
     assert.deepEqual(all.sources.find((s) => s.sourceId === 'shop')?.recentRejections, []);
+    assert.deepEqual(
+      all.sources.map((s) => [s.sourceId, s.received, s.acceptedRequests]),
+      [['shop', 3, 2]],
+    );
   });
 
   it('control: ListDrift refuses a bad source id, a reversed window and a limit over 500', async () => {
