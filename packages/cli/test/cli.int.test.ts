@@ -288,7 +288,7 @@ ${extra}`;
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^ENDPOINT\s+STATUS\s+SUCCESS\s+P95 MS\s+CIRCUIT\s+DLQ\s+LAST FAILURE\n/);
     assert.match(r.stdout, /\nrp\s+enabled\s+-\s+-\s+closed\s+0\s+-\n/);
-    assert.match(r.stdout, /\nSOURCE\s+PROVIDER\s+EVENTS\s+REJECTED\s+REASONS\s+DUPLICATES\s+DLQ\n/);
+    assert.match(r.stdout, /\nSOURCE\s+PROVIDER\s+EVENTS\s+REJECTED\s+REASONS\s+DUPLICATES\s+DLQ\s+RECEIVED\s+ACCEPT RATE\n/);
     assert.match(r.stdout, /note: .*HS_CLICKHOUSE_URL/);
     const json = JSON.parse((await hs('health', '--json')).stdout) as { endpoints: { endpoints: { endpointId: string }[] } };
     assert.ok(json.endpoints.endpoints.some((e) => e.endpointId === 'rp'));

@@ -122,6 +122,10 @@ export interface SourceHealth {
   /** By `{stage}/{reason}`. */
   rejections?: Record<string, number>;
   duplicates?: number;
+  /** Requests ingest answered for this source in the window (every status). */
+  received?: number;
+  /** Of those, the accepted ones (202). */
+  acceptedRequests?: number;
   lastRejection?: LastRejection;
   /** When one source is asked: its newest rejections in the window, newest first. */
   recentRejections?: LastRejection[];

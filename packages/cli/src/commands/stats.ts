@@ -30,7 +30,7 @@ export const stats: CommandSpec = {
   },
 };
 
-/** `hs health`: endpoints (circuits, dead letters, last failure) and sources (rejections). */
+/** `hs health`: endpoints (circuits, dead letters, last failure) and sources (rejections, duplicates, requests received and their acceptance rate). */
 export const health: CommandSpec = {
   path: ['health'],
   summary: 'endpoints (circuits, dead letters, last failure) and sources (rejections, duplicates)',
@@ -65,12 +65,17 @@ export const health: CommandSpec = {
         .join(' ') || '-',
       s.duplicates,
       s.deadLetters,
+      s.received,
+      s.received === 0 ? '-' : pct(s.acceptedRequests / s.received),
     ]);
     const notes = [...new Set([endpoints.statsNote, sources.statsNote].filter((n) => n !== ''))].map((n) => `note: ${n}\n`);
     const text =
       table([['ENDPOINT', 'STATUS', 'SUCCESS', 'P95 MS', 'CIRCUIT', 'DLQ', 'LAST FAILURE'], ...endpointRows], style) +
       '\n' +
-      table([['SOURCE', 'PROVIDER', 'EVENTS', 'REJECTED', 'REASONS', 'DUPLICATES', 'DLQ'], ...sourceRows], style) +
+      table(
+        [['SOURCE', 'PROVIDER', 'EVENTS', 'REJECTED', 'REASONS', 'DUPLICATES', 'DLQ', 'RECEIVED', 'ACCEPT RATE'], ...sourceRows],
+        style,
+      ) +
       notes.join('');
     return { json: { endpoints, sources }, text };
   },

@@ -12,7 +12,7 @@ import {
 } from '../api.ts';
 import { ErrorAlert, Figure, isUnimplemented, Loading, TableWrap, Time } from '../components/common.tsx';
 import { WindowSelect, windowLabel } from '../components/WindowSelect.tsx';
-import { formatBytes, formatCount, secretWindowState, truncate } from '../format.ts';
+import { formatBytes, formatCount, formatPercent, secretWindowState, truncate } from '../format.ts';
 import { useNow, usePoll } from '../hooks.ts';
 import { deadLettersHref, searchHref } from '../router.ts';
 
@@ -197,6 +197,10 @@ function Health({ id, now }: { id: string; now: number }) {
         <>
           <dl class="figures">
             <Figure label="Accepted (stored in HS_EVENTS)">{formatCount(s.eventsStored)}</Figure>
+            <Figure label="Received">{formatCount(s.received)}</Figure>
+            <Figure label="Acceptance rate">
+              {(s.received ?? 0) === 0 ? '—' : formatPercent((s.acceptedRequests ?? 0) / (s.received ?? 0))}
+            </Figure>
             <Figure label="Rejected">{formatCount(s.rejected)}</Figure>
             <Figure label="Duplicates dropped">{formatCount(s.duplicates)}</Figure>
             <Figure label="Dead letters waiting">
