@@ -171,7 +171,7 @@ describe('the console source page in headless Chromium against a real stack', ()
   it('browser: a source page shows its redacted configuration, rotation window, figures, a rejection and the drift validate saw', async () => {
     const source = SOURCES.drift;
     // Scenario: one event signed with the new secret carries data.coupon (a string) that the schema does not
-    // declare; one forgery is rejected by verify.
+    // declare; one forgery is rejected by verify. Ingest accepted both (202): 2 received, 100 % accepted.
     const driftId = await postStripe(
       source,
       '{"id":"evt_atelier_1","type":"order.created","data":{"amount":5,"coupon":"SPRING"}}',
@@ -182,8 +182,11 @@ describe('the console source page in headless Chromium against a real stack', ()
       'the drift and the rejection in ClickHouse',
       async () => {
         const drift = JSON.parse((await api('ListDrift', { source })).body) as { fields?: { path?: string }[] };
-        const health = JSON.parse((await api('SourceHealth', { source })).body) as { sources?: { rejected?: number }[] };
-        return drift.fields?.some((f) => f.path === '$.data.coupon') && health.sources?.[0]?.rejected === 1 ? true : undefined;
+        const health = JSON.parse((await api('SourceHealth', { source })).body) as {
+          sources?: { rejected?: number; received?: number }[];
+        };
+        const s = health.sources?.[0];
+        return drift.fields?.some((f) => f.path === '$.data.coupon') && s?.rejected === 1 && s.received === 2 ? true : undefined;
       },
       30_000,
       250,
@@ -209,6 +212,13 @@ describe('the console source page in headless Chromium against a real stack', ()
     assert.match(text, /Orders from the atelier shop/);
 
     // Figures and the rejection.
+    const figure = (label: string) => page.locator('.figure').filter({ has: page.locator('dt', { hasText: new RegExp(`^${label}$`) }) });
+    await figure('Received')
+      .filter({ hasText: /^Received2$/ })
+      .waitFor();
+    await figure('Acceptance rate')
+      .filter({ hasText: /^Acceptance rate100 %$/ })
+      .waitFor();
     const reasons = page.getByRole('table', { name: 'Rejections by reason' });
     await reasons.getByRole('row').filter({ hasText: 'verify/bad_signature' }).filter({ hasText: '1' }).waitFor();
     const rejections = page.getByRole('table', { name: 'Recent rejections' });
