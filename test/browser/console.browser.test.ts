@@ -4,12 +4,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { tokenDigest } from '@hookstream/control';
 import {
   type ClickHouseServer,
   freePort,
-  httpRequest,
   type NatsServer,
   startClickHouse,
   startEndpoint,
@@ -18,12 +16,11 @@ import {
   waitFor,
 } from '@hookstream/testkit';
 import type { Browser, Page } from 'playwright-core';
-import Stripe from 'stripe';
 import { type ServiceProcess, startService } from '../e2e/processes.ts';
 import { launchChromium } from './chromium.ts';
+import { ARTIFACTS, checkLayout, consoleRpc, postStripeSigned, shot, signIn as signInAs } from './console-page.ts';
 
 // Screenshots of every step land here (gitignored; CI keeps the folder as the run's artifacts).
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
 const TOKEN = 'browser-control-token-0123456789';
 const OPERATOR = 'browser-operator-token-0123456789';
 const VIEWER = 'browser-viewer-token-0123456789';
@@ -112,35 +109,6 @@ describe('the web console in headless Chromium against a real stack', () => {
     if (usersDir !== '') rmSync(usersDir, { recursive: true, force: true });
   });
 
-  function api(method: string, body: unknown) {
-    return httpRequest({
-      port: Number(new URL(consoleUrl).port),
-      path: `/api/rpc/${method}`,
-      method: 'POST',
-      body: JSON.stringify(body),
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    });
-  }
-
-  /** POSTs `body` to `source` with a Stripe signature made with `secret`. */
-  function postStripe(source: string, body: string, secret: string) {
-    const signature = Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp: Math.floor(Date.now() / 1000) });
-    return httpRequest({
-      port: ingestPort,
-      path: `/v1/webhooks/${source}`,
-      method: 'POST',
-      body,
-      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
-    });
-  }
-
-  async function signIn(page: Page, token = TOKEN): Promise<void> {
-    await page.goto(`${consoleUrl}/`);
-    await page.getByLabel('Access token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
-  }
-
   /** Posts one Stripe-signed event to `source`, answers its event id once `receiver` got it (a 2xx or not). */
   async function deliveredEvent(source: string, receiver: TestEndpoint, body: string): Promise<string> {
     const posted = await postStripe(source, body, STRIPE_SECRET);
@@ -154,32 +122,12 @@ describe('the web console in headless Chromium against a real stack', () => {
     return id;
   }
 
-  async function shot(page: Page, name: string): Promise<void> {
-    await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
-  }
+  const api = (method: string, body: unknown) => consoleRpc(consoleUrl, TOKEN, method, body);
 
-  /** No page-level horizontal scrolling, and every control has an accessible name. */
-  async function checkLayout(page: Page, where: string): Promise<void> {
-    // Page-side code as strings: the test's tsconfig has no DOM types.
-    const { scrollWidth, innerWidth } = await page.evaluate<{ scrollWidth: number; innerWidth: number }>(
-      '({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })',
-    );
-    assert.ok(scrollWidth <= innerWidth, `${where}: the page scrolls sideways (${scrollWidth} > ${innerWidth})`);
-    const unnamed = await page.evaluate<string[]>(`(() => {
-      const bad = [];
-      for (const el of document.querySelectorAll('button, a[href], input, select, textarea')) {
-        const field = el.tagName === 'INPUT' || el.tagName === 'SELECT' || el.tagName === 'TEXTAREA';
-        const named =
-          (el.getAttribute('aria-label') || '').trim() !== '' ||
-          (el.getAttribute('aria-labelledby') || '') !== '' ||
-          (field && el.labels && el.labels.length > 0) ||
-          (!field && (el.textContent || '').trim() !== '');
-        if (!named) bad.push(el.outerHTML.slice(0, 120));
-      }
-      return bad;
-    })()`);
-    assert.deepEqual(unnamed, [], `${where}: controls without an accessible name`);
-  }
+  /** POSTs `body` to `source` with a Stripe signature made with `secret`. */
+  const postStripe = (source: string, body: string, secret: string) => postStripeSigned(ingestPort, source, body, secret);
+
+  const signIn = (page: Page, token = TOKEN) => signInAs(page, consoleUrl, token);
 
   it('browser: a wrong token is refused and shows why; nothing is fetched without signing in', async () => {
     const context = await browser.newContext({ viewport: DESKTOP });

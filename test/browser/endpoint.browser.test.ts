@@ -4,12 +4,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { tokenDigest } from '@hookstream/control';
 import {
   type ClickHouseServer,
   freePort,
-  httpRequest,
   type NatsServer,
   startClickHouse,
   startEndpoint,
@@ -20,8 +18,8 @@ import {
 import type { Browser, Page } from 'playwright-core';
 import { type ServiceProcess, startService } from '../e2e/processes.ts';
 import { launchChromium } from './chromium.ts';
+import { ARTIFACTS, consoleRpc, shot, signIn as signInAs } from './console-page.ts';
 
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
 const TOKEN = 'browser-ep-control-token-0123456789';
 const OPERATOR = 'browser-ep-operator-token-0123456789';
 const MASTER_KEY = randomBytes(32).toString('base64');
@@ -45,15 +43,7 @@ describe('the endpoint pages in headless Chromium against a real stack', () => {
   /** A port nothing listens on: every request to it is refused. */
   let closedPort = 0;
 
-  function api(method: string, body: unknown) {
-    return httpRequest({
-      port: Number(new URL(consoleUrl).port),
-      path: `/api/rpc/${method}`,
-      method: 'POST',
-      body: JSON.stringify(body),
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    });
-  }
+  const api = (method: string, body: unknown) => consoleRpc(consoleUrl, TOKEN, method, body);
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -101,16 +91,7 @@ describe('the endpoint pages in headless Chromium against a real stack', () => {
     if (usersDir !== '') rmSync(usersDir, { recursive: true, force: true });
   });
 
-  async function signIn(page: Page, token: string): Promise<void> {
-    await page.goto(`${consoleUrl}/`);
-    await page.getByLabel('Access token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
-  }
-
-  async function shot(page: Page, name: string): Promise<void> {
-    await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
-  }
+  const signIn = (page: Page, token: string) => signInAs(page, consoleUrl, token);
 
   it('browser: an admin sees the whole endpoint configuration, gets a CEL error as they type, and saves an edit', async () => {
     const context = await browser.newContext({ viewport: DESKTOP });

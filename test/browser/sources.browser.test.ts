@@ -4,24 +4,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { tokenDigest } from '@hookstream/control';
-import {
-  type ClickHouseServer,
-  freePort,
-  httpRequest,
-  type NatsServer,
-  startClickHouse,
-  startNatsServer,
-  waitFor,
-} from '@hookstream/testkit';
+import { type ClickHouseServer, freePort, type NatsServer, startClickHouse, startNatsServer, waitFor } from '@hookstream/testkit';
 import type { Browser, Page } from 'playwright-core';
-import Stripe from 'stripe';
 import { type ServiceProcess, startService } from '../e2e/processes.ts';
 import { launchChromium } from './chromium.ts';
+import { ARTIFACTS, checkLayout, consoleRpc, postStripeSigned, shot, signIn as signInAs } from './console-page.ts';
 
 // Screenshots land next to the console suite's (gitignored; CI keeps the folder as the run's artifacts).
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
 const TOKEN = 'sources-control-token-0123456789';
 const VIEWER = 'sources-viewer-token-0123456789';
 const OPERATOR = 'sources-operator-token-0123456789';
@@ -111,62 +101,16 @@ describe('the console source page in headless Chromium against a real stack', ()
     if (usersDir !== '') rmSync(usersDir, { recursive: true, force: true });
   });
 
-  function api(method: string, body: unknown) {
-    return httpRequest({
-      port: Number(new URL(consoleUrl).port),
-      path: `/api/rpc/${method}`,
-      method: 'POST',
-      body: JSON.stringify(body),
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    });
-  }
+  const api = (method: string, body: unknown) => consoleRpc(consoleUrl, TOKEN, method, body);
 
   /** POSTs `body` to `source` with a Stripe signature made with `secret`; answers the event id ingest gave it. */
   async function postStripe(source: string, body: string, secret: string): Promise<string> {
-    const signature = Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp: Math.floor(Date.now() / 1000) });
-    const r = await httpRequest({
-      port: ingestPort,
-      path: `/v1/webhooks/${source}`,
-      method: 'POST',
-      body,
-      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
-    });
+    const r = await postStripeSigned(ingestPort, source, body, secret);
     assert.equal(r.status, 202, r.body);
     return (JSON.parse(r.body) as { id: string }).id;
   }
 
-  async function signIn(page: Page, token: string): Promise<void> {
-    await page.goto(`${consoleUrl}/`);
-    await page.getByLabel('Access token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
-  }
-
-  async function shot(page: Page, name: string): Promise<void> {
-    await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
-  }
-
-  /** No page-level horizontal scrolling, and every control has an accessible name. */
-  async function checkLayout(page: Page, where: string): Promise<void> {
-    const { scrollWidth, innerWidth } = await page.evaluate<{ scrollWidth: number; innerWidth: number }>(
-      '({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })',
-    );
-    assert.ok(scrollWidth <= innerWidth, `${where}: the page scrolls sideways (${scrollWidth} > ${innerWidth})`);
-    const unnamed = await page.evaluate<string[]>(`(() => {
-      const bad = [];
-      for (const el of document.querySelectorAll('button, a[href], input, select, textarea')) {
-        const field = el.tagName === 'INPUT' || el.tagName === 'SELECT' || el.tagName === 'TEXTAREA';
-        const named =
-          (el.getAttribute('aria-label') || '').trim() !== '' ||
-          (el.getAttribute('aria-labelledby') || '') !== '' ||
-          (field && el.labels && el.labels.length > 0) ||
-          (!field && (el.textContent || '').trim() !== '');
-        if (!named) bad.push(el.outerHTML.slice(0, 120));
-      }
-      return bad;
-    })()`);
-    assert.deepEqual(unnamed, [], `${where}: controls without an accessible name`);
-  }
+  const signIn = (page: Page, token: string) => signInAs(page, consoleUrl, token);
 
   it('browser: a source page shows its redacted configuration, rotation window, figures, a rejection and the drift validate saw', async () => {
     const source = SOURCES.drift;
