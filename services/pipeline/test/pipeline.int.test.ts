@@ -106,15 +106,21 @@ describe('pipeline: the six stages in one process against a real nats-server', (
     // Scenario: the broker goes away; every stage's NATS check fails, and the combined answer says which.
     await server.stopProcess();
     try {
+      // Each stage notices the lost connection on its own clock, so the first
+      // 503 can name one stage before the others: wait for the answer that
+      // names both ingest and verify (every stage fails in the end).
       const failing = await waitFor(
-        'the combined /readyz to fail',
+        'the combined /readyz to fail, naming ingest and verify',
         async () => {
           const r = await httpRequest({ port: pipeline.healthPort, path: '/readyz' });
-          return r.status === 503 ? r : undefined;
+          if (r.status !== 503) return undefined;
+          const stages = (JSON.parse(r.body) as { details?: { stages?: Record<string, unknown> } }).details?.stages;
+          return stages?.verify !== 'ok' && stages?.ingest !== 'ok' ? r : undefined;
         },
         15_000,
         200,
       );
+      assert.equal(failing.status, 503);
       const body = JSON.parse(failing.body) as { details?: { stages?: Record<string, unknown> } };
       assert.notEqual(body.details?.stages?.verify, 'ok', 'verify named as not ready');
       assert.notEqual(body.details?.stages?.ingest, 'ok', 'ingest named as not ready');
