@@ -104,3 +104,49 @@ export function HeadersTable({
     </TableWrap>
   );
 }
+
+/**
+ * Newer / Older buttons over a stack of page tokens: `pages` holds the tokens
+ * of the pages before the current one (`pageToken`; '' is the newest page),
+ * `next` the token of the next older page ('' when there is none).
+ */
+export function Pager({
+  pages,
+  pageToken,
+  next,
+  setPages,
+  setPageToken,
+}: {
+  pages: string[];
+  pageToken: string;
+  next: string;
+  setPages: (pages: string[]) => void;
+  setPageToken: (token: string) => void;
+}) {
+  return (
+    <div class="pager">
+      <button
+        type="button"
+        class="secondary"
+        disabled={pages.length === 0}
+        onClick={() => {
+          setPageToken(pages.at(-1) ?? '');
+          setPages(pages.slice(0, -1));
+        }}
+      >
+        Newer
+      </button>
+      <button
+        type="button"
+        class="secondary"
+        disabled={next === ''}
+        onClick={() => {
+          setPages([...pages, pageToken]);
+          setPageToken(next);
+        }}
+      >
+        Older
+      </button>
+    </div>
+  );
+}

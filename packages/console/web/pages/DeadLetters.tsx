@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type ListDeadLettersResponse, type ReplayDeadLettersResponse, type Role, rpc, type SummarizeDeadLettersResponse } from '../api.ts';
-import { ErrorAlert, Loading, StatusMessage, TableWrap } from '../components/common.tsx';
+import { ErrorAlert, Loading, Pager, StatusMessage, TableWrap } from '../components/common.tsx';
 import { DeadLetterTable } from '../components/DeadLetterTable.tsx';
 import { deadLetterPurgeSummary, deadLetterReplaySummary, formatCount } from '../format.ts';
 import { useAction, usePoll } from '../hooks.ts';
@@ -325,30 +325,7 @@ export function DeadLettersPage({ filter, role }: { filter: DeadLetterQuery; rol
         />
       )}
 
-      <div class="pager">
-        <button
-          type="button"
-          class="secondary"
-          disabled={pages.length === 0}
-          onClick={() => {
-            setPageToken(pages.at(-1) ?? '');
-            setPages(pages.slice(0, -1));
-          }}
-        >
-          Newer
-        </button>
-        <button
-          type="button"
-          class="secondary"
-          disabled={next === ''}
-          onClick={() => {
-            setPages([...pages, pageToken]);
-            setPageToken(next);
-          }}
-        >
-          Older
-        </button>
-      </div>
+      <Pager pages={pages} pageToken={pageToken} next={next} setPages={setPages} setPageToken={setPageToken} />
     </>
   );
 }

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type ListEventsResponse, rpc } from '../api.ts';
-import { ErrorAlert, Loading, TableWrap, Time } from '../components/common.tsx';
+import { ErrorAlert, Loading, Pager, TableWrap, Time } from '../components/common.tsx';
 import { formatBytes, fromDatetimeLocal, toDatetimeLocal } from '../format.ts';
 import { useNow, usePoll } from '../hooks.ts';
 import { EMPTY_EVENTS_QUERY, type EventsQuery, eventHref, eventsHref } from '../router.ts';
@@ -217,30 +217,7 @@ export function EventsPage({ query = EMPTY_EVENTS_QUERY }: { query?: EventsQuery
           </table>
         </TableWrap>
       )}
-      <div class="pager">
-        <button
-          type="button"
-          class="secondary"
-          disabled={pages.length === 0}
-          onClick={() => {
-            setPageToken(pages.at(-1) ?? '');
-            setPages(pages.slice(0, -1));
-          }}
-        >
-          Newer
-        </button>
-        <button
-          type="button"
-          class="secondary"
-          disabled={next === ''}
-          onClick={() => {
-            setPages([...pages, pageToken]);
-            setPageToken(next);
-          }}
-        >
-          Older
-        </button>
-      </div>
+      <Pager pages={pages} pageToken={pageToken} next={next} setPages={setPages} setPageToken={setPageToken} />
     </>
   );
 }
