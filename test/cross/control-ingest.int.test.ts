@@ -3,14 +3,22 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { credentials, loadPackageDefinition, makeGenericClientConstructor, type ServiceError, status } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, makeGenericClientConstructor, status } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { Header } from '@hookstream/contracts';
 import { buildApp, type ControlApp, loadConfig } from '@hookstream/control';
 import { buildApp as buildIngest, type IngestApp, loadConfig as loadIngestConfig } from '@hookstream/ingest';
 import { type ControlApi, connectControl } from '@hookstream/proto';
 import { createLogger, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
-import { connectTestNats, httpRequest, type NatsServer, startNatsServer, storedMessages, waitFor } from '@hookstream/testkit';
+import {
+  connectTestNats,
+  httpRequest,
+  type NatsServer,
+  rejectsWithStatus,
+  startNatsServer,
+  storedMessages,
+  waitFor,
+} from '@hookstream/testkit';
 import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { service as healthService } from 'grpc-health-check';
@@ -21,21 +29,6 @@ const TOKEN = 'test-token-0123456789abcdef';
 const MASTER_KEY = randomBytes(32).toString('base64');
 const ENDPOINT_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const logger = createLogger({ service: 'test', level: 'silent' });
-
-/** Asserts that `promise` rejects with gRPC status `code` (and a message matching `message`). */
-async function rejectsWith(promise: Promise<unknown>, code: status, message?: RegExp): Promise<ServiceError> {
-  let caught: unknown;
-  await promise.then(
-    () => assert.fail(`expected gRPC status ${status[code]}`),
-    (err: unknown) => {
-      caught = err;
-    },
-  );
-  const err = caught as ServiceError;
-  assert.equal(err.code, code, `expected ${status[code]}, got ${status[err.code]}: ${err.details}`);
-  if (message !== undefined) assert.match(err.details, message);
-  return err;
-}
 
 const githubSignature = (secret: string, body: string): string => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
@@ -88,8 +81,8 @@ describe('control plane against a real nats-server', () => {
     const anonymous = connectControl({ url: address });
     const wrong = connectControl({ url: address, token: 'not-the-token-at-all' });
     try {
-      await rejectsWith(anonymous.listSources(), status.UNAUTHENTICATED);
-      await rejectsWith(wrong.getSource({ id: 'x' }), status.UNAUTHENTICATED);
+      await rejectsWithStatus(anonymous.listSources(), status.UNAUTHENTICATED);
+      await rejectsWithStatus(wrong.getSource({ id: 'x' }), status.UNAUTHENTICATED);
     } finally {
       anonymous.close();
       wrong.close();
@@ -148,7 +141,7 @@ describe('control plane against a real nats-server', () => {
   });
 
   it('control: Stats without ClickHouse is UNIMPLEMENTED and says how to enable it', async () => {
-    await rejectsWith(api.stats(), status.UNIMPLEMENTED, /HS_CLICKHOUSE_URL/);
+    await rejectsWithStatus(api.stats(), status.UNIMPLEMENTED, /HS_CLICKHOUSE_URL/);
   });
 
   it('control: sources — create shows the secret once, reads redact it, and KV holds it sealed', async () => {
@@ -164,23 +157,26 @@ describe('control plane against a real nats-server', () => {
     const stored = JSON.parse(new TextDecoder().decode(raw?.value));
     assert.match(stored.secrets[0].value, /^enc:v1:k1:/);
     assert.doesNotMatch(new TextDecoder().decode(raw?.value), /shpss_one/);
-    await rejectsWith(api.createSource({ configJson: JSON.stringify(config) }), status.ALREADY_EXISTS);
+    await rejectsWithStatus(api.createSource({ configJson: JSON.stringify(config) }), status.ALREADY_EXISTS);
   });
 
   it('control: sources — bad input is INVALID_ARGUMENT naming the field; missing ones NOT_FOUND', async () => {
-    const bad = await rejectsWith(api.createSource({ configJson: JSON.stringify({ id: 'x', provider: 'nope' }) }), status.INVALID_ARGUMENT);
+    const bad = await rejectsWithStatus(
+      api.createSource({ configJson: JSON.stringify({ id: 'x', provider: 'nope' }) }),
+      status.INVALID_ARGUMENT,
+    );
     assert.match(bad.details, /^provider: /);
     assert.deepEqual(bad.metadata.get('hs-field'), ['provider']);
-    await rejectsWith(
+    await rejectsWithStatus(
       api.createSource({ configJson: JSON.stringify({ id: 'bad id!', scheme: { kind: 'none' } }) }),
       status.INVALID_ARGUMENT,
       /^id: /,
     );
-    await rejectsWith(api.createSource({ configJson: '{not json' }), status.INVALID_ARGUMENT, /^config_json: is not JSON/);
-    await rejectsWith(api.getSource({ id: 'ghost' }), status.NOT_FOUND);
-    await rejectsWith(api.getSource({}), status.INVALID_ARGUMENT, /^id: /);
-    await rejectsWith(api.deleteSource({ id: 'ghost' }), status.NOT_FOUND);
-    await rejectsWith(api.updateSource({ configJson: JSON.stringify({ id: 'ghost', scheme: { kind: 'none' } }) }), status.NOT_FOUND);
+    await rejectsWithStatus(api.createSource({ configJson: '{not json' }), status.INVALID_ARGUMENT, /^config_json: is not JSON/);
+    await rejectsWithStatus(api.getSource({ id: 'ghost' }), status.NOT_FOUND);
+    await rejectsWithStatus(api.getSource({}), status.INVALID_ARGUMENT, /^id: /);
+    await rejectsWithStatus(api.deleteSource({ id: 'ghost' }), status.NOT_FOUND);
+    await rejectsWithStatus(api.updateSource({ configJson: JSON.stringify({ id: 'ghost', scheme: { kind: 'none' } }) }), status.NOT_FOUND);
   });
 
   it('control: sources — update checks the revision and keeps "***" secrets; delete checks it too', async () => {
@@ -192,7 +188,7 @@ describe('control plane against a real nats-server', () => {
     const updated = await api.updateSource({ configJson: JSON.stringify(edited), revision: read.revision });
     assert.ok(updated.revision > created.revision);
     assert.equal(JSON.parse(updated.configJson).description, 'GitHub org hooks');
-    await rejectsWith(
+    await rejectsWithStatus(
       api.updateSource({ configJson: JSON.stringify(edited), revision: read.revision }),
       status.FAILED_PRECONDITION,
       /read it again/,
@@ -201,10 +197,10 @@ describe('control plane against a real nats-server', () => {
     const raw = await (await openBucket(nats.nc, t.buckets.sources, { replicas: 1 })).get('gh');
     assert.match(JSON.parse(new TextDecoder().decode(raw?.value)).secrets[0].value, /^enc:v1:/);
     const unknown = { ...edited, secrets: [{ id: 'zz', value: '***' }] };
-    await rejectsWith(api.updateSource({ configJson: JSON.stringify(unknown) }), status.INVALID_ARGUMENT, /^secrets\[0\]\.value/);
-    await rejectsWith(api.deleteSource({ id: 'gh', revision: created.revision }), status.FAILED_PRECONDITION);
+    await rejectsWithStatus(api.updateSource({ configJson: JSON.stringify(unknown) }), status.INVALID_ARGUMENT, /^secrets\[0\]\.value/);
+    await rejectsWithStatus(api.deleteSource({ id: 'gh', revision: created.revision }), status.FAILED_PRECONDITION);
     await api.deleteSource({ id: 'gh', revision: updated.revision });
-    await rejectsWith(api.getSource({ id: 'gh' }), status.NOT_FOUND);
+    await rejectsWithStatus(api.getSource({ id: 'gh' }), status.NOT_FOUND);
     // A deleted id can be created again.
     await api.createSource({ configJson: JSON.stringify({ id: 'gh', provider: 'github', secrets: [{ id: 'a', value: 's' }] }) });
   });
@@ -227,7 +223,7 @@ describe('control plane against a real nats-server', () => {
     assert.deepEqual(seen, [...seen].sort());
     for (const id of ['p1', 'p2', 'p3', 'shop']) assert.ok(seen.includes(id), id);
     assert.ok(pages >= 3);
-    await rejectsWith(api.listSources({ pageSize: -1 }), status.INVALID_ARGUMENT, /^page_size/);
+    await rejectsWithStatus(api.listSources({ pageSize: -1 }), status.INVALID_ARGUMENT, /^page_size/);
   });
 
   it('control: a source created through the API is accepted by a running ingest within a second', async () => {
@@ -296,8 +292,8 @@ describe('control plane against a real nats-server', () => {
     } finally {
       ingestNowMs = undefined;
     }
-    await rejectsWith(api.rotateSourceSecret({ id: 'rot', newSecretId: 'new' }), status.INVALID_ARGUMENT, /^new_secret_id/);
-    await rejectsWith(api.rotateSourceSecret({ id: 'nope' }), status.NOT_FOUND);
+    await rejectsWithStatus(api.rotateSourceSecret({ id: 'rot', newSecretId: 'new' }), status.INVALID_ARGUMENT, /^new_secret_id/);
+    await rejectsWithStatus(api.rotateSourceSecret({ id: 'nope' }), status.NOT_FOUND);
   });
 
   it('control: endpoints — create, redacted get, filter checked, enable/disable, rotate, list, delete', async () => {
@@ -305,14 +301,14 @@ describe('control plane against a real nats-server', () => {
     const created = await api.createEndpoint({ configJson: JSON.stringify(config) });
     assert.equal(JSON.parse(created.configJson).secrets[0].value, ENDPOINT_SECRET);
     assert.equal(JSON.parse(created.configJson).timeoutMs, 3_000, 'defaults filled');
-    await rejectsWith(api.createEndpoint({ configJson: JSON.stringify(config) }), status.ALREADY_EXISTS);
-    const badFilter = await rejectsWith(
+    await rejectsWithStatus(api.createEndpoint({ configJson: JSON.stringify(config) }), status.ALREADY_EXISTS);
+    const badFilter = await rejectsWithStatus(
       api.createEndpoint({ configJson: JSON.stringify({ ...config, id: 'ep2', filter: 'data.amount >' }) }),
       status.INVALID_ARGUMENT,
       /^filter: does not compile/,
     );
     assert.deepEqual(badFilter.metadata.get('hs-field'), ['filter']);
-    await rejectsWith(
+    await rejectsWithStatus(
       api.createEndpoint({ configJson: JSON.stringify({ ...config, id: 'ep2', url: 'ftp://x' }) }),
       status.INVALID_ARGUMENT,
       /^url/,
@@ -323,7 +319,7 @@ describe('control plane against a real nats-server', () => {
     const disabled = await api.setEndpointEnabled({ id: 'ep1', enabled: false });
     assert.equal(JSON.parse(disabled.configJson).enabled, false);
     assert.equal(JSON.parse(disabled.configJson).secrets[0].value, '***');
-    await rejectsWith(api.setEndpointEnabled({ id: 'ep1', enabled: true, revision: got.revision }), status.FAILED_PRECONDITION);
+    await rejectsWithStatus(api.setEndpointEnabled({ id: 'ep1', enabled: true, revision: got.revision }), status.FAILED_PRECONDITION);
     const enabled = await api.setEndpointEnabled({ id: 'ep1', enabled: true, revision: disabled.revision });
     assert.equal(JSON.parse(enabled.configJson).enabled, true);
 
@@ -344,7 +340,7 @@ describe('control plane against a real nats-server', () => {
     );
     assert.equal(list.nextPageToken, '');
     await api.deleteEndpoint({ id: 'ep1' });
-    await rejectsWith(api.getEndpoint({ id: 'ep1' }), status.NOT_FOUND);
+    await rejectsWithStatus(api.getEndpoint({ id: 'ep1' }), status.NOT_FOUND);
   });
 
   it('control: schemas — must compile; versions grow; revisions are checked; list filters by source', async () => {
@@ -357,16 +353,20 @@ describe('control plane against a real nats-server', () => {
     });
     assert.equal(created.version, 1);
     assert.deepEqual(JSON.parse(created.schemaJson), schema);
-    await rejectsWith(
+    await rejectsWithStatus(
       api.createSchema({ source: 'shop', eventType: 'orders/create', schemaJson: JSON.stringify(schema) }),
       status.ALREADY_EXISTS,
     );
-    await rejectsWith(
+    await rejectsWithStatus(
       api.createSchema({ source: 'shop', eventType: 'bad', schemaJson: JSON.stringify({ type: 'no-such-type' }) }),
       status.INVALID_ARGUMENT,
       /^schema_json: does not compile/,
     );
-    await rejectsWith(api.createSchema({ source: 'bad source', eventType: 'x', schemaJson: '{}' }), status.INVALID_ARGUMENT, /^source/);
+    await rejectsWithStatus(
+      api.createSchema({ source: 'bad source', eventType: 'x', schemaJson: '{}' }),
+      status.INVALID_ARGUMENT,
+      /^source/,
+    );
     const updated = await api.updateSchema({
       source: 'shop',
       eventType: 'orders/create',
@@ -374,7 +374,7 @@ describe('control plane against a real nats-server', () => {
       revision: created.revision,
     });
     assert.equal(updated.version, 2);
-    await rejectsWith(
+    await rejectsWithStatus(
       api.updateSchema({ source: 'shop', eventType: 'orders/create', schemaJson: JSON.stringify(schema), revision: created.revision }),
       status.FAILED_PRECONDITION,
     );
@@ -387,7 +387,7 @@ describe('control plane against a real nats-server', () => {
     assert.equal((await api.listSchemas({})).schemas.length, 2);
     assert.equal((await api.getSchema({ source: 'shop', eventType: 'orders/create' })).version, 2);
     await api.deleteSchema({ source: 'shop', eventType: 'orders/create' });
-    await rejectsWith(api.getSchema({ source: 'shop', eventType: 'orders/create' }), status.NOT_FOUND);
+    await rejectsWithStatus(api.getSchema({ source: 'shop', eventType: 'orders/create' }), status.NOT_FOUND);
   });
 
   describe('dead letters', () => {
@@ -451,8 +451,8 @@ describe('control plane against a real nats-server', () => {
       assert.equal(one.originalSubject, t.raw('src'));
       assert.equal(one.detail, 'no active secret matches the signature');
       assert.ok(one.headers.some((h) => h.name === 'hs-h-content-type' && h.value === 'application/json'));
-      await rejectsWith(api.getDeadLetter({ sequence: 999_999 }), status.NOT_FOUND);
-      await rejectsWith(api.listDeadLetters({ pageToken: 'x' }), status.INVALID_ARGUMENT, /^page_token/);
+      await rejectsWithStatus(api.getDeadLetter({ sequence: 999_999 }), status.NOT_FOUND);
+      await rejectsWithStatus(api.listDeadLetters({ pageToken: 'x' }), status.INVALID_ARGUMENT, /^page_token/);
     });
 
     it('control: ReplayDeadLetters republishes to hs-dlq-subject with {event id}:replay:{seq} and no hs-dlq-* headers', async () => {
@@ -493,16 +493,16 @@ describe('control plane against a real nats-server', () => {
         [s3, 'evt-b3'],
       ] as const) {
         assert.equal((await onRaw(`${id}:replay:${seq}`)).length, 1);
-        await rejectsWith(api.getDeadLetter({ sequence: seq }), status.NOT_FOUND);
+        await rejectsWithStatus(api.getDeadLetter({ sequence: seq }), status.NOT_FOUND);
       }
     });
 
     it('control: PurgeDeadLetters by sequence, by filter, and all only when asked', async () => {
       const seq = await deadLetter('evt-p', 'route', 'purge', 'filter_error', '{}');
       assert.equal((await api.purgeDeadLetters({ sequence: seq })).purged, 1);
-      await rejectsWith(api.getDeadLetter({ sequence: seq }), status.NOT_FOUND);
-      await rejectsWith(api.purgeDeadLetters({ sequence: seq }), status.NOT_FOUND);
-      await rejectsWith(api.purgeDeadLetters({}), status.INVALID_ARGUMENT, /all=true/);
+      await rejectsWithStatus(api.getDeadLetter({ sequence: seq }), status.NOT_FOUND);
+      await rejectsWithStatus(api.purgeDeadLetters({ sequence: seq }), status.NOT_FOUND);
+      await rejectsWithStatus(api.purgeDeadLetters({}), status.INVALID_ARGUMENT, /all=true/);
       await deadLetter('evt-p2', 'route', 'purge', 'filter_error', '{}');
       assert.equal(
         (await api.purgeDeadLetters({ filter: { stage: 'route', source: '', endpoint: '', reason: '', sinceMs: 0, untilMs: 0 } })).purged,
@@ -518,7 +518,7 @@ describe('control plane against a real nats-server', () => {
       h.set(Header.eventId, 'evt-x');
       h.set(Header.dlqSubject, 'somewhere.else');
       const ack = await jetstream(nats.nc).publish(t.dlq('verify', 'x'), '{}', { headers: h });
-      await rejectsWith(api.replayDeadLetters({ sequence: ack.seq }), status.FAILED_PRECONDITION, /cannot replay/);
+      await rejectsWithStatus(api.replayDeadLetters({ sequence: ack.seq }), status.FAILED_PRECONDITION, /cannot replay/);
     });
 
     it('control: a dead letter stored without its body is not replayed (it would send an empty body): FAILED_PRECONDITION naming where it came from', async () => {
@@ -529,7 +529,7 @@ describe('control plane against a real nats-server', () => {
       h.set(Header.dlqOriginStream, t.streams.raw);
       h.set(Header.dlqOriginSeq, '42');
       const ack = await jetstream(nats.nc).publish(t.dlq('dedup', 'shop'), new Uint8Array(0), { headers: h });
-      await rejectsWith(api.replayDeadLetters({ sequence: ack.seq }), status.FAILED_PRECONDITION, /without its body.*sequence 42/);
+      await rejectsWithStatus(api.replayDeadLetters({ sequence: ack.seq }), status.FAILED_PRECONDITION, /without its body.*sequence 42/);
     });
   });
 });

@@ -6,14 +6,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type ServiceError, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { Header } from '@hookstream/contracts';
 import { buildApp, type ControlApp, loadConfig, tokenDigest } from '@hookstream/control';
 import { buildApp as buildDeliver, type DeliverApp, loadConfig as loadDeliverConfig } from '@hookstream/deliver';
 import { decodeEndpoint, EndpointStore, SecretBox, SourceStore } from '@hookstream/models';
 import { type ControlApi, connectControl } from '@hookstream/proto';
 import { AckingPublisher, createLogger, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
-import { connectTestNats, httpRequest, type NatsServer, startNatsServer, waitFor } from '@hookstream/testkit';
+import { connectTestNats, httpRequest, type NatsServer, rejectsWithStatus, startNatsServer, waitFor } from '@hookstream/testkit';
 import type { KV } from '@nats-io/kv';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 
@@ -24,20 +24,6 @@ const VIEWER = 'viewer-token-0123456789abcdef';
 const MASTER_KEY = randomBytes(32).toString('base64');
 const ENDPOINT_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const logger = createLogger({ service: 'test', level: 'silent' });
-
-async function rejectsWith(promise: Promise<unknown>, code: status, message?: RegExp): Promise<ServiceError> {
-  let caught: unknown;
-  await promise.then(
-    () => assert.fail(`expected gRPC status ${status[code]}`),
-    (err: unknown) => {
-      caught = err;
-    },
-  );
-  const err = caught as ServiceError;
-  assert.equal(err.code, code, `expected ${status[code]}, got ${status[err.code]}: ${err.details}`);
-  if (message !== undefined) assert.match(err.details, message);
-  return err;
-}
 
 /** A receiver that records each request's URL and headers. */
 async function startReceiver(): Promise<{
@@ -221,24 +207,24 @@ describe('control: secrets are secrets, against a real nats-server', () => {
 
   it('control: a value in the sealed form that does not open is refused at write time, and nothing is stored', async () => {
     const bogus = `enc:v1:k1:${randomBytes(40).toString('base64')}`;
-    await rejectsWith(
+    await rejectsWithStatus(
       api.createSource({ configJson: JSON.stringify({ id: 'bogus', provider: 'github', secrets: [{ id: 'a', value: bogus }] }) }),
       status.INVALID_ARGUMENT,
       /^secrets\[0\]\.value: starts with enc:v1: .*does not open/,
     );
     const endpoint = { id: 'bogus-ep', url: 'https://hooks.example/in', secrets: [{ id: 'k1', value: ENDPOINT_SECRET }] };
-    const header = await rejectsWith(
+    const header = await rejectsWithStatus(
       api.createEndpoint({ configJson: JSON.stringify({ ...endpoint, headers: { Authorization: bogus } }) }),
       status.INVALID_ARGUMENT,
       /^headers\.Authorization: starts with enc:v1: /,
     );
     assert.deepEqual(header.metadata.get('hs-field'), ['headers.Authorization']);
-    await rejectsWith(
+    await rejectsWithStatus(
       api.createEndpoint({ configJson: JSON.stringify({ ...endpoint, secrets: [{ id: 'k1', value: bogus }] }) }),
       status.INVALID_ARGUMENT,
       /^secrets\[0\]\.value: /,
     );
-    await rejectsWith(
+    await rejectsWithStatus(
       api.createEndpoint({
         configJson: JSON.stringify({ ...endpoint, url: `https://hooks.example/in?token=${encodeURIComponent(bogus)}` }),
       }),
@@ -246,19 +232,19 @@ describe('control: secrets are secrets, against a real nats-server', () => {
       /^url: /,
     );
     // A "***" copied from a Get answer into a Create stands for nothing: refused, not stored as the value.
-    await rejectsWith(
+    await rejectsWithStatus(
       api.createEndpoint({ configJson: JSON.stringify({ ...endpoint, headers: { Authorization: '***' } }) }),
       status.INVALID_ARGUMENT,
       /^headers\.Authorization: "\*\*\*" keeps a stored header value/,
     );
     await api.createSource({ configJson: JSON.stringify({ id: 'fine', provider: 'github', secrets: [{ id: 'a', value: 'x' }] }) });
-    await rejectsWith(
+    await rejectsWithStatus(
       api.updateSource({ configJson: JSON.stringify({ id: 'fine', provider: 'github', secrets: [{ id: 'a', value: bogus }] }) }),
       status.INVALID_ARGUMENT,
       /^secrets\[0\]\.value: /,
     );
-    await rejectsWith(api.getSource({ id: 'bogus' }), status.NOT_FOUND);
-    await rejectsWith(api.getEndpoint({ id: 'bogus-ep' }), status.NOT_FOUND);
+    await rejectsWithStatus(api.getSource({ id: 'bogus' }), status.NOT_FOUND);
+    await rejectsWithStatus(api.getEndpoint({ id: 'bogus-ep' }), status.NOT_FOUND);
     assert.equal(JSON.parse((await api.getSource({ id: 'fine' })).configJson).secrets[0].value, '***');
     await api.getSource({ id: 'fine' });
     await api.listSources({});
@@ -298,17 +284,17 @@ describe('control: secrets are secrets, against a real nats-server', () => {
     assert.equal(viewer.status, 200, viewer.body);
 
     // Keeping "***" would keep a value nobody can open: refused, naming it. Changes that build on the record say why.
-    await rejectsWith(
+    await rejectsWithStatus(
       api.updateSource({ configJson: orphan.configJson }),
       status.INVALID_ARGUMENT,
       /^secrets\[0\]\.value: .*does not open/,
     );
-    await rejectsWith(
+    await rejectsWithStatus(
       api.rotateSourceSecret({ id: 'orphan' }),
       status.FAILED_PRECONDITION,
       /orphan cannot be read .*update it .* or delete it/,
     );
-    await rejectsWith(api.setEndpointEnabled({ id: 'orphan-ep', enabled: false }), status.FAILED_PRECONDITION, /cannot be read/);
+    await rejectsWithStatus(api.setEndpointEnabled({ id: 'orphan-ep', enabled: false }), status.FAILED_PRECONDITION, /cannot be read/);
     // New values replace it, and it reads normally again.
     const fixed = await api.updateSource({
       configJson: JSON.stringify({ ...JSON.parse(orphan.configJson), secrets: [{ id: 'b', value: 'gh-new' }] }),
@@ -320,9 +306,9 @@ describe('control: secrets are secrets, against a real nats-server', () => {
 
     for (const id of ['orphan', 'outdated', 'junk']) {
       await api.deleteSource({ id });
-      await rejectsWith(api.getSource({ id }), status.NOT_FOUND);
+      await rejectsWithStatus(api.getSource({ id }), status.NOT_FOUND);
     }
     await api.deleteEndpoint({ id: 'orphan-ep' });
-    await rejectsWith(api.getEndpoint({ id: 'orphan-ep' }), status.NOT_FOUND);
+    await rejectsWithStatus(api.getEndpoint({ id: 'orphan-ep' }), status.NOT_FOUND);
   });
 });

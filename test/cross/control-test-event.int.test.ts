@@ -5,13 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type ServiceError, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { buildApp, type ControlApp, loadConfig, tokenDigest } from '@hookstream/control';
 import { buildApp as buildDeliver, type DeliverApp, loadConfig as loadDeliverConfig } from '@hookstream/deliver';
 import { type ControlApi, connectControl } from '@hookstream/proto';
 import { createLogger } from '@hookstream/runtime';
 import { signStandardWebhooks } from '@hookstream/signing';
-import { httpRequest, type NatsServer, startNatsServer, waitFor } from '@hookstream/testkit';
+import { httpRequest, type NatsServer, rejectsWithStatus, startNatsServer, waitFor } from '@hookstream/testkit';
 
 const NS = 'tev';
 const TOKEN = 'test-event-token-0123456789abc';
@@ -44,15 +44,6 @@ async function startReceiver(): Promise<{ url: string; received: Received[]; clo
     received,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: status, message?: RegExp): Promise<void> {
-  const err = await promise.then(
-    () => assert.fail(`expected gRPC status ${status[code]}`),
-    (e: unknown) => e as ServiceError,
-  );
-  assert.equal(err.code, code, `expected ${status[code]}, got ${status[err.code]}: ${err.details}`);
-  if (message !== undefined) assert.match(err.details, message);
 }
 
 describe('control: CheckFilter and SendTestEvent against a real nats-server, deliver and an HTTP endpoint', () => {
@@ -123,7 +114,7 @@ describe('control: CheckFilter and SendTestEvent against a real nats-server, del
     assert.equal(long.ok, false);
     assert.match(long.error, /is longer than \d+ characters/);
     // The same expression is what UpdateEndpoint refuses: the check and the write agree.
-    await rejectsWith(
+    await rejectsWithStatus(
       api.createEndpoint({ configJson: JSON.stringify({ id: 'cf', url: `${receiver.url}/cf`, filter: 'data.amount > 10 &&& x' }) }),
       status.INVALID_ARGUMENT,
       /does not compile/,
@@ -172,9 +163,9 @@ describe('control: CheckFilter and SendTestEvent against a real nats-server, del
     assert.equal(receiver.received.filter((r) => r.headers['webhook-id'] === sent.eventId).length, 1, 'the first sample was sent once');
     assert.equal((await consoleRpc('SendTestEvent', { endpointId: 'tev-a' }, VIEWER)).status, 403);
 
-    await rejectsWith(api.sendTestEvent({ endpointId: 'nope', eventType: '' }), status.NOT_FOUND);
-    await rejectsWith(api.sendTestEvent({ endpointId: 'tev-a', eventType: 'a b' }), status.INVALID_ARGUMENT, /event_type/);
+    await rejectsWithStatus(api.sendTestEvent({ endpointId: 'nope', eventType: '' }), status.NOT_FOUND);
+    await rejectsWithStatus(api.sendTestEvent({ endpointId: 'tev-a', eventType: 'a b' }), status.INVALID_ARGUMENT, /event_type/);
     await api.setEndpointEnabled({ id: 'tev-b', enabled: false, revision: 0 });
-    await rejectsWith(api.sendTestEvent({ endpointId: 'tev-b', eventType: '' }), status.FAILED_PRECONDITION, /disabled/);
+    await rejectsWithStatus(api.sendTestEvent({ endpointId: 'tev-b', eventType: '' }), status.FAILED_PRECONDITION, /disabled/);
   });
 });

@@ -1,5 +1,6 @@
 export { findBinary, findNatsServer } from './binaries.ts';
 export { ClickHouseServer, type ClickHouseServerOptions, startClickHouse } from './clickhouse-server.ts';
+export { rejectsWithStatus } from './grpc.ts';
 export { type HttpAnswer, type HttpRequestOptions, httpRequest, waitForHttpOk } from './http.ts';
 export { connectTestNats } from './nats-client.ts';
 export { NatsCluster, NatsClusterNode, type NatsClusterOptions, type NodeStreamState, startNatsCluster } from './nats-cluster.ts';

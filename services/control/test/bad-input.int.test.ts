@@ -1,29 +1,15 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { credentials, Metadata, makeGenericClientConstructor, type ServiceError, status } from '@grpc/grpc-js';
+import { credentials, Metadata, makeGenericClientConstructor, status } from '@grpc/grpc-js';
 import { buildApp, type ControlApp, loadConfig } from '@hookstream/control';
 import { type ControlApi, ControlPlaneService, connectControl } from '@hookstream/proto';
 import { createLogger } from '@hookstream/runtime';
-import { httpRequest, type NatsServer, startNatsServer } from '@hookstream/testkit';
+import { httpRequest, type NatsServer, rejectsWithStatus, startNatsServer } from '@hookstream/testkit';
 import { DEFAULT_MAX_CONFIG_BYTES, DEFAULT_MAX_CONFIG_DEPTH } from '../src/config.ts';
 
 const TOKEN = 'bad-input-token-0123456789ab';
 const BAD_IDS = ['>', '../../x', 'a.b', '*', 'a b', 'x'.repeat(65)];
-
-async function rejectsWith(promise: Promise<unknown>, code: status, message?: RegExp): Promise<ServiceError> {
-  let caught: unknown;
-  await promise.then(
-    () => assert.fail(`expected gRPC status ${status[code]}`),
-    (err: unknown) => {
-      caught = err;
-    },
-  );
-  const err = caught as ServiceError;
-  assert.equal(err.code, code, `expected ${status[code]}, got ${status[err.code]}: ${err.details}`);
-  if (message !== undefined) assert.match(err.details, message);
-  return err;
-}
 
 describe('control: bad client input against a real nats-server', () => {
   let server: NatsServer;
@@ -95,17 +81,17 @@ describe('control: bad client input against a real nats-server', () => {
         ['endpoint_id', () => api.replayToEndpoint({ endpointId: id, sinceMs: 1 })],
       ];
       for (const [field, call] of calls) {
-        const err = await rejectsWith(call(), status.INVALID_ARGUMENT);
+        const err = await rejectsWithStatus(call(), status.INVALID_ARGUMENT);
         assert.deepEqual(err.metadata.get('hs-field'), [field], `${id}: ${err.details}`);
         assert.match(err.details, new RegExp(`^${field}: `));
       }
-      await rejectsWith(api.getSource({ id }), status.INVALID_ARGUMENT, idField);
+      await rejectsWithStatus(api.getSource({ id }), status.INVALID_ARGUMENT, idField);
       const web = await consoleRpc('GetSource', { id });
       assert.equal(web.status, 400);
       assert.equal(web.error?.code, 'INVALID_ARGUMENT');
       assert.match(web.error?.message ?? '', /^id: must match/);
     }
-    await rejectsWith(api.getSchema({ source: 'ok', eventType: 'x'.repeat(257) }), status.INVALID_ARGUMENT, /^event_type: .*256/);
+    await rejectsWithStatus(api.getSchema({ source: 'ok', eventType: 'x'.repeat(257) }), status.INVALID_ARGUMENT, /^event_type: .*256/);
     // JSON numbers the proto's integers cannot be (gRPC clients cannot even send them).
     for (const revision of ['abc', -1, 1.5]) {
       const web = await consoleRpc('UpdateSource', { configJson: '{"id":"s","scheme":{"kind":"none"}}', revision });
@@ -155,7 +141,7 @@ describe('control: bad client input against a real nats-server', () => {
     revision.push(Number(varint));
     try {
       for (const bytes of [Buffer.from([0x0a, 0x01, 0x73, 0x10, ...revision]), Buffer.from([0xff, 0xff, 0xff])]) {
-        const err = await rejectsWith(call(bytes), status.INVALID_ARGUMENT, /^request: not a valid deleteSource request message/);
+        const err = await rejectsWithStatus(call(bytes), status.INVALID_ARGUMENT, /^request: not a valid deleteSource request message/);
         assert.deepEqual(err.metadata.get('hs-field'), ['request']);
       }
     } finally {
@@ -247,21 +233,21 @@ describe('control: bad client input against a real nats-server', () => {
       [() => api.createSource({ configJson: deep }), depthMessage],
       [() => api.updateEndpoint({ configJson: deep }), depthMessage],
     ] as const) {
-      const err = await rejectsWith(call(), status.INVALID_ARGUMENT, message);
+      const err = await rejectsWithStatus(call(), status.INVALID_ARGUMENT, message);
       assert.deepEqual(err.metadata.get('hs-field'), ['config_json']);
     }
     const schemaDeep = `{"type":"object","x":${'['.repeat(50_000)}${']'.repeat(50_000)}}`;
-    await rejectsWith(
+    await rejectsWithStatus(
       api.createSchema({ source: 's', eventType: 't', schemaJson: schemaDeep }),
       status.INVALID_ARGUMENT,
       /^schema_json: .*deeper/,
     );
-    await rejectsWith(
+    await rejectsWithStatus(
       api.createSchema({ source: 's', eventType: 't', schemaJson: `{"description":"${'x'.repeat(300_000)}"}` }),
       status.INVALID_ARGUMENT,
       /^schema_json: is \d+ bytes, over the limit/,
     );
-    await rejectsWith(
+    await rejectsWithStatus(
       api.createSchema({ source: 's', eventType: 't', schemaJson: '{}', description: 'x'.repeat(5_000) }),
       status.INVALID_ARGUMENT,
       /^description: .*4096/,
@@ -284,7 +270,7 @@ describe('control: bad client input against a real nats-server', () => {
     });
     assert.equal(Buffer.byteLength(padded), DEFAULT_MAX_CONFIG_BYTES);
     await api.createSource({ configJson: padded });
-    await rejectsWith(api.getSource({ id: 'big' }), status.NOT_FOUND);
+    await rejectsWithStatus(api.getSource({ id: 'big' }), status.NOT_FOUND);
     assert.deepEqual(errors, [], 'a client error logs no error line');
   });
 });

@@ -1,27 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type ServiceError, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { buildApp, type ControlApp, loadConfig } from '@hookstream/control';
 import { type ControlApi, connectControl } from '@hookstream/proto';
 import { createLogger } from '@hookstream/runtime';
-import { type NatsServer, startNatsServer } from '@hookstream/testkit';
+import { type NatsServer, rejectsWithStatus, startNatsServer } from '@hookstream/testkit';
 
 const TOKEN = 'code-budgets-token-0123456789';
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-
-async function rejectsWith(promise: Promise<unknown>, code: status, message: RegExp): Promise<ServiceError> {
-  let caught: unknown;
-  await promise.then(
-    () => assert.fail(`expected gRPC status ${status[code]}`),
-    (err: unknown) => {
-      caught = err;
-    },
-  );
-  const err = caught as ServiceError;
-  assert.equal(err.code, code, `expected ${status[code]}, got ${status[err.code]}: ${err.details}`);
-  assert.match(err.details, message);
-  return err;
-}
 
 describe('control: user-supplied code is checked when written, against a real nats-server', () => {
   let server: NatsServer;
@@ -56,18 +42,18 @@ describe('control: user-supplied code is checked when written, against a real na
 
   it('control: a schema regex RE2 cannot run is INVALID_ARGUMENT naming schema_json, where the regex is and why', async () => {
     const schema = (pattern: string) => JSON.stringify({ type: 'object', properties: { word: { type: 'string', pattern } } });
-    const backref = await rejectsWith(
+    const backref = await rejectsWithStatus(
       api.createSchema({ source: 'shop', eventType: 'backref', schemaJson: schema('^(\\w+) \\1$') }),
       status.INVALID_ARGUMENT,
       /^schema_json: does not compile: \/properties\/word\/pattern: pattern "\^\(\\\\w\+\) \\\\1\$" uses a backreference/,
     );
     assert.deepEqual(backref.metadata.get('hs-field'), ['schema_json']);
-    await rejectsWith(
+    await rejectsWithStatus(
       api.createSchema({ source: 'shop', eventType: 'lookahead', schemaJson: schema('^(?=.*\\d)\\w+$') }),
       status.INVALID_ARGUMENT,
       /^schema_json: does not compile: \/properties\/word\/pattern: .*lookaround/,
     );
-    await rejectsWith(
+    await rejectsWithStatus(
       api.createSchema({ source: 'shop', eventType: 'huge', schemaJson: schema('[a-z]{1000}[a-z]{1000}[a-z]{1000}') }),
       status.INVALID_ARGUMENT,
       /more than 2000: use smaller repeat counts/,
@@ -80,7 +66,7 @@ describe('control: user-supplied code is checked when written, against a real na
   it('control: a filter nested more than 3 comprehensions deep or longer than 4096 characters is INVALID_ARGUMENT naming filter', async () => {
     const endpoint = (id: string, filter: string) =>
       JSON.stringify({ id, url: 'https://hooks.example/in', secrets: [{ id: 'k1', value: SECRET }], filter });
-    const deep = await rejectsWith(
+    const deep = await rejectsWithStatus(
       api.createEndpoint({
         configJson: endpoint('deep', 'data.a.all(w, data.a.all(x, data.a.all(y, data.a.all(z, true))))'),
       }),
@@ -88,7 +74,7 @@ describe('control: user-supplied code is checked when written, against a real na
       /^filter: nests comprehensions \(all, exists, exists_one, map, filter\) 4 deep, more than 3/,
     );
     assert.deepEqual(deep.metadata.get('hs-field'), ['filter']);
-    await rejectsWith(
+    await rejectsWithStatus(
       api.createEndpoint({ configJson: endpoint('long', `type == "${'x'.repeat(4_100)}"`) }),
       status.INVALID_ARGUMENT,
       /^filter: is longer than 4096 characters/,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type ServiceError, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { applyMigrations, ClickHouseRowStore, DEFAULT_MIGRATIONS_DIR, loadMigrations } from '@hookstream/clickhouse';
 import { duplicateNoteKey, encodeEndpointState, Header } from '@hookstream/contracts';
 import { buildApp, type ControlApp, loadConfig } from '@hookstream/control';
@@ -11,6 +11,7 @@ import {
   type ClickHouseServer,
   connectTestNats,
   type NatsServer,
+  rejectsWithStatus,
   startClickHouse,
   startNatsServer,
   storedMessages,
@@ -25,15 +26,6 @@ const t = topology(NS);
 const TOKEN = 'events-token-0123456789abcdef';
 const SECRETS = [{ id: 'k1', value: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }];
 const logger = createLogger({ service: 'test', level: 'silent' });
-
-async function rejectsWith(promise: Promise<unknown>, code: status, message?: RegExp): Promise<void> {
-  const err = await promise.then(
-    () => assert.fail(`expected gRPC status ${status[code]}`),
-    (e: unknown) => e as ServiceError,
-  );
-  assert.equal(err.code, code, `expected ${status[code]}, got ${status[err.code]}: ${err.details}`);
-  if (message !== undefined) assert.match(err.details, message);
-}
 
 /**
  * Resolves once the wall clock has left the millisecond it was called in.
@@ -115,9 +107,9 @@ describe('control: events and replay against a real nats-server', () => {
     assert.equal(got.attemptsNote, NO_CLICKHOUSE_NOTE);
     const legacy = await api.getEvent({ eventId: 'legacy-id-1' });
     assert.equal(Buffer.from(legacy.payload).toString(), '{"ref":"main"}');
-    await rejectsWith(api.getEvent({ eventId: uuidV7(Date.now(), 99) }), status.NOT_FOUND);
-    await rejectsWith(api.getEvent({ eventId: 'nope' }), status.NOT_FOUND);
-    await rejectsWith(api.getEvent({}), status.INVALID_ARGUMENT, /^event_id/);
+    await rejectsWithStatus(api.getEvent({ eventId: uuidV7(Date.now(), 99) }), status.NOT_FOUND);
+    await rejectsWithStatus(api.getEvent({ eventId: 'nope' }), status.NOT_FOUND);
+    await rejectsWithStatus(api.getEvent({}), status.INVALID_ARGUMENT, /^event_id/);
   });
 
   it('control: GetEvent answers a duplicate with "duplicate of" the first event and where that one is; a dead-lettered id answers from its dead letter', async () => {
@@ -195,7 +187,7 @@ describe('control: events and replay against a real nats-server', () => {
     assert.equal(dead.state?.reason, 'missing_event_type');
     assert.equal(dead.source, 'demo');
     assert.equal(Buffer.from(dead.payload).toString(), '{"type":"demo.ping"}');
-    await rejectsWith(api.getEvent({ eventId: goneFirst }), status.NOT_FOUND, /not a duplicate/);
+    await rejectsWithStatus(api.getEvent({ eventId: goneFirst }), status.NOT_FOUND, /not a duplicate/);
   });
 
   it('control: ListEvents filters by source, type pattern and time window, and pages', async () => {
@@ -225,8 +217,8 @@ describe('control: events and replay against a real nats-server', () => {
     assert.equal(one?.payload.length, 0, 'no body in a listing');
     assert.equal(one?.payloadSize, 13);
     assert.deepEqual(ids(await api.listEvents({ sinceMs: Date.now() + 60_000 })), []);
-    await rejectsWith(api.listEvents({ pageToken: 'x' }), status.INVALID_ARGUMENT, /^page_token/);
-    await rejectsWith(api.listEvents({ sinceMs: 10, untilMs: 5 }), status.INVALID_ARGUMENT, /^until_ms/);
+    await rejectsWithStatus(api.listEvents({ pageToken: 'x' }), status.INVALID_ARGUMENT, /^page_token/);
+    await rejectsWithStatus(api.listEvents({ sinceMs: 10, untilMs: 5 }), status.INVALID_ARGUMENT, /^until_ms/);
   });
 
   it('control: ReplayToEndpoint publishes delivery tasks with {event}:{endpoint}:replay:{request}; a repeat is a duplicate', async () => {
@@ -306,11 +298,15 @@ describe('control: events and replay against a real nats-server', () => {
   });
 
   it('control: ReplayToEndpoint refuses an unknown (NOT_FOUND) or disabled (FAILED_PRECONDITION) endpoint and a missing since', async () => {
-    await rejectsWith(api.replayToEndpoint({ endpointId: 'ghost', sinceMs: 1 }), status.NOT_FOUND);
+    await rejectsWithStatus(api.replayToEndpoint({ endpointId: 'ghost', sinceMs: 1 }), status.NOT_FOUND);
     await api.createEndpoint({ configJson: JSON.stringify({ id: 'off', url: 'https://off.example/h', enabled: false, secrets: SECRETS }) });
-    await rejectsWith(api.replayToEndpoint({ endpointId: 'off', sinceMs: 1 }), status.FAILED_PRECONDITION, /disabled/);
-    await rejectsWith(api.replayToEndpoint({ endpointId: 'off' }), status.INVALID_ARGUMENT, /^since_ms/);
-    await rejectsWith(api.replayToEndpoint({ endpointId: 'off', sinceMs: 1, requestId: 'a b' }), status.INVALID_ARGUMENT, /^request_id/);
+    await rejectsWithStatus(api.replayToEndpoint({ endpointId: 'off', sinceMs: 1 }), status.FAILED_PRECONDITION, /disabled/);
+    await rejectsWithStatus(api.replayToEndpoint({ endpointId: 'off' }), status.INVALID_ARGUMENT, /^since_ms/);
+    await rejectsWithStatus(
+      api.replayToEndpoint({ endpointId: 'off', sinceMs: 1, requestId: 'a b' }),
+      status.INVALID_ARGUMENT,
+      /^request_id/,
+    );
   });
 });
 

@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type ServiceError, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { applyMigrations, ClickHouseRowStore, DEFAULT_MIGRATIONS_DIR, loadMigrations } from '@hookstream/clickhouse';
 import { duplicateNoteKey, encodeLookupEntry, Header, LOOKUP_TTL_MS, lookupKey } from '@hookstream/contracts';
 import { buildApp, type ControlApp, loadConfig } from '@hookstream/control';
 import { encodeDuplicateNote } from '@hookstream/models';
 import { type ControlApi, connectControl } from '@hookstream/proto';
 import { createLogger, type NatsHandle, openBucket, topology } from '@hookstream/runtime';
-import { type ClickHouseServer, connectTestNats, type NatsServer, startClickHouse, startNatsServer } from '@hookstream/testkit';
+import {
+  type ClickHouseServer,
+  connectTestNats,
+  type NatsServer,
+  rejectsWithStatus,
+  startClickHouse,
+  startNatsServer,
+} from '@hookstream/testkit';
 import { jetstream } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 
@@ -16,15 +23,6 @@ const t = topology(NS);
 const TOKEN = 'find-token-0123456789abcdef';
 const DB = 'hs_find_test';
 const logger = createLogger({ service: 'test', level: 'silent' });
-
-async function rejectsWith(promise: Promise<unknown>, code: status, message?: RegExp): Promise<void> {
-  const err = await promise.then(
-    () => assert.fail(`expected gRPC status ${status[code]}`),
-    (e: unknown) => e as ServiceError,
-  );
-  assert.equal(err.code, code, `expected ${status[code]}, got ${status[err.code]}: ${err.details}`);
-  if (message !== undefined) assert.match(err.details, message);
-}
 
 /** A UUIDv7 minted at `ms`, like ingest's event ids. */
 function uuidV7(ms: number, n: number): string {
@@ -229,14 +227,18 @@ describe('control: FindEvents and the events list against a real nats-server and
   });
 
   it('control: FindEvents answers NOT_FOUND with a clear message for an unknown text', async () => {
-    await rejectsWith(api.findEvents({ text: 'evt_never_seen' }), status.NOT_FOUND, /nothing found for "evt_never_seen": .*provider id/);
-    await rejectsWith(api.findEvents({ text: uuidV7(Date.now(), 999) }), status.NOT_FOUND, /nothing found/);
-    await rejectsWith(api.findEvents({ text: '999999999' }), status.NOT_FOUND, /nothing found/);
+    await rejectsWithStatus(
+      api.findEvents({ text: 'evt_never_seen' }),
+      status.NOT_FOUND,
+      /nothing found for "evt_never_seen": .*provider id/,
+    );
+    await rejectsWithStatus(api.findEvents({ text: uuidV7(Date.now(), 999) }), status.NOT_FOUND, /nothing found/);
+    await rejectsWithStatus(api.findEvents({ text: '999999999' }), status.NOT_FOUND, /nothing found/);
   });
 
   it('control: FindEvents refuses hostile input (10 KB, wildcards, control characters, empty) with INVALID_ARGUMENT', async () => {
     for (const text of ['x'.repeat(10_240), '>', '*', 'evt_*', 'hs.dlq.>', 'evt\n1', '', '   ']) {
-      await rejectsWith(api.findEvents({ text }), status.INVALID_ARGUMENT, /^text: /);
+      await rejectsWithStatus(api.findEvents({ text }), status.INVALID_ARGUMENT, /^text: /);
     }
   });
 
@@ -270,7 +272,7 @@ describe('control: FindEvents and the events list against a real nats-server and
       failing.events.map((e) => e.eventId),
       [ids[1]],
     );
-    await rejectsWith(api.listEvents({ source: 'pager', status: 'lost' }), status.INVALID_ARGUMENT, /^status: must be one of/);
-    await rejectsWith(api.listEvents({ newestFirst: true, pageToken: 'abc' }), status.INVALID_ARGUMENT, /^page_token/);
+    await rejectsWithStatus(api.listEvents({ source: 'pager', status: 'lost' }), status.INVALID_ARGUMENT, /^status: must be one of/);
+    await rejectsWithStatus(api.listEvents({ newestFirst: true, pageToken: 'abc' }), status.INVALID_ARGUMENT, /^page_token/);
   });
 });

@@ -1,26 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type ServiceError, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { applyMigrations, ClickHouseRowStore, DEFAULT_MIGRATIONS_DIR, loadMigrations } from '@hookstream/clickhouse';
 import { driftRowId, receivedRowId } from '@hookstream/contracts';
 import { buildApp, type ControlApp, loadConfig } from '@hookstream/control';
 import { type ControlApi, connectControl } from '@hookstream/proto';
 import { createLogger } from '@hookstream/runtime';
-import { type ClickHouseServer, type NatsServer, startClickHouse, startNatsServer } from '@hookstream/testkit';
+import { type ClickHouseServer, type NatsServer, rejectsWithStatus, startClickHouse, startNatsServer } from '@hookstream/testkit';
 
 const TOKEN = 'drift-token-0123456789abcdef';
 const DB = 'hs_drift_test';
 const logger = createLogger({ service: 'test', level: 'silent' });
 const HOUR = 3_600_000;
-
-async function rejectsWith(promise: Promise<unknown>, code: status, message: RegExp): Promise<void> {
-  const err = await promise.then(
-    () => assert.fail(`expected gRPC status ${status[code]}`),
-    (e: unknown) => e as ServiceError,
-  );
-  assert.equal(err.code, code, `expected ${status[code]}, got ${status[err.code]}: ${err.details}`);
-  assert.match(err.details, message);
-}
 
 const env = (server: NatsServer) => ({
   HS_NATS_URL: server.url,
@@ -231,9 +222,9 @@ describe('control: ListDrift and SourceHealth rejections against a real ClickHou
   });
 
   it('control: ListDrift refuses a bad source id, a reversed window and a limit over 500', async () => {
-    await rejectsWith(api.listDrift({ source: 'a b', sinceMs: 0, untilMs: 0, limit: 0 }), status.INVALID_ARGUMENT, /source/);
-    await rejectsWith(api.listDrift({ source: '', sinceMs: 2_000, untilMs: 1_000, limit: 0 }), status.INVALID_ARGUMENT, /since_ms/);
-    await rejectsWith(api.listDrift({ source: '', sinceMs: 0, untilMs: 0, limit: 501 }), status.INVALID_ARGUMENT, /limit/);
+    await rejectsWithStatus(api.listDrift({ source: 'a b', sinceMs: 0, untilMs: 0, limit: 0 }), status.INVALID_ARGUMENT, /source/);
+    await rejectsWithStatus(api.listDrift({ source: '', sinceMs: 2_000, untilMs: 1_000, limit: 0 }), status.INVALID_ARGUMENT, /since_ms/);
+    await rejectsWithStatus(api.listDrift({ source: '', sinceMs: 0, untilMs: 0, limit: 501 }), status.INVALID_ARGUMENT, /limit/);
   });
 });
 
@@ -256,6 +247,6 @@ describe('control: ListDrift without ClickHouse', () => {
   });
 
   it('control: ListDrift is UNIMPLEMENTED and says to set HS_CLICKHOUSE_URL', async () => {
-    await rejectsWith(api.listDrift({ source: '', sinceMs: 0, untilMs: 0, limit: 0 }), status.UNIMPLEMENTED, /HS_CLICKHOUSE_URL/);
+    await rejectsWithStatus(api.listDrift({ source: '', sinceMs: 0, untilMs: 0, limit: 0 }), status.UNIMPLEMENTED, /HS_CLICKHOUSE_URL/);
   });
 });
